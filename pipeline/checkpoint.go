@@ -1,0 +1,94 @@
+package pipeline
+
+import (
+	"context"
+	"time"
+)
+
+// Key is a keyed fingerprint (HMAC-SHA-256 with a secret kept in the
+// checkpoint) of a normalised (name, card) pair or of a card alone. It lets
+// the checkpoint recognise a pair without holding it.
+type Key [32]byte
+
+// Row is a data row as the pipeline hands it to the checkpoint.
+type Row struct {
+	No int
+	// Name and Card are normalised. The checkpoint fingerprints them and
+	// must never store them.
+	Name, Card string
+	// Invalid, when not empty, is why the row will not be sent (the joined
+	// Problems of the Record). It never quotes the name or the card.
+	Invalid string
+}
+
+// Known is what a checkpoint knows of a row's pair.
+type Known struct {
+	Pair Key // fingerprint of (name, card)
+	Card Key // fingerprint of the card alone
+	// FirstRow is the first valid row with this pair: the row whose call
+	// decides the pair. A row with FirstRow != its own number is a
+	// duplicate.
+	FirstRow int
+	// Prior is the pair's latest recorded outcome; Status is Pending when
+	// there is none.
+	Prior Outcome
+}
+
+// Call is one HTTP call, as the checkpoint's ledger records it.
+type Call struct {
+	Row     int // the pair's first row
+	Pair    Key
+	Card    Key
+	Attempt int // 1 for the first call of the pair in this run
+	SentAt  time.Time
+	// The fields below are known only when the call ends.
+	Duration   time.Duration
+	HTTPStatus int
+	Code       int
+	Answered   bool
+	Billed     bool // error_code 0 with res 1 or 2: what the vendor charges
+	JobID      string
+}
+
+// Checkpoint is the durable state of a job: which rows exist, what each pair
+// got, and a ledger of every call. Implemented by store.DB. Its methods are
+// safe for concurrent use.
+type Checkpoint interface {
+	// Plan records a batch of data rows, given in increasing row order, and
+	// fills known[i] for rows[i] (len(known) == len(rows)). Invalid rows get
+	// a zero Known. A row recorded earlier with a different fingerprint (the
+	// input was edited) fails with an *InputError naming it. Plan sees every
+	// outcome passed to End before it, committed yet or not.
+	Plan(ctx context.Context, rows []Row, known []Known) error
+	// Begin records that call c is about to be sent and returns once that
+	// record is durable, so that a crash can never hide a call that was
+	// sent. It returns ErrCardLimit, recording nothing, when the card already
+	// had the day's limit of calls (China time).
+	Begin(ctx context.Context, c Call) (id int64, err error)
+	// End records the answer of call id and, when o is not nil, the pair's
+	// new outcome. It may return before the record is durable; it is when
+	// the checkpoint is closed.
+	End(ctx context.Context, id int64, c Call, o *Outcome) error
+}
+
+// Result is a row's outcome as the checkpoint holds it, for the output.
+type Result struct {
+	Outcome
+	// Masked is the row's card number as recorded: first 6 and last 4
+	// digits.
+	Masked string
+	Pair   Key
+}
+
+// Results yields the recorded outcome of every data row, in increasing row
+// order; Next returns io.EOF after the last. Duplicate rows carry their
+// pair's outcome with DupOf set.
+type Results interface {
+	Next() (Result, error)
+}
+
+// Sink receives every record of the input, in order, with the outcome of
+// data rows (the zero Outcome for other kinds). Implemented by writer.
+type Sink interface {
+	Write(rec Record, o Outcome) error
+}

@@ -1,0 +1,66 @@
+package pipeline
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Errors callers branch on. cmd/cardverify maps them to exit codes.
+var (
+	// ErrCardLimit is returned by Checkpoint.Begin when a card already had
+	// the day's limit of calls: one more could get it locked by the bank.
+	ErrCardLimit = errors.New("card reached its daily call limit")
+	// ErrIncomplete ends a run that left rows to do: interrupted, stopped by
+	// --max-duration or --stop-at, or rows left failed or deferred. Running
+	// the same command again resumes.
+	ErrIncomplete = errors.New("run incomplete")
+	// ErrBudget ends a run that reached --max-billed. It wraps
+	// ErrIncomplete.
+	ErrBudget = fmt.Errorf("budget of billed calls reached: %w", ErrIncomplete)
+)
+
+// InputError is a problem with the user's input or flags, found before any
+// call is made for it: a file that cannot be read, a missing column, an edited
+// input. cmd maps it to exit code 2.
+type InputError struct {
+	Path string // the file, if any
+	Row  int    // the 1-based row, 0 if the problem is not about a row
+	Msg  string // what is wrong
+	Hint string // what to do about it, if anything useful can be said
+	Err  error  // the underlying error, if any
+}
+
+func (e *InputError) Error() string {
+	s := e.Msg
+	if e.Row > 0 {
+		s = fmt.Sprintf("row %d: %s", e.Row, s)
+	}
+	if e.Path != "" {
+		s = e.Path + ": " + s
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}
+
+func (e *InputError) Unwrap() error { return e.Err }
+
+// APIError is a run-level refusal by the API (a fatal code such as 10001
+// "wrong key"): the run stops at once and cmd exits with code 3.
+type APIError struct {
+	Code   int
+	Reason string // the vendor's reason
+	Hint   string // what the user should do
+}
+
+func (e *APIError) Error() string {
+	s := fmt.Sprintf("API error %d: %s", e.Code, e.Reason)
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}

@@ -1,0 +1,98 @@
+// Package pipeline is the core of cardverify: the vocabulary every other
+// package speaks (Record, Outcome, Status, Answer, Call), the small interfaces
+// it consumes (a row source, a checkpoint, a verifier, a result sink), and the
+// orchestration that turns a customer list into verdicts: dispatch, dedup,
+// rate limiting, the worker pool, retries, the budget and progress.
+//
+// pipeline imports no other package of this module. Readers, writers, the
+// SQLite checkpoint and the Juhe client implement its interfaces and import it
+// for its types only.
+package pipeline
+
+import (
+	"io"
+	"time"
+)
+
+// RowKind says what part of the input a Record is.
+type RowKind uint8
+
+const (
+	// Data is a customer row below the header: it is validated and verified.
+	Data RowKind = iota
+	// Preamble is a row above the header (a title, a note). It is copied to
+	// the output unchanged and never verified.
+	Preamble
+	// Header is the header row.
+	Header
+	// Blank is a row below the header whose cells are all empty. It is kept
+	// in the output but not counted or verified.
+	Blank
+)
+
+// CellType is the type a spreadsheet gave a cell. The zero value is Text,
+// which is what every cell of a delimited text file is.
+type CellType uint8
+
+const (
+	Text CellType = iota
+	Number
+	Bool
+	Date
+	Formula // a formula whose cached value is in Value (and Raw)
+)
+
+// Cell is one cell of the input as the reader found it.
+type Cell struct {
+	// Value is the text a spreadsheet shows for the cell.
+	Value string
+	// Type is the cell's type in the workbook; Text for delimited files.
+	Type CellType
+	// Raw is the stored value for non-text cells (for example "45292" for a
+	// date, or "6.20181590830166E+18" for a long number typed as a number);
+	// empty for text cells.
+	Raw string
+	// NumFmt is the number format code of a number or date cell ("0",
+	// "yyyy-mm-dd", ...), empty for General or text.
+	NumFmt string
+}
+
+// Record is one row of the input, in file order.
+type Record struct {
+	// RowNo is the 1-based row number: the sheet row in a workbook, the
+	// record number (counting the header and rows above it) in a text file.
+	RowNo int
+	Kind  RowKind
+	// Cells are the row's original cells. A Source may reuse the slice on
+	// the next call to Next: copy what must outlive it.
+	Cells []Cell
+	// Name and Card are the normalised values that would be sent to the API
+	// (Data rows only).
+	Name, Card string
+	// Problems, when not empty, make the row invalid: it is never sent, and
+	// each problem says what to fix.
+	Problems []string
+	// Warnings are reported in the output but do not stop the row from being
+	// verified (for example a card number that fails the Luhn check).
+	Warnings []string
+}
+
+// Source yields the records of an input in file order. Next returns io.EOF
+// after the last record. A Source is not safe for concurrent use.
+type Source interface {
+	Next() (Record, error)
+}
+
+// EOF is io.EOF, re-exported so that implementations and callers of Source
+// need not import io only for it.
+var EOF = io.EOF
+
+// chinaZone is China Standard Time. It is fixed (China has no daylight
+// saving), so no time zone database is needed.
+var chinaZone = time.FixedZone("CST", 8*60*60)
+
+// ChinaDay returns the calendar day of t in China, as "2006-01-02". The API's
+// daily limits (a card is locked until the next day) count in China time.
+func ChinaDay(t time.Time) string {
+	return t.In(chinaZone).Format("2006-01-02")
+}
