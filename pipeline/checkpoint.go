@@ -48,6 +48,11 @@ type Call struct {
 	Answered   bool
 	Billed     bool // error_code 0 with res 1 or 2: what the vendor charges
 	JobID      string
+	// MayReachBank is false when the answer proves the bank was not asked
+	// (a system-level code 10xxx, an HTTP error status from the gateway).
+	// Such calls do not count toward the card's daily limit; calls that
+	// never ended (in flight, or lost in a crash) do count.
+	MayReachBank bool
 }
 
 // Checkpoint is the durable state of a job: which rows exist, what each pair
@@ -63,11 +68,13 @@ type Checkpoint interface {
 	// Begin records that call c is about to be sent and returns once that
 	// record is durable, so that a crash can never hide a call that was
 	// sent. It returns ErrCardLimit, recording nothing, when the card already
-	// had the day's limit of calls (China time).
+	// had the day's limit of calls that may have reached the bank (China
+	// time; see Call.MayReachBank).
 	Begin(ctx context.Context, c Call) (id int64, err error)
 	// End records the answer of call id and, when o is not nil, the pair's
-	// new outcome. It may return before the record is durable; it is when
-	// the checkpoint is closed.
+	// new outcome (id 0: no call was made, only o is recorded). It may
+	// return before the record is durable; it is when the checkpoint is
+	// closed.
 	End(ctx context.Context, id int64, c Call, o *Outcome) error
 }
 
