@@ -1,0 +1,299 @@
+package juhe
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// Endpoint is one of the API's two endpoints. The zero value is Plain.
+type Endpoint int
+
+const (
+	// Plain is /verifybankcard/query: the name and card travel as they are
+	// (inside TLS only if the base URL is https).
+	Plain Endpoint = iota
+	// Encrypted is /verifybankcard/queryEncry: the name and card travel
+	// AES-encrypted with a key derived from the account's openid.
+	Encrypted
+)
+
+// String returns "plain" or "encrypted", as --endpoint takes them.
+func (e Endpoint) String() string {
+	switch e {
+	case Plain:
+		return "plain"
+	case Encrypted:
+		return "encrypted"
+	}
+	return fmt.Sprintf("Endpoint(%d)", int(e))
+}
+
+// Path returns the endpoint's path under the base URL.
+func (e Endpoint) Path() string {
+	if e == Encrypted {
+		return "/verifybankcard/queryEncry"
+	}
+	return "/verifybankcard/query"
+}
+
+// ParseEndpoint parses "plain" or "encrypted". Any other text is an
+// *pipeline.InputError.
+func ParseEndpoint(s string) (Endpoint, error) {
+	switch s {
+	case "plain":
+		return Plain, nil
+	case "encrypted":
+		return Encrypted, nil
+	}
+	return Plain, &pipeline.InputError{
+		Msg:  fmt.Sprintf("unknown endpoint %q", s),
+		Hint: "use --endpoint plain or --endpoint encrypted",
+	}
+}
+
+// DefaultBaseURL is the API's address, used when Config.BaseURL is empty.
+const DefaultBaseURL = "http://v.juhe.cn"
+
+// DefaultTimeout bounds one call when Config.Timeout is zero.
+const DefaultTimeout = 10 * time.Second
+
+// maxBody caps the bytes read from a response. A real answer is a few hundred
+// bytes; anything longer is an error page or worse.
+const maxBody = 64 << 10
+
+// Config configures a Client. Key is required, and OpenID for the Encrypted
+// endpoint.
+type Config struct {
+	// BaseURL is scheme and host (and an optional path prefix) of the API;
+	// DefaultBaseURL when empty. The endpoint's path is appended.
+	BaseURL string
+	// Key is the API key (JUHE_KEY). It is sent in the request body only.
+	Key string
+	// OpenID is the account's openid (JUHE_OPENID), from which the AES key of
+	// the Encrypted endpoint derives. It is never sent.
+	OpenID   string
+	Endpoint Endpoint
+	// Timeout bounds each call, reading the answer included; DefaultTimeout
+	// when zero.
+	Timeout time.Duration
+	// HTTPClient sends the requests. When nil, the client uses its own, whose
+	// transport keeps enough idle connections for 64+ concurrent calls.
+	HTTPClient *http.Client
+}
+
+// Client calls the API. It implements pipeline.Verifier and is safe for
+// concurrent use. It holds the key and openid and never shows them.
+type Client struct {
+	url      string // base URL + endpoint path; holds no secret
+	endpoint Endpoint
+	timeout  time.Duration
+	hc       *http.Client
+	cipher   *Cipher // nil for Plain
+	// keyField is "key=<escaped key>&", the start of every body.
+	keyField string
+	// secrets are scrubbed from every error and Reason.
+	secrets []string
+	now     func() time.Time
+}
+
+// maxIdlePerHost keeps a connection per worker when the pipeline runs many
+// workers: net/http's default of 2 would open and close connections all the
+// time.
+const maxIdlePerHost = 128
+
+// New returns a Client for cfg. A missing key or openid, or a base URL that
+// is not an http(s) URL, is an *pipeline.InputError.
+func New(cfg Config) (*Client, error) {
+	if cfg.Key == "" {
+		return nil, &pipeline.InputError{Msg: "no Juhe API key", Hint: "set JUHE_KEY (or --key), or try the tool with --sandbox"}
+	}
+	if cfg.Endpoint != Plain && cfg.Endpoint != Encrypted {
+		return nil, &pipeline.InputError{Msg: fmt.Sprintf("unknown endpoint %d", int(cfg.Endpoint)), Hint: "use --endpoint plain or --endpoint encrypted"}
+	}
+	if cfg.Endpoint == Encrypted && cfg.OpenID == "" {
+		return nil, &pipeline.InputError{Msg: "the encrypted endpoint needs the account's openid", Hint: "set JUHE_OPENID (or --openid), or use --endpoint plain"}
+	}
+	if cfg.Timeout < 0 {
+		return nil, &pipeline.InputError{Msg: fmt.Sprintf("negative timeout %s", cfg.Timeout), Hint: "give --timeout a positive duration such as 10s"}
+	}
+	base := cfg.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	u, err := url.Parse(base)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
+		return nil, &pipeline.InputError{Msg: "the base URL is not an http(s) URL without query or user", Hint: "give --base-url like " + DefaultBaseURL}
+	}
+	c := &Client{
+		url:      strings.TrimRight(base, "/") + cfg.Endpoint.Path(),
+		endpoint: cfg.Endpoint,
+		timeout:  cfg.Timeout,
+		hc:       cfg.HTTPClient,
+		keyField: "key=" + url.QueryEscape(cfg.Key) + "&",
+		secrets:  []string{cfg.Key},
+		now:      time.Now,
+	}
+	if c.timeout == 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: newTransport()}
+	}
+	if cfg.Endpoint == Encrypted {
+		c.cipher = NewCipher(cfg.OpenID)
+		c.secrets = append(c.secrets, cfg.OpenID)
+	}
+	return c, nil
+}
+
+func newTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 2 * maxIdlePerHost
+	t.MaxIdleConnsPerHost = maxIdlePerHost
+	return t
+}
+
+// Endpoint returns the endpoint c calls.
+func (c *Client) Endpoint() Endpoint { return c.endpoint }
+
+var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// Verify sends one (name, card) pair and classifies the answer, as
+// pipeline.Verifier documents: the Answer always describes the call; the error
+// is non-nil when no vendor answer was obtained (transport failure, timeout,
+// a status other than 200, a body that is not JSON or has no error_code) and
+// also for error_code 0 without res 1 or 2, which is Transient: the client
+// never invents a verdict. A vendor error code is not an error: its class is
+// in the Answer (Lookup; unknown codes are Transient), with the Hint of fatal
+// codes. When ctx is cancelled the error wraps ctx.Err(). Neither the error
+// nor the Reason ever holds the key, the openid, the name or the card.
+func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer, error) {
+	body := c.body(name, card)
+	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, c.url, strings.NewReader(body))
+	if err != nil {
+		// Only a malformed URL gets here, and New checked it.
+		return c.failure(ctx, callCtx, 0, "cannot build the request", err, name, card)
+	}
+	req.Header["Content-Type"] = formType
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return c.failure(ctx, callCtx, 0, "", err, name, card)
+	}
+	defer resp.Body.Close()
+
+	buf := bufPool.Get().(*bytes.Buffer)
+	buf.Reset()
+	defer bufPool.Put(buf)
+	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	if err != nil {
+		return c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
+	}
+	if resp.StatusCode != http.StatusOK {
+		a, err := statusAnswer(resp.StatusCode, resp.Header, c.now())
+		return a, fmt.Errorf("verify: %w", err)
+	}
+	if buf.Len() > maxBody {
+		err := fmt.Errorf("body is longer than %d bytes", maxBody)
+		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: err.Error()}, fmt.Errorf("verify: %w", err)
+	}
+	a, err := parseBody(buf.Bytes())
+	a.HTTPStatus = resp.StatusCode
+	a.Reason = c.scrub(a.Reason, card)
+	if a.Answered && a.Reason == "" {
+		a.Reason = fmt.Sprintf("error_code %d", a.Code)
+	}
+	if err != nil {
+		return a, fmt.Errorf("verify: %w", err)
+	}
+	return a, nil
+}
+
+var formType = []string{"application/x-www-form-urlencoded"}
+
+// body returns the form-encoded request body.
+func (c *Client) body(name, card string) string {
+	if c.cipher != nil {
+		name, card = c.cipher.Encrypt(name), c.cipher.Encrypt(card)
+	}
+	var b strings.Builder
+	b.Grow(len(c.keyField) + 3*len(name) + 3*len(card) + 40)
+	b.WriteString(c.keyField)
+	b.WriteString("realname=")
+	b.WriteString(url.QueryEscape(name))
+	b.WriteString("&bankcard=")
+	b.WriteString(url.QueryEscape(card))
+	b.WriteString("&jobid=1")
+	return b.String()
+}
+
+// failure describes a call that got no usable answer because of err. ctx is
+// the caller's context, callCtx the one bounded by the timeout.
+func (c *Client) failure(ctx, callCtx context.Context, status int, doing string, err error, name, card string) (pipeline.Answer, error) {
+	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status}
+	switch {
+	case ctx.Err() != nil:
+		a.Reason = "cancelled"
+		return a, &callError{msg: "verify: " + a.Reason, err: ctx.Err()}
+	case callCtx.Err() != nil || isTimeout(err):
+		a.Reason = "timeout after " + c.timeout.String()
+		return a, &callError{msg: "verify: " + a.Reason, err: errTimeout}
+	}
+	// url.Error holds the URL, which holds no secret; it is dropped anyway
+	// so that the message reads the same whatever the base URL.
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner = ue.Err
+	}
+	msg := inner.Error()
+	if doing != "" {
+		msg = doing + ": " + msg
+	}
+	a.Reason = c.scrub(clip(msg), card, name)
+	return a, &callError{msg: "verify: " + a.Reason, err: err}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+// errTimeout is wrapped by the error of a call that outlived Config.Timeout.
+// It is deliberately not context.DeadlineExceeded: the caller's context did
+// not end.
+var errTimeout = errors.New("call timed out")
+
+// scrub replaces any secret, and the given texts (card, name), with ***.
+func (c *Client) scrub(s string, texts ...string) string {
+	for _, list := range [][]string{c.secrets, texts} {
+		for _, t := range list {
+			if t != "" && strings.Contains(s, t) {
+				s = strings.ReplaceAll(s, t, "***")
+			}
+		}
+	}
+	return s
+}
+
+// callError is an error whose message has been scrubbed of secrets but which
+// still unwraps to its cause, so that errors.Is(err, context.Canceled) works.
+type callError struct {
+	msg string
+	err error
+}
+
+func (e *callError) Error() string { return e.msg }
+func (e *callError) Unwrap() error { return e.err }

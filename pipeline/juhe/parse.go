@@ -1,0 +1,203 @@
+package juhe
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// maxReason caps the length of a vendor reason kept in an Answer, so that a
+// hostile or broken server cannot fill the checkpoint and the output.
+const maxReason = 512
+
+// wireAnswer is the JSON answer. Every field is kept raw because the API and
+// the proxies in front of it are not consistent about types: error_code comes
+// as a number or a string, result as null, "", [] or an object.
+type wireAnswer struct {
+	Reason    json.RawMessage `json:"reason"`
+	Result    json.RawMessage `json:"result"`
+	ErrorCode json.RawMessage `json:"error_code"`
+}
+
+type wireResult struct {
+	Res   json.RawMessage `json:"res"`
+	JobID json.RawMessage `json:"jobid"`
+}
+
+// errNotJSON and errNoCode describe bodies from which no vendor answer can be
+// read. They never quote the body.
+var (
+	errNotJSON = errors.New("body is not JSON")
+	errNoCode  = errors.New("answer has no error_code")
+)
+
+// parseBody classifies the body of a 200 response. It returns a non-nil error
+// when the body holds no usable vendor answer: not JSON, no error_code, or
+// error_code 0 without res 1 or 2 (Transient, never a verdict). The Answer's
+// HTTPStatus is left for the caller.
+func parseBody(body []byte) (pipeline.Answer, error) {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a UTF-8 BOM
+	var w wireAnswer
+	if err := json.Unmarshal(body, &w); err != nil {
+		return pipeline.Answer{Class: pipeline.Transient, Reason: errNotJSON.Error()}, errNotJSON
+	}
+	reason := clip(text(w.Reason))
+	code, ok := integer(w.ErrorCode)
+	if !ok {
+		a := pipeline.Answer{Class: pipeline.Transient, Reason: errNoCode.Error()}
+		if reason != "" {
+			a.Reason += ": " + reason
+		}
+		return a, errNoCode
+	}
+	a := pipeline.Answer{Code: code, Answered: true, Reason: reason}
+	if code != 0 {
+		a.Class = pipeline.Transient
+		if c, ok := Lookup(code); ok {
+			a.Class, a.Hint = c.Class, c.Hint
+			if a.Reason == "" {
+				a.Reason = c.Meaning
+			}
+		}
+		return a, nil
+	}
+	res, jobID := result(w.Result)
+	a.JobID = clip(jobID)
+	if res != 1 && res != 2 {
+		// The vendor says error_code 0 is what it charges for, so the call
+		// stays Answered with its Code; but there is no verdict to record.
+		a.Class = pipeline.Transient
+		err := fmt.Errorf("answer has error_code 0 but no res 1 or 2")
+		a.Reason = err.Error()
+		if reason != "" {
+			a.Reason += ": " + reason
+		}
+		return a, err
+	}
+	a.Class, a.Res = pipeline.Billed, res
+	return a, nil
+}
+
+// result reads res and jobid from the answer's result, which may be absent,
+// null, "", [], an object, or a JSON string holding an object.
+func result(raw json.RawMessage) (res int, jobID string) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, ""
+		}
+		raw = json.RawMessage(strings.TrimSpace(s))
+	}
+	if len(raw) == 0 || raw[0] != '{' {
+		return 0, ""
+	}
+	var r wireResult
+	if json.Unmarshal(raw, &r) != nil {
+		return 0, ""
+	}
+	res, _ = integer(r.Res)
+	return res, text(r.JobID)
+}
+
+// integer reads a JSON integer given as a number or as a string of digits.
+func integer(raw json.RawMessage) (int, bool) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return 0, false
+	}
+	s := string(raw)
+	if raw[0] == '"' {
+		if json.Unmarshal(raw, &s) != nil {
+			return 0, false
+		}
+		s = strings.TrimSpace(s)
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, false
+	}
+	return n, true
+}
+
+// text reads a JSON string, or the literal text of a number; anything else
+// (null, an object, an array) is empty.
+func text(raw json.RawMessage) string {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 {
+		return ""
+	}
+	switch c := raw[0]; {
+	case c == '"':
+		var s string
+		if json.Unmarshal(raw, &s) != nil {
+			return ""
+		}
+		return s
+	case c == '-' || c >= '0' && c <= '9':
+		return string(raw)
+	}
+	return ""
+}
+
+// clip shortens s to at most maxReason bytes on a rune boundary and makes it
+// valid UTF-8.
+func clip(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if len(s) <= maxReason {
+		return s
+	}
+	i := maxReason
+	for i > 0 && !utf8.RuneStart(s[i]) {
+		i--
+	}
+	return s[:i]
+}
+
+// statusAnswer describes a response whose status is not 200: Throttle for 429
+// (with the server's Retry-After), Transient for any other.
+func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, error) {
+	err := fmt.Errorf("HTTP %d", status)
+	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: err.Error()}
+	if status == http.StatusTooManyRequests {
+		a.Class = pipeline.Throttle
+		a.RetryAfter = retryAfter(h.Get("Retry-After"), now)
+	}
+	return a, err
+}
+
+// maxRetryAfter caps a server's Retry-After: an absurd value must not park
+// the run for days.
+const maxRetryAfter = time.Hour
+
+// retryAfter parses a Retry-After value: seconds, or an HTTP date. It returns
+// 0 when v is empty, unreadable or in the past.
+func retryAfter(v string, now time.Time) time.Duration {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0
+	}
+	var d time.Duration
+	if n, err := strconv.ParseInt(v, 10, 64); err == nil {
+		if n <= 0 {
+			return 0
+		}
+		if n > int64(maxRetryAfter/time.Second) {
+			return maxRetryAfter
+		}
+		d = time.Duration(n) * time.Second
+	} else if t, err := http.ParseTime(v); err == nil {
+		d = t.Sub(now)
+	}
+	return max(0, min(d, maxRetryAfter))
+}

@@ -1,0 +1,447 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"math"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Config tunes a Run. The zero value of each field takes the default given.
+type Config struct {
+	// QPS is the most calls per second sent to the API (default 10).
+	QPS float64
+	// Workers is the number of concurrent calls. 0 sizes the pool from the
+	// observed latency: enough to keep QPS busy at the p95 latency.
+	Workers int
+	// MaxAttempts is the most calls for one pair in one run before it is
+	// marked failed (default 4).
+	MaxAttempts int
+	// MaxBilled, when positive, is the most billed answers this run may
+	// get. Calls in flight count as reserved, so it is never exceeded.
+	MaxBilled int
+	// RetryFailed sends pairs that failed in an earlier run again.
+	RetryFailed bool
+	// RetryDeferred sends deferred pairs again even on the day they were
+	// deferred. Without it they are retried only on a later day.
+	RetryDeferred bool
+	// DryRun records and counts every row but makes no call.
+	DryRun bool
+	// Stop, when closed, ends the run gracefully: nothing more is
+	// dispatched, calls in flight finish, and Run returns ErrIncomplete
+	// with StopReason. Cancelling Run's ctx instead abandons calls in
+	// flight at once.
+	Stop <-chan struct{}
+	// StopReason says why Stop was closed ("interrupted"). It is read once
+	// Stop is closed.
+	StopReason func() string
+	// Deadline, when not zero, stops the run gracefully at that time
+	// (--max-duration, --stop-at).
+	Deadline time.Time
+	// Backoff returns the wait before retry number n (1 for the first
+	// retry) of a transient failure. Default: capped exponential backoff
+	// with jitter, from 1s to 30s.
+	Backoff func(n int) time.Duration
+	// Now returns the current time (default time.Now).
+	Now func() time.Time
+	// Progress, if not nil, receives a snapshot of the counters every
+	// ProgressEvery (default 200ms) and once at the end. It is called from
+	// one goroutine at a time.
+	Progress      func(Stats)
+	ProgressEvery time.Duration
+}
+
+const (
+	batchSize      = 512 // rows per Checkpoint.Plan
+	maxWorkers     = 512
+	throttleLimit  = 20 // throttled retries of one pair before it fails
+	defaultTimeout = 10 * time.Second
+)
+
+func (c Config) withDefaults() Config {
+	if c.QPS <= 0 {
+		c.QPS = 10
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 4
+	}
+	if c.Backoff == nil {
+		c.Backoff = DefaultBackoff
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	if c.ProgressEvery <= 0 {
+		c.ProgressEvery = 200 * time.Millisecond
+	}
+	if c.StopReason == nil {
+		c.StopReason = func() string { return "interrupted" }
+	}
+	return c
+}
+
+// Stats are the counters of one run. Rows skipped because the checkpoint
+// already had their answer are counted apart, so that rates and ETAs use this
+// run's own work only.
+type Stats struct {
+	Rows       int // data rows read
+	Invalid    int // rows that failed validation
+	Duplicates int // rows whose pair appeared in an earlier row
+	Skipped    int // rows whose pair was already final in the checkpoint
+	Dispatched int // pairs handed to the workers (or, in a dry run, that would be)
+	Done       int // dispatched pairs that ended, final or not
+	Calls      int // HTTP calls made
+	Billed     int // billed answers
+	// Outcomes counts the final outcomes reached in this run, by status.
+	Outcomes [len(statusNames)]int
+	Workers  int
+	// Limit is the current rate limit: QPS, or less while the API throttles.
+	Limit   float64
+	Started time.Time
+	// StopReason is why the run ended early, empty if it did not.
+	StopReason string
+}
+
+// Run reads every record of src, records the data rows in ck, and sends
+// each pair that needs an answer to v, through a rate limiter and a pool of
+// workers, recording every call and outcome in ck.
+//
+// Run returns nil when every row was dealt with (rows may still be failed or
+// deferred: see the checkpoint's counts), ErrIncomplete when it was stopped
+// through Config.Stop or Config.Deadline, ErrBudget at MaxBilled, an *APIError
+// when the API refused the run (a bad key, a quota), and any error of src or
+// ck. Run's goroutines have all ended when it returns.
+func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config) (Stats, error) {
+	cfg = cfg.withDefaults()
+	r := &runner{
+		cfg:      cfg,
+		ck:       ck,
+		v:        v,
+		inflight: make(map[Key]struct{}),
+		halted:   make(chan struct{}),
+		limiter:  newThrottle(cfg.QPS),
+		latency:  newLatency(256),
+	}
+	r.stats.Started = cfg.Now()
+
+	g, gctx := errgroup.WithContext(ctx)
+	// pause is cancelled when the run must stop dispatching: a graceful
+	// stop, the deadline, a fatal answer or the budget. Workers wait on
+	// the limiter and sleep between retries under it; the calls themselves
+	// run under gctx so that a graceful stop lets them finish.
+	pause, stopPause := context.WithCancel(gctx)
+	defer stopPause()
+	go func() {
+		select {
+		case <-pause.Done():
+		case <-r.halted:
+		case <-orNever(cfg.Stop):
+			r.halt(cfg.StopReason(), ErrIncomplete)
+		case <-deadline(cfg.Deadline, cfg.Now):
+			r.halt("stop time reached", ErrIncomplete)
+		}
+		stopPause()
+	}()
+
+	progressDone := make(chan struct{})
+	if cfg.Progress != nil {
+		// The reporter ends when progressDone is closed, after the
+		// workers; it then sends the last snapshot.
+		tick := time.NewTicker(cfg.ProgressEvery)
+		go func() {
+			defer tick.Stop()
+			for {
+				select {
+				case <-tick.C:
+					cfg.Progress(r.snapshot())
+				case <-progressDone:
+					return
+				}
+			}
+		}()
+	}
+
+	jobs := make(chan job, 64)
+	r.spawn = func() {
+		r.workers.Add(1)
+		g.Go(func() error {
+			// A worker ends when jobs is closed and drained, or at the
+			// first error.
+			for j := range jobs {
+				if err := r.handle(gctx, pause, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if !cfg.DryRun {
+		n := cfg.Workers
+		if n <= 0 {
+			n = r.wantWorkers(time.Second / 5)
+		}
+		for range min(n, maxWorkers) {
+			r.spawn()
+		}
+	}
+	// The dispatcher is the only sender on jobs and closes it when the
+	// input is done or dispatching must stop.
+	g.Go(func() error {
+		defer close(jobs)
+		return r.dispatch(gctx, pause, src, jobs)
+	})
+	err := g.Wait()
+	close(progressDone)
+	stats := r.snapshot()
+	if cfg.Progress != nil {
+		cfg.Progress(stats)
+	}
+	if err != nil {
+		return stats, err
+	}
+	if ctx.Err() != nil {
+		return stats, ctx.Err()
+	}
+	return stats, r.haltErr()
+}
+
+type job struct {
+	row           int
+	name, card    string
+	pair, cardKey Key
+}
+
+type runner struct {
+	cfg     Config
+	ck      Checkpoint
+	v       Verifier
+	limiter *throttle
+	latency *latency
+	spawn   func()
+	workers atomic.Int32
+
+	mu       sync.Mutex
+	inflight map[Key]struct{} // pairs dispatched and not yet ended
+	stats    Stats
+	reserved int // calls in flight that may yet be billed
+
+	haltOnce sync.Once
+	halted   chan struct{}
+	haltWhy  string
+	haltWith error
+}
+
+// halt stops dispatching for good; the first reason wins.
+func (r *runner) halt(why string, err error) {
+	r.haltOnce.Do(func() {
+		r.mu.Lock()
+		r.haltWhy, r.haltWith = why, err
+		r.stats.StopReason = why
+		r.mu.Unlock()
+		close(r.halted)
+	})
+}
+
+// stopping reports whether dispatching must stop. It looks at Config.Stop
+// itself, so that no call starts after Stop is closed.
+func (r *runner) stopping(pause context.Context) bool {
+	select {
+	case <-r.halted:
+		return true
+	case <-orNever(r.cfg.Stop):
+		r.halt(r.cfg.StopReason(), ErrIncomplete)
+		return true
+	default:
+		return pause.Err() != nil
+	}
+}
+
+func (r *runner) haltErr() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.haltWith
+}
+
+func (r *runner) snapshot() Stats {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	s := r.stats
+	s.Workers = int(r.workers.Load())
+	s.Limit = r.limiter.current()
+	return s
+}
+
+func (r *runner) count(f func(s *Stats)) {
+	r.mu.Lock()
+	f(&r.stats)
+	r.mu.Unlock()
+}
+
+// dispatch reads src in batches, records each batch in the checkpoint and
+// sends the pairs that need a call to the workers.
+func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- job) error {
+	rows := make([]Row, 0, batchSize)
+	known := make([]Known, batchSize)
+	flush := func() error {
+		if len(rows) == 0 {
+			return nil
+		}
+		k := known[:len(rows)]
+		clear(k)
+		if err := r.ck.Plan(ctx, rows, k); err != nil {
+			return err
+		}
+		for i, row := range rows {
+			if err := r.decide(pause, row, k[i], jobs); err != nil {
+				return err
+			}
+		}
+		rows = rows[:0]
+		return nil
+	}
+	for {
+		if r.stopping(pause) {
+			return nil // what is left stays pending
+		}
+		rec, err := src.Next()
+		if errors.Is(err, EOF) {
+			return flush()
+		}
+		if err != nil {
+			return err
+		}
+		if rec.Kind != Data {
+			continue
+		}
+		row := Row{No: rec.RowNo, Name: rec.Name, Card: rec.Card}
+		if len(rec.Problems) > 0 {
+			row.Invalid = joinProblems(rec.Problems)
+		}
+		rows = append(rows, row)
+		if len(rows) == batchSize {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// decide settles one planned row: invalid, a duplicate, already answered, or
+// a pair to send.
+func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job) error {
+	r.mu.Lock()
+	r.stats.Rows++
+	switch {
+	case row.Invalid != "":
+		r.stats.Invalid++
+		r.mu.Unlock()
+		return nil
+	case k.FirstRow != row.No:
+		r.stats.Duplicates++
+		r.mu.Unlock()
+		return nil
+	case !r.eligible(k.Prior):
+		r.stats.Skipped++
+		r.mu.Unlock()
+		return nil
+	}
+	if _, busy := r.inflight[k.Pair]; busy {
+		r.stats.Duplicates++
+		r.mu.Unlock()
+		return nil
+	}
+	r.stats.Dispatched++
+	if r.cfg.DryRun {
+		r.mu.Unlock()
+		return nil
+	}
+	r.inflight[k.Pair] = struct{}{}
+	r.mu.Unlock()
+
+	if r.cfg.Workers <= 0 {
+		r.grow()
+	}
+	select {
+	case jobs <- job{row: row.No, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.Card}:
+		return nil
+	case <-pause.Done():
+		r.release(k.Pair)
+		return nil
+	}
+}
+
+// eligible reports whether a pair whose latest outcome is o needs a call.
+func (r *runner) eligible(o Outcome) bool {
+	switch o.Status {
+	case Pending:
+		return true
+	case Failed:
+		return r.cfg.RetryFailed
+	case Deferred:
+		return r.cfg.RetryDeferred || ChinaDay(o.At) < ChinaDay(r.cfg.Now())
+	}
+	return false
+}
+
+func (r *runner) release(pair Key) {
+	r.mu.Lock()
+	delete(r.inflight, pair)
+	r.mu.Unlock()
+}
+
+// grow adds workers while the pool is smaller than the rate and the observed
+// p95 latency need.
+func (r *runner) grow() {
+	want := r.wantWorkers(r.latency.p95())
+	for int(r.workers.Load()) < min(want, maxWorkers) {
+		r.spawn()
+	}
+}
+
+// wantWorkers is the pool size that keeps QPS busy at latency d, with a
+// quarter in reserve for jitter.
+func (r *runner) wantWorkers(d time.Duration) int {
+	return int(math.Ceil(r.cfg.QPS*d.Seconds()*1.25)) + 1
+}
+
+func joinProblems(p []string) string {
+	s := p[0]
+	for _, q := range p[1:] {
+		s += "; " + q
+	}
+	return s
+}
+
+func orNever(c <-chan struct{}) <-chan struct{} {
+	if c == nil {
+		return make(chan struct{}) // never closed
+	}
+	return c
+}
+
+// deadline returns a channel closed at t, or never if t is zero. Its timer
+// is not stopped: it fires at most once and is collected after.
+func deadline(t time.Time, now func() time.Time) <-chan time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	d := t.Sub(now())
+	if d < 0 {
+		d = 0
+	}
+	return time.After(d)
+}
+
+// DefaultBackoff is the wait before retry n of a transient failure: 1s,
+// 2s, 4s, ... capped at 30s, each with up to half of it taken off at random
+// (jitter), so that retries of many rows do not arrive together.
+func DefaultBackoff(n int) time.Duration {
+	d := time.Second << min(n-1, 5)
+	d = min(d, 30*time.Second)
+	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
+}
