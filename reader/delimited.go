@@ -1,0 +1,281 @@
+package reader
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"unicode/utf8"
+
+	"golang.org/x/text/encoding"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
+	"golang.org/x/text/transform"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+const (
+	// sniffSize is how much of a text file is read to guess its encoding
+	// and delimiter.
+	sniffSize = 64 << 10
+	// maxRecordBytes bounds one record of a text file, so that a file
+	// without line breaks cannot take unbounded memory.
+	maxRecordBytes = 4 << 20
+)
+
+var errRecordTooLong = errors.New("record too long")
+
+// NewDelimited returns a Reader of the delimited text in r (CSV, TSV, or
+// any of the encodings and delimiters Open accepts). It reads r to the end
+// or until Close; the caller closes r itself. Layout().EstimatedRows is 0.
+func NewDelimited(r io.Reader, opt Options) (*Reader, error) {
+	return newDelimited("", r, opt, false)
+}
+
+func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, error) {
+	br := bufio.NewReaderSize(in, sniffSize)
+	sample, err := br.Peek(sniffSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	name, enc, bom, err := chooseEncoding(path, sample, opt.Encoding)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := br.Discard(bom); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	var text io.Reader = br
+	if enc != nil {
+		text = transform.NewReader(br, enc.NewDecoder())
+	}
+	tr := bufio.NewReaderSize(text, sniffSize)
+	decoded, err := tr.Peek(sniffSize)
+	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
+		return nil, &pipeline.InputError{Path: path, Msg: "cannot decode the file as " + name, Err: err,
+			Hint: "give the file's encoding with --encoding (utf-8, gbk, utf-16le, ...)"}
+	}
+	delim := sniffDelimiter(decoded, tsv)
+
+	lim := &limitReader{r: tr}
+	cr := csv.NewReader(lim)
+	cr.Comma = delim
+	cr.LazyQuotes = true
+	cr.FieldsPerRecord = -1
+	cr.ReuseRecord = true
+	lim.csv = cr
+
+	src := &textSource{path: path, csv: cr, lim: lim}
+	if c, ok := in.(io.Closer); ok && path != "" {
+		src.closer = c
+	}
+	r := &Reader{path: path, src: src}
+	r.layout = Layout{Format: "csv", Delimiter: delim, Encoding: name}
+	if err := r.start(opt); err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// chooseEncoding returns the encoding of a text file from its first bytes
+// or the label the user gave: its name, a decoder (nil for UTF-8, which
+// needs none) and the length of the byte order mark to skip.
+func chooseEncoding(path string, sample []byte, label string) (string, encoding.Encoding, int, error) {
+	bom := 0
+	switch {
+	case bytes.HasPrefix(sample, []byte{0xEF, 0xBB, 0xBF}):
+		bom = 3
+	case bytes.HasPrefix(sample, []byte{0xFF, 0xFE}), bytes.HasPrefix(sample, []byte{0xFE, 0xFF}):
+		bom = 2
+	}
+	if label != "" {
+		l := strings.ToLower(strings.TrimSpace(label))
+		switch l {
+		case "utf-8", "utf8":
+			if bom != 3 {
+				bom = 0
+			}
+			return "utf-8", nil, bom, nil
+		case "utf-16le", "utf-16be", "utf16le", "utf16be":
+			order := unicode.LittleEndian
+			if strings.HasSuffix(l, "be") {
+				order = unicode.BigEndian
+			}
+			if bom != 2 {
+				bom = 0
+			}
+			return strings.Replace(l, "utf16", "utf-16", 1), unicode.UTF16(order, unicode.IgnoreBOM), bom, nil
+		}
+		enc, err := htmlindex.Get(l)
+		if err != nil {
+			return "", nil, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("unknown encoding %q", label),
+				Hint: "use utf-8, gbk, gb18030, big5, utf-16le or utf-16be"}
+		}
+		return l, enc, 0, nil
+	}
+	switch {
+	case bom == 3:
+		return "utf-8-bom", nil, 3, nil
+	case bom == 2 && sample[0] == 0xFF:
+		return "utf-16le", unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), 2, nil
+	case bom == 2:
+		return "utf-16be", unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), 2, nil
+	}
+	if err := checkText(path, sample); err != nil {
+		return "", nil, 0, err
+	}
+	if validUTF8Prefix(sample) {
+		return "utf-8", nil, 0, nil
+	}
+	return "gb18030", simplifiedchinese.GB18030, 0, nil
+}
+
+// checkText refuses what is plainly not a text file.
+func checkText(path string, sample []byte) error {
+	var msg string
+	switch {
+	case len(sample) == 0:
+		return &pipeline.InputError{Path: path, Msg: "the file is empty", Hint: "check that you chose the right file"}
+	case bytes.HasPrefix(sample, []byte("PK\x03\x04")):
+		msg = "the file is a zip archive (perhaps an .xlsx workbook), not text"
+	case bytes.HasPrefix(sample, []byte{0xD0, 0xCF, 0x11, 0xE0}):
+		msg = "the file is an old Excel workbook (.xls), not text"
+	case bytes.IndexByte(sample, 0) >= 0:
+		msg = "the file is binary, not text"
+	default:
+		return nil
+	}
+	return &pipeline.InputError{Path: path, Msg: msg,
+		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx or .csv, or give it its right extension"}
+}
+
+// validUTF8Prefix reports whether b is valid UTF-8, allowing a character
+// cut at the end of the sample.
+func validUTF8Prefix(b []byte) bool {
+	if utf8.Valid(b) {
+		return true
+	}
+	for cut := 1; cut <= 3 && cut < len(b); cut++ {
+		if utf8.Valid(b[:len(b)-cut]) && !utf8.FullRune(b[len(b)-cut:]) {
+			return true
+		}
+	}
+	return false
+}
+
+// sniffDelimiter picks among comma, tab, semicolon and pipe the separator
+// that appears the same number of times on most of the first lines.
+func sniffDelimiter(sample []byte, tsv bool) rune {
+	lines := bytes.Split(sample, []byte{'\n'})
+	if len(lines) > 1 {
+		lines = lines[:len(lines)-1] // the last line may be cut
+	}
+	if len(lines) > 50 {
+		lines = lines[:50]
+	}
+	best, bestScore := ',', 0
+	if tsv {
+		best = '\t'
+	}
+	for _, d := range []byte{',', '\t', ';', '|'} {
+		counts := map[int]int{}
+		for _, l := range lines {
+			if n := countOutsideQuotes(l, d); n > 0 {
+				counts[n]++
+			}
+		}
+		score := 0
+		for _, c := range counts {
+			score = max(score, c)
+		}
+		if score > bestScore {
+			best, bestScore = rune(d), score
+		}
+	}
+	return best
+}
+
+func countOutsideQuotes(line []byte, d byte) int {
+	n, quoted := 0, false
+	for _, c := range line {
+		switch {
+		case c == '"':
+			quoted = !quoted
+		case c == d && !quoted:
+			n++
+		}
+	}
+	return n
+}
+
+// limitReader fails a read when the csv.Reader has consumed more than
+// maxRecordBytes without finishing a record.
+type limitReader struct {
+	r   io.Reader
+	csv *csv.Reader
+	n   int64
+}
+
+func (l *limitReader) Read(p []byte) (int, error) {
+	if l.n-l.csv.InputOffset() > maxRecordBytes {
+		return 0, errRecordTooLong
+	}
+	k, err := l.r.Read(p)
+	l.n += int64(k)
+	return k, err
+}
+
+// textSource yields the records of a delimited text file.
+type textSource struct {
+	path   string
+	csv    *csv.Reader
+	lim    *limitReader
+	closer io.Closer
+	no     int
+	cells  []pipeline.Cell
+}
+
+func (s *textSource) next() (int, []pipeline.Cell, error) {
+	rec, err := s.csv.Read()
+	if err == io.EOF {
+		return 0, nil, io.EOF
+	}
+	row := s.no + 1
+	if errors.Is(err, errRecordTooLong) {
+		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
+			Msg:  fmt.Sprintf("the record is longer than %d MiB", maxRecordBytes>>20),
+			Hint: "check that this is the customer list, and that its quotes are balanced"}
+	}
+	if err != nil {
+		return 0, nil, &pipeline.InputError{Path: s.path, Row: row, Msg: "cannot read the record", Err: err,
+			Hint: "check the file's encoding (--encoding) and quotes"}
+	}
+	if len(rec) > maxColumns {
+		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
+			Msg:  fmt.Sprintf("the record has %d fields; cardverify reads at most %d", len(rec), maxColumns),
+			Hint: "delete the extra columns, or check the delimiter"}
+	}
+	s.no = row
+	s.cells = s.cells[:0]
+	for i, f := range rec {
+		if len(f) > maxCellChars && utf8.RuneCountInString(f) > maxCellChars {
+			return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
+				Msg:  fmt.Sprintf("column %s has more than %d characters, more than a spreadsheet cell can hold", columnName(i), maxCellChars),
+				Hint: "check that this is the customer list, and that its quotes are balanced"}
+		}
+		s.cells = append(s.cells, pipeline.Cell{Value: f})
+	}
+	return row, s.cells, nil
+}
+
+func (s *textSource) close() error {
+	if s.closer != nil {
+		return s.closer.Close()
+	}
+	return nil
+}

@@ -1,0 +1,263 @@
+package reader
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+
+	"golang.org/x/text/width"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// headerScan is how many rows are searched for the header row.
+const headerScan = 20
+
+// Header synonyms, compared after headerKey.
+var (
+	nameSynonyms = keys(
+		"姓名", "户名", "开户名", "开户人", "开户姓名", "持卡人", "持卡人姓名", "客户姓名", "客户名称", "客户名",
+		"账户名称", "帐户名称", "账户名", "帐户名", "账户姓名", "收款人", "收款人姓名", "收款人名称", "真实姓名", "名字", "用户姓名",
+		"realname", "real_name", "name", "fullname", "full_name", "accountname", "account_name", "cardholder",
+		"holder", "holdername", "customername", "customer_name",
+	)
+	cardSynonyms = keys(
+		"银行卡号", "卡号", "银行卡", "银行账号", "银行帐号", "账号", "帐号", "卡号/账号", "账号/卡号", "银行卡账号",
+		"银行卡/账号", "借记卡号", "结算卡号", "收款账号", "收款卡号", "收款帐号", "银行账户", "账户号", "帐户号", "账户号码", "卡号码",
+		"bankcard", "bank_card", "bankcardno", "bank_card_no", "card_no", "cardno", "cardnumber", "card_number",
+		"card", "account", "accountno", "account_no", "accountnumber", "acctno", "bankaccount", "bank_account",
+	)
+)
+
+func keys(words ...string) map[string]bool {
+	m := make(map[string]bool, len(words))
+	for _, w := range words {
+		m[headerKey(w)] = true
+	}
+	return m
+}
+
+// headerKey is how header texts are compared: full-width folded to ASCII,
+// lower case, without spaces, underscores, hyphens, dots, asterisks (a
+// "required" mark), colons or a bracketed note such as "（必填）".
+func headerKey(s string) string {
+	s = width.Fold.String(s)
+	s = strings.ToLower(s)
+	var b strings.Builder
+	depth := 0
+	for _, r := range s {
+		switch {
+		case r == '(' || r == '[' || r == '【' || r == '〔':
+			depth++
+		case r == ')' || r == ']' || r == '】' || r == '〕':
+			if depth > 0 {
+				depth--
+			}
+		case depth > 0:
+		case unicode.IsSpace(r), r == '_', r == '-', r == '.', r == '*', r == ':', r == '\u200b', r == '\ufeff':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// colSpec is a parsed --name-col or --card-col value.
+type colSpec struct {
+	raw   string
+	text  string // header text, compared with headerKey
+	index int    // 0-based column from a letter or a 1-based index; -1 if none
+}
+
+func parseColSpec(s string) colSpec {
+	s = strings.TrimSpace(s)
+	c := colSpec{raw: s, index: -1}
+	if s == "" {
+		return c
+	}
+	c.text = headerKey(s)
+	if n, err := strconv.Atoi(s); err == nil && n >= 1 && n <= maxColumns {
+		c.index = n - 1
+	} else if n, ok := columnNumber(s); ok && len(s) <= 3 {
+		c.index = n - 1
+	}
+	return c
+}
+
+// columnNumber converts a column name ("A", "ab") to its 1-based number.
+func columnNumber(s string) (int, bool) {
+	if s == "" || len(s) > 3 {
+		return 0, false
+	}
+	n := 0
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20
+		if c < 'a' || c > 'z' {
+			return 0, false
+		}
+		n = n*26 + int(c-'a'+1)
+	}
+	return n, n <= 16384
+}
+
+// columnName converts a 0-based column to its letters ("A", "AB").
+func columnName(col int) string {
+	col++
+	var b []byte
+	for col > 0 {
+		col--
+		b = append([]byte{byte('A' + col%26)}, b...)
+		col /= 26
+	}
+	return string(b)
+}
+
+// findColumn returns the column of row that spec or, without a spec, the
+// synonyms designate: -1 when none does, -2 when several synonyms do.
+func findColumn(row []pipeline.Cell, spec colSpec, synonyms map[string]bool) int {
+	if spec.raw != "" {
+		// A header text wins over a letter: a column may be headed "ID".
+		for i, c := range row {
+			if c.Value != "" && headerKey(c.Value) == spec.text {
+				return i
+			}
+		}
+		return spec.index
+	}
+	found := -1
+	for i, c := range row {
+		if c.Value != "" && synonyms[headerKey(c.Value)] {
+			if found >= 0 {
+				return -2
+			}
+			found = i
+		}
+	}
+	return found
+}
+
+// byText reports whether spec names a column by its header text rather
+// than by a letter or an index.
+func (c colSpec) byText() bool { return c.raw != "" && c.index < 0 }
+
+// detectHeader detects the header row and the name and card columns among the
+// first rows of the input (rows[i] is row first+i).
+func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (headerIdx, nameCol, cardCol int, err error) {
+	nameSpec, cardSpec := parseColSpec(opt.NameCol), parseColSpec(opt.CardCol)
+	try := func(i int) (int, int) {
+		return findColumn(rows[i], nameSpec, nameSynonyms), findColumn(rows[i], cardSpec, cardSynonyms)
+	}
+	if opt.HeaderRow > 0 {
+		i := opt.HeaderRow - first
+		if i < 0 || i >= len(rows) {
+			return 0, 0, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("header row %d is past the end of the sheet", opt.HeaderRow),
+				Hint: "give --header-row the number of the row that holds the column titles"}
+		}
+		n, c := try(i)
+		if err := columnError(path, rows[i], opt.HeaderRow, n, c, nameSpec, cardSpec); err != nil {
+			return 0, 0, 0, err
+		}
+		return i, n, c, nil
+	}
+	// The header is the first row where both columns are found by their
+	// header text. Columns given as letters or indexes do not identify a
+	// row, so such a row must hold the other column's title or a synonym.
+	best, bestScore := -1, 0
+	for i := range rows {
+		n, c := try(i)
+		score := 0
+		if n >= 0 && (nameSpec.byText() || nameSpec.raw == "" || hasSynonym(rows[i], nameSynonyms)) {
+			score++
+		}
+		if c >= 0 && (cardSpec.byText() || cardSpec.raw == "" || hasSynonym(rows[i], cardSynonyms)) {
+			score++
+		}
+		if n == -2 || c == -2 {
+			score = 1 // ambiguous: report it if no better row exists
+		}
+		if score == 2 {
+			return i, n, c, nil
+		}
+		if score > bestScore {
+			best, bestScore = i, score
+		}
+	}
+	if best < 0 {
+		return 0, 0, 0, &pipeline.InputError{Path: path,
+			Msg:  fmt.Sprintf("no header row with a name and a card column in the first %d rows", headerScan),
+			Hint: "give --header-row N, and --name-col and --card-col as a header text, a column letter or a 1-based index"}
+	}
+	n, c := try(best)
+	if err := columnError(path, rows[best], first+best, n, c, nameSpec, cardSpec); err != nil {
+		return 0, 0, 0, err
+	}
+	return best, n, c, nil
+}
+
+func hasSynonym(row []pipeline.Cell, synonyms map[string]bool) bool {
+	for _, c := range row {
+		if c.Value != "" && synonyms[headerKey(c.Value)] {
+			return true
+		}
+	}
+	return false
+}
+
+// columnError explains a missing or ambiguous column of header row rowNo.
+func columnError(path string, header []pipeline.Cell, rowNo, nameCol, cardCol int, nameSpec, cardSpec colSpec) error {
+	problem := func(what string, col int, spec colSpec) string {
+		switch {
+		case col == -2:
+			return fmt.Sprintf("several columns look like the %s column", what)
+		case col < 0 && spec.raw != "":
+			return fmt.Sprintf("no column %q for the %s", spec.raw, what)
+		case col < 0:
+			return fmt.Sprintf("no %s column", what)
+		}
+		return ""
+	}
+	var msgs []string
+	var flags []string
+	if m := problem("name", nameCol, nameSpec); m != "" {
+		msgs = append(msgs, m)
+		flags = append(flags, "--name-col")
+	}
+	if m := problem("card", cardCol, cardSpec); m != "" {
+		msgs = append(msgs, m)
+		flags = append(flags, "--card-col")
+	}
+	if nameCol >= 0 && nameCol == cardCol {
+		msgs = append(msgs, "the name and card columns are the same column")
+		flags = append(flags, "--name-col", "--card-col")
+	}
+	if len(msgs) == 0 {
+		return nil
+	}
+	return &pipeline.InputError{Path: path, Row: rowNo,
+		Msg: fmt.Sprintf("%s; headers found: %s", strings.Join(msgs, ", "), listHeaders(header)),
+		Hint: fmt.Sprintf("give %s as a header text, a column letter (C) or a 1-based index, or --header-row N if this is not the header row",
+			strings.Join(flags, " and "))}
+}
+
+func listHeaders(row []pipeline.Cell) string {
+	var parts []string
+	for i, c := range row {
+		if c.Value == "" {
+			continue
+		}
+		v := c.Value
+		if r := []rune(v); len(r) > 40 {
+			v = string(r[:40]) + "…"
+		}
+		parts = append(parts, fmt.Sprintf("%s=%q", columnName(i), v))
+		if len(parts) == 30 {
+			parts = append(parts, "…")
+			break
+		}
+	}
+	if len(parts) == 0 {
+		return "none (the row is empty)"
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,292 @@
+package reader
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// Limits of the values the API accepts.
+const (
+	minCardDigits = 12
+	maxCardDigits = 19
+	maxNameRunes  = 50
+)
+
+// Problems and warnings. They are stored in the checkpoint and shown in the
+// output, so they never quote the name or the card number.
+const (
+	probCardEmpty    = "card number is empty; fill it in or delete the row"
+	probCardChars    = "card number has characters other than digits; keep only its digits"
+	probCardENote    = "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"
+	probCardNumber   = "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"
+	probCardFraction = "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"
+	probNameEmpty    = "name is empty; fill it in or delete the row"
+	probNameDigits   = "name contains digits; check that the name and card columns are not swapped"
+	probNameControl  = "name contains control characters; retype it"
+	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
+	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
+)
+
+// NormalizeCard returns card as it is sent to the API: without spaces, tabs,
+// no-break and zero-width spaces, hyphens and a leading apostrophe (Excel's
+// "keep as text" mark), with full-width digits turned into ASCII. It keeps
+// every other character, so that CheckCard can refuse them.
+func NormalizeCard(card string) string {
+	card = strings.TrimLeft(card, " \t\u00a0\u3000")
+	card = strings.TrimPrefix(card, "'")
+	card = strings.TrimPrefix(card, "\uff07") // full-width apostrophe
+	clean := true
+	for i := 0; i < len(card); i++ {
+		if c := card[i]; c < '0' || c > '9' {
+			clean = false
+			break
+		}
+	}
+	if clean {
+		return card
+	}
+	var b strings.Builder
+	b.Grow(len(card))
+	for _, r := range card {
+		switch {
+		case r >= '０' && r <= '９':
+			b.WriteRune('0' + (r - '０'))
+		case r == '-', r == '\u2010', r == '\u2011', r == '\u2012', r == '\u2013', r == '\u2014', r == '\uff0d', r == '\u2212':
+		case unicode.IsSpace(r), r == '\u200b', r == '\u200c', r == '\u200d', r == '\ufeff', r == '\u2060':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+// CheckCard returns what is wrong with a normalised card number (problems:
+// the row must not be sent) and what is doubtful (warnings: the row is sent
+// anyway). A card that fails the Luhn check is only a warning, since many
+// UnionPay cards do.
+func CheckCard(card string) (problems, warnings []string) {
+	if card == "" {
+		return []string{probCardEmpty}, nil
+	}
+	for i := 0; i < len(card); i++ {
+		if c := card[i]; c < '0' || c > '9' {
+			if looksLikeENotation(card) {
+				return []string{probCardENote}, nil
+			}
+			return []string{probCardChars}, nil
+		}
+	}
+	if n := len(card); n < minCardDigits || n > maxCardDigits {
+		return []string{fmt.Sprintf("card number has %d digits; a bank card has %d to %d", n, minCardDigits, maxCardDigits)}, nil
+	}
+	if len(card) > 16 && strings.Trim(card[15:], "0") == "" {
+		warnings = append(warnings, warnZeros)
+	}
+	if !Luhn(card) {
+		warnings = append(warnings, warnLuhn)
+	}
+	return nil, warnings
+}
+
+// looksLikeENotation reports whether s is a number in E notation such as
+// "6.20182E+18": how a spreadsheet shows a long number typed as a number.
+func looksLikeENotation(s string) bool {
+	i := strings.IndexAny(s, "eE")
+	if i < 1 || i == len(s)-1 {
+		return false
+	}
+	mant, exp := s[:i], strings.TrimPrefix(s[i+1:], "+")
+	if _, err := strconv.ParseFloat(mant, 64); err != nil {
+		return false
+	}
+	_, err := strconv.Atoi(exp)
+	return err == nil
+}
+
+// Luhn reports whether the digit string card passes the Luhn (mod 10) check.
+// It is false for anything but ASCII digits.
+func Luhn(card string) bool {
+	if card == "" {
+		return false
+	}
+	sum := 0
+	double := false
+	for i := len(card) - 1; i >= 0; i-- {
+		d := int(card[i] - '0')
+		if d < 0 || d > 9 {
+			return false
+		}
+		if double {
+			d *= 2
+			if d > 9 {
+				d -= 9
+			}
+		}
+		sum += d
+		double = !double
+	}
+	return sum%10 == 0
+}
+
+// middleDot is U+00B7, the separator the national rules prescribe inside
+// minority and transliterated names (for example 阿依古丽·买买提).
+const middleDot = '\u00b7'
+
+// isDotLike reports whether r is one of the characters people type for the
+// middle dot. A full stop is treated apart: it is a dot only between CJK
+// characters.
+func isDotLike(r rune) bool {
+	switch r {
+	case '\u00b7', '\u30fb', '\u2022', '\u2027', '\uff65', '\u0387', '\u2219', '\u22c5', '\u16eb':
+		return true
+	}
+	return false
+}
+
+func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
+
+// isNameSpace reports whether r is a space people leave in names: any Unicode
+// space (including the no-break and ideographic spaces) or a zero-width one.
+func isNameSpace(r rune) bool {
+	return unicode.IsSpace(r) || r == '\u200b' || r == '\u200c' || r == '\u200d' || r == '\ufeff' || r == '\u2060'
+}
+
+// NormalizeName returns name as it is sent to the API: trimmed; in a name
+// with Chinese characters, without any space inside; in other names, with
+// runs of spaces made one; with every middle-dot look-alike (U+30FB, U+2022,
+// U+2027, U+FF65, U+0387, and a full stop between CJK characters) turned into
+// U+00B7.
+func NormalizeName(name string) string {
+	name = strings.TrimFunc(name, isNameSpace)
+	if name == "" {
+		return name
+	}
+	ascii := true
+	for i := 0; i < len(name); i++ {
+		if name[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii && !strings.Contains(name, "  ") && !strings.ContainsAny(name, "\t\r\n\v\f") {
+		return name
+	}
+	rs := []rune(name)
+	han := false
+	for _, r := range rs {
+		if isHan(r) {
+			han = true
+			break
+		}
+	}
+	out := make([]rune, 0, len(rs))
+	for i, r := range rs {
+		switch {
+		case isNameSpace(r):
+			if han {
+				continue
+			}
+			if len(out) > 0 && out[len(out)-1] == ' ' {
+				continue
+			}
+			out = append(out, ' ')
+		case isDotLike(r):
+			out = append(out, middleDot)
+		case (r == '.' || r == '\uff0e' || r == '\u3002') && han && cjkNeighbours(rs, i):
+			out = append(out, middleDot)
+		default:
+			out = append(out, r)
+		}
+	}
+	return string(out)
+}
+
+// cjkNeighbours reports whether the nearest non-space runes on both sides of
+// rs[i] are Han characters.
+func cjkNeighbours(rs []rune, i int) bool {
+	prev, next := rune(0), rune(0)
+	for j := i - 1; j >= 0; j-- {
+		if !isNameSpace(rs[j]) {
+			prev = rs[j]
+			break
+		}
+	}
+	for j := i + 1; j < len(rs); j++ {
+		if !isNameSpace(rs[j]) {
+			next = rs[j]
+			break
+		}
+	}
+	return isHan(prev) && isHan(next)
+}
+
+// CheckName returns what is wrong with a normalised name: empty, longer than
+// 50 characters, or holding digits or control characters. Any problem makes
+// the row invalid.
+func CheckName(name string) (problems []string) {
+	if name == "" {
+		return []string{probNameEmpty}
+	}
+	if n := utf8.RuneCountInString(name); n > maxNameRunes {
+		problems = append(problems, fmt.Sprintf("name has %d characters; the API accepts at most %d", n, maxNameRunes))
+	}
+	digits, control := false, false
+	for _, r := range name {
+		switch {
+		case unicode.IsDigit(r):
+			digits = true
+		case unicode.IsControl(r), r == utf8.RuneError:
+			control = true
+		}
+	}
+	if digits {
+		problems = append(problems, probNameDigits)
+	}
+	if control {
+		problems = append(problems, probNameControl)
+	}
+	return problems
+}
+
+// CardFromCell returns the card number held by cell c, normalised, and the
+// problem that makes it unusable, if any. A cell typed as a number in a
+// workbook holds a double: its value is exact up to 15 digits, and lost from
+// 16 (Excel keeps 15 significant digits), however the cell is formatted.
+func CardFromCell(c pipeline.Cell) (card, problem string) {
+	if c.Type == pipeline.Number || (c.Type == pipeline.Formula && c.Raw != "") || c.Type == pipeline.Date {
+		f, err := strconv.ParseFloat(strings.TrimSpace(c.Raw), 64)
+		if err != nil {
+			return NormalizeCard(c.Value), ""
+		}
+		switch {
+		case math.IsNaN(f) || math.IsInf(f, 0) || math.Abs(f) >= 1e15:
+			return "", probCardNumber
+		case f != math.Trunc(f) || f < 0:
+			return "", probCardFraction
+		}
+		return strconv.FormatFloat(f, 'f', 0, 64), ""
+	}
+	return NormalizeCard(c.Value), ""
+}
+
+// checkRow fills rec.Name, rec.Card, rec.Problems and rec.Warnings of a data
+// row from its name and card cells.
+func checkRow(rec *pipeline.Record, name, card pipeline.Cell) {
+	rec.Name = NormalizeName(name.Value)
+	c, prob := CardFromCell(card)
+	rec.Card = c
+	if prob != "" {
+		rec.Problems = append(rec.Problems, prob)
+	} else {
+		p, w := CheckCard(c)
+		rec.Problems = append(rec.Problems, p...)
+		rec.Warnings = append(rec.Warnings, w...)
+	}
+	rec.Problems = append(rec.Problems, CheckName(rec.Name)...)
+}

@@ -1,0 +1,332 @@
+// Package reader streams the rows of a customer list — an XLSX workbook or a
+// delimited text file in any encoding Excel writes — as pipeline.Records, in
+// constant memory. It finds the header row and the name and card columns,
+// normalises the name and the card number as they will be sent to the API,
+// and marks the rows that must not be sent, before any money is spent.
+package reader
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// Limits that keep a hostile file from taking unbounded memory.
+const (
+	// maxColumns is the most columns a row may have (Excel allows 16,384;
+	// a customer list has a few dozen).
+	maxColumns = 1024
+	// maxCellChars is the longest cell Excel can hold.
+	maxCellChars = 32767
+	// maxRows is the last row of an Excel sheet.
+	maxRows = 1 << 20
+)
+
+// Options say where the data is. The zero value detects everything.
+type Options struct {
+	// Sheet is a sheet name or a 1-based index among the visible sheets of a
+	// workbook; "" is the first visible sheet. A hidden sheet is read only
+	// when named. Ignored for text files.
+	Sheet string
+	// HeaderRow is the 1-based header row; 0 detects it within the first 20
+	// rows by the header synonyms of the name and card columns.
+	HeaderRow int
+	// NameCol and CardCol are a header text, a column letter ("C") or a
+	// 1-based index; "" detects the column by its header synonyms. A header
+	// text wins over a letter.
+	NameCol, CardCol string
+	// Encoding is the encoding of a text file ("utf-8", "gbk", "gb18030",
+	// "utf-16le", "utf-16be", "big5", or any WHATWG label); "" guesses it
+	// from a byte order mark, else UTF-8 when the first 64 KiB are valid
+	// UTF-8, else GB18030.
+	Encoding string
+}
+
+// Layout is what Open detected.
+type Layout struct {
+	Format    string // "csv" or "xlsx"
+	Sheet     string // the sheet read; "" for text files
+	Delimiter rune   // the field separator of a text file; 0 for workbooks
+	// Encoding of a text file: "utf-8", "utf-8-bom", "utf-16le", "utf-16be",
+	// "gb18030", or the label given in Options; "" for workbooks.
+	Encoding  string
+	HeaderRow int // 1-based
+	// NameCol and CardCol are 0-based column indexes.
+	NameCol, CardCol int
+	// Header is the text of the header row's cells.
+	Header []string
+	// EstimatedRows is the number of rows in the sheet's dimension or a
+	// fast count of the lines of a text file, header included, for a
+	// progress bar; 0 if unknown. It may be wrong either way.
+	EstimatedRows int
+}
+
+// rowSource is a format's stream of rows.
+type rowSource interface {
+	// next returns the 1-based number of the next row and its cells, which
+	// are valid until the next call. Numbers increase but may skip empty
+	// rows. It returns io.EOF after the last row.
+	next() (int, []pipeline.Cell, error)
+	close() error
+}
+
+// merger is implemented by sources whose cells may be merged.
+type merger interface {
+	// topLeft returns the top-left cell of the merged range holding the
+	// cell at (row, col), if that cell is merged and not the top left.
+	topLeft(row, col int) (pipeline.Cell, bool)
+}
+
+type bufferedRow struct {
+	no    int
+	cells []pipeline.Cell
+}
+
+// Reader yields the records of one input. It implements pipeline.Source.
+// It is not safe for concurrent use; Close releases the file.
+type Reader struct {
+	path   string
+	src    rowSource
+	merges merger
+	layout Layout
+
+	buf  []bufferedRow // rows read while detecting the header
+	last int           // number of the last row returned
+	// held is the next row, read ahead while the rows of a gap in the row
+	// numbers are returned.
+	held    bufferedRow
+	hasHeld bool
+	empty   []pipeline.Cell // always nil: the cells of a skipped row
+}
+
+// Open opens the customer list at path: an .xlsx or .xlsm workbook, or a
+// .csv, .tsv or .txt file. It detects the layout and returns a
+// *pipeline.InputError for anything the user must fix: an unsupported format
+// (with how to convert it), a file that is not what its name says, an
+// unknown sheet, a missing or ambiguous column.
+func Open(path string, opt Options) (*Reader, error) {
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".xlsx", ".xlsm":
+		return openXLSX(path, opt)
+	case ".csv", ".tsv", ".txt":
+		return openText(path, opt)
+	}
+	msg := fmt.Sprintf("cannot read %q files", ext)
+	switch ext {
+	case ".xls", ".et":
+		msg = "cannot read the old Excel format (.xls)"
+	case ".ods":
+		msg = "cannot read OpenDocument spreadsheets (.ods)"
+	case ".numbers":
+		msg = "cannot read Apple Numbers files"
+	case "":
+		msg = "cannot tell the format of a file without an extension"
+	}
+	return nil, &pipeline.InputError{Path: path, Msg: msg,
+		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx (Excel Workbook), or as .csv"}
+}
+
+func openText(path string, opt Options) (*Reader, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
+	}
+	estimate, err := countLines(f)
+	if err == nil {
+		_, err = f.Seek(0, io.SeekStart)
+	}
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	tsv := strings.EqualFold(filepath.Ext(path), ".tsv")
+	r, err := newDelimited(path, f, opt, tsv)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	r.layout.EstimatedRows = estimate
+	return r, nil
+}
+
+// countLines counts the line feeds of f, for a progress estimate.
+func countLines(f io.Reader) (int, error) {
+	buf := make([]byte, 1<<20)
+	n := 0
+	last := byte('\n')
+	for {
+		k, err := f.Read(buf)
+		if k > 0 {
+			n += bytes.Count(buf[:k], []byte{'\n'})
+			last = buf[k-1]
+		}
+		if err == io.EOF {
+			if last != '\n' && last != 0 {
+				n++
+			}
+			return n, nil
+		}
+		if err != nil {
+			return 0, err
+		}
+	}
+}
+
+// start reads the first rows, detects the header and the columns, and
+// fills r.layout from them.
+func (r *Reader) start(opt Options) error {
+	want := headerScan
+	if opt.HeaderRow > want {
+		want = opt.HeaderRow
+	}
+	var rows [][]pipeline.Cell
+	first := 1
+	for {
+		no, cells, err := r.src.next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return err
+		}
+		if no > want {
+			r.buf = append(r.buf, bufferedRow{no, append([]pipeline.Cell(nil), cells...)})
+			break
+		}
+		// Rows the source skipped are empty.
+		for len(rows)+first < no {
+			rows = append(rows, nil)
+		}
+		c := append([]pipeline.Cell(nil), cells...)
+		rows = append(rows, c)
+		r.buf = append(r.buf, bufferedRow{no, c})
+		if no == want {
+			break
+		}
+	}
+	if len(r.buf) == 0 {
+		return &pipeline.InputError{Path: r.path, Msg: "the file has no rows", Hint: "check that you chose the right file or sheet"}
+	}
+	hi, nameCol, cardCol, err := detectHeader(r.path, rows, first, opt)
+	if err != nil {
+		return err
+	}
+	r.layout.HeaderRow = first + hi
+	r.layout.NameCol, r.layout.CardCol = nameCol, cardCol
+	for _, c := range rows[hi] {
+		r.layout.Header = append(r.layout.Header, c.Value)
+	}
+	return nil
+}
+
+// Layout returns what Open detected.
+func (r *Reader) Layout() Layout { return r.layout }
+
+// Close releases the input. It does not fail on a second call.
+func (r *Reader) Close() error {
+	if r.src == nil {
+		return nil
+	}
+	err := r.src.close()
+	r.src = nil
+	return err
+}
+
+// row returns the next row in order, with an empty row for each number the
+// source skipped.
+func (r *Reader) row() (int, []pipeline.Cell, error) {
+	if !r.hasHeld {
+		switch {
+		case len(r.buf) > 0:
+			r.held = r.buf[0]
+			r.buf[0] = bufferedRow{}
+			r.buf = r.buf[1:]
+		case r.src == nil:
+			return 0, nil, errors.New("read from a closed reader")
+		default:
+			no, cells, err := r.src.next()
+			if err != nil {
+				return 0, nil, err
+			}
+			r.held = bufferedRow{no, cells}
+		}
+		r.hasHeld = true
+	}
+	if r.held.no > r.last+1 {
+		r.last++
+		return r.last, r.empty, nil
+	}
+	r.hasHeld = false
+	r.last = r.held.no
+	return r.held.no, r.held.cells, nil
+}
+
+// Next returns the next record of the input in file order, io.EOF after
+// the last. The record's Cells are valid until the next call.
+func (r *Reader) Next() (pipeline.Record, error) {
+	no, cells, err := r.row()
+	if err != nil {
+		return pipeline.Record{}, err
+	}
+	rec := pipeline.Record{RowNo: no, Cells: cells}
+	switch {
+	case no < r.layout.HeaderRow:
+		rec.Kind = pipeline.Preamble
+	case no == r.layout.HeaderRow:
+		rec.Kind = pipeline.Header
+	case allEmpty(cells):
+		rec.Kind = pipeline.Blank
+	default:
+		rec.Kind = pipeline.Data
+		checkRow(&rec, r.cell(no, r.layout.NameCol, cells), r.cell(no, r.layout.CardCol, cells))
+	}
+	return rec, nil
+}
+
+// cell returns the cell of row no at col, taking a merged cell's value from
+// its top-left cell.
+func (r *Reader) cell(no, col int, cells []pipeline.Cell) pipeline.Cell {
+	if r.merges != nil {
+		if c, ok := r.merges.topLeft(no, col); ok {
+			return c
+		}
+	}
+	if col < len(cells) {
+		return cells[col]
+	}
+	return pipeline.Cell{}
+}
+
+func allEmpty(cells []pipeline.Cell) bool {
+	for _, c := range cells {
+		if c.Value != "" || c.Raw != "" {
+			return false
+		}
+	}
+	return true
+}
+
+// Digest returns the SHA-256 (hex) and the size of the file at path: the
+// input's fingerprint, which the checkpoint compares on resume.
+func Digest(path string) (sha256hex string, size int64, err error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", 0, fmt.Errorf("digest %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	size, err = io.Copy(h, f)
+	if err != nil {
+		return "", 0, fmt.Errorf("digest %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), size, nil
+}
