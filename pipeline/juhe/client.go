@@ -216,7 +216,8 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		a.Reason = fmt.Sprintf("error_code %d", a.Code)
 	}
 	if err != nil {
-		return a, fmt.Errorf("verify: %w", err)
+		// The Reason, scrubbed, says more than err (it quotes the vendor's).
+		return a, &callError{msg: "verify: " + a.Reason, err: err}
 	}
 	return a, nil
 }
@@ -259,6 +260,9 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 		inner = ue.Err
 	}
 	msg := inner.Error()
+	if errors.Is(inner, io.EOF) || errors.Is(inner, io.ErrUnexpectedEOF) {
+		msg = "connection closed without a complete answer"
+	}
 	if doing != "" {
 		msg = doing + ": " + msg
 	}

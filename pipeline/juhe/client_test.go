@@ -1,0 +1,327 @@
+package juhe_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+)
+
+const (
+	testKey    = "k3y-SECRET-0123456789abcdef"
+	testOpenID = "JH-openid-SECRET-42"
+)
+
+// newClient returns a client of srv for endpoint, with a short timeout.
+func newClient(tb testing.TB, srv *juhetest.Server, e juhe.Endpoint) *juhe.Client {
+	tb.Helper()
+	c, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, OpenID: testOpenID, Endpoint: e, Timeout: 2 * time.Second})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
+
+func TestVerifyEndpoints(t *testing.T) {
+	cards := []struct {
+		name, card string
+		want       pipeline.Answer
+	}{
+		{"董好", "6217003180000902693", pipeline.Answer{Class: pipeline.Billed, Res: 1}},
+		{"张三", "6222021234567890120", pipeline.Answer{Class: pipeline.Billed, Res: 2}},
+		{"李四", "622202123456781", pipeline.Answer{Class: pipeline.Billed, Res: 2}},
+		{"欧阳·娜娜 +&=%", "6212261202011584", pipeline.Answer{Class: pipeline.Billed, Res: 1}},
+		{"王五", "12345", pipeline.Answer{Class: pipeline.Reject, Code: 218804}},
+	}
+	for _, e := range []juhe.Endpoint{juhe.Plain, juhe.Encrypted} {
+		t.Run(e.String(), func(t *testing.T) {
+			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID, Seed: 1})
+			c := newClient(t, srv, e)
+			for i, tc := range cards {
+				got, err := c.Verify(context.Background(), tc.name, tc.card)
+				if err != nil {
+					t.Fatalf("Verify(%q, %q): %v", tc.name, tc.card, err)
+				}
+				if got.Class != tc.want.Class || got.Res != tc.want.Res || got.Code != tc.want.Code || !got.Answered || got.HTTPStatus != 200 {
+					t.Errorf("Verify(%q, %q) = %+v, want %+v", tc.name, tc.card, got, tc.want)
+				}
+				if !strings.Contains(got.Reason, "(模拟)") {
+					t.Errorf("reason %q is not marked as simulated", got.Reason)
+				}
+				req := srv.Requests()[i]
+				if req.Method != http.MethodPost || req.Path != e.Path() || req.RawQuery != "" ||
+					req.ContentType != "application/x-www-form-urlencoded" || !req.KeyPresent || req.KeyInQuery || req.JobID != "1" {
+					t.Errorf("request %+v: want POST to %s, form-encoded, key in the body only, jobid=1", req, e.Path())
+				}
+				if req.Name != tc.name || req.Card != tc.card {
+					t.Errorf("server read name %q card %q, want %q %q", req.Name, req.Card, tc.name, tc.card)
+				}
+				if e == juhe.Encrypted && (strings.Contains(req.Form, "bankcard="+url.QueryEscape(tc.card)) || strings.Contains(req.Form, "realname="+url.QueryEscape(tc.name))) {
+					t.Errorf("encrypted form %q holds the plain name or card", req.Form)
+				}
+				if got.Class == pipeline.Billed && (got.JobID == "" || got.JobID != req.AnswerJobID || !strings.HasPrefix(got.JobID, "SANDBOX")) {
+					t.Errorf("jobid %q, server answered %q", got.JobID, req.AnswerJobID)
+				}
+			}
+			if srv.Calls() != len(cards) || srv.Billed() != len(cards)-1 {
+				t.Errorf("server counted %d calls, %d billed; want %d, %d", srv.Calls(), srv.Billed(), len(cards), len(cards)-1)
+			}
+		})
+	}
+}
+
+// TestVerifyEveryCode drives each code of the table through the fake's
+// special cards and checks the class and hint the client gives it.
+func TestVerifyEveryCode(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
+	c := newClient(t, srv, juhe.Encrypted)
+	for _, code := range juhe.Codes[1:] {
+		card := fmt.Sprintf("9999990000%06d", code.Code)
+		got, err := c.Verify(context.Background(), "测试", card)
+		if err != nil {
+			t.Errorf("code %d: %v", code.Code, err)
+			continue
+		}
+		want := pipeline.Answer{Class: code.Class, HTTPStatus: 200, Code: code.Code, Answered: true, Reason: code.Meaning + "(模拟)", Hint: code.Hint}
+		if got != want {
+			t.Errorf("card %s:\n got %+v\nwant %+v", card, got, want)
+		}
+	}
+}
+
+func TestVerifyFailures(t *testing.T) {
+	const card = "6217003180000902693"
+	tests := []struct {
+		name  string
+		reply juhetest.Reply
+		want  pipeline.Answer
+	}{
+		{"HTML 502", juhetest.HTTPError(502), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: "HTTP 502"}},
+		{"HTTP 503 JSON", juhetest.Raw(503, "application/json", `{"error_code":0,"result":{"res":1}}`), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: "HTTP 503"}},
+		{"429 Retry-After", juhetest.TooMany("7"), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 7 * time.Second}},
+		{"429 without Retry-After", juhetest.TooMany(""), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
+		{"truncated", juhetest.Truncated(), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON"}},
+		{"HTML 200", juhetest.Raw(200, "text/html", "<html>维护中</html>"), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON"}},
+		{"huge body", juhetest.Raw(200, "application/json", `{"reason":"`+strings.Repeat("x", 70<<10)+`","error_code":0}`),
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is longer than 65536 bytes"}},
+		{"code 0 without result", juhetest.Raw(200, "application/json", `{"reason":"成功","result":null,"error_code":0}`),
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}},
+		{"timeout", juhetest.Delay(time.Second), pipeline.Answer{Class: pipeline.Transient, Reason: "timeout after 100ms"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := juhetest.NewServer(t, juhetest.Options{})
+			srv.Script(card, tc.reply)
+			c, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := c.Verify(context.Background(), "董好", card)
+			if err == nil {
+				t.Errorf("no error, answer %+v", got)
+			}
+			if got != tc.want {
+				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
+			}
+			if err != nil && !strings.Contains(err.Error(), tc.want.Reason) {
+				t.Errorf("error %q does not say %q", err, tc.want.Reason)
+			}
+			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+				t.Errorf("error %v looks like the caller's context ended", err)
+			}
+		})
+	}
+}
+
+func TestVerifyCancelled(t *testing.T) {
+	const card = "6217003180000902693"
+	srv := juhetest.NewServer(t, juhetest.Options{})
+	srv.Script(card, juhetest.Delay(time.Minute))
+	c := newClient(t, srv, juhe.Plain)
+	ctx, cancel := context.WithCancel(context.Background())
+	time.AfterFunc(20*time.Millisecond, cancel)
+	got, err := c.Verify(ctx, "董好", card)
+	if !errors.Is(err, context.Canceled) {
+		t.Errorf("error %v, want one that wraps context.Canceled", err)
+	}
+	if got.Class != pipeline.Transient || got.Answered {
+		t.Errorf("answer %+v, want an unanswered Transient", got)
+	}
+
+	ctx, cancel = context.WithTimeout(context.Background(), time.Millisecond)
+	defer cancel()
+	<-ctx.Done()
+	if _, err := c.Verify(ctx, "董好", card); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("expired context: error %v, want one that wraps context.DeadlineExceeded", err)
+	}
+}
+
+// TestSecretsNeverLeak makes calls fail in every way and checks that neither
+// the error nor the Reason holds the key, the openid, the name or the card.
+func TestSecretsNeverLeak(t *testing.T) {
+	const name, card = "董好", "6217003180000902693"
+	secrets := []string{testKey, testOpenID, name, card}
+
+	closed := juhetest.NewServer(t, juhetest.Options{})
+	closed.Close() // its port now refuses connections
+
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
+	srv.Script(card, juhetest.Hangup(), juhetest.Delay(time.Second),
+		juhetest.Raw(200, "application/json", `{"reason":"卡号`+card+`不合法 key `+testKey+` openid `+testOpenID+`","error_code":218804}`))
+	wrongKey := juhetest.NewServer(t, juhetest.Options{Key: "another key", OpenID: testOpenID})
+
+	// The cases run in order: each uses the next scripted reply.
+	tests := []struct {
+		name   string
+		url    string
+		reason string // what the Reason must say
+	}{
+		{"connection refused", closed.URL, "connection refused"},
+		{"hangup", srv.URL, "connection closed without a complete answer"},
+		{"timeout", srv.URL, "timeout after 100ms"},
+		{"reason echoes secrets", srv.URL, "卡号***不合法 key *** openid ***"},
+		{"wrong key (10001)", wrongKey.URL, "错误的请求KEY"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := juhe.New(juhe.Config{BaseURL: tc.url, Key: testKey, OpenID: testOpenID, Endpoint: juhe.Encrypted, Timeout: 100 * time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			a, err := c.Verify(context.Background(), name, card)
+			if !strings.Contains(a.Reason, tc.reason) {
+				t.Errorf("reason %q, want it to say %q", a.Reason, tc.reason)
+			}
+			texts := []string{a.Reason, a.Hint, a.JobID}
+			if err != nil {
+				texts = append(texts, err.Error(), fmt.Sprintf("%+v", err))
+			}
+			for _, text := range texts {
+				for _, s := range secrets {
+					if strings.Contains(text, s) {
+						t.Errorf("%q holds the secret %q", text, s)
+					}
+				}
+			}
+			if err == nil && a.Code != 10001 && a.Code != 218804 {
+				t.Errorf("answer %+v without error", a)
+			}
+			t.Logf("answer %+v, error %v", a, err)
+		})
+	}
+}
+
+func TestNew(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  juhe.Config
+		hint string // "" when New must succeed
+	}{
+		{"defaults", juhe.Config{Key: "k"}, ""},
+		{"encrypted", juhe.Config{Key: "k", OpenID: "o", Endpoint: juhe.Encrypted}, ""},
+		{"no key", juhe.Config{}, "JUHE_KEY"},
+		{"no openid", juhe.Config{Key: "k", Endpoint: juhe.Encrypted}, "JUHE_OPENID"},
+		{"bad endpoint", juhe.Config{Key: "k", Endpoint: 7}, "--endpoint"},
+		{"negative timeout", juhe.Config{Key: "k", Timeout: -time.Second}, "--timeout"},
+		{"not a URL", juhe.Config{Key: "k", BaseURL: "v.juhe.cn"}, "--base-url"},
+		{"ftp", juhe.Config{Key: "k", BaseURL: "ftp://v.juhe.cn"}, "--base-url"},
+		{"query", juhe.Config{Key: "k", BaseURL: "http://v.juhe.cn/?key=k"}, "--base-url"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := juhe.New(tc.cfg)
+			if tc.hint == "" {
+				if err != nil || c == nil {
+					t.Fatalf("New: %v", err)
+				}
+				return
+			}
+			var ie *pipeline.InputError
+			if !errors.As(err, &ie) || !strings.Contains(ie.Hint, tc.hint) {
+				t.Fatalf("New = %v, want an InputError whose hint names %s", err, tc.hint)
+			}
+			if tc.cfg.Key != "" && strings.Contains(err.Error(), "key=k") {
+				t.Errorf("error %q holds the key", err)
+			}
+		})
+	}
+}
+
+func TestEndpoint(t *testing.T) {
+	for _, e := range []juhe.Endpoint{juhe.Plain, juhe.Encrypted} {
+		got, err := juhe.ParseEndpoint(e.String())
+		if err != nil || got != e {
+			t.Errorf("ParseEndpoint(%q) = %v, %v", e.String(), got, err)
+		}
+	}
+	var ie *pipeline.InputError
+	if _, err := juhe.ParseEndpoint("aes"); !errors.As(err, &ie) {
+		t.Errorf("ParseEndpoint(aes) = %v, want an InputError", err)
+	}
+	if juhe.Plain.Path() != "/verifybankcard/query" || juhe.Encrypted.Path() != "/verifybankcard/queryEncry" {
+		t.Errorf("paths %q %q", juhe.Plain.Path(), juhe.Encrypted.Path())
+	}
+}
+
+// TestVerifyConcurrent runs many workers against one client, as the pipeline
+// does, and checks that every answer belongs to its own call.
+func TestVerifyConcurrent(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{OpenID: testOpenID})
+	c := newClient(t, srv, juhe.Encrypted)
+	const workers, each = 64, 20
+	var wg sync.WaitGroup
+	errs := make(chan error, workers*each)
+	for w := range workers {
+		wg.Go(func() {
+			for i := range each {
+				card := fmt.Sprintf("62220200%03d%05d", w, i)
+				a, err := c.Verify(context.Background(), "张三", card)
+				_, wantRes := juhetest.Rule(card)
+				if err != nil || a.Res != wantRes {
+					errs <- fmt.Errorf("card %s: %+v, %v; want res %d", card, a, err, wantRes)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if srv.Calls() != workers*each {
+		t.Errorf("server saw %d calls, want %d", srv.Calls(), workers*each)
+	}
+}
+
+// BenchmarkVerify measures the client against the in-process fake with no
+// latency, 64 concurrent callers, both endpoints. The figure includes the
+// fake's own work on the same cores.
+func BenchmarkVerify(b *testing.B) {
+	for _, e := range []juhe.Endpoint{juhe.Plain, juhe.Encrypted} {
+		b.Run(e.String(), func(b *testing.B) {
+			srv := juhetest.NewServer(b, juhetest.Options{OpenID: testOpenID, MaxLog: -1})
+			c := newClient(b, srv, e)
+			b.SetParallelism(32) // 64 goroutines on 2 cores
+			b.ReportAllocs()
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					if _, err := c.Verify(context.Background(), "张三", "6222021234567890123"); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+		})
+	}
+}
