@@ -1,0 +1,576 @@
+// Package writer writes the annotated output of a cardverify run: the input
+// rows, unchanged, each followed by the six verdict columns of DESIGN.md
+// ("Output columns"), as an XLSX workbook with a Summary sheet or as a CSV or
+// TSV file. It implements pipeline.Sink.
+//
+// Output is atomic: everything is written to a temporary file beside the
+// target (".NAME.tmp-*"), synced, and renamed over the target only by Close.
+// Until then, and whatever goes wrong, an existing file at the target is left
+// as it was.
+package writer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// Options says how to write an output.
+type Options struct {
+	// Lang is "zh" (the default when empty) or "en": the language of the
+	// appended headers, the status labels, local reasons and the Summary
+	// sheet.
+	Lang string
+	// MaskCard makes the card column of data rows show only the first 6 and
+	// last 4 digits. It needs CardCol.
+	MaskCard bool
+	// CardCol is the 0-based index of the card column in the input, -1 when
+	// unknown. Create refuses MaskCard without it.
+	CardCol int
+	// Input is the input file's path. Create refuses an output that is the
+	// same file (by path, through a symlink or a hard link). A new output
+	// gets the input's permission bits, since it holds the same data.
+	Input string
+	// SheetName names the annotated sheet of an XLSX output: the input
+	// sheet's name, or "Sheet1" when empty. Characters a sheet name cannot
+	// hold are replaced.
+	SheetName string
+	// Summary fills the Summary sheet of an XLSX output. The counts per
+	// status are not in it: the writer counts the rows it writes.
+	Summary Summary
+}
+
+// Summary is what a run tells the Summary sheet about itself.
+type Summary struct {
+	Version     string // the tool's version
+	InputName   string // the input file's name, as shown to the reader
+	InputSHA256 string // hex
+	Sheet       string // the input sheet that was read, empty for text files
+	Endpoint    string // "plain" or "encrypted"
+	QPS         float64
+	Calls       int // every HTTP call made for this input, over all runs
+	BilledCalls int // the calls the vendor charges for
+	Start, End  time.Time
+	// Sandbox marks the answers as simulated: the Summary sheet shows a
+	// banner and every reason cell starts with a SANDBOX mark.
+	Sandbox bool
+	// Codes lists each error code seen, for the legend.
+	Codes []CodeInfo
+}
+
+// CodeInfo is one error code seen in a run, with the vendor's meaning.
+type CodeInfo struct {
+	Code    int
+	Meaning string
+	Count   int
+}
+
+// Writer writes one output file. It is not safe for concurrent use. Every
+// Writer must end with Close (which publishes the file) or Abort (which
+// does not); after a failed Write, Close fails too and publishes nothing.
+type Writer struct {
+	path string // the target
+	opt  Options
+	tmp  tempFile
+	fmt  format
+	lang *lang
+
+	// The first records are held back until the layout (where the verdict
+	// columns go, column widths, the frozen header) can be decided from
+	// them. held is nil once the layout is fixed.
+	held   []heldRecord
+	layout layout
+
+	stats stats
+	extra []string // reused for the verdict columns of each row
+	err   error    // sticky: the first error of Write
+	done  bool     // Close or Abort was called
+}
+
+// heldRecord is a record whose Cells, Problems and Warnings were copied.
+type heldRecord struct {
+	rec pipeline.Record
+	o   pipeline.Outcome
+}
+
+// sampleRows is how many records past the header are held to size columns.
+const sampleRows = 100
+
+// maxHeld bounds the held records when no header comes (a long preamble).
+const maxHeld = 1000
+
+// stats are the counts the Summary sheet shows.
+type stats struct {
+	rows     int // data rows
+	status   [numStatuses]int
+	dups     int
+	lastRow  int // the last sheet row written (XLSX)
+	maxWidth int // the widest row written, verdict columns included
+}
+
+// numStatuses is the number of pipeline statuses, Pending to Failed.
+const numStatuses = int(pipeline.Failed) + 1
+
+// format is an output format: XLSX or delimited text.
+type format interface {
+	// begin fixes the layout; it is called once, before the first row.
+	begin(l *layout) error
+	// row writes one row. extra holds the verdict columns (nil for rows
+	// that get none), overflow the cells that did not fit before them.
+	row(r *outRow) error
+	// finish completes the document and writes it to w.
+	finish(w io.Writer, s *stats) error
+	// discard releases what the format holds without finishing.
+	discard()
+}
+
+// outRow is one row ready to be written.
+type outRow struct {
+	no       int // 1-based
+	kind     pipeline.RowKind
+	cells    []pipeline.Cell // the input's cells, up to the verdict columns
+	extra    []string        // the verdict columns, nil for none
+	status   pipeline.Status
+	overflow []pipeline.Cell // input cells past the verdict columns
+	masked   int             // index of a masked cell in cells, -1 for none
+}
+
+// layout is where things go, decided from the first records.
+type layout struct {
+	base      int       // 0-based column of the first verdict column
+	headerRow int       // 1-based, 0 when there is no header
+	widths    []float64 // of base+len(verdict columns) columns
+}
+
+// tempFile is the part of *os.File the writer uses; tests replace it to
+// fake a full disk.
+type tempFile interface {
+	io.Writer
+	Sync() error
+	Close() error
+	Name() string
+}
+
+func osCreateTemp(dir, pattern string) (tempFile, error) {
+	return os.CreateTemp(dir, pattern)
+}
+
+// Create starts writing the output at path, in the format its extension
+// names: .xlsx, .csv (comma) or .tsv (tab). It creates the temporary file at
+// once, so that an unwritable directory is reported before any work. An
+// unknown extension, an output that is the input, MaskCard without CardCol
+// or an unknown Lang are *pipeline.InputError.
+func Create(path string, opt Options) (*Writer, error) {
+	return create(path, opt, osCreateTemp)
+}
+
+func create(path string, opt Options, createTemp func(dir, pattern string) (tempFile, error)) (*Writer, error) {
+	l, err := langFor(opt.Lang)
+	if err != nil {
+		return nil, &pipeline.InputError{Msg: err.Error(), Hint: "use --lang zh or --lang en"}
+	}
+	if opt.MaskCard && opt.CardCol < 0 {
+		return nil, &pipeline.InputError{Path: opt.Input, Msg: "cannot mask card numbers: the card column is unknown",
+			Hint: "name it with --card-col"}
+	}
+	var f format
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".xlsx":
+		f = &xlsxFormat{lang: l, sheetName: opt.SheetName, sum: &opt.Summary}
+	case ".csv":
+		f = &csvFormat{comma: ','}
+	case ".tsv":
+		f = &csvFormat{comma: '\t'}
+	default:
+		return nil, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("cannot write %q files", ext),
+			Hint: "name the output .xlsx, .csv or .tsv"}
+	}
+	if err := checkTarget(path, opt.Input); err != nil {
+		return nil, err
+	}
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	tmp, err := createTemp(dir, "."+base+".tmp-*")
+	if err != nil {
+		return nil, ioError("create output", path, err)
+	}
+	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l, held: make([]heldRecord, 0, 16)}
+	if csvf, ok := f.(*csvFormat); ok {
+		if err := csvf.start(tmp); err != nil {
+			w.Abort()
+			return nil, ioError("write output", path, err)
+		}
+	}
+	return w, nil
+}
+
+// checkTarget refuses an output that would overwrite the input, or that is
+// a directory.
+func checkTarget(out, in string) error {
+	outInfo, err := os.Stat(out)
+	if err == nil && outInfo.IsDir() {
+		return &pipeline.InputError{Path: out, Msg: "the output is a directory", Hint: "give --out a file name"}
+	}
+	if in == "" {
+		return nil
+	}
+	same := false
+	if a, errA := filepath.Abs(out); errA == nil {
+		if b, errB := filepath.Abs(in); errB == nil && a == b {
+			same = true
+		}
+	}
+	if err == nil && !same {
+		if inInfo, err := os.Stat(in); err == nil && os.SameFile(outInfo, inInfo) {
+			same = true
+		}
+	}
+	if same {
+		return &pipeline.InputError{Path: out, Msg: "the output would overwrite the input",
+			Hint: "choose another --out; the input must stay as it was"}
+	}
+	return nil
+}
+
+// Write writes one record of the input with its outcome (the zero Outcome
+// for rows other than Data). Records must come in input order. Preamble and
+// blank rows are copied without verdict columns. The record's slices are
+// copied when kept, so a Source may reuse them.
+func (w *Writer) Write(rec pipeline.Record, o pipeline.Outcome) error {
+	if w.done {
+		return errors.New("write output: writer is closed")
+	}
+	if w.err != nil {
+		return w.err
+	}
+	if w.held != nil {
+		w.hold(rec, o)
+		if w.sampled() {
+			w.err = w.release()
+		}
+		return w.err
+	}
+	w.err = w.emit(&rec, o)
+	return w.err
+}
+
+func (w *Writer) hold(rec pipeline.Record, o pipeline.Outcome) {
+	rec.Cells = append([]pipeline.Cell(nil), rec.Cells...)
+	rec.Problems = append([]string(nil), rec.Problems...)
+	rec.Warnings = append([]string(nil), rec.Warnings...)
+	w.held = append(w.held, heldRecord{rec, o})
+}
+
+// sampled reports whether enough records are held to fix the layout.
+func (w *Writer) sampled() bool {
+	if len(w.held) >= maxHeld {
+		return true
+	}
+	n := 0
+	for i := len(w.held) - 1; i >= 0; i-- {
+		if w.held[i].rec.Kind == pipeline.Header {
+			return n >= sampleRows
+		}
+		n++
+	}
+	return false
+}
+
+// release fixes the layout from the held records and writes them.
+func (w *Writer) release() error {
+	held := w.held
+	w.held = nil
+	w.layout = w.planLayout(held)
+	if err := w.fmt.begin(&w.layout); err != nil {
+		return w.wrap(err)
+	}
+	for i := range held {
+		if err := w.emit(&held[i].rec, held[i].o); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// planLayout puts the verdict columns after the widest row of the sample
+// (preamble rows aside: a title should not push them away) and sizes the
+// columns to the sample's text.
+func (w *Writer) planLayout(held []heldRecord) layout {
+	var l layout
+	for _, h := range held {
+		if h.rec.Kind == pipeline.Header && l.headerRow == 0 {
+			l.headerRow = h.rec.RowNo
+		}
+		if h.rec.Kind == pipeline.Preamble {
+			continue
+		}
+		if n := trimmedLen(h.rec.Cells); n > l.base {
+			l.base = n
+		}
+	}
+	l.widths = make([]float64, l.base+len(w.lang.headers))
+	chars := make([]int, len(l.widths))
+	for i, h := range w.lang.headers {
+		chars[l.base+i] = max(textWidth(h), minVerdictWidth[i])
+	}
+	var extra []string
+	for _, h := range held {
+		if h.rec.Kind != pipeline.Header && h.rec.Kind != pipeline.Data {
+			continue
+		}
+		for i, c := range h.rec.Cells[:min(len(h.rec.Cells), l.base)] {
+			v := c.Value
+			if h.rec.Kind == pipeline.Data && w.opt.MaskCard && i == w.opt.CardCol {
+				v = mask(v)
+			}
+			chars[i] = max(chars[i], textWidth(v))
+		}
+		if h.rec.Kind == pipeline.Data {
+			extra = w.verdict(extra[:0], &h.rec, h.o)
+			for i, v := range extra {
+				chars[l.base+i] = max(chars[l.base+i], textWidth(v))
+			}
+		}
+	}
+	for i, n := range chars {
+		l.widths[i] = float64(min(max(n+2, 8), 60))
+	}
+	return l
+}
+
+// minVerdictWidth keeps the verdict columns readable when the sample holds
+// only pending rows.
+var minVerdictWidth = [...]int{8, 6, 26, 8, 30, 25}
+
+// trimmedLen is the number of cells up to the last non-empty one.
+func trimmedLen(cells []pipeline.Cell) int {
+	n := len(cells)
+	for n > 0 && cells[n-1].Value == "" {
+		n--
+	}
+	return n
+}
+
+// emit writes one record once the layout is fixed.
+func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
+	r := outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells, masked: -1}
+	if r.no <= w.stats.lastRow {
+		// Rows must go down the sheet; a source that numbers rows
+		// oddly still gets every row, in order.
+		r.no = w.stats.lastRow + 1
+	}
+	if rec.Kind == pipeline.Header || rec.Kind == pipeline.Data {
+		base := w.layout.base
+		if len(r.cells) > base {
+			r.cells = rec.Cells[:base]
+			if trimmedLen(rec.Cells) > base {
+				r.overflow = rec.Cells[base:]
+			}
+		}
+		if rec.Kind == pipeline.Header {
+			r.extra = w.lang.headers[:]
+		} else {
+			w.extra = w.verdict(w.extra[:0], rec, o)
+			r.extra = w.extra
+			if r.overflow != nil {
+				r.extra[4] = joinReason(r.extra[4], w.lang.overflow(len(r.overflow)))
+			}
+			r.status = o.Status
+			w.count(o)
+			if w.opt.MaskCard && w.opt.CardCol < len(r.cells) {
+				r.cells = maskCell(r.cells, w.opt.CardCol)
+				r.masked = w.opt.CardCol
+			}
+		}
+	}
+	if err := w.fmt.row(&r); err != nil {
+		return w.wrap(fmt.Errorf("row %d: %w", rec.RowNo, err))
+	}
+	w.stats.lastRow = r.no
+	width := len(r.cells) + len(r.extra) + len(r.overflow)
+	if r.extra != nil {
+		width = w.layout.base + len(r.extra) + len(r.overflow)
+	}
+	w.stats.maxWidth = max(w.stats.maxWidth, width)
+	return nil
+}
+
+func (w *Writer) count(o pipeline.Outcome) {
+	w.stats.rows++
+	if int(o.Status) < len(w.stats.status) {
+		w.stats.status[o.Status]++
+	}
+	if o.DupOf != 0 {
+		w.stats.dups++
+	}
+}
+
+// maskCell returns a copy of cells with cell i masked and typed as text.
+func maskCell(cells []pipeline.Cell, i int) []pipeline.Cell {
+	out := append([]pipeline.Cell(nil), cells...)
+	out[i] = pipeline.Cell{Value: mask(cells[i].Value)}
+	return out
+}
+
+// verdict appends the six verdict columns of a data row to dst.
+func (w *Writer) verdict(dst []string, rec *pipeline.Record, o pipeline.Outcome) []string {
+	res, code, at := "", "", ""
+	if o.Res != 0 {
+		res = itoa(o.Res)
+	}
+	if o.Answered {
+		code = itoa(o.Code)
+	}
+	if !o.At.IsZero() {
+		at = o.At.In(chinaZone).Format(time.RFC3339)
+	}
+	return append(dst, o.Status.Label(w.lang.code), res, o.JobID, code, w.reason(rec, o), at)
+}
+
+// reason is the reason cell: the duplicate note, the outcome's reason (or
+// the row's problems when the caller gave none), then the row's warnings.
+func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
+	var s string
+	if o.DupOf != 0 {
+		s = w.lang.duplicate(o.DupOf)
+	}
+	r := o.Reason
+	if r == "" && o.Status == pipeline.Invalid {
+		r = strings.Join(rec.Problems, "; ")
+	}
+	if !strings.Contains(r, s) {
+		s = joinReason(s, r)
+	} else {
+		s = r
+	}
+	for _, warn := range rec.Warnings {
+		s = joinReason(s, warn)
+	}
+	if w.opt.Summary.Sandbox {
+		s = strings.TrimSpace(w.lang.sandboxMark + " " + s)
+	}
+	return s
+}
+
+func joinReason(a, b string) string {
+	switch {
+	case a == "":
+		return b
+	case b == "":
+		return a
+	}
+	return a + "; " + b
+}
+
+// Close writes what is still held, finishes the document (the Summary sheet
+// of an XLSX output), syncs it and renames it over the target. On any error
+// the temporary file is removed, the target is left as it was, and the error
+// names the path; a full disk or a read-only directory is said so. Close
+// after Close or Abort does nothing.
+func (w *Writer) Close() error {
+	if w.done {
+		return nil
+	}
+	if w.err == nil && w.held != nil {
+		w.err = w.release()
+	}
+	if w.err != nil {
+		w.Abort()
+		return w.err
+	}
+	w.done = true
+	err := w.fmt.finish(w.tmp, &w.stats)
+	if err == nil {
+		err = w.tmp.Sync()
+	}
+	if cerr := w.tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(w.tmp.Name())
+		return w.wrap(err)
+	}
+	if err := os.Chmod(w.tmp.Name(), outputMode(w.path, w.opt.Input)); err != nil {
+		os.Remove(w.tmp.Name())
+		return ioError("write output", w.path, err)
+	}
+	if err := os.Rename(w.tmp.Name(), w.path); err != nil {
+		os.Remove(w.tmp.Name())
+		return ioError("replace output", w.path, err)
+	}
+	// The rename is durable only once the directory is synced. Some file
+	// systems cannot sync a directory; the file itself is complete then.
+	if d, err := os.Open(filepath.Dir(w.path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Abort removes the temporary file and leaves the target as it was. It
+// returns the error of removing the file, if any. Abort after Close or Abort
+// does nothing.
+func (w *Writer) Abort() error {
+	if w.done {
+		return nil
+	}
+	w.done = true
+	w.fmt.discard()
+	w.tmp.Close()
+	if err := os.Remove(w.tmp.Name()); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return fmt.Errorf("remove temporary output %s: %w", w.tmp.Name(), err)
+	}
+	return nil
+}
+
+// outputMode is the permission of a new output: an existing output's, or
+// the input's (the output holds the same data), or owner-only.
+func outputMode(out, in string) fs.FileMode {
+	if fi, err := os.Stat(out); err == nil {
+		return fi.Mode().Perm()
+	}
+	if in != "" {
+		if fi, err := os.Stat(in); err == nil {
+			return fi.Mode().Perm() | 0o200
+		}
+	}
+	return 0o600
+}
+
+// wrap names the output in an error, with a hint for the disk problems a
+// user can fix.
+func (w *Writer) wrap(err error) error {
+	return ioError("write output", w.path, err)
+}
+
+func ioError(doing, path string, err error) error {
+	var hint string
+	switch {
+	case errors.Is(err, syscall.ENOSPC):
+		hint = "the disk is full: free some space or choose another --out"
+	case errors.Is(err, syscall.EDQUOT):
+		hint = "the disk quota is exhausted: free some space or choose another --out"
+	case errors.Is(err, syscall.EROFS):
+		hint = "the file system is read-only: choose another --out"
+	case errors.Is(err, fs.ErrPermission):
+		hint = "no permission to write there: choose another --out"
+	case errors.Is(err, fs.ErrNotExist):
+		hint = "the directory does not exist: create it or choose another --out"
+	default:
+		return fmt.Errorf("%s %s: %w", doing, path, err)
+	}
+	return fmt.Errorf("%s %s: %w (%s)", doing, path, err, hint)
+}
+
+// chinaZone is China Standard Time, the zone of verified_at.
+var chinaZone = time.FixedZone("CST", 8*60*60)

@@ -1,0 +1,667 @@
+package writer
+
+import (
+	"bytes"
+	"encoding/csv"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/writer")
+
+const goldenDir = "../testdata/writer"
+
+// at is a fixed verification time: 2026-11-27 10:30:00 China time.
+var at = time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC)
+
+func text(v string) pipeline.Cell { return pipeline.Cell{Value: v} }
+
+func number(shown, raw, numFmt string) pipeline.Cell {
+	return pipeline.Cell{Value: shown, Type: pipeline.Number, Raw: raw, NumFmt: numFmt}
+}
+
+// fixture is a small customer list with every kind of row, every cell type
+// and every status: a title above the header, an empty sheet row, a blank
+// row, duplicates, problems and warnings.
+func fixture() []struct {
+	rec pipeline.Record
+	o   pipeline.Outcome
+} {
+	header := []pipeline.Cell{text("序号"), text("姓名"), text("银行卡号"), text("客户编号"),
+		text("开户日期"), text("金额"), text("备注"), text("合计"), text("有效")}
+	row := func(no int, seq, name, card, id string, extra ...pipeline.Cell) []pipeline.Cell {
+		cells := []pipeline.Cell{number(seq, seq, ""), text(name), text(card), text(id)}
+		return append(cells, extra...)
+	}
+	date := pipeline.Cell{Value: "2024-01-01", Type: pipeline.Date, Raw: "45292", NumFmt: "yyyy-mm-dd"}
+	formula := pipeline.Cell{Value: "3", Type: pipeline.Formula, Raw: "3"}
+	formulaText := pipeline.Cell{Value: "00042", Type: pipeline.Formula, Raw: "00042"}
+	boolean := pipeline.Cell{Value: "TRUE", Type: pipeline.Bool, Raw: "1"}
+	match := pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: "JH1881201222171529845853DG",
+		Answered: true, Reason: "成功", At: at}
+	type pair = struct {
+		rec pipeline.Record
+		o   pipeline.Outcome
+	}
+	return []pair{
+		{pipeline.Record{RowNo: 1, Kind: pipeline.Preamble, Cells: []pipeline.Cell{text("2026年11月客户名单")}}, pipeline.Outcome{}},
+		// Sheet row 2 is empty: the reader gives no record for it.
+		{pipeline.Record{RowNo: 3, Kind: pipeline.Header, Cells: header}, pipeline.Outcome{}},
+		{pipeline.Record{RowNo: 4, Kind: pipeline.Data,
+			Cells: row(4, "1", "张三", "6217003180000902693", "000123", date,
+				number("1,234.50", "1234.5", "#,##0.00"), text("=cmd|' /C calc'!A0"), formula, boolean)},
+			match},
+		{pipeline.Record{RowNo: 5, Kind: pipeline.Data,
+			Cells: row(5, "2", "李四", "6222 0212 3456 7890 128", "000124", date, number("0", "0", "#,##0.00"), text("+1 注意"), formulaText)},
+			pipeline.Outcome{Status: pipeline.Mismatch, Res: 2, JobID: "JH1881201222171529845854DG", Answered: true, Reason: "成功", At: at}},
+		{pipeline.Record{RowNo: 6, Kind: pipeline.Blank, Cells: make([]pipeline.Cell, 9)}, pipeline.Outcome{}},
+		{pipeline.Record{RowNo: 7, Kind: pipeline.Data, Cells: row(7, "3", "", "12345", "000125"),
+			Problems: []string{"姓名为空", "卡号长度不对"}},
+			pipeline.Outcome{Status: pipeline.Invalid}},
+		{pipeline.Record{RowNo: 8, Kind: pipeline.Data, Cells: row(8, "4", "张三", "6217003180000902693", "000126")},
+			func() pipeline.Outcome { o := match; o.DupOf = 4; return o }()},
+		{pipeline.Record{RowNo: 9, Kind: pipeline.Data, Cells: row(9, "5", "王五", "6217003180000902694", "000127"),
+			Warnings: []string{"card number fails the Luhn check"}},
+			pipeline.Outcome{Status: pipeline.Rejected, Code: 218804, Answered: true, Reason: "银行卡号不合法", At: at}},
+		{pipeline.Record{RowNo: 10, Kind: pipeline.Data, Cells: row(10, "6", "赵六", "6217003180000902695", "000128")},
+			pipeline.Outcome{}},
+		{pipeline.Record{RowNo: 11, Kind: pipeline.Data, Cells: row(11, "7", "钱七", "6217003180000902696", "000129")},
+			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true,
+				Reason: "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", At: at}},
+		{pipeline.Record{RowNo: 12, Kind: pipeline.Data, Cells: row(12, "8", "孙八", "6.20181590830166E+18", "000130")},
+			pipeline.Outcome{Status: pipeline.Failed, Reason: "HTTP 502", Attempts: 5, At: at}},
+		{pipeline.Record{RowNo: 13, Kind: pipeline.Data, Cells: []pipeline.Cell{number("9", "9", ""), text("周九"),
+			number("6.20182E+18", "6.20181590830166E+18", "")}},
+			pipeline.Outcome{Status: pipeline.Failed, Reason: "timeout after 10s", At: at}},
+	}
+}
+
+func summary() Summary {
+	return Summary{
+		Version: "v1.2.3", InputName: "customers.xlsx", InputSHA256: strings.Repeat("ab", 32),
+		Sheet: "客户", Endpoint: "encrypted", QPS: 10, Calls: 9, BilledCalls: 2,
+		Start: at.Add(-time.Hour), End: at,
+		Codes: []CodeInfo{{218804, "银行卡号不合法 同一银行卡请求过于频繁", 1}, {218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", 1}},
+	}
+}
+
+// writeFixture writes the fixture to a new file named name in a temporary
+// directory and returns its path.
+func writeFixture(tb testing.TB, name string, opt Options) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	w, err := Create(path, opt)
+	if err != nil {
+		tb.Fatalf("Create(%s): %v", name, err)
+	}
+	for _, r := range fixture() {
+		if err := w.Write(r.rec, r.o); err != nil {
+			tb.Fatalf("Write row %d: %v", r.rec.RowNo, err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatalf("Close: %v", err)
+	}
+	return path
+}
+
+// golden compares got with the golden file name, or rewrites it with
+// -update.
+func golden(tb testing.TB, name string, got []byte) {
+	tb.Helper()
+	path := filepath.Join(goldenDir, name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			tb.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatalf("%v (run go test ./writer -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		tb.Errorf("%s differs from the golden file (run go test ./writer -update after checking):\n%s",
+			name, lineDiff(string(want), string(got)))
+	}
+}
+
+// lineDiff shows the lines of want and got that differ.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	for i := 0; i < max(len(w), len(g)); i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			fmt.Fprintf(&b, "line %d:\n  want %q\n  got  %q\n", i+1, a, c)
+		}
+	}
+	return b.String()
+}
+
+// dumpXLSX describes a workbook as text: each sheet's frozen panes, filter
+// and column widths, then every cell with its type, stored value, shown
+// value and the parts of its style that matter here.
+func dumpXLSX(tb testing.TB, path string) []byte {
+	tb.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "active sheet: %d\n", f.GetActiveSheetIndex())
+	for _, dn := range f.GetDefinedName() {
+		fmt.Fprintf(&b, "defined name: %s scope=%s %s\n", dn.Name, dn.Scope, dn.RefersTo)
+	}
+	for i, sheet := range f.GetSheetList() {
+		fmt.Fprintf(&b, "\n== sheet %q\n", sheet)
+		if x, ok := f.Pkg.Load(fmt.Sprintf("xl/worksheets/sheet%d.xml", i+1)); ok {
+			for _, m := range sheetTags.FindAllString(string(x.([]byte)), -1) {
+				fmt.Fprintf(&b, "xml: %s\n", m)
+			}
+		}
+		panes, err := f.GetPanes(sheet)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		if panes.Freeze {
+			fmt.Fprintf(&b, "frozen: ySplit=%d topLeft=%s\n", panes.YSplit, panes.TopLeftCell)
+		}
+		rows, err := f.GetRows(sheet)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		width := 0
+		for _, r := range rows {
+			width = max(width, len(r))
+		}
+		var widths []string
+		for c := 1; c <= width; c++ {
+			name, _ := excelize.ColumnNumberToName(c)
+			w, _ := f.GetColWidth(sheet, name)
+			widths = append(widths, fmt.Sprintf("%s=%g", name, w))
+		}
+		fmt.Fprintf(&b, "widths: %s\n", strings.Join(widths, " "))
+		merged, _ := f.GetMergeCells(sheet)
+		for _, m := range merged {
+			fmt.Fprintf(&b, "merged: %s:%s\n", m.GetStartAxis(), m.GetEndAxis())
+		}
+		for r := range rows {
+			for c := 1; c <= width; c++ {
+				ref, _ := excelize.CoordinatesToCellName(c, r+1)
+				if line := dumpCell(tb, f, sheet, ref); line != "" {
+					fmt.Fprintf(&b, "%s %s\n", ref, line)
+				}
+			}
+		}
+	}
+	return b.Bytes()
+}
+
+func dumpCell(tb testing.TB, f *excelize.File, sheet, ref string) string {
+	raw, err := f.GetCellValue(sheet, ref, excelize.Options{RawCellValue: true})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	shown, _ := f.GetCellValue(sheet, ref)
+	formula, _ := f.GetCellFormula(sheet, ref)
+	styleID, _ := f.GetCellStyle(sheet, ref)
+	if raw == "" && formula == "" && styleID == 0 {
+		return ""
+	}
+	typ, _ := f.GetCellType(sheet, ref)
+	types := map[excelize.CellType]string{
+		excelize.CellTypeUnset: "n", excelize.CellTypeBool: "b", excelize.CellTypeDate: "d",
+		excelize.CellTypeError: "e", excelize.CellTypeFormula: "str", excelize.CellTypeInlineString: "inlineStr",
+		excelize.CellTypeNumber: "n", excelize.CellTypeSharedString: "s",
+	}
+	line := fmt.Sprintf("%s %q", types[typ], raw)
+	if shown != raw {
+		line += fmt.Sprintf(" shown %q", shown)
+	}
+	if formula != "" {
+		line += fmt.Sprintf(" FORMULA %q", formula)
+	}
+	if styleID != 0 {
+		st, err := f.GetStyle(styleID)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		var parts []string
+		if st.Font != nil && st.Font.Bold {
+			parts = append(parts, "bold")
+		}
+		if st.Font != nil && st.Font.Color != "" {
+			parts = append(parts, "font="+st.Font.Color)
+		}
+		if len(st.Fill.Color) > 0 {
+			parts = append(parts, "fill="+strings.Join(st.Fill.Color, ","))
+		}
+		if st.NumFmt != 0 {
+			parts = append(parts, fmt.Sprintf("numfmt=%d", st.NumFmt))
+		}
+		if st.CustomNumFmt != nil {
+			parts = append(parts, fmt.Sprintf("numfmt=%q", *st.CustomNumFmt))
+		}
+		if len(parts) > 0 {
+			line += " [" + strings.Join(parts, " ") + "]"
+		}
+	}
+	return line
+}
+
+// sheetTags are the XML elements of a sheet the golden files show.
+var sheetTags = regexp.MustCompile(`<(autoFilter|pane|sheetView)\b[^>]*>`)
+
+// sheetXML returns the XML of the first worksheet of an XLSX file.
+func sheetXML(tb testing.TB, path string) string {
+	tb.Helper()
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer f.Close()
+	b, ok := f.Pkg.Load("xl/worksheets/sheet1.xml")
+	if !ok {
+		tb.Fatal("no xl/worksheets/sheet1.xml")
+	}
+	return string(b.([]byte))
+}
+
+func TestGoldenXLSX(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		opt  Options
+	}{
+		{"zh", Options{CardCol: 2, SheetName: "客户", Summary: summary()}},
+		{"en", Options{Lang: "en", CardCol: 2, SheetName: "客户", Summary: summary()}},
+		{"masked-sandbox", Options{Lang: "en", MaskCard: true, CardCol: 2, Summary: func() Summary {
+			s := summary()
+			s.Sandbox = true
+			s.Codes = nil
+			return s
+		}()}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFixture(t, "out.xlsx", tc.opt)
+			golden(t, tc.name+".xlsx.txt", dumpXLSX(t, path))
+		})
+	}
+}
+
+func TestGoldenCSV(t *testing.T) {
+	for _, tc := range []struct {
+		name, file string
+		opt        Options
+	}{
+		{"zh", "zh.csv", Options{CardCol: 2}},
+		{"en", "en.csv", Options{Lang: "en", CardCol: 2}},
+		{"masked-sandbox", "masked-sandbox.tsv", Options{Lang: "en", MaskCard: true, CardCol: 2,
+			Summary: Summary{Sandbox: true}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeFixture(t, tc.file, tc.opt)
+			got, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.file, got)
+		})
+	}
+}
+
+// readCSV reads a delimited output back, checking and removing its BOM.
+func readCSV(tb testing.TB, path string, comma rune) [][]string {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if !bytes.HasPrefix(b, []byte("\xEF\xBB\xBF")) {
+		tb.Fatalf("%s does not start with a UTF-8 BOM: % x", path, b[:min(len(b), 8)])
+	}
+	r := csv.NewReader(bytes.NewReader(b[3:]))
+	r.Comma = comma
+	r.FieldsPerRecord = -1
+	recs, err := r.ReadAll()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return recs
+}
+
+func TestCSVReadsBack(t *testing.T) {
+	for _, tc := range []struct {
+		file  string
+		comma rune
+	}{{"out.csv", ','}, {"out.tsv", '\t'}, {"OUT.CSV", ','}} {
+		t.Run(tc.file, func(t *testing.T) {
+			recs := readCSV(t, writeFixture(t, tc.file, Options{CardCol: 2}), tc.comma)
+			var want [][]string
+			for _, r := range fixture() {
+				var cells []string
+				for _, c := range r.rec.Cells {
+					cells = append(cells, c.Value)
+				}
+				want = append(want, cells)
+			}
+			if len(recs) != len(want) {
+				t.Fatalf("got %d records, want %d", len(recs), len(want))
+			}
+			for i := range want {
+				got := recs[i][:min(len(recs[i]), len(want[i]))]
+				if strings.Join(got, "|") != strings.Join(want[i], "|") {
+					t.Errorf("record %d: got %q, want the input cells %q", i, got, want[i])
+				}
+			}
+			if got, want := recs[1][9:], Headers("zh"); strings.Join(got, "|") != strings.Join(want, "|") {
+				t.Errorf("header verdict columns = %q, want %q", got, want)
+			}
+		})
+	}
+}
+
+func TestMask(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"6217003180000902693", "621700*********2693"},
+		{"6222 0212 3456 7890 128", "622202*********0128"},
+		{"6222-0212-3456-7890", "622202******7890"},
+		{"4111111111111", "411111***1111"}, // 13 digits: the shortest card
+		{"411111111111", "********1111"},   // 12 digits: last 4 only
+		{"12345678", "****5678"},
+		{"1234567", "*******"},
+		{"12345", "*****"},
+		{"张三", "****"},
+		{"card: 6217003180000902693 !", "621700*********2693"},
+		{"", ""},
+	} {
+		if got := mask(tc.in); got != tc.want {
+			t.Errorf("mask(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestMaskedOutputHasNoCard(t *testing.T) {
+	for _, file := range []string{"out.xlsx", "out.csv"} {
+		t.Run(file, func(t *testing.T) {
+			path := writeFixture(t, file, Options{MaskCard: true, CardCol: 2})
+			var all string
+			if strings.HasSuffix(file, ".xlsx") {
+				all = sheetXML(t, path)
+			} else {
+				b, _ := os.ReadFile(path)
+				all = string(b)
+			}
+			for _, card := range []string{"6217003180000902693", "3180000902", "6222 0212 3456 7890 128", "12345"} {
+				if strings.Contains(all, card) {
+					t.Errorf("masked output contains %q", card)
+				}
+			}
+			if !strings.Contains(all, "621700*********2693") {
+				t.Errorf("masked output lacks the masked card 621700*********2693")
+			}
+		})
+	}
+}
+
+func TestXLSXFidelity(t *testing.T) {
+	path := writeFixture(t, "out.xlsx", Options{CardCol: 2, SheetName: "客户"})
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "客户" || got[1] != "汇总" {
+		t.Errorf("sheets = %q, want [客户 汇总]", got)
+	}
+	for _, tc := range []struct {
+		ref, raw string
+		typ      excelize.CellType
+		numFmt   string
+	}{
+		{"C4", "6217003180000902693", excelize.CellTypeInlineString, ""}, // long digits stay text
+		{"D4", "000123", excelize.CellTypeInlineString, ""},              // leading zeros stay text
+		{"G4", "=cmd|' /C calc'!A0", excelize.CellTypeInlineString, ""},  // formula text stays text
+		{"G5", "+1 注意", excelize.CellTypeInlineString, ""},
+		{"A4", "1", excelize.CellTypeUnset, ""}, // a number without t="" is a number
+		{"E4", "45292", excelize.CellTypeUnset, "yyyy-mm-dd"},
+		{"F4", "1234.5", excelize.CellTypeUnset, "#,##0.00"},
+		{"H4", "3", excelize.CellTypeUnset, ""},            // formula: its cached number
+		{"H5", "00042", excelize.CellTypeInlineString, ""}, // formula: its cached text
+		{"I4", "1", excelize.CellTypeBool, ""},
+	} {
+		raw, _ := f.GetCellValue("客户", tc.ref, excelize.Options{RawCellValue: true})
+		typ, _ := f.GetCellType("客户", tc.ref)
+		if raw != tc.raw || typ != tc.typ {
+			t.Errorf("%s = %q type %d, want %q type %d", tc.ref, raw, typ, tc.raw, tc.typ)
+		}
+		if formula, _ := f.GetCellFormula("客户", tc.ref); formula != "" {
+			t.Errorf("%s has formula %q, want none", tc.ref, formula)
+		}
+		id, _ := f.GetCellStyle("客户", tc.ref)
+		st, _ := f.GetStyle(id)
+		numFmt := ""
+		if st.CustomNumFmt != nil {
+			numFmt = *st.CustomNumFmt
+		} else if st.NumFmt == 4 {
+			numFmt = "#,##0.00"
+		}
+		if numFmt != tc.numFmt {
+			t.Errorf("%s number format = %q, want %q", tc.ref, numFmt, tc.numFmt)
+		}
+	}
+	x := sheetXML(t, path)
+	if strings.Contains(x, "<f>") || strings.Contains(x, "<f ") {
+		t.Errorf("the annotated sheet holds a formula:\n%s", x)
+	}
+	for _, want := range []string{`state="frozen"`, `ySplit="3"`, `<autoFilter ref=`} {
+		if !strings.Contains(x, want) {
+			t.Errorf("sheet XML lacks %s", want)
+		}
+	}
+}
+
+func TestSandboxBanner(t *testing.T) {
+	for _, sandbox := range []bool{false, true} {
+		t.Run(fmt.Sprint(sandbox), func(t *testing.T) {
+			opt := Options{Lang: "en", CardCol: 2, Summary: Summary{Sandbox: sandbox}}
+			path := writeFixture(t, "out.xlsx", opt)
+			f, err := excelize.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			a2, _ := f.GetCellValue("Summary", "A2")
+			if got := strings.Contains(a2, "SANDBOX"); got != sandbox {
+				t.Errorf("Summary!A2 = %q: banner shown %v, want %v", a2, got, sandbox)
+			}
+			reason, _ := f.GetCellValue("Sheet1", "N4")
+			if got := strings.HasPrefix(reason, "[SANDBOX]"); got != sandbox {
+				t.Errorf("reason %q: marked %v, want %v", reason, got, sandbox)
+			}
+		})
+	}
+}
+
+// faultyFile is a temporary file whose writes fail once budget bytes
+// are written, like a disk that fills up.
+type faultyFile struct {
+	*os.File
+	budget  int
+	err     error
+	syncErr error
+}
+
+func (f *faultyFile) Write(p []byte) (int, error) {
+	if len(p) > f.budget {
+		n, _ := f.File.Write(p[:f.budget])
+		f.budget = 0
+		return n, &fs.PathError{Op: "write", Path: f.Name(), Err: f.err}
+	}
+	f.budget -= len(p)
+	return f.File.Write(p)
+}
+
+func (f *faultyFile) Sync() error {
+	if f.syncErr != nil {
+		return f.syncErr
+	}
+	return f.File.Sync()
+}
+
+func TestAtomicReplace(t *testing.T) {
+	const old = "the previous output\n"
+	for _, tc := range []struct {
+		name    string
+		file    string
+		budget  int
+		err     error
+		syncErr error
+		abort   bool
+		want    error  // errors.Is target, nil for success
+		hint    string // in the message
+	}{
+		{name: "xlsx ok", file: "out.xlsx", budget: 1 << 30},
+		{name: "csv ok", file: "out.csv", budget: 1 << 30},
+		{name: "xlsx disk full", file: "out.xlsx", budget: 1000, err: syscall.ENOSPC, want: syscall.ENOSPC, hint: "disk is full"},
+		{name: "csv disk full", file: "out.csv", budget: 10, err: syscall.ENOSPC, want: syscall.ENOSPC, hint: "disk is full"},
+		{name: "csv bom fails", file: "out.csv", budget: 0, err: syscall.EDQUOT, want: syscall.EDQUOT, hint: "quota"},
+		{name: "xlsx read-only", file: "out.xlsx", budget: 0, err: syscall.EROFS, want: syscall.EROFS, hint: "read-only"},
+		{name: "sync fails", file: "out.xlsx", budget: 1 << 30, syncErr: syscall.EIO, want: syscall.EIO},
+		{name: "abort", file: "out.csv", budget: 1 << 30, abort: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, tc.file)
+			if err := os.WriteFile(path, []byte(old), 0o640); err != nil {
+				t.Fatal(err)
+			}
+			createTemp := func(dir, pattern string) (tempFile, error) {
+				f, err := os.CreateTemp(dir, pattern)
+				if err != nil {
+					return nil, err
+				}
+				return &faultyFile{File: f, budget: tc.budget, err: tc.err, syncErr: tc.syncErr}, nil
+			}
+			err := func() error {
+				w, err := create(path, Options{CardCol: 2}, createTemp)
+				if err != nil {
+					return err
+				}
+				for _, r := range fixture() {
+					if err := w.Write(r.rec, r.o); err != nil {
+						w.Abort()
+						return err
+					}
+				}
+				if tc.abort {
+					return w.Abort()
+				}
+				return w.Close()
+			}()
+			if !errors.Is(err, tc.want) || (err == nil) != (tc.want == nil) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+			if err != nil && (!strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), tc.hint)) {
+				t.Errorf("error %q should name %s and say %q", err, path, tc.hint)
+			}
+			entries, _ := os.ReadDir(dir)
+			if len(entries) != 1 {
+				var names []string
+				for _, e := range entries {
+					names = append(names, e.Name())
+				}
+				t.Errorf("directory holds %q, want only %s: the temporary file must go", names, tc.file)
+			}
+			got, _ := os.ReadFile(path)
+			replaced := string(got) != old
+			if wantReplaced := tc.want == nil && !tc.abort; replaced != wantReplaced {
+				t.Errorf("output replaced = %v, want %v", replaced, wantReplaced)
+			}
+			if replaced {
+				fi, _ := os.Stat(path)
+				if fi.Mode().Perm() != 0o640 {
+					t.Errorf("replaced output mode = %v, want the old file's 0640", fi.Mode().Perm())
+				}
+			}
+		})
+	}
+}
+
+func TestCreateErrors(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.xlsx")
+	if err := os.WriteFile(input, []byte("input"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.xlsx")
+	if err := os.Symlink(input, link); err != nil {
+		t.Fatal(err)
+	}
+	hard := filepath.Join(dir, "hard.xlsx")
+	if err := os.Link(input, hard); err != nil {
+		t.Fatal(err)
+	}
+	notDir := filepath.Join(dir, "file")
+	os.WriteFile(notDir, nil, 0o644)
+	t.Chdir(dir)
+	for _, tc := range []struct {
+		name, out string
+		opt       Options
+		input     bool   // an *pipeline.InputError
+		msg       string // in the message
+	}{
+		{"same path", input, Options{Input: input, CardCol: -1}, true, "overwrite the input"},
+		{"relative path", "in.xlsx", Options{Input: input, CardCol: -1}, true, "overwrite the input"},
+		{"dot path", "./sub/../in.xlsx", Options{Input: "in.xlsx", CardCol: -1}, true, "overwrite the input"},
+		{"symlink", link, Options{Input: input, CardCol: -1}, true, "overwrite the input"},
+		{"hard link", hard, Options{Input: input, CardCol: -1}, true, "overwrite the input"},
+		{"xls", "out.xls", Options{Input: input, CardCol: -1}, true, `cannot write ".xls"`},
+		{"xlsm", "out.xlsm", Options{CardCol: -1}, true, `cannot write ".xlsm"`},
+		{"no extension", "out", Options{CardCol: -1}, true, "cannot write"},
+		{"mask without card column", "out.csv", Options{MaskCard: true, CardCol: -1}, true, "card column is unknown"},
+		{"unknown language", "out.csv", Options{Lang: "fr", CardCol: -1}, true, `language "fr"`},
+		{"directory", dir + "/sub.xlsx", Options{CardCol: -1}, true, "is a directory"},
+		{"missing directory", filepath.Join(dir, "nope", "out.xlsx"), Options{CardCol: -1}, false, "does not exist"},
+		{"parent is a file", filepath.Join(notDir, "out.csv"), Options{CardCol: -1}, false, "not a directory"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.name == "directory" {
+				os.Mkdir(tc.out, 0o755)
+			}
+			w, err := Create(tc.out, tc.opt)
+			if err == nil {
+				w.Abort()
+				t.Fatalf("Create(%q) succeeded, want an error saying %q", tc.out, tc.msg)
+			}
+			var ie *pipeline.InputError
+			if errors.As(err, &ie) != tc.input || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("Create(%q) = %v (input error: %v), want input error %v saying %q",
+					tc.out, err, errors.As(err, &ie), tc.input, tc.msg)
+			}
+		})
+	}
+	if b, _ := os.ReadFile(input); string(b) != "input" {
+		t.Errorf("the input changed to %q", b)
+	}
+}

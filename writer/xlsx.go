@@ -1,0 +1,360 @@
+package writer
+
+import (
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// maxSheetRows is the row limit of an XLSX sheet.
+const maxSheetRows = excelize.TotalRows
+
+// xlsxFormat writes a workbook through excelize's StreamWriter, whose memory
+// use does not grow with the rows: it spills the sheet to a temporary file
+// in os.TempDir ($TMPDIR) past 16 MB. The annotated sheet is the first; the
+// Summary sheet is written after it.
+//
+// Text cells are written as inline strings, never as formulas, so text
+// such as "=cmd|..." or "000123" stays the text it was. Number and date
+// cells keep their stored value (rounded, like Excel, to 15 significant
+// digits) and their number format. Formula cells are written as their
+// cached value, as numbers when that value is a plain number and as text
+// otherwise: cardverify does not recompute formulas.
+type xlsxFormat struct {
+	lang      *lang
+	sheetName string
+	sum       *Summary
+
+	f      *excelize.File
+	sw     *excelize.StreamWriter
+	sheet  string
+	l      *layout
+	styles map[styleKey]int
+	status [numStatuses]int // style of the status cell, by status
+	vhead  int              // style of the verdict headers
+	bold   int
+	vals   []any
+	cells  []excelize.Cell // backs the styled values of vals
+}
+
+// styleKey identifies a cell style: a number format, bold or not.
+type styleKey struct {
+	numFmt string
+	bold   bool
+}
+
+// statusColours are the fill and font colours of each status: Excel's
+// "good", "bad" and "neutral" styles, grey for pending.
+var statusColours = [numStatuses][2]string{
+	pipeline.Pending:  {"E7E6E6", "3A3838"},
+	pipeline.Match:    {"C6EFCE", "006100"},
+	pipeline.Mismatch: {"FFC7CE", "9C0006"},
+	pipeline.Invalid:  {"FFEB9C", "9C5700"},
+	pipeline.Rejected: {"FFEB9C", "9C5700"},
+	pipeline.Deferred: {"FFEB9C", "9C5700"},
+	pipeline.Failed:   {"FFEB9C", "9C5700"},
+}
+
+func (x *xlsxFormat) begin(l *layout) error {
+	x.l = l
+	x.f = excelize.NewFile()
+	x.sheet = sheetName(x.sheetName)
+	if err := x.f.SetSheetName("Sheet1", x.sheet); err != nil {
+		return fmt.Errorf("name sheet %q: %w", x.sheet, err)
+	}
+	x.styles = make(map[styleKey]int)
+	var err error
+	if x.bold, err = x.style(styleKey{bold: true}); err != nil {
+		return err
+	}
+	if x.vhead, err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+		Fill: solid("DDEBF7")}); err != nil {
+		return err
+	}
+	for s, c := range statusColours {
+		if x.status[s], err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: c[1]},
+			Fill: solid(c[0])}); err != nil {
+			return err
+		}
+	}
+	if n := len(l.widths); n > excelize.MaxColumns {
+		return fmt.Errorf("%d columns with the verify columns: an XLSX sheet holds at most %d (write a .csv output)",
+			n, excelize.MaxColumns)
+	}
+	if x.sw, err = x.f.NewStreamWriter(x.sheet); err != nil {
+		return err
+	}
+	for i := 0; i < len(l.widths); {
+		j := i
+		for j+1 < len(l.widths) && l.widths[j+1] == l.widths[i] {
+			j++
+		}
+		if err := x.sw.SetColWidth(i+1, j+1, l.widths[i]); err != nil {
+			return err
+		}
+		i = j + 1
+	}
+	if h := l.headerRow; h > 0 && h < maxSheetRows {
+		top := "A" + strconv.Itoa(h+1)
+		err := x.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: h, TopLeftCell: top,
+			ActivePane: "bottomLeft", Selection: []excelize.Selection{{SQRef: top, ActiveCell: top, Pane: "bottomLeft"}}})
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func solid(colour string) excelize.Fill {
+	return excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{colour}}
+}
+
+// sheetName makes name a valid sheet name: no : \ / ? * [ ], no quote at
+// either end, at most 31 characters.
+func sheetName(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if strings.ContainsRune(`:\/?*[]`, r) {
+			return '_'
+		}
+		return r
+	}, name)
+	name = strings.Trim(name, "'")
+	if utf8.RuneCountInString(name) > excelize.MaxSheetNameLength {
+		name = string([]rune(name)[:excelize.MaxSheetNameLength])
+	}
+	if strings.TrimSpace(name) == "" {
+		return "Sheet1"
+	}
+	return name
+}
+
+// builtinNumFmts are the number formats every spreadsheet program knows by
+// number; they are written by number so that they keep their locale
+// behaviour (format 14 shows a date the reader's way).
+var builtinNumFmts = map[string]int{
+	"0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "0.00E+00": 11,
+	"# ?/?": 12, "# ??/??": 13, "mm-dd-yy": 14, "d-mmm-yy": 15, "d-mmm": 16, "mmm-yy": 17,
+	"h:mm AM/PM": 18, "h:mm:ss AM/PM": 19, "h:mm": 20, "h:mm:ss": 21, "m/d/yy h:mm": 22,
+	"mm:ss": 45, "[h]:mm:ss": 46, "mmss.0": 47, "##0.0E+0": 48, "@": 49,
+}
+
+// style returns the ID of a cell style, creating it on first use.
+func (x *xlsxFormat) style(k styleKey) (int, error) {
+	if id, ok := x.styles[k]; ok {
+		return id, nil
+	}
+	s := &excelize.Style{}
+	if k.bold {
+		s.Font = &excelize.Font{Bold: true}
+	}
+	if id, ok := builtinNumFmts[k.numFmt]; ok {
+		s.NumFmt = id
+	} else if k.numFmt != "" && !strings.EqualFold(k.numFmt, "General") {
+		s.CustomNumFmt = &k.numFmt
+	}
+	id, err := x.f.NewStyle(s)
+	if err != nil {
+		return 0, fmt.Errorf("number format %q: %w", k.numFmt, err)
+	}
+	x.styles[k] = id
+	return id, nil
+}
+
+func (x *xlsxFormat) row(r *outRow) error {
+	if r.no > maxSheetRows {
+		return fmt.Errorf("past row %d, the last row of an XLSX sheet (write a .csv output)", maxSheetRows)
+	}
+	n := len(r.cells)
+	if r.extra != nil {
+		n = x.l.base + len(r.extra) + len(r.overflow)
+	}
+	if n > excelize.MaxColumns {
+		return fmt.Errorf("%d cells: an XLSX sheet holds at most %d columns (write a .csv output)", n, excelize.MaxColumns)
+	}
+	vals := x.vals[:0]
+	cells := x.cells[:0]
+	if cap(cells) < n {
+		// vals point into cells: it must not move while the row is built.
+		cells = make([]excelize.Cell, 0, n)
+	}
+	styled := func(style int, v any) any {
+		cells = append(cells, excelize.Cell{StyleID: style, Value: v})
+		return &cells[len(cells)-1]
+	}
+	header := r.kind == pipeline.Header
+	for _, c := range r.cells {
+		v, err := x.value(c, header, styled)
+		if err != nil {
+			return err
+		}
+		vals = append(vals, v)
+	}
+	if r.extra != nil {
+		for len(vals) < x.l.base {
+			vals = append(vals, nil)
+		}
+		for i, e := range r.extra {
+			switch {
+			case header:
+				vals = append(vals, styled(x.vhead, e))
+			case i == 0:
+				vals = append(vals, styled(x.status[r.status], e))
+			case e == "":
+				vals = append(vals, nil)
+			case i == 1 || i == 3: // res and error_code are numbers
+				if n, err := strconv.Atoi(e); err == nil {
+					vals = append(vals, n)
+				} else {
+					vals = append(vals, e)
+				}
+			default:
+				vals = append(vals, e)
+			}
+		}
+		for _, c := range r.overflow {
+			v, err := x.value(c, header, styled)
+			if err != nil {
+				return err
+			}
+			vals = append(vals, v)
+		}
+	}
+	x.vals, x.cells = vals, cells
+	return x.sw.SetRow("A"+strconv.Itoa(r.no), vals)
+}
+
+// value is the excelize value of an input cell: nil for an empty cell, the
+// text for a text cell, a styled number for a number or a date.
+func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any) (any, error) {
+	var v any
+	numFmt := ""
+	switch c.Type {
+	case pipeline.Number, pipeline.Date:
+		if f, err := strconv.ParseFloat(c.Raw, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			v, numFmt = f, c.NumFmt
+		} else if t, err := time.Parse(time.RFC3339Nano, c.Raw); err == nil && c.Type == pipeline.Date {
+			v, numFmt = t, c.NumFmt
+		}
+		if v != nil && numFmt == "" && c.Type == pipeline.Date {
+			// A date without its format would show as a bare serial.
+			numFmt = "yyyy-mm-dd"
+		}
+	case pipeline.Bool:
+		switch raw := strings.ToUpper(c.Raw); raw {
+		case "1", "TRUE":
+			v = true
+		case "0", "FALSE":
+			v = false
+		}
+	case pipeline.Formula:
+		src := c.Raw
+		if src == "" {
+			src = c.Value
+		}
+		if plainNumber(src) {
+			if f, err := strconv.ParseFloat(src, 64); err == nil {
+				v, numFmt = f, c.NumFmt
+			}
+		}
+	}
+	if v == nil {
+		// Text, or a typed cell whose stored value could not be read:
+		// its shown text is kept.
+		if c.Value == "" {
+			return nil, nil
+		}
+		v = c.Value
+	}
+	if numFmt == "" && !bold {
+		if _, isTime := v.(time.Time); !isTime {
+			return v, nil
+		}
+	}
+	id, err := x.style(styleKey{numFmt: numFmt, bold: bold})
+	if err != nil {
+		return nil, err
+	}
+	return styled(id, v), nil
+}
+
+// plainNumber reports whether s is a number as a spreadsheet stores one:
+// an optional minus, digits without a leading zero, an optional fraction and
+// exponent. "00123" is not: it is text that happens to be digits.
+func plainNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	start := i
+	for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+		i++
+	}
+	if i == start || (s[start] == '0' && i-start > 1) {
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		d := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		d := i
+		for i < len(s) && '0' <= s[i] && s[i] <= '9' {
+			i++
+		}
+		if i == d {
+			return false
+		}
+	}
+	return i == len(s)
+}
+
+func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
+	defer x.discard()
+	if h := x.l.headerRow; h > 0 {
+		last, err := excelize.ColumnNumberToName(x.l.base + len(x.lang.headers))
+		if err != nil {
+			return err
+		}
+		ref := fmt.Sprintf("A%d:%s%d", h, last, max(h, s.lastRow))
+		if err := x.f.AutoFilter(x.sheet, ref, nil); err != nil {
+			return fmt.Errorf("add filter: %w", err)
+		}
+	}
+	if err := x.sw.Flush(); err != nil {
+		return err
+	}
+	if err := x.summarySheet(s); err != nil {
+		return fmt.Errorf("write summary sheet: %w", err)
+	}
+	x.f.SetActiveSheet(0)
+	props := &excelize.DocProperties{Creator: "cardverify " + x.sum.Version, Title: x.lang.title}
+	if err := x.f.SetDocProps(props); err != nil {
+		return err
+	}
+	return x.f.Write(w)
+}
+
+func (x *xlsxFormat) discard() {
+	if x.f != nil {
+		x.f.Close()
+		x.f = nil
+	}
+}
