@@ -299,3 +299,27 @@ func manyPairs(n int) []string {
 type sinkFunc func(Record, Outcome) error
 
 func (f sinkFunc) Write(r Record, o Outcome) error { return f(r, o) }
+
+func TestNextClock(t *testing.T) {
+	loc := time.FixedZone("X", 3600)
+	now := time.Date(2026, 11, 27, 22, 30, 0, 0, loc)
+	tests := []struct {
+		in   string
+		want time.Time
+	}{
+		{"06:00", time.Date(2026, 11, 28, 6, 0, 0, 0, loc)},
+		{"23:15", time.Date(2026, 11, 27, 23, 15, 0, 0, loc)},
+		{"22:30", now},
+	}
+	for _, tc := range tests {
+		got, err := NextClock(now, tc.in)
+		if err != nil || !got.Equal(tc.want) {
+			t.Errorf("NextClock(%s) = %v, %v; want %v", tc.in, got, err, tc.want)
+		}
+	}
+	for _, bad := range []string{"6am", "25:00", ""} {
+		if _, err := NextClock(now, bad); err == nil {
+			t.Errorf("NextClock(%q): no error", bad)
+		}
+	}
+}
