@@ -241,7 +241,11 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	x := exchange{n: n, status: http.StatusOK}
-	x.name, x.card = f.realname, f.bankcard
+	if !encrypted {
+		x.name, x.card = f.realname, f.bankcard
+	} else if h.cipher != nil {
+		x.name, x.card = h.decrypt(f.realname), h.decrypt(f.bankcard)
+	}
 	var code int
 	checked := false
 	switch {
@@ -249,15 +253,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		code = 10001
 	case encrypted && h.cipher == nil:
 		code = 10004
+	case x.name == "" || x.card == "":
+		code = 218808
 	default:
-		if encrypted {
-			x.name, x.card = h.decrypt(f.realname), h.decrypt(f.bankcard)
-		}
-		if x.name == "" || x.card == "" {
-			code = 218808
-		} else {
-			checked = true
-		}
+		checked = true
 	}
 
 	reply := Reply{kind: kindAnswer, code: code}
