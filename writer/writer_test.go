@@ -665,3 +665,330 @@ func TestCreateErrors(t *testing.T) {
 		t.Errorf("the input changed to %q", b)
 	}
 }
+
+// writeRecords writes recs (with a matching outcome for data rows) to a
+// new output and returns its path.
+func writeRecords(tb testing.TB, name string, opt Options, recs []pipeline.Record) string {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), name)
+	w, err := Create(path, opt)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	for _, r := range recs {
+		var o pipeline.Outcome
+		if r.Kind == pipeline.Data {
+			o = pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: "J" + itoa(r.RowNo), Answered: true, At: at}
+		}
+		if err := w.Write(r, o); err != nil {
+			tb.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		tb.Fatal(err)
+	}
+	return path
+}
+
+func cellsOf(vals ...string) []pipeline.Cell {
+	cells := make([]pipeline.Cell, len(vals))
+	for i, v := range vals {
+		cells[i] = text(v)
+	}
+	return cells
+}
+
+// TestLayout checks where the verify columns go: after the widest row of
+// the first records, with later, wider rows' extra cells moved after them.
+func TestLayout(t *testing.T) {
+	recs := []pipeline.Record{
+		{RowNo: 1, Kind: pipeline.Preamble, Cells: cellsOf("title", "", "", "", "", "", "a wide preamble is not a column")},
+		{RowNo: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card", "")},
+		{RowNo: 3, Kind: pipeline.Data, Cells: cellsOf("a", "1", "", "")}, // trailing empties do not widen
+	}
+	for i := 0; i < sampleRows+5; i++ {
+		recs = append(recs, pipeline.Record{RowNo: 4 + i, Kind: pipeline.Data, Cells: cellsOf("n", "c")})
+	}
+	wide := pipeline.Record{RowNo: recs[len(recs)-1].RowNo + 1, Kind: pipeline.Data, Cells: cellsOf("x", "y", "z1", "z2")}
+	recs = append(recs, wide)
+	for _, tc := range []struct{ file string }{{"out.csv"}, {"out.xlsx"}} {
+		t.Run(tc.file, func(t *testing.T) {
+			path := writeRecords(t, tc.file, Options{Lang: "en", CardCol: 1}, recs)
+			var rows [][]string
+			if strings.HasSuffix(tc.file, ".csv") {
+				rows = readCSV(t, path, ',')
+			} else {
+				f, err := excelize.OpenFile(path)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer f.Close()
+				rows, _ = f.GetRows("Sheet1")
+			}
+			header := rows[1]
+			if got := strings.Join(header, "|"); got != "name|card|verify_status|verify_res|verify_jobid|verify_error_code|verify_reason|verified_at" {
+				t.Errorf("header = %s", got)
+			}
+			last := rows[len(rows)-1]
+			if len(last) != 2+6+2 || last[0] != "x" || last[2] != "match" || last[8] != "z1" || last[9] != "z2" {
+				t.Errorf("wide row = %q, want x y, the verify columns, then z1 z2", last)
+			}
+			if !strings.Contains(last[6], "2 cells past the header") {
+				t.Errorf("wide row's reason %q does not say its cells moved", last[6])
+			}
+		})
+	}
+}
+
+// TestNoHeader checks that a source without a header row still gets every
+// row, once the records held back reach their limit.
+func TestNoHeader(t *testing.T) {
+	var recs []pipeline.Record
+	for i := 1; i <= maxHeld+10; i++ {
+		recs = append(recs, pipeline.Record{RowNo: i, Kind: pipeline.Preamble, Cells: cellsOf("p" + itoa(i))})
+	}
+	path := writeRecords(t, "out.xlsx", Options{CardCol: -1}, recs)
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows("Sheet1")
+	if len(rows) != maxHeld+10 || rows[maxHeld+9][0] != "p"+itoa(maxHeld+10) {
+		t.Errorf("got %d rows, want %d", len(rows), maxHeld+10)
+	}
+	if x := sheetXML(t, path); strings.Contains(x, "<autoFilter") || strings.Contains(x, "<pane") {
+		t.Errorf("a sheet without a header has a filter or a frozen pane")
+	}
+}
+
+// TestRowNumbers checks that XLSX rows keep their input row numbers, and
+// that a source numbering rows out of order still gets every row, in order.
+func TestRowNumbers(t *testing.T) {
+	recs := []pipeline.Record{
+		{RowNo: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card")},
+		{RowNo: 5, Kind: pipeline.Data, Cells: cellsOf("a", "1")},
+		{RowNo: 5, Kind: pipeline.Data, Cells: cellsOf("b", "2")},
+		{RowNo: 0, Kind: pipeline.Data, Cells: cellsOf("c", "3")},
+		{RowNo: 9, Kind: pipeline.Data, Cells: cellsOf("d", "4")},
+	}
+	path := writeRecords(t, "out.xlsx", Options{CardCol: 1}, recs)
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for ref, want := range map[string]string{"A2": "name", "A5": "a", "A6": "b", "A7": "c", "A9": "d", "A8": ""} {
+		if got, _ := f.GetCellValue("Sheet1", ref); got != want {
+			t.Errorf("%s = %q, want %q", ref, got, want)
+		}
+	}
+}
+
+// TestSourceReusesCells checks that the records held back are copied: a
+// Source may overwrite its cells after each Next.
+func TestSourceReusesCells(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.csv")
+	w, err := Create(path, Options{CardCol: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells := cellsOf("name", "card")
+	w.Write(pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: cells}, pipeline.Outcome{})
+	for i := 2; i < 6; i++ {
+		cells[0].Value, cells[1].Value = "n"+itoa(i), "c"+itoa(i)
+		if err := w.Write(pipeline.Record{RowNo: i, Kind: pipeline.Data, Cells: cells}, pipeline.Outcome{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	recs := readCSV(t, path, ',')
+	for i, r := range recs[1:] {
+		if want := "n" + itoa(i+2); r[0] != want {
+			t.Errorf("row %d name = %q, want %q", i+2, r[0], want)
+		}
+	}
+}
+
+func TestWriteAfterClose(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.xlsx")
+	w, err := Create(path, Options{CardCol: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatalf("Close of an empty output: %v", err)
+	}
+	if err := w.Write(pipeline.Record{RowNo: 1}, pipeline.Outcome{}); err == nil {
+		t.Error("Write after Close succeeded")
+	}
+	if err := w.Close(); err != nil {
+		t.Errorf("second Close = %v, want nil", err)
+	}
+	if err := w.Abort(); err != nil {
+		t.Errorf("Abort after Close = %v, want nil", err)
+	}
+	if _, err := os.Stat(path); err != nil {
+		t.Errorf("Abort after Close removed the output: %v", err)
+	}
+	if _, err := excelize.OpenFile(path); err != nil {
+		t.Errorf("an empty output is not a workbook: %v", err)
+	}
+}
+
+func TestSheetName(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"客户", "客户"},
+		{"", "Sheet1"},
+		{"a/b:c?d*e[f]g\\h", "a_b_c_d_e_f_g_h"},
+		{"'quoted'", "quoted"},
+		{strings.Repeat("长", 40), strings.Repeat("长", 31)},
+		{"  ", "Sheet1"},
+	} {
+		if got := sheetName(tc.in); got != tc.want {
+			t.Errorf("sheetName(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func TestSummaryNameClash(t *testing.T) {
+	path := writeFixture(t, "out.xlsx", Options{Lang: "en", CardCol: 2, SheetName: "summary"})
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if got := f.GetSheetList(); len(got) != 2 || got[0] != "summary" || got[1] != "Summary (cardverify)" {
+		t.Errorf("sheets = %q", got)
+	}
+}
+
+func TestPlainNumber(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"0", true}, {"3", true}, {"-12.5", true}, {"0.25", true}, {"6.20181590830166E+18", true}, {"1e-7", true},
+		{"", false}, {"00042", false}, {"01", false}, {"1.", false}, {".5", false}, {"1e", false},
+		{"+1", false}, {"1,000", false}, {"TRUE", false}, {"12a", false}, {"-", false},
+	} {
+		if got := plainNumber(tc.in); got != tc.want {
+			t.Errorf("plainNumber(%q) = %v, want %v", tc.in, got, tc.want)
+		}
+	}
+}
+
+// TestCellTypes checks the less common cells: formula results of each
+// type, ISO dates, unreadable stored values.
+func TestCellTypes(t *testing.T) {
+	cells := []pipeline.Cell{
+		{Value: "TRUE", Type: pipeline.Formula, Raw: "1"},
+		{Value: "2024-01-02", Type: pipeline.Formula, Raw: "45293", NumFmt: "yyyy-mm-dd"},
+		{Value: "123", Type: pipeline.Formula}, // a cached text that looks like a number
+		{Value: "2024-03-04", Type: pipeline.Date, Raw: "2024-03-04"},
+		{Value: "n/a", Type: pipeline.Number, Raw: "n/a"},
+		{Value: "FALSE", Type: pipeline.Bool, Raw: "0"},
+		{Value: "45292", Type: pipeline.Date, Raw: "45292"}, // a date without its format
+	}
+	recs := []pipeline.Record{
+		{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("a", "b", "c", "d", "e", "f", "g")},
+		{RowNo: 2, Kind: pipeline.Data, Cells: cells},
+	}
+	path := writeRecords(t, "out.xlsx", Options{CardCol: -1}, recs)
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, tc := range []struct {
+		ref, shown string
+		typ        excelize.CellType
+	}{
+		{"A2", "TRUE", excelize.CellTypeBool},
+		{"B2", "2024-01-02", excelize.CellTypeUnset},
+		{"C2", "123", excelize.CellTypeInlineString},
+		{"D2", "2024-03-04", excelize.CellTypeUnset},
+		{"E2", "n/a", excelize.CellTypeInlineString},
+		{"F2", "FALSE", excelize.CellTypeBool},
+		{"G2", "2024-01-01", excelize.CellTypeUnset},
+	} {
+		shown, _ := f.GetCellValue("Sheet1", tc.ref)
+		typ, _ := f.GetCellType("Sheet1", tc.ref)
+		if shown != tc.shown || typ != tc.typ {
+			t.Errorf("%s shows %q type %d, want %q type %d", tc.ref, shown, typ, tc.shown, tc.typ)
+		}
+	}
+}
+
+func TestHeaders(t *testing.T) {
+	if got := Headers(""); got[0] != "核验状态" || len(got) != 6 {
+		t.Errorf("Headers(\"\") = %q", got)
+	}
+	if got := Headers("en"); got[5] != "verified_at" {
+		t.Errorf("Headers(en) = %q", got)
+	}
+	if Headers("fr") != nil {
+		t.Error("Headers(fr) is not nil")
+	}
+	Headers("en")[0] = "changed"
+	if Headers("en")[0] != "verify_status" {
+		t.Error("Headers returns the writer's own array")
+	}
+}
+
+func TestNewOutputMode(t *testing.T) {
+	dir := t.TempDir()
+	input := filepath.Join(dir, "in.csv")
+	os.WriteFile(input, []byte("x"), 0o640)
+	for _, tc := range []struct {
+		name, input string
+		want        fs.FileMode
+	}{{"from input", input, 0o640}, {"no input", "", 0o600}} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := writeRecords(t, "out.csv", Options{CardCol: -1, Input: tc.input}, nil)
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != tc.want {
+				t.Errorf("mode = %v, want %v", fi.Mode().Perm(), tc.want)
+			}
+		})
+	}
+}
+
+// TestCSVVerdictsDefused checks that the verify columns, which come from
+// the API, cannot turn into formulas in a spreadsheet program, while the
+// input's cells are copied unchanged.
+func TestCSVVerdictsDefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.csv")
+	w, err := Create(path, Options{Lang: "en", CardCol: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("name", "card")}, pipeline.Outcome{})
+	w.Write(pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: cellsOf("=HYPERLINK(\"x\")", "1")},
+		pipeline.Outcome{Status: pipeline.Rejected, JobID: "@SUM(1)", Reason: "=cmd|' /C calc'!A0", Answered: true, Code: 218808})
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	row := readCSV(t, path, ',')[1]
+	for i, want := range []string{`=HYPERLINK("x")`, "1", "rejected", "", "'@SUM(1)", "218808", "'=cmd|' /C calc'!A0", ""} {
+		if row[i] != want {
+			t.Errorf("column %d = %q, want %q", i, row[i], want)
+		}
+	}
+}
+
+func TestDefuse(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"", ""}, {"match", "match"}, {"=1+1", "'=1+1"}, {"+1", "'+1"}, {"-1", "'-1"}, {"@x", "'@x"},
+		{"\tx", "'\tx"}, {"a=b", "a=b"}, {"成功", "成功"},
+	} {
+		if got := defuse(tc.in); got != tc.want {
+			t.Errorf("defuse(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}

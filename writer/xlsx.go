@@ -1,8 +1,13 @@
 package writer
 
 import (
+	"archive/zip"
+	"cmp"
+	"compress/flate"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"math"
 	"strconv"
 	"strings"
@@ -143,7 +148,7 @@ var builtinNumFmts = map[string]int{
 	"0": 1, "0.00": 2, "#,##0": 3, "#,##0.00": 4, "0%": 9, "0.00%": 10, "0.00E+00": 11,
 	"# ?/?": 12, "# ??/??": 13, "mm-dd-yy": 14, "d-mmm-yy": 15, "d-mmm": 16, "mmm-yy": 17,
 	"h:mm AM/PM": 18, "h:mm:ss AM/PM": 19, "h:mm": 20, "h:mm:ss": 21, "m/d/yy h:mm": 22,
-	"mm:ss": 45, "[h]:mm:ss": 46, "mmss.0": 47, "##0.0E+0": 48, "@": 49,
+	"mm:ss": 45, "[h]:mm:ss": 46, "mm:ss.0": 47, "##0.0E+0": 48, "@": 49,
 }
 
 // style returns the ID of a cell style, creating it on first use.
@@ -240,7 +245,7 @@ func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any
 	case pipeline.Number, pipeline.Date:
 		if f, err := strconv.ParseFloat(c.Raw, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
 			v, numFmt = f, c.NumFmt
-		} else if t, err := time.Parse(time.RFC3339Nano, c.Raw); err == nil && c.Type == pipeline.Date {
+		} else if t, ok := isoTime(c.Raw); ok && c.Type == pipeline.Date {
 			v, numFmt = t, c.NumFmt
 		}
 		if v != nil && numFmt == "" && c.Type == pipeline.Date {
@@ -255,12 +260,12 @@ func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any
 			v = false
 		}
 	case pipeline.Formula:
-		src := c.Raw
-		if src == "" {
-			src = c.Value
-		}
-		if plainNumber(src) {
-			if f, err := strconv.ParseFloat(src, 64); err == nil {
+		// Raw holds a cached number; a cached text has none.
+		switch {
+		case (c.Raw == "1" || c.Raw == "0") && (c.Value == "TRUE" || c.Value == "FALSE"):
+			v = c.Raw == "1"
+		case plainNumber(c.Raw):
+			if f, err := strconv.ParseFloat(c.Raw, 64); err == nil {
 				v, numFmt = f, c.NumFmt
 			}
 		}
@@ -283,6 +288,16 @@ func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any
 		return nil, err
 	}
 	return styled(id, v), nil
+}
+
+// isoTime reads a date stored as ISO 8601 text (strict OOXML).
+func isoTime(s string) (time.Time, bool) {
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02T15:04:05.999999999", "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t, true
+		}
+	}
+	return time.Time{}, false
 }
 
 // plainNumber reports whether s is a number as a spreadsheet stores one:
@@ -349,7 +364,95 @@ func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
 	if err := x.f.SetDocProps(props); err != nil {
 		return err
 	}
-	return x.f.Write(w)
+	// excelize builds the whole zip in a bytes.Buffer, which would make
+	// memory grow with the rows. Its zip writer is ours instead: it writes
+	// to w as excelize goes, and the buffer stays empty.
+	z := newZipOut(w)
+	x.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return z })
+	if err := x.f.Write(io.Discard); err != nil {
+		return err
+	}
+	return z.err
+}
+
+// zipOut is the zip writer of a workbook: it streams the archive to a file,
+// compressing for speed, and keeps the first write error (excelize drops
+// some of them).
+type zipOut struct {
+	zw      *zip.Writer
+	w       *countingWriter
+	entries []zipEntry
+	err     error
+}
+
+type zipEntry struct {
+	offset int64 // of the entry's local file header
+	size   *countingWriter
+}
+
+func newZipOut(w io.Writer) *zipOut {
+	cw := &countingWriter{w: w}
+	zw := zip.NewWriter(cw)
+	zw.RegisterCompressor(zip.Deflate, func(w io.Writer) (io.WriteCloser, error) {
+		return flate.NewWriter(w, flate.BestSpeed)
+	})
+	return &zipOut{zw: zw, w: cw}
+}
+
+func (z *zipOut) Create(name string) (io.Writer, error) {
+	if err := z.zw.Flush(); err != nil {
+		return nil, err
+	}
+	e := zipEntry{offset: z.w.n}
+	fw, err := z.zw.Create(name)
+	if err != nil {
+		return nil, err
+	}
+	e.size = &countingWriter{w: fw}
+	z.entries = append(z.entries, e)
+	return e.size, nil
+}
+
+func (z *zipOut) AddFS(fsys fs.FS) error { return z.zw.AddFS(fsys) }
+
+// Close ends the archive. An entry past 4 GiB needs ZIP64, and Excel wants
+// its local header to say version 4.5, which archive/zip does not write:
+// the header is patched in place, as excelize does in its buffer.
+func (z *zipOut) Close() error {
+	err := z.zw.Close()
+	for _, e := range z.entries {
+		if err != nil || e.size.n <= math.MaxUint32 {
+			continue
+		}
+		wa, ok := z.w.w.(io.WriterAt)
+		if !ok {
+			err = errors.New("sheet too large for an XLSX file")
+			break
+		}
+		_, err = wa.WriteAt([]byte{45, 0}, e.offset+4)
+	}
+	if z.err == nil {
+		z.err = cmp.Or(z.w.err, err)
+	}
+	return z.err
+}
+
+// countingWriter counts the bytes written through it and keeps the first
+// error.
+type countingWriter struct {
+	w   io.Writer
+	n   int64
+	err error
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	if c.err != nil {
+		return 0, c.err
+	}
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	c.err = err
+	return n, err
 }
 
 func (x *xlsxFormat) discard() {
