@@ -1,0 +1,151 @@
+package reader
+
+import (
+	"bufio"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+)
+
+// The shared strings of a workbook hold, in a customer list, every name and
+// every card number: as many strings as rows. sstStore keeps them in blocks
+// of sstBlock length-prefixed strings, in memory up to sstMemory bytes and in
+// a temporary file beyond, with only each block's offset in memory. Cells
+// refer to strings mostly in the order they were written, so a few cached
+// blocks serve nearly every lookup.
+const (
+	sstBlock  = 64
+	sstMemory = 16 << 20
+	sstCached = 8
+)
+
+type sstStore struct {
+	n       int
+	offsets []int64 // offsets[b] is where block b starts
+	mem     []byte  // the strings while they fit in memory
+	file    *os.File
+	w       *bufio.Writer
+	size    int64 // bytes written
+
+	// The cache of blocks read back from the file.
+	cache     [sstCached]sstCacheEntry
+	cacheNext int
+	lenBuf    [binary.MaxVarintLen64]byte
+}
+
+type sstCacheEntry struct {
+	block int
+	data  []byte
+}
+
+func (s *sstStore) add(text []byte) error {
+	if s.n%sstBlock == 0 {
+		s.offsets = append(s.offsets, s.size)
+	}
+	k := binary.PutUvarint(s.lenBuf[:], uint64(len(text)))
+	if s.file == nil && s.size+int64(k+len(text)) > sstMemory {
+		if err := s.spill(); err != nil {
+			return err
+		}
+	}
+	if s.w != nil {
+		if _, err := s.w.Write(s.lenBuf[:k]); err != nil {
+			return fmt.Errorf("write shared strings: %w", err)
+		}
+		if _, err := s.w.Write(text); err != nil {
+			return fmt.Errorf("write shared strings: %w", err)
+		}
+	} else {
+		s.mem = append(s.mem, s.lenBuf[:k]...)
+		s.mem = append(s.mem, text...)
+	}
+	s.size += int64(k + len(text))
+	s.n++
+	return nil
+}
+
+// spill moves the strings to a temporary file, which is removed at once so
+// that nothing is left behind even if the process dies.
+func (s *sstStore) spill() error {
+	f, err := os.CreateTemp("", "cardverify-sst-*")
+	if err != nil {
+		return fmt.Errorf("keep shared strings on disk: %w", err)
+	}
+	os.Remove(f.Name()) // best effort: Windows refuses while the file is open
+	s.file = f
+	s.w = bufio.NewWriterSize(f, 256<<10)
+	if _, err := s.w.Write(s.mem); err != nil {
+		return fmt.Errorf("keep shared strings on disk: %w", err)
+	}
+	s.mem = nil
+	for i := range s.cache {
+		s.cache[i].block = -1
+	}
+	return nil
+}
+
+var errNoString = errors.New("no such shared string")
+
+func (s *sstStore) get(i int) (string, error) {
+	if i < 0 || i >= s.n {
+		return "", errNoString
+	}
+	b := i / sstBlock
+	data, err := s.block(b)
+	if err != nil {
+		return "", err
+	}
+	for k := i % sstBlock; ; k-- {
+		n, m := binary.Uvarint(data)
+		if m <= 0 || uint64(len(data)-m) < n {
+			return "", errNoString
+		}
+		if k == 0 {
+			return string(data[m : m+int(n)]), nil
+		}
+		data = data[m+int(n):]
+	}
+}
+
+func (s *sstStore) block(b int) ([]byte, error) {
+	start := s.offsets[b]
+	end := s.size
+	if b+1 < len(s.offsets) {
+		end = s.offsets[b+1]
+	}
+	if s.file == nil {
+		return s.mem[start:end], nil
+	}
+	if s.w.Buffered() > 0 {
+		if err := s.w.Flush(); err != nil {
+			return nil, fmt.Errorf("write shared strings: %w", err)
+		}
+	}
+	for _, e := range s.cache {
+		if e.block == b && e.data != nil {
+			return e.data, nil
+		}
+	}
+	e := &s.cache[s.cacheNext]
+	s.cacheNext = (s.cacheNext + 1) % sstCached
+	e.block = b
+	e.data = append(e.data[:0], make([]byte, end-start)...)
+	if _, err := s.file.ReadAt(e.data, start); err != nil && err != io.EOF {
+		e.block = -1
+		return nil, fmt.Errorf("read shared strings: %w", err)
+	}
+	return e.data, nil
+}
+
+func (s *sstStore) close() error {
+	if s.file == nil {
+		return nil
+	}
+	name := s.file.Name()
+	err := s.file.Close()
+	os.Remove(name)
+	s.file = nil
+	return err
+}
