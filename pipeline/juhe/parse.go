@@ -2,7 +2,6 @@ package juhe
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -18,20 +17,6 @@ import (
 // hostile or broken server cannot fill the checkpoint and the output.
 const maxReason = 512
 
-// wireAnswer is the JSON answer. Every field is kept raw because the API and
-// the proxies in front of it are not consistent about types: error_code comes
-// as a number or a string, result as null, "", [] or an object.
-type wireAnswer struct {
-	Reason    json.RawMessage `json:"reason"`
-	Result    json.RawMessage `json:"result"`
-	ErrorCode json.RawMessage `json:"error_code"`
-}
-
-type wireResult struct {
-	Res   json.RawMessage `json:"res"`
-	JobID json.RawMessage `json:"jobid"`
-}
-
 // errNotJSON and errNoCode describe bodies from which no vendor answer can be
 // read. They never quote the body.
 var (
@@ -45,12 +30,25 @@ var (
 // HTTPStatus is left for the caller.
 func parseBody(body []byte) (pipeline.Answer, error) {
 	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")) // a UTF-8 BOM
-	var w wireAnswer
-	if err := json.Unmarshal(body, &w); err != nil {
+	// The raw members, kept as sent because the API and the proxies in front
+	// of it are not consistent about types: error_code comes as a number or a
+	// string, result as null, "", [], an object or a string holding one.
+	var w struct{ reason, result, code []byte }
+	ok := scanObject(body, func(name, v []byte) {
+		switch string(name) {
+		case `"reason"`:
+			w.reason = v
+		case `"result"`:
+			w.result = v
+		case `"error_code"`:
+			w.code = v
+		}
+	})
+	if !ok {
 		return pipeline.Answer{Class: pipeline.Transient, Reason: errNotJSON.Error()}, errNotJSON
 	}
-	reason := clip(text(w.Reason))
-	code, ok := integer(w.ErrorCode)
+	reason := clip(text(w.reason))
+	code, ok := integer(w.code)
 	if !ok {
 		a := pipeline.Answer{Class: pipeline.Transient, Reason: errNoCode.Error()}
 		if reason != "" {
@@ -69,7 +67,7 @@ func parseBody(body []byte) (pipeline.Answer, error) {
 		}
 		return a, nil
 	}
-	res, jobID := result(w.Result)
+	res, jobID := result(w.result)
 	a.JobID = clip(jobID)
 	if res != 1 && res != 2 {
 		// The vendor says error_code 0 is what it charges for, so the call
@@ -88,38 +86,44 @@ func parseBody(body []byte) (pipeline.Answer, error) {
 
 // result reads res and jobid from the answer's result, which may be absent,
 // null, "", [], an object, or a JSON string holding an object.
-func result(raw json.RawMessage) (res int, jobID string) {
-	raw = bytes.TrimSpace(raw)
+func result(raw []byte) (res int, jobID string) {
 	if len(raw) > 0 && raw[0] == '"' {
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
+		s, ok := unquote(raw)
+		if !ok {
 			return 0, ""
 		}
-		raw = json.RawMessage(strings.TrimSpace(s))
+		raw = []byte(s)
 	}
-	if len(raw) == 0 || raw[0] != '{' {
+	var r struct{ res, jobID []byte }
+	ok := scanObject(raw, func(name, v []byte) {
+		switch string(name) {
+		case `"res"`:
+			r.res = v
+		case `"jobid"`:
+			r.jobID = v
+		}
+	})
+	if !ok {
 		return 0, ""
 	}
-	var r wireResult
-	if json.Unmarshal(raw, &r) != nil {
-		return 0, ""
-	}
-	res, _ = integer(r.Res)
-	return res, text(r.JobID)
+	res, _ = integer(r.res)
+	return res, text(r.jobID)
 }
 
 // integer reads a JSON integer given as a number or as a string of digits.
-func integer(raw json.RawMessage) (int, bool) {
-	raw = bytes.TrimSpace(raw)
+func integer(raw []byte) (int, bool) {
 	if len(raw) == 0 {
 		return 0, false
 	}
-	s := string(raw)
+	var s string
 	if raw[0] == '"' {
-		if json.Unmarshal(raw, &s) != nil {
+		t, ok := unquote(raw)
+		if !ok {
 			return 0, false
 		}
-		s = strings.TrimSpace(s)
+		s = strings.TrimSpace(t)
+	} else {
+		s = string(raw)
 	}
 	n, err := strconv.Atoi(s)
 	if err != nil {
@@ -130,17 +134,13 @@ func integer(raw json.RawMessage) (int, bool) {
 
 // text reads a JSON string, or the literal text of a number; anything else
 // (null, an object, an array) is empty.
-func text(raw json.RawMessage) string {
-	raw = bytes.TrimSpace(raw)
+func text(raw []byte) string {
 	if len(raw) == 0 {
 		return ""
 	}
 	switch c := raw[0]; {
 	case c == '"':
-		var s string
-		if json.Unmarshal(raw, &s) != nil {
-			return ""
-		}
+		s, _ := unquote(raw)
 		return s
 	case c == '-' || c >= '0' && c <= '9':
 		return string(raw)

@@ -1,6 +1,8 @@
 package juhe
 
 import (
+	"bytes"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
@@ -101,6 +103,34 @@ func TestParseBody(t *testing.T) {
 			name: "error_code null",
 			body: `{"reason":"x","error_code":null}`,
 			want: pipeline.Answer{Class: pipeline.Transient, Reason: "answer has no error_code: x"}, wantErr: true,
+		},
+		{
+			name: "escapes, unknown members of every type, duplicate keys",
+			body: `{"reason":"\u6210\u529f\n","x":[1,-2.5e+3,true,false,null,{"a":[]}],"error_code":1,"error_code":0,"result":{"res":2,"res":1,"jobid":"J\"1","extra":{}},"resultcode":"200"}`,
+			want: pipeline.Answer{Class: pipeline.Billed, Answered: true, Reason: "成功\n", Res: 1, JobID: `J"1`},
+		},
+		{
+			name:    "trailing garbage",
+			body:    `{"reason":"成功","result":{"res":1},"error_code":0}{}`,
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			wantErr: true,
+		},
+		{
+			name:    "trailing comma",
+			body:    `{"reason":"成功","result":{"res":1},"error_code":0,}`,
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			wantErr: true,
+		},
+		{
+			name:    "single quotes",
+			body:    `{'error_code':0}`,
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			wantErr: true,
+		},
+		{
+			name: "result string that is not an object",
+			body: `{"reason":"成功","result":"ok","error_code":0}`,
+			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}, wantErr: true,
 		},
 		{
 			name:    "HTML",
@@ -206,10 +236,26 @@ func FuzzParse(f *testing.F) {
 		if len(a.Reason) > maxReason+100 || len(a.JobID) > maxReason || !utf8.ValidString(a.Reason) {
 			t.Fatalf("reason or jobid too long or invalid from %q", body)
 		}
+		// The hand-written scanner accepts what encoding/json accepts.
+		trimmed := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
+		wantJSON := json.Valid(trimmed) && len(trimmed) > 0 && trimmed[0] == '{'
+		if gotJSON := a.Reason != errNotJSON.Error(); gotJSON != wantJSON {
+			t.Fatalf("body %q: read as JSON %v, json.Valid says %v", body, gotJSON, wantJSON)
+		}
 		if a.Answered && a.Reason == "" && a.Code != 0 {
 			if _, known := Lookup(a.Code); known {
 				t.Fatalf("known code %d without a reason", a.Code)
 			}
 		}
 	})
+}
+
+func BenchmarkParseBody(b *testing.B) {
+	body := []byte(`{"reason":"成功","result":{"realname":"董好","bankcard":"62222*****","res":1,"jobid":"JH1881201222171529845853DG"},"error_code":0}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if a, err := parseBody(body); err != nil || a.Res != 1 {
+			b.Fatal(a, err)
+		}
+	}
 }
