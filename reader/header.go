@@ -177,6 +177,9 @@ func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (
 			score = 1 // ambiguous: report it if no better row exists
 		}
 		if score == 2 {
+			if err := columnError(path, rows[i], first+i, n, c, nameSpec, cardSpec); err != nil {
+				return 0, 0, 0, err
+			}
 			return i, n, c, nil
 		}
 		if score > bestScore {
