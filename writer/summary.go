@@ -22,16 +22,16 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		return err
 	}
 	f, l, sum := x.f, x.lang, x.sum
-	title, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 14}})
+	title, err := f.NewStyle(&excelize.Style{Font: font(true, 14, "")})
 	if err != nil {
 		return err
 	}
-	banner, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true, Size: 16, Color: "FFFFFF"},
+	banner, err := f.NewStyle(&excelize.Style{Font: font(true, 16, "FFFFFF"),
 		Fill: solid("C00000"), Alignment: &excelize.Alignment{Vertical: "center"}})
 	if err != nil {
 		return err
 	}
-	head, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Fill: solid("DDEBF7")})
+	head, err := f.NewStyle(&excelize.Style{Font: font(true, 0, ""), Fill: solid("DDEBF7")})
 	if err != nil {
 		return err
 	}
@@ -76,7 +76,14 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	if b.err != nil {
 		return b.err
 	}
-	if err := f.SetColWidth(name, "A", "A", 34); err != nil {
+	fit, wide, tall := true, 1, 0
+	if err := f.SetSheetProps(name, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	if err := f.SetPageLayout(name, &excelize.PageLayoutOptions{FitToWidth: &wide, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	if err := f.SetColWidth(name, "A", "A", 46); err != nil {
 		return err
 	}
 	if err := f.SetColWidth(name, "B", "B", 16); err != nil {

@@ -80,12 +80,12 @@ func (x *xlsxFormat) begin(l *layout) error {
 	if x.bold, err = x.style(styleKey{bold: true}); err != nil {
 		return err
 	}
-	if x.vhead, err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true},
+	if x.vhead, err = x.f.NewStyle(&excelize.Style{Font: font(true, 0, ""),
 		Fill: solid("DDEBF7")}); err != nil {
 		return err
 	}
 	for s, c := range statusColours {
-		if x.status[s], err = x.f.NewStyle(&excelize.Style{Font: &excelize.Font{Color: c[1]},
+		if x.status[s], err = x.f.NewStyle(&excelize.Style{Font: font(false, 0, c[1]),
 			Fill: solid(c[0])}); err != nil {
 			return err
 		}
@@ -93,6 +93,9 @@ func (x *xlsxFormat) begin(l *layout) error {
 	if n := len(l.widths); n > excelize.MaxColumns {
 		return fmt.Errorf("%d columns with the verify columns: an XLSX sheet holds at most %d (write a .csv output)",
 			n, excelize.MaxColumns)
+	}
+	if err := x.printSetup(); err != nil {
+		return err
 	}
 	if x.sw, err = x.f.NewStreamWriter(x.sheet); err != nil {
 		return err
@@ -118,6 +121,30 @@ func (x *xlsxFormat) begin(l *layout) error {
 	return nil
 }
 
+// printSetup makes a printout readable to an auditor: landscape, as wide
+// as one page, the header row repeated on every page. The stream writer
+// writes the sheet properties when it starts, so this comes first.
+func (x *xlsxFormat) printSetup() error {
+	fit, landscape, wide, tall := true, "landscape", 1, 0
+	if err := x.f.SetSheetProps(x.sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	err := x.f.SetPageLayout(x.sheet, &excelize.PageLayoutOptions{Orientation: &landscape,
+		FitToWidth: &wide, FitToHeight: &tall})
+	if err != nil || x.l.headerRow == 0 {
+		return err
+	}
+	h := strconv.Itoa(x.l.headerRow)
+	return x.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: x.sheet,
+		RefersTo: "'" + strings.ReplaceAll(x.sheet, "'", "''") + "'!$" + h + ":$" + h})
+}
+
+// font is a font like the workbook's default (Calibri 11), which a style
+// must name: without a family LibreOffice falls back to a serif font.
+func font(bold bool, size float64, colour string) *excelize.Font {
+	return &excelize.Font{Bold: bold, Family: "Calibri", Size: cmp.Or(size, 11), Color: colour}
+}
+
 func solid(colour string) excelize.Fill {
 	return excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{colour}}
 }
@@ -141,6 +168,10 @@ func sheetName(name string) string {
 	return name
 }
 
+// boolFmt shows a boolean cell as TRUE or FALSE. Excel does so anyway;
+// LibreOffice shows 1 or 0 without it.
+const boolFmt = `"TRUE";"TRUE";"FALSE"`
+
 // builtinNumFmts are the number formats every spreadsheet program knows by
 // number; they are written by number so that they keep their locale
 // behaviour (format 14 shows a date the reader's way).
@@ -158,7 +189,7 @@ func (x *xlsxFormat) style(k styleKey) (int, error) {
 	}
 	s := &excelize.Style{}
 	if k.bold {
-		s.Font = &excelize.Font{Bold: true}
+		s.Font = font(true, 0, "")
 	}
 	if id, ok := builtinNumFmts[k.numFmt]; ok {
 		s.NumFmt = id
@@ -255,15 +286,15 @@ func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any
 	case pipeline.Bool:
 		switch raw := strings.ToUpper(c.Raw); raw {
 		case "1", "TRUE":
-			v = true
+			v, numFmt = true, boolFmt
 		case "0", "FALSE":
-			v = false
+			v, numFmt = false, boolFmt
 		}
 	case pipeline.Formula:
 		// Raw holds a cached number; a cached text has none.
 		switch {
 		case (c.Raw == "1" || c.Raw == "0") && (c.Value == "TRUE" || c.Value == "FALSE"):
-			v = c.Raw == "1"
+			v, numFmt = c.Raw == "1", boolFmt
 		case plainNumber(c.Raw):
 			if f, err := strconv.ParseFloat(c.Raw, 64); err == nil {
 				v, numFmt = f, c.NumFmt
