@@ -40,6 +40,9 @@
 // is "SANDBOX" followed by 16 hexadecimal digits that are unique within a
 // Handler and depend only on Options.Seed and the order of the calls.
 //
+// MatchCard, MismatchCard and CodeCard make Luhn-valid cards for each of
+// these answers; testdata/juhe/sandbox-cards.csv lists one of each.
+//
 // # Load
 //
 // The fake is built to serve tens of thousands of requests per second: the
