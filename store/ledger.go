@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// RunInfo describes a run for the runs table: what was verified, how, and by
+// which version.
+type RunInfo struct {
+	InputPath   string
+	InputSize   int64
+	InputSHA256 string // hex
+	Sheet       string
+	Endpoint    string // plain or encrypted
+	Sandbox     bool
+	Version     string
+	QPS         float64
+	Started     time.Time
+}
+
+// BeginRun records the start of a run and returns its id; the calls that
+// follow are recorded under it. It refuses with an *pipeline.InputError
+// when an earlier run of this checkpoint recorded another input SHA-256: the
+// file was edited, and its rows cannot be matched with the recorded ones.
+// The record is durable when BeginRun returns.
+func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
+	if db.readOnly {
+		return 0, errReadOnly
+	}
+	var other string
+	err := db.rdb.QueryRowContext(ctx, "SELECT input_sha256 FROM runs WHERE input_sha256 <> ? ORDER BY id DESC LIMIT 1",
+		ri.InputSHA256).Scan(&other)
+	switch {
+	case err == nil:
+		return 0, &pipeline.InputError{Path: ri.InputPath,
+			Msg: fmt.Sprintf("the file's SHA-256 is %s…, but checkpoint %s was written for a file with SHA-256 %s…",
+				short(ri.InputSHA256), db.path, short(other)),
+			Hint: "the input changed since the checkpoint was written; run the original file, or use a new --db to verify the edited file as a new job"}
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
+	started := ri.Started
+	if started.IsZero() {
+		started = time.Now()
+	}
+	id, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (input_path, input_size, input_sha256, sheet, endpoint, sandbox, version, qps, started_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ri.InputPath, ri.InputSize, ri.InputSHA256, ri.Sheet, ri.Endpoint, ri.Sandbox, ri.Version, ri.QPS, formatTime(started))
+		if err != nil {
+			return 0, fmt.Errorf("record run: %w", err)
+		}
+		return res.LastInsertId()
+	})
+	if err != nil {
+		return 0, err
+	}
+	db.run.Store(id)
+	return id, nil
+}
+
+func short(hex string) string {
+	if len(hex) > 12 {
+		return hex[:12]
+	}
+	return hex
+}
+
+// EndRun records when run runID ended and waits until that, and every
+// operation queued before it, is durable.
+func (db *DB) EndRun(ctx context.Context, runID int64, ended time.Time) error {
+	if ended.IsZero() {
+		ended = time.Now()
+	}
+	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET ended_at = ? WHERE id = ?", formatTime(ended), runID); err != nil {
+			return 0, fmt.Errorf("record the end of run %d: %w", runID, err)
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// Begin records that call c is about to be sent, under the current run, and
+// returns its ledger id once the record is committed (durable against a
+// crash of the process). A zero c.SentAt is taken as now.
+//
+// It returns pipeline.ErrCardLimit, recording nothing, when c.Card already
+// had CardDailyLimit calls on the China calendar day of c.SentAt, counting
+// every recorded call whether it ended or not; concurrent Begins for one
+// card are decided one at a time in the writer, so the limit is exact.
+//
+// Once queued, Begin waits for the commit even if ctx is done, so that its
+// answer says exactly whether the call is recorded. An error of the writer
+// is returned here and by every later write.
+func (db *DB) Begin(ctx context.Context, c pipeline.Call) (int64, error) {
+	if c.SentAt.IsZero() {
+		c.SentAt = time.Now()
+	}
+	reply := make(chan result, 1)
+	if err := db.send(ctx, op{kind: opBegin, call: c, run: db.run.Load(), reply: reply}); err != nil {
+		return 0, err
+	}
+	r := <-reply
+	return r.id, r.err
+}
+
+// End records the answer of call id (the fields of c known when a call
+// ends: Duration, HTTPStatus, Code, Answered, Billed, JobID) and, when o is
+// not nil, the new outcome of the pair c.Pair whose first row is c.Row. Id 0
+// records only the outcome: for a pair decided without a call, such as a
+// card over its daily limit.
+//
+// End queues the record and returns at once, blocking only while the
+// writer's queue is full (then until ctx is done). The record is durable at
+// the writer's next commit, and at the latest when Close returns. Plan sees
+// the outcome at once. An earlier error of the writer is returned.
+func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Outcome) error {
+	e := op{kind: opEnd, id: id, call: c}
+	if o != nil {
+		if c.Row == 0 && o.Row == 0 {
+			return errors.New("record an outcome: no row given")
+		}
+		e.out, e.has = *o, true
+		e.seq = db.ov.putOutcome(c.Pair, e.out)
+	}
+	if err := db.send(ctx, e); err != nil {
+		if o != nil {
+			db.ov.committedOutcome(c.Pair, e.seq) // never queued: forget it
+		}
+		return fmt.Errorf("record the end of a call for row %d: %w", c.Row, err)
+	}
+	return nil
+}

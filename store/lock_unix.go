@@ -1,0 +1,75 @@
+//go:build unix
+
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// lockFile takes the exclusive lock of the checkpoint at abs: an flock on
+// the sidecar file abs+"-lock", which then holds the owner's pid for the
+// message of the next process that tries. The lock is released when the
+// returned file is closed, or when the process dies however it dies. The
+// file is left in place: removing it would let two processes lock two
+// different files.
+//
+// A sidecar, not the database file: SQLite locks the database with fcntl
+// locks, which some file systems (NFS) emulate with the same mechanism as
+// flock, and it must not interfere with them.
+func lockFile(abs, path string) (*os.File, error) {
+	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		defer f.Close()
+		if errors.Is(err, syscall.EWOULDBLOCK) {
+			return nil, &pipeline.InputError{
+				Msg:  fmt.Sprintf("checkpoint %s is in use by another cardverify process (pid %s)", path, lockOwner(f)),
+				Hint: "wait for that run to end or stop it; to verify another file at the same time, give it its own --db",
+			}
+		}
+		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+	}
+	if err := f.Truncate(0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+	}
+	if _, err := f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+	}
+	return f, nil
+}
+
+// lockOwner returns the pid written in a lock file, or "unknown".
+func lockOwner(f *os.File) string {
+	b, err := io.ReadAll(io.NewSectionReader(f, 0, 32))
+	if pid := strings.TrimSpace(string(b)); err == nil && pid != "" {
+		return pid
+	}
+	return "unknown"
+}
+
+// locked reports whether a process holds the lock of the checkpoint at abs,
+// without taking it for longer than the test.
+func locked(abs string) bool {
+	f, err := os.Open(abs + "-lock")
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH|syscall.LOCK_NB); err != nil {
+		return errors.Is(err, syscall.EWOULDBLOCK)
+	}
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	return false
+}

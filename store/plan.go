@@ -1,0 +1,330 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// overlay holds what was queued for the writer but is not committed yet and
+// must be visible to Plan at once: new pairs (so that a duplicate in the next
+// batch gets the right FirstRow) and new outcomes (so that a pair answered a
+// moment ago is not sent again). The writer drops an entry when the commit
+// that made it durable ends, unless a newer entry replaced it.
+type overlay struct {
+	mu       sync.Mutex
+	seq      uint64
+	pairs    map[pipeline.Key]pendingPair
+	outcomes map[pipeline.Key]pendingOutcome
+}
+
+type pendingPair struct {
+	firstRow int
+	card     pipeline.Key
+	seq      uint64
+}
+
+type pendingOutcome struct {
+	o   pipeline.Outcome
+	seq uint64
+}
+
+func (ov *overlay) putPairs(ps []pairRec) uint64 {
+	ov.mu.Lock()
+	defer ov.mu.Unlock()
+	ov.seq++
+	if ov.pairs == nil {
+		ov.pairs = make(map[pipeline.Key]pendingPair)
+	}
+	for _, p := range ps {
+		ov.pairs[p.fp] = pendingPair{firstRow: p.firstRow, card: p.card, seq: ov.seq}
+	}
+	return ov.seq
+}
+
+func (ov *overlay) committedPairs(ps []pairRec, seq uint64) {
+	ov.mu.Lock()
+	defer ov.mu.Unlock()
+	for _, p := range ps {
+		if e, ok := ov.pairs[p.fp]; ok && e.seq == seq {
+			delete(ov.pairs, p.fp)
+		}
+	}
+}
+
+func (ov *overlay) putOutcome(fp pipeline.Key, o pipeline.Outcome) uint64 {
+	ov.mu.Lock()
+	defer ov.mu.Unlock()
+	ov.seq++
+	if ov.outcomes == nil {
+		ov.outcomes = make(map[pipeline.Key]pendingOutcome)
+	}
+	ov.outcomes[fp] = pendingOutcome{o: o, seq: ov.seq}
+	return ov.seq
+}
+
+func (ov *overlay) committedOutcome(fp pipeline.Key, seq uint64) {
+	ov.mu.Lock()
+	defer ov.mu.Unlock()
+	if e, ok := ov.outcomes[fp]; ok && e.seq == seq {
+		delete(ov.outcomes, fp)
+	}
+}
+
+// pairInfo is what Plan gathers about a pair.
+type pairInfo struct {
+	firstRow int // 0 while unknown
+	card     pipeline.Key
+	prior    pipeline.Outcome
+	hasPrior bool // prior came from an End not yet committed
+}
+
+// Plan records a batch of data rows, given in increasing row order, and
+// fills known[i] for rows[i]; see pipeline.Checkpoint. Invalid rows get a
+// zero Known and join no pair. New rows are queued for the writer and
+// visible to the next Plan at once. A row recorded earlier with another
+// fingerprint or validity fails with an *pipeline.InputError naming it
+// (the input was edited, or read with other columns).
+//
+// Plan runs a few batched queries per call, whatever the batch size; calls
+// are serialised.
+func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Known) error {
+	if len(known) != len(rows) {
+		return fmt.Errorf("plan: %d rows but %d known", len(rows), len(known))
+	}
+	if db.readOnly {
+		return errReadOnly
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	db.planMu.Lock()
+	defer db.planMu.Unlock()
+
+	h := db.getHasher()
+	for i, r := range rows {
+		known[i] = pipeline.Known{Pair: h.key(r.Name, r.Card)}
+		if r.Invalid == "" {
+			known[i].Card = h.key("card", r.Card)
+		}
+	}
+	db.hashers.Put(h)
+
+	recorded, err := db.recordedRows(ctx, rows)
+	if err != nil {
+		return err
+	}
+
+	// The pairs of the batch: first what the overlay holds, read before the
+	// database so that an entry committed and dropped in between is found
+	// there.
+	pairs := make(map[pipeline.Key]*pairInfo, len(rows))
+	for i, r := range rows {
+		if r.Invalid == "" {
+			if _, ok := pairs[known[i].Pair]; !ok {
+				pairs[known[i].Pair] = &pairInfo{}
+			}
+		}
+	}
+	db.ov.mu.Lock()
+	for fp, p := range pairs {
+		if e, ok := db.ov.pairs[fp]; ok {
+			p.firstRow, p.card = e.firstRow, e.card
+		}
+		if e, ok := db.ov.outcomes[fp]; ok {
+			p.prior, p.hasPrior = e.o, true
+		}
+	}
+	db.ov.mu.Unlock()
+	if err := db.lookupPairs(ctx, pairs); err != nil {
+		return err
+	}
+
+	var newRows []rowRec
+	var newPairs []pairRec
+	for i, r := range rows {
+		k := &known[i]
+		if rec, ok := recorded[r.No]; ok {
+			if rec.fp != k.Pair || rec.invalid != (r.Invalid != "") {
+				return &pipeline.InputError{Row: r.No, Msg: "the input changed since the checkpoint was written",
+					Hint: "use a new --db to verify the edited file as a new job"}
+			}
+		}
+		if r.Invalid != "" {
+			if _, ok := recorded[r.No]; !ok {
+				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), invalid: r.Invalid})
+			}
+			*k = pipeline.Known{}
+			continue
+		}
+		p := pairs[k.Pair]
+		if p.firstRow == 0 {
+			p.firstRow, p.card = r.No, k.Card
+			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.Card})
+		}
+		if _, ok := recorded[r.No]; !ok {
+			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), firstRow: p.firstRow})
+		}
+		k.FirstRow = p.firstRow
+		k.Prior = p.prior
+		if k.Prior.Row == 0 {
+			k.Prior.Row = p.firstRow
+		}
+	}
+	if last := rows[len(rows)-1].No; last > db.maxPlanned {
+		db.maxPlanned = last
+	}
+	if len(newRows) == 0 && len(newPairs) == 0 {
+		return nil
+	}
+	o := op{kind: opPlan, rows: newRows, pairs: newPairs}
+	if len(newPairs) > 0 {
+		o.seq = db.ov.putPairs(newPairs)
+	}
+	if err := db.send(ctx, o); err != nil {
+		db.ov.committedPairs(newPairs, o.seq) // never queued: forget them
+		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+	}
+	return nil
+}
+
+type recordedRow struct {
+	fp      pipeline.Key
+	invalid bool
+}
+
+// recordedRows returns the rows of the batch that the checkpoint already
+// holds. A batch beyond every row recorded or planned so far (a fresh run)
+// needs no query.
+func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]recordedRow, error) {
+	first, last := rows[0].No, rows[len(rows)-1].No
+	if first > db.maxPlanned {
+		return nil, nil
+	}
+	q, err := db.rdb.QueryContext(ctx, "SELECT row_no, fp, invalid IS NOT NULL FROM rows WHERE row_no BETWEEN ? AND ?", first, last)
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
+	}
+	defer q.Close()
+	m := make(map[int]recordedRow)
+	var no int
+	var fp []byte
+	var invalid bool
+	for q.Next() {
+		if err := q.Scan(&no, &fp, &invalid); err != nil {
+			return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
+		}
+		m[no] = recordedRow{fp: pipeline.Key(fp), invalid: invalid}
+	}
+	if err := q.Err(); err != nil {
+		return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
+	}
+	return m, nil
+}
+
+// lookupChunk is the most fingerprints one query asks for.
+const lookupChunk = 512
+
+// lookupPairs completes pairs from the database: the first row of pairs the
+// overlay does not hold, and the committed outcome of pairs it holds no
+// newer outcome for.
+func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo) error {
+	var fps []any
+	for fp, p := range pairs {
+		if p.firstRow == 0 || !p.hasPrior {
+			fps = append(fps, bytes.Clone(fp[:]))
+		}
+	}
+	for len(fps) > 0 {
+		n := min(len(fps), lookupChunk)
+		if err := db.lookupPairChunk(ctx, pairs, fps[:n]); err != nil {
+			return err
+		}
+		fps = fps[n:]
+	}
+	return nil
+}
+
+func (db *DB) lookupPairChunk(ctx context.Context, pairs map[pipeline.Key]*pairInfo, fps []any) error {
+	q := pairColumns + " FROM pairs WHERE fp IN (?" + strings.Repeat(", ?", len(fps)-1) + ")"
+	rs, err := db.rdb.QueryContext(ctx, q, fps...)
+	if err != nil {
+		return fmt.Errorf("read checkpoint pairs: %w", err)
+	}
+	defer rs.Close()
+	for rs.Next() {
+		var fp, card []byte
+		var sp scannedPair
+		if err := rs.Scan(append([]any{&fp, &card}, sp.dest()...)...); err != nil {
+			return fmt.Errorf("read checkpoint pairs: %w", err)
+		}
+		p := pairs[pipeline.Key(fp)]
+		if p == nil {
+			continue
+		}
+		if p.firstRow == 0 {
+			p.firstRow, p.card = sp.firstRow, pipeline.Key(card)
+		}
+		if !p.hasPrior {
+			p.prior = sp.outcome()
+		}
+	}
+	if err := rs.Err(); err != nil {
+		return fmt.Errorf("read checkpoint pairs: %w", err)
+	}
+	return nil
+}
+
+// pairColumns selects a pair's fingerprints, then the columns scannedPair
+// reads.
+const pairColumns = "SELECT fp, card, first_row, status, res, jobid, code, answered, reason, attempts, at"
+
+// scannedPair receives a pair's first row and outcome from a query.
+type scannedPair struct {
+	firstRow int
+	status   sql.NullString
+	res      sql.NullInt64
+	jobid    sql.NullString
+	code     sql.NullInt64
+	answered sql.NullBool
+	reason   sql.NullString
+	attempts sql.NullInt64
+	at       sql.NullString
+}
+
+func (s *scannedPair) dest() []any {
+	return []any{&s.firstRow, &s.status, &s.res, &s.jobid, &s.code, &s.answered, &s.reason, &s.attempts, &s.at}
+}
+
+func (s *scannedPair) outcome() pipeline.Outcome {
+	return pipeline.Outcome{
+		Row:      s.firstRow,
+		Status:   statusOf(s.status.String),
+		Res:      int(s.res.Int64),
+		JobID:    s.jobid.String,
+		Code:     int(s.code.Int64),
+		Answered: s.answered.Bool,
+		Reason:   s.reason.String,
+		Attempts: int(s.attempts.Int64),
+		At:       parseTime(s.at),
+	}
+}
+
+var statusByName = func() map[string]pipeline.Status {
+	m := make(map[string]pipeline.Status)
+	for _, s := range append([]pipeline.Status{pipeline.Pending}, pipeline.Statuses...) {
+		m[s.String()] = s
+	}
+	return m
+}()
+
+// statusOf parses a stored status; an unknown one (from a newer version)
+// reads as pending, so the pair is verified again rather than skipped.
+func statusOf(name string) pipeline.Status {
+	return statusByName[name]
+}

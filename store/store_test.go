@@ -1,0 +1,687 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+func TestMigrationsFromEmpty(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "job.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fp := db.Fingerprint("王伟", "6222020000000001")
+	latest, _ := latestVersion()
+	if v, _ := userVersion(ctx, db.rdb); v != latest || latest < 1 {
+		t.Errorf("user_version = %d, want %d", v, latest)
+	}
+	for _, suffix := range []string{"", "-wal", "-shm", "-lock"} {
+		fi, err := os.Stat(path + suffix)
+		if err != nil {
+			t.Errorf("stat %s: %v", suffix, err)
+			continue
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s mode = %v, want 0600", path+suffix, fi.Mode().Perm())
+		}
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Errorf("second Close: %v", err)
+	}
+
+	// Re-opening is a no-op: same version, same key.
+	db = openT(t, path)
+	if v, _ := userVersion(ctx, db.rdb); v != latest {
+		t.Errorf("after re-open user_version = %d, want %d", v, latest)
+	}
+	if got := db.Fingerprint("王伟", "6222020000000001"); got != fp {
+		t.Error("the fingerprint key changed on re-open")
+	}
+	if n := queryInt(t, rawDB(t, path), "SELECT count(*) FROM meta"); n != 1 {
+		t.Errorf("meta has %d rows, want 1", n)
+	}
+}
+
+func TestMigrationNames(t *testing.T) {
+	if _, err := migrationNames(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestOpenRefuses(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+
+	notDB := filepath.Join(dir, "notes.txt")
+	os.WriteFile(notDB, bytes.Repeat([]byte("not a database\n"), 100), 0o600)
+	newer := filepath.Join(dir, "newer.db")
+	db := openT(t, newer)
+	db.Close()
+	q, err := sql.Open("sqlite3", newer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Exec("PRAGMA user_version = 99"); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	empty := filepath.Join(dir, "empty.db")
+	os.WriteFile(empty, nil, 0o600)
+
+	for _, tc := range []struct {
+		name, path string
+		open       func(context.Context, string) (*DB, error)
+	}{
+		{"not a database", notDB, Open},
+		{"not a database read-only", notDB, OpenReadOnly},
+		{"newer schema", newer, Open},
+		{"newer schema read-only", newer, OpenReadOnly},
+		{"empty file read-only", empty, OpenReadOnly},
+		{"missing file read-only", filepath.Join(dir, "missing.db"), OpenReadOnly},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db, err := tc.open(ctx, tc.path)
+			if err == nil {
+				db.Close()
+				t.Fatalf("opened %s", tc.path)
+			}
+			wantInputError(t, err, 0)
+		})
+	}
+}
+
+func TestPlan(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	rows := []pipeline.Row{
+		{No: 2, Name: "王伟", Card: "6222021234567890123"},
+		{No: 3, Name: "李娜", Card: "6217001234567890"},
+		{No: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
+		{No: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
+		{No: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
+	}
+	known := plan(t, db, rows, 2) // batches [2 3] [4 5] [7]: duplicates across batches
+	wantFirst := []int{2, 3, 2, 0, 3}
+	for i, k := range known {
+		if k.FirstRow != wantFirst[i] {
+			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].No, k.FirstRow, wantFirst[i])
+		}
+		if rows[i].Invalid != "" {
+			if k != (pipeline.Known{}) {
+				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].No, k)
+			}
+			continue
+		}
+		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.Card != db.CardFingerprint(rows[i].Card) {
+			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].No)
+		}
+		if k.Prior.Status != pipeline.Pending || k.Prior.Row != k.FirstRow {
+			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].No, k.Prior, k.FirstRow)
+		}
+	}
+	if known[1].Card != known[4].Card || known[0].Card == known[1].Card {
+		t.Error("card fingerprints do not follow the card")
+	}
+	if known[0].Pair == db.CardFingerprint(rows[0].Card) {
+		t.Error("pair and card fingerprints are not domain-separated")
+	}
+
+	got := results(t, db)
+	want := []struct {
+		row, dupOf int
+		status     pipeline.Status
+		masked     string
+	}{
+		{2, 0, pipeline.Pending, "622202*********0123"},
+		{3, 0, pipeline.Pending, "621700******7890"},
+		{4, 2, pipeline.Pending, "622202*********0123"},
+		{5, 0, pipeline.Invalid, "621700******7890"},
+		{7, 3, pipeline.Pending, "621700******7890"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("Results gave %d rows, want %d", len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.Row != w.row || g.DupOf != w.dupOf || g.Status != w.status || g.Masked != w.masked {
+			t.Errorf("result %d = row %d dupOf %d %v %q, want row %d dupOf %d %v %q",
+				i, g.Row, g.DupOf, g.Status, g.Masked, w.row, w.dupOf, w.status, w.masked)
+		}
+	}
+	if got[3].Reason != "name is empty" || got[3].Pair != (pipeline.Key{}) {
+		t.Errorf("invalid row result = %+v", got[3])
+	}
+
+	// Planning the same rows again (a resume) gives the same answers.
+	again := plan(t, db, rows, len(rows))
+	for i := range known {
+		if again[i] != known[i] {
+			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].No, again[i], known[i])
+		}
+	}
+	_ = ctx
+}
+
+// TestPlanSeesUncommitted stops the writer, so that nothing Plan or End
+// queue is committed, and checks that Plan still sees it all.
+func TestPlanSeesUncommitted(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	release := block(t, db)
+
+	rows := people(6, 0, 1)
+	known := plan(t, db, rows[:3], 3)
+	o := outcome(known[0].FirstRow, pipeline.Match, base)
+	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card}
+	if err := db.End(ctx, 0, c, &o); err != nil {
+		t.Fatal(err)
+	}
+	// Rows 8 and 9 repeat the pairs of rows 2 and 3.
+	next := append(rows[3:], pipeline.Row{No: 8, Name: rows[0].Name, Card: rows[0].Card},
+		pipeline.Row{No: 9, Name: rows[1].Name, Card: rows[1].Card})
+	k2 := plan(t, db, next, len(next))
+	if k2[3].FirstRow != 2 || k2[4].FirstRow != 3 {
+		t.Errorf("duplicates of uncommitted pairs: FirstRow %d, %d, want 2, 3", k2[3].FirstRow, k2[4].FirstRow)
+	}
+	if k2[3].Prior.Status != pipeline.Match || k2[3].Prior.JobID != o.JobID || !k2[3].Prior.At.Equal(base) {
+		t.Errorf("uncommitted outcome: Prior = %+v, want %+v", k2[3].Prior, o)
+	}
+	if k2[4].Prior.Status != pipeline.Pending {
+		t.Errorf("row 9: Prior = %v, want pending", k2[4].Prior.Status)
+	}
+	if n := queryInt(t, rawDB(t, path), "SELECT count(*) FROM rows"); n != 0 {
+		t.Fatalf("%d rows committed while the writer was blocked", n)
+	}
+
+	release()
+	if err := db.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	db.ov.mu.Lock()
+	np, no := len(db.ov.pairs), len(db.ov.outcomes)
+	db.ov.mu.Unlock()
+	if np != 0 || no != 0 {
+		t.Errorf("after commit the overlay holds %d pairs, %d outcomes; want none", np, no)
+	}
+	k3 := plan(t, db, next[3:], 2)
+	if k3[0].FirstRow != 2 || k3[0].Prior.Status != pipeline.Match {
+		t.Errorf("after commit: %+v", k3[0])
+	}
+}
+
+func TestPlanRefusesChangedRows(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "job.db")
+	db := openT(t, path)
+	rows := people(10, 0, 2)
+	rows[4].Invalid = "card number is too short"
+	plan(t, db, rows, 4)
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	for _, tc := range []struct {
+		name string
+		edit func(rows []pipeline.Row)
+		row  int
+	}{
+		{"card edited", func(r []pipeline.Row) { r[6].Card = "6222020000000009" }, 8},
+		{"name edited", func(r []pipeline.Row) { r[2].Name += "x" }, 4},
+		{"invalid row now valid", func(r []pipeline.Row) { r[4].Invalid = "" }, 6},
+		{"valid row now invalid", func(r []pipeline.Row) { r[1].Invalid = "name is empty" }, 3},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			db := openT(t, path)
+			edited := append([]pipeline.Row(nil), rows...)
+			tc.edit(edited)
+			err := db.Plan(ctx, edited, make([]pipeline.Known, len(edited)))
+			ie := wantInputError(t, err, tc.row)
+			if ie.Msg != "the input changed since the checkpoint was written" || !strings.Contains(ie.Hint, "--db") {
+				t.Errorf("error = %v", err)
+			}
+			db.Close()
+		})
+	}
+}
+
+func TestBeginDurableAndCardLimit(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	known := plan(t, db, people(3, 0, 3), 3)
+	raw := rawDB(t, path)
+	k := known[0]
+
+	call := func(at time.Time) (int64, error) {
+		return db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: at})
+	}
+	for i := range 3 {
+		id, err := call(base.Add(time.Duration(i) * time.Hour))
+		if err != nil {
+			t.Fatalf("Begin %d: %v", i+1, err)
+		}
+		// Durable: another connection sees it the moment Begin returns.
+		if n := queryInt(t, raw, "SELECT count(*) FROM calls WHERE id = ? AND ended = 0", id); n != 1 {
+			t.Fatalf("call %d is not committed when Begin returns", id)
+		}
+	}
+	// 23:59 China time is still the same day; 00:00 the next is not.
+	sameDay := time.Date(2026, 11, 27, 23, 59, 0, 0, time.FixedZone("CST", 8*3600))
+	if _, err := call(sameDay); !errors.Is(err, pipeline.ErrCardLimit) {
+		t.Fatalf("4th Begin of the day: err = %v, want ErrCardLimit", err)
+	}
+	if n := queryInt(t, raw, "SELECT count(*) FROM calls"); n != 3 {
+		t.Errorf("the refused call was recorded: %d calls", n)
+	}
+	if _, err := call(sameDay.Add(time.Minute)); err != nil {
+		t.Errorf("Begin on the next China day: %v", err)
+	}
+	// Another card is not limited by this one.
+	if _, err := db.Begin(ctx, pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, SentAt: base}); err != nil {
+		t.Errorf("Begin of another card: %v", err)
+	}
+}
+
+func TestConcurrentBeginsOneCard(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	// Ten pairs with the same card (different names).
+	var rows []pipeline.Row
+	for i := range 10 {
+		rows = append(rows, pipeline.Row{No: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
+	}
+	known := plan(t, db, rows, 10)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	var ok, limited int
+	for _, k := range known {
+		wg.Go(func() {
+			_, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base})
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+			case errors.Is(err, pipeline.ErrCardLimit):
+				limited++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if ok != 3 || limited != 7 {
+		t.Errorf("%d Begins succeeded and %d hit the limit, want 3 and 7", ok, limited)
+	}
+}
+
+func TestCardDailyLimitOption(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	known := plan(t, db, people(1, 0, 4), 1)
+	k := known[0]
+	for _, tc := range []struct {
+		limit, want int
+	}{{1, 1}, {0, 5}} { // 0: no limit
+		t.Run("", func(t *testing.T) {
+			db.CardDailyLimit = tc.limit
+			day := base.AddDate(0, 0, tc.limit+10)
+			got := 0
+			for range 5 {
+				if _, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: day}); err == nil {
+					got++
+				}
+			}
+			if got != tc.want {
+				t.Errorf("limit %d: %d of 5 Begins succeeded, want %d", tc.limit, got, tc.want)
+			}
+		})
+	}
+}
+
+// TestManyEnds queues many answers from concurrent workers and checks that
+// Close makes them all durable.
+func TestManyEnds(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "job.db")
+	db := openT(t, path)
+	n := 3000
+	if testing.Short() {
+		n = 500
+	}
+	rows := people(n, 0, 5)
+	known := plan(t, db, rows, 512)
+	ids := make([]int64, n)
+	for i, k := range known {
+		id, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = id
+	}
+	statuses := []pipeline.Status{pipeline.Match, pipeline.Mismatch, pipeline.Rejected, pipeline.Deferred, pipeline.Failed}
+	var wg sync.WaitGroup
+	for w := range 8 {
+		wg.Go(func() {
+			for i := w; i < n; i += 8 {
+				k := known[i]
+				o := outcome(k.FirstRow, statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Millisecond))
+				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base,
+					Duration: time.Second, HTTPStatus: 200, Code: o.Code, Answered: o.Answered, Billed: o.Status.Billed(), JobID: o.JobID}
+				if err := db.End(ctx, ids[i], c, &o); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	got := results(t, ro)
+	if len(got) != n {
+		t.Fatalf("%d results, want %d", len(got), n)
+	}
+	for i, r := range got {
+		want := outcome(known[i].FirstRow, statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Millisecond))
+		if r.Status != want.Status || r.JobID != want.JobID || r.Code != want.Code || !r.At.Equal(want.At) || r.Reason != want.Reason {
+			t.Fatalf("row %d: got %+v, want %+v", r.Row, r.Outcome, want)
+		}
+	}
+	st, err := ro.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := n / len(statuses)
+	if st.Rows != n || st.Match != per || st.Failed != per || st.Calls != n || st.BilledCalls != 2*per || st.LostAnswers != 0 || st.Pending != 0 {
+		t.Errorf("status = %+v", st)
+	}
+	if st.Codes[0] != 2*per || st.Codes[218866] != per || st.Codes[218806] != per {
+		t.Errorf("codes = %v", st.Codes)
+	}
+}
+
+// TestResume closes a checkpoint with outcomes of every kind, re-opens it
+// and checks what a resumed run is told.
+func TestResume(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "job.db")
+	db := openT(t, path)
+	rows := people(8, 4, 6) // row 5 repeats row 3, row 9 repeats row 7
+	rows[5].Invalid = "card number is too short"
+	known := plan(t, db, rows, 3)
+	set := map[int]pipeline.Status{2: pipeline.Match, 3: pipeline.Deferred, 4: pipeline.Failed, 6: pipeline.Mismatch}
+	for i, k := range known {
+		if s, ok := set[rows[i].No]; ok {
+			answer(t, db, k, s, base)
+		}
+	}
+	// A call sent again for row 4 that failed once more, in a later run:
+	// the newest outcome replaces the older one.
+	later := base.Add(24 * time.Hour)
+	o4 := outcome(4, pipeline.Failed, later)
+	o4.Attempts = 6
+	if err := db.End(ctx, 0, pipeline.Call{Row: 4, Pair: known[2].Pair, Card: known[2].Card}, &o4); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	db = openT(t, path)
+	again := plan(t, db, rows, 5)
+	want := map[int]struct {
+		first  int
+		status pipeline.Status
+	}{
+		2: {2, pipeline.Match}, 3: {3, pipeline.Deferred}, 4: {4, pipeline.Failed}, 5: {3, pipeline.Deferred},
+		6: {6, pipeline.Mismatch}, 8: {8, pipeline.Pending},
+		// Row 9 repeats the pair of row 7, which is invalid: it joins no
+		// pair, so row 9 is the first of its own.
+		9: {9, pipeline.Pending},
+	}
+	for i, k := range again {
+		w, ok := want[rows[i].No]
+		if !ok {
+			continue
+		}
+		if k.FirstRow != w.first || k.Prior.Status != w.status {
+			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].No, k.FirstRow, k.Prior.Status, w.first, w.status)
+		}
+	}
+	if p := again[2].Prior; p.Attempts != 6 || !p.At.Equal(later) || p.Reason != "HTTP 502" {
+		t.Errorf("row 4 Prior = %+v, want the later failure", p)
+	}
+	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.Row != 3 {
+		t.Errorf("row 3 Prior = %+v", p)
+	}
+	if again[6].Prior.Row != 8 || again[7].Prior.Row != 9 {
+		t.Errorf("pending rows: Prior.Row = %d, %d, want 8, 9", again[6].Prior.Row, again[7].Prior.Row)
+	}
+	st, err := db.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Rows != 8 || st.Match != 1 || st.Mismatch != 1 || st.Deferred != 2 || st.Failed != 1 || st.Invalid != 1 || st.Pending != 2 {
+		t.Errorf("status = %+v", st)
+	}
+	if st.InvalidReasons["card number is too short"] != 1 {
+		t.Errorf("invalid reasons = %v", st.InvalidReasons)
+	}
+}
+
+func TestBeginRunRefusesChangedInput(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	ri := RunInfo{InputPath: "list.xlsx", InputSize: 100, InputSHA256: strings.Repeat("ab", 32), Endpoint: "plain",
+		Version: "test", QPS: 5, Started: base}
+	id1, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.EndRun(ctx, id1, base.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	ri.Started = base.Add(2 * time.Hour)
+	id2, err := db.BeginRun(ctx, ri) // the same file: a resume
+	if err != nil || id2 == id1 {
+		t.Fatalf("resume: id %d, %v", id2, err)
+	}
+	edited := ri
+	edited.InputSHA256 = strings.Repeat("cd", 32)
+	_, err = db.BeginRun(ctx, edited)
+	ie := wantInputError(t, err, 0)
+	for _, s := range []string{"cdcdcdcdcdcd", "abababababab", "--db"} {
+		if !strings.Contains(err.Error(), s) {
+			t.Errorf("error %q does not mention %s", ie, s)
+		}
+	}
+	if strings.Contains(err.Error(), strings.Repeat("ab", 7)) {
+		t.Errorf("error %q quotes more than 12 hex digits", err)
+	}
+	st, err := db.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Runs != 2 || !st.FirstAt.Equal(base) || !st.LastAt.Equal(base.Add(2*time.Hour)) || st.InputSHA256 != ri.InputSHA256 || st.Endpoint != "plain" {
+		t.Errorf("status = %+v", st)
+	}
+}
+
+// TestNoPlaintext writes a checkpoint with many rows, calls and answers,
+// then searches the raw bytes of the database, -wal and -shm files for
+// every name, every card number and the middle six digits of every card.
+func TestNoPlaintext(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "job.db")
+	db := openT(t, path)
+	n := 12000 // more than two chunks of Results
+	if testing.Short() {
+		n = 2000
+	}
+	rows := people(n, 7, 7)
+	for i := 10; i < len(rows); i += 97 {
+		rows[i].Invalid = "card number fails validation"
+	}
+	known := plan(t, db, rows, 700)
+	for i, k := range known {
+		if k.FirstRow == rows[i].No && i%5 == 0 {
+			answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
+		}
+	}
+	if err := db.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := results(t, db); len(got) != n {
+		t.Fatalf("%d results, want %d", len(got), n)
+	}
+	var needles []string
+	for _, r := range rows {
+		mid := r.Card[(len(r.Card)-6)/2:][:6]
+		needles = append(needles, r.Name, r.Card, mid)
+	}
+	search := func(when string) {
+		for _, suffix := range []string{"", "-wal", "-shm"} {
+			b, err := os.ReadFile(path + suffix)
+			if err != nil && !os.IsNotExist(err) {
+				t.Fatal(err)
+			}
+			if len(b) == 0 && suffix == "-wal" && when == "open" {
+				t.Fatal("no -wal file to search while open")
+			}
+			for i, s := range findAll(b, needles) {
+				if i == 5 {
+					break
+				}
+				t.Errorf("%s: %s holds plaintext %q", when, filepath.Base(path+suffix), s)
+			}
+		}
+	}
+	search("open")
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	search("closed")
+}
+
+// TestSecondOpenRefused: flock locks belong to an open file description, so
+// a second Open in the same process conflicts too.
+func TestSecondOpenRefused(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	_, err := Open(ctx, path)
+	ie := wantInputError(t, err, 0)
+	if !strings.Contains(ie.Msg, "in use by another cardverify process") || !strings.Contains(ie.Msg, "pid "+itoa(os.Getpid())) {
+		t.Errorf("error = %v", err)
+	}
+	// Reports still work beside the run.
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := ro.Status(ctx)
+	if err != nil || !st.Running {
+		t.Errorf("read-only status beside a run: %+v, %v", st, err)
+	}
+	ro.Close()
+	db.Close()
+	db2, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open after Close: %v", err)
+	}
+	db2.Close()
+}
+
+func TestReadOnlyRefusesWrites(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	plan(t, db, people(3, 0, 8), 3)
+	db.Close()
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	rows := people(3, 0, 8)
+	if err := ro.Plan(ctx, rows, make([]pipeline.Known, 3)); err == nil {
+		t.Error("Plan on a read-only checkpoint succeeded")
+	}
+	if _, err := ro.Begin(ctx, pipeline.Call{Row: 2, SentAt: base}); err == nil {
+		t.Error("Begin on a read-only checkpoint succeeded")
+	}
+	if _, err := ro.BeginRun(ctx, RunInfo{}); err == nil {
+		t.Error("BeginRun on a read-only checkpoint succeeded")
+	}
+	if ro.Fingerprint(rows[0].Name, rows[0].Card) != results(t, ro)[0].Pair {
+		t.Error("read-only Fingerprint differs from the recorded one")
+	}
+}
+
+func TestStatusJSONKeys(t *testing.T) {
+	db, _ := tempDB(t)
+	st, err := db.Status(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := json.Marshal(st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	for _, k := range strings.Fields("rows match mismatch invalid rejected deferred failed pending calls billed_calls " +
+		"lost_answers input_path input_sha256 input_size endpoint sandbox first_at last_at runs invalid_reasons codes") {
+		if _, ok := m[k]; !ok {
+			t.Errorf("status JSON lacks %q: %s", k, b)
+		}
+	}
+	for _, s := range pipeline.Statuses {
+		if _, ok := m[s.String()]; !ok {
+			t.Errorf("status JSON lacks the count of %v", s)
+		}
+	}
+}
+
+func TestMask(t *testing.T) {
+	for _, tc := range []struct{ in, want string }{
+		{"6222021234567890123", "622202*********0123"},
+		{"6217001234567890", "621700******7890"},
+		{"621700123456789", "62170******6789"},
+		{"621700123456", "62******3456"},
+		{"12345678", "******78"},
+		{"123456", "******"},
+		{"12", "**"},
+		{"", ""},
+		{"62220２abcdé", "6******bcdé"},
+	} {
+		if got := mask(tc.in); got != tc.want {
+			t.Errorf("mask(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
+
+func itoa(n int) string {
+	b, _ := json.Marshal(n)
+	return string(b)
+}
