@@ -68,7 +68,6 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	cr.LazyQuotes = true
 	cr.FieldsPerRecord = -1
 	cr.ReuseRecord = true
-	lim.csv = cr
 
 	src := &textSource{path: path, csv: cr, lim: lim}
 	if c, ok := in.(io.Closer); ok && path != "" {
@@ -214,15 +213,17 @@ func countOutsideQuotes(line []byte, d byte) int {
 }
 
 // limitReader fails a read when the csv.Reader has consumed more than
-// maxRecordBytes without finishing a record.
+// maxRecordBytes since the end of the last record. (csv.Reader's
+// InputOffset moves line by line, so a quoted field that never closes
+// would go unnoticed by it.)
 type limitReader struct {
-	r   io.Reader
-	csv *csv.Reader
-	n   int64
+	r     io.Reader
+	n     int64
+	start int64 // InputOffset at the end of the last record
 }
 
 func (l *limitReader) Read(p []byte) (int, error) {
-	if l.n-l.csv.InputOffset() > maxRecordBytes {
+	if l.n-l.start > maxRecordBytes {
 		return 0, errRecordTooLong
 	}
 	k, err := l.r.Read(p)
@@ -260,6 +261,7 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 			Msg:  fmt.Sprintf("the record has %d fields; cardverify reads at most %d", len(rec), maxColumns),
 			Hint: "delete the extra columns, or check the delimiter"}
 	}
+	s.lim.start = s.csv.InputOffset()
 	s.no = row
 	s.cells = s.cells[:0]
 	for i, f := range rec {
