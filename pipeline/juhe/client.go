@@ -88,7 +88,8 @@ type Config struct {
 	// when zero.
 	Timeout time.Duration
 	// HTTPClient sends the requests. When nil, the client uses its own, whose
-	// transport keeps enough idle connections for 64+ concurrent calls.
+	// transport keeps enough idle connections for 64+ concurrent calls and
+	// which does not follow redirects.
 	HTTPClient *http.Client
 }
 
@@ -148,7 +149,13 @@ func New(cfg Config) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.hc == nil {
-		c.hc = &http.Client{Transport: newTransport()}
+		c.hc = &http.Client{
+			Transport: newTransport(),
+			// A redirect would send the body, key included, to wherever
+			// it points (307, 308) or drop it (301, 302): neither is what
+			// the user asked for, so the 3xx is returned as it is.
+			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+		}
 	}
 	if cfg.Endpoint == Encrypted {
 		c.cipher = NewCipher(cfg.OpenID)

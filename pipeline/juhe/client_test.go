@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync"
@@ -139,6 +140,26 @@ func TestVerifyFailures(t *testing.T) {
 				t.Errorf("error %v looks like the caller's context ended", err)
 			}
 		})
+	}
+}
+
+// TestVerifyNoRedirect checks that a redirect is not followed: a 307 would
+// send the key to wherever it points.
+func TestVerifyNoRedirect(t *testing.T) {
+	target := juhetest.NewServer(t, juhetest.Options{})
+	redirect := httptest.NewServer(http.RedirectHandler(target.URL+juhe.Plain.Path(), http.StatusTemporaryRedirect))
+	defer redirect.Close()
+	c, err := juhe.New(juhe.Config{BaseURL: redirect.URL, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Verify(context.Background(), "董好", "6217003180000902693")
+	want := "HTTP 307 redirect to " + target.URL + ": check --base-url"
+	if err == nil || a.Reason != want || a.Class != pipeline.Transient {
+		t.Errorf("got %+v, %v; want reason %q", a, err, want)
+	}
+	if target.Calls() != 0 {
+		t.Errorf("the redirect was followed: %d calls", target.Calls())
 	}
 }
 

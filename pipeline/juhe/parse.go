@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -169,9 +170,17 @@ func clip(s string) string {
 func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, error) {
 	err := fmt.Errorf("HTTP %d", status)
 	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: err.Error()}
-	if status == http.StatusTooManyRequests {
+	switch {
+	case status == http.StatusTooManyRequests:
 		a.Class = pipeline.Throttle
 		a.RetryAfter = retryAfter(h.Get("Retry-After"), now)
+	case status >= 300 && status < 400:
+		// Say where to, without the path or query (which could hold
+		// anything), so that the user can fix --base-url.
+		if u, perr := url.Parse(h.Get("Location")); perr == nil && u.Host != "" {
+			a.Reason += " redirect to " + u.Scheme + "://" + u.Host + ": check --base-url"
+			err = errors.New(a.Reason)
+		}
 	}
 	return a, err
 }

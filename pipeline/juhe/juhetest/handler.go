@@ -49,7 +49,7 @@ const DefaultMaxLog = 100_000
 
 // Request is a request as the Handler received it, with the answer it got.
 type Request struct {
-	Time        time.Time
+	Time        time.Time // when the request arrived
 	Method      string
 	Path        string
 	RawQuery    string // the URL's query: empty for a well-behaved client
@@ -65,7 +65,8 @@ type Request struct {
 	// JobID is the jobid parameter ("1" from a well-behaved client).
 	JobID string
 
-	// Status is the HTTP status answered (0 for a hangup).
+	// Status is the HTTP status answered: 0 for a hangup, or when the client
+	// went away before the answer.
 	Status int
 	// Code and Res are the answered error_code and res, when the answer was
 	// a JSON answer (even truncated).
@@ -227,6 +228,10 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.calls.Add(1)
 	n := h.seq.Add(1)
 	logging := h.maxLog > 0
+	var at time.Time
+	if logging {
+		at = h.now()
+	}
 
 	var f form
 	f.parse(r.URL.RawQuery)
@@ -263,14 +268,15 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if checked {
 		reply = h.choose(&x)
 	}
-	if !h.wait(r, time.Duration(h.latency.Load())+reply.delay) {
-		return
+	if h.wait(r, time.Duration(h.latency.Load())+reply.delay) {
+		h.answer(w, &x, reply, !encrypted, f.jobid == "1", buf)
+	} else {
+		x.status = 0 // the client left before the answer
 	}
-	h.answer(w, &x, reply, !encrypted, f.jobid == "1", buf)
 
 	if logging {
 		h.count(x.card, x.billed)
-		h.record(r, &x, &f, body, ct, keyInQuery)
+		h.record(at, r, &x, &f, body, ct, keyInQuery)
 	}
 }
 
@@ -405,14 +411,14 @@ func mix(z uint64) uint64 {
 	return z ^ (z >> 31)
 }
 
-func (h *Handler) record(r *http.Request, x *exchange, f *form, body, ct string, keyInQuery bool) {
+func (h *Handler) record(at time.Time, r *http.Request, x *exchange, f *form, body, ct string, keyInQuery bool) {
 	h.logMu.Lock()
 	defer h.logMu.Unlock()
 	if len(h.log) >= h.maxLog {
 		return
 	}
 	h.log = append(h.log, Request{
-		Time:        h.now(),
+		Time:        at,
 		Method:      r.Method,
 		Path:        r.URL.Path,
 		RawQuery:    r.URL.RawQuery,

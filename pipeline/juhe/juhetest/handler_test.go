@@ -452,6 +452,23 @@ func TestServer(t *testing.T) {
 	}
 
 	s.SetLatency(0)
+	s.Script(card, Delay(time.Minute))
+	impatient := &http.Client{Timeout: 50 * time.Millisecond}
+	if resp, err := impatient.PostForm(s.URL+plainPath, plainForm("张三", card)); err == nil {
+		resp.Body.Close()
+		t.Errorf("a client that gave up got an answer, status %d", resp.StatusCode)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(s.Requests()) < 2 && time.Now().Before(deadline) { // logged once the wait ends
+		time.Sleep(time.Millisecond)
+	}
+	if reqs := s.Requests(); len(reqs) != 2 || reqs[1].Status != 0 || reqs[1].Fault != "script" {
+		t.Errorf("the abandoned request is logged as %+v", reqs[len(reqs)-1])
+	}
+	if s.Billed() != 1 {
+		t.Errorf("billed %d, want 1: the abandoned request is not billed", s.Billed())
+	}
+
 	s.Script(card, Hangup(), Delay(time.Hour))
 	if resp, err := http.PostForm(s.URL+plainPath, plainForm("张三", card)); err == nil {
 		resp.Body.Close()
