@@ -538,6 +538,7 @@ func TestAtomicReplace(t *testing.T) {
 		err     error
 		syncErr error
 		abort   bool
+		more    int // data rows written after the fixture's
 		want    error  // errors.Is target, nil for success
 		hint    string // in the message
 	}{
@@ -545,6 +546,8 @@ func TestAtomicReplace(t *testing.T) {
 		{name: "csv ok", file: "out.csv", budget: 1 << 30},
 		{name: "xlsx disk full", file: "out.xlsx", budget: 1000, err: syscall.ENOSPC, want: syscall.ENOSPC, hint: "disk is full"},
 		{name: "csv disk full", file: "out.csv", budget: 10, err: syscall.ENOSPC, want: syscall.ENOSPC, hint: "disk is full"},
+		{name: "csv disk full mid-run", file: "out.csv", budget: 300 << 10, err: syscall.ENOSPC, more: 20000,
+			want: syscall.ENOSPC, hint: "disk is full"},
 		{name: "csv bom fails", file: "out.csv", budget: 0, err: syscall.EDQUOT, want: syscall.EDQUOT, hint: "quota"},
 		{name: "xlsx read-only", file: "out.xlsx", budget: 0, err: syscall.EROFS, want: syscall.EROFS, hint: "read-only"},
 		{name: "sync fails", file: "out.xlsx", budget: 1 << 30, syncErr: syscall.EIO, want: syscall.EIO},
@@ -573,6 +576,20 @@ func TestAtomicReplace(t *testing.T) {
 						w.Abort()
 						return err
 					}
+				}
+				_, row := benchRecords(tc.more)
+				for i := 0; i < tc.more; i++ {
+					rec, o := row(100 + i)
+					if err := w.Write(rec, o); err != nil {
+						if i == 0 {
+							t.Errorf("the first extra row failed: the error should come once the buffer fills")
+						}
+						w.Abort()
+						return err
+					}
+				}
+				if tc.more > 0 {
+					t.Errorf("%d rows written to a full disk without an error", tc.more)
 				}
 				if tc.abort {
 					return w.Abort()
