@@ -538,7 +538,7 @@ func TestAtomicReplace(t *testing.T) {
 		err     error
 		syncErr error
 		abort   bool
-		more    int // data rows written after the fixture's
+		more    int    // data rows written after the fixture's
 		want    error  // errors.Is target, nil for success
 		hint    string // in the message
 	}{
