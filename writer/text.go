@@ -14,6 +14,7 @@ type lang struct {
 	code        string // "zh" or "en", as pipeline.Status.Label takes it
 	headers     [6]string
 	sandboxMark string // starts every reason cell of a sandbox output
+	pending     string // the reason of a pending row
 	summary     string // the Summary sheet's name
 	dupFmt      string // the reason of a duplicate row
 	overflowFmt string // the reason of a row wider than the header
@@ -35,6 +36,7 @@ var langs = map[string]*lang{
 		code:        "zh",
 		headers:     [6]string{"核验状态", "核验结果码", "核验单号", "错误码", "说明", "核验时间"},
 		sandboxMark: "[模拟数据 SANDBOX]",
+		pending:     "尚未核验：再次运行同一命令即可继续",
 		summary:     "汇总",
 		dupFmt:      "与第 %d 行重复",
 		overflowFmt: "本行有 %d 个单元格超出表头列数，已移到核验列之后",
@@ -67,6 +69,7 @@ var langs = map[string]*lang{
 		code:        "en",
 		headers:     [6]string{"verify_status", "verify_res", "verify_jobid", "verify_error_code", "verify_reason", "verified_at"},
 		sandboxMark: "[SANDBOX]",
+		pending:     "not verified yet: run the same command again to resume",
 		summary:     "Summary",
 		dupFmt:      "duplicate of row %d",
 		overflowFmt: "%d cells past the header's last column were moved after the verify columns",

@@ -86,8 +86,9 @@ type Writer struct {
 	// The first records are held back until the layout (where the verdict
 	// columns go, column widths, the frozen header) can be decided from
 	// them. held is nil once the layout is fixed.
-	held   []heldRecord
-	layout layout
+	held        []heldRecord
+	sinceHeader int // records held after the header, -1 before it
+	layout      layout
 
 	stats stats
 	extra []string // reused for the verdict columns of each row
@@ -204,7 +205,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	if err != nil {
 		return nil, ioError("create output", path, err)
 	}
-	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l, held: make([]heldRecord, 0, 16)}
+	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l,
+		held: make([]heldRecord, 0, 16), sinceHeader: -1}
 	if csvf, ok := f.(*csvFormat); ok {
 		if err := csvf.start(tmp); err != nil {
 			w.Abort()
@@ -273,17 +275,14 @@ func (w *Writer) hold(rec pipeline.Record, o pipeline.Outcome) {
 
 // sampled reports whether enough records are held to fix the layout.
 func (w *Writer) sampled() bool {
-	if len(w.held) >= maxHeld {
-		return true
+	last := w.held[len(w.held)-1].rec.Kind
+	switch {
+	case last == pipeline.Header && w.sinceHeader < 0:
+		w.sinceHeader = 0
+	case w.sinceHeader >= 0:
+		w.sinceHeader++
 	}
-	n := 0
-	for i := len(w.held) - 1; i >= 0; i-- {
-		if w.held[i].rec.Kind == pipeline.Header {
-			return n >= sampleRows
-		}
-		n++
-	}
-	return false
+	return w.sinceHeader >= sampleRows || len(w.held) >= maxHeld
 }
 
 // release fixes the layout from the held records and writes them.
@@ -445,8 +444,12 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 		s = w.lang.duplicate(o.DupOf)
 	}
 	r := o.Reason
-	if r == "" && o.Status == pipeline.Invalid {
+	switch {
+	case r != "":
+	case o.Status == pipeline.Invalid:
 		r = strings.Join(rec.Problems, "; ")
+	case o.Status == pipeline.Pending:
+		r = w.lang.pending
 	}
 	if !strings.Contains(r, s) {
 		s = joinReason(s, r)
