@@ -445,11 +445,10 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 	}
 	r := o.Reason
 	switch {
-	case r != "":
-	case o.Status == pipeline.Invalid:
-		r = strings.Join(rec.Problems, "; ")
-	case o.Status == pipeline.Pending:
+	case o.Status == pipeline.Pending && (r == "" || r == pipeline.PendingReason):
 		r = w.lang.pending
+	case r == "" && o.Status == pipeline.Invalid:
+		r = strings.Join(rec.Problems, "; ")
 	}
 	if !strings.Contains(r, s) {
 		s = joinReason(s, r)

@@ -1009,3 +1009,45 @@ func TestDefuse(t *testing.T) {
 		}
 	}
 }
+
+func TestReason(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		lang    string
+		sandbox bool
+		rec     pipeline.Record
+		o       pipeline.Outcome
+		want    string
+	}{
+		{name: "api reason", o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"}, want: "成功"},
+		{name: "duplicate", lang: "en", o: pipeline.Outcome{Status: pipeline.Match, DupOf: 7, Reason: "成功"},
+			want: "duplicate of row 7; 成功"},
+		{name: "duplicate already said", lang: "en", o: pipeline.Outcome{Status: pipeline.Match, DupOf: 7, Reason: "duplicate of row 7"},
+			want: "duplicate of row 7"},
+		{name: "duplicate zh", o: pipeline.Outcome{Status: pipeline.Failed, DupOf: 2, Reason: "HTTP 502"},
+			want: "与第 2 行重复; HTTP 502"},
+		{name: "invalid without reason", rec: pipeline.Record{Problems: []string{"a", "b"}},
+			o: pipeline.Outcome{Status: pipeline.Invalid}, want: "a; b"},
+		{name: "invalid with reason", rec: pipeline.Record{Problems: []string{"a", "b"}},
+			o: pipeline.Outcome{Status: pipeline.Invalid, Reason: "a; b (joined by the pipeline)"}, want: "a; b (joined by the pipeline)"},
+		{name: "pending zh", o: pipeline.Outcome{Reason: pipeline.PendingReason}, want: "尚未核验：再次运行同一命令即可继续"},
+		{name: "pending en", lang: "en", o: pipeline.Outcome{}, want: pipeline.PendingReason},
+		{name: "warnings", rec: pipeline.Record{Warnings: []string{"w1", "w2"}},
+			o: pipeline.Outcome{Status: pipeline.Rejected, Reason: "r"}, want: "r; w1; w2"},
+		{name: "sandbox", lang: "en", sandbox: true, o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"},
+			want: "[SANDBOX] 成功"},
+		{name: "sandbox zh", sandbox: true, o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"},
+			want: "[模拟数据 SANDBOX] 成功"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l, err := langFor(tc.lang)
+			if err != nil {
+				t.Fatal(err)
+			}
+			w := &Writer{lang: l, opt: Options{Summary: Summary{Sandbox: tc.sandbox}}}
+			if got := w.reason(&tc.rec, tc.o); got != tc.want {
+				t.Errorf("reason = %q, want %q", got, tc.want)
+			}
+		})
+	}
+}
