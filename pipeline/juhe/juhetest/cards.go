@@ -2,7 +2,6 @@ package juhetest
 
 import (
 	"fmt"
-	"strconv"
 
 	"github.com/cardverify/cardverify/pipeline/juhe"
 )
@@ -19,14 +18,22 @@ func verdictCard(i, res int) string {
 	if i < 0 || i >= 1e11 {
 		panic(fmt.Sprintf("juhetest: card index %d out of range", i))
 	}
-	base := "622" + fmt.Sprintf("%011d", i)
+	// 622, i in 11 digits, a free digit x, the Luhn check digit. The check
+	// digit, which decides the verdict, takes every value as x does.
+	var b [16]byte
+	copy(b[:], "622")
+	for j, v := 13, i; j >= 3; j-- {
+		b[j] = byte('0' + v%10)
+		v /= 10
+	}
 	for x := byte('0'); x <= '9'; x++ {
-		card := withCheckDigit(base + string(x))
-		if _, r := Rule(card); r == res {
-			return card
+		b[14] = x
+		b[15] = checkDigit(b[:15])
+		if last := b[15]; (last == '0' || last == '1') == (res == 2) {
+			return string(b[:])
 		}
 	}
-	panic("juhetest: no check digit gives the verdict") // unreachable: the check digit takes every value
+	panic("juhetest: no check digit gives the verdict") // unreachable
 }
 
 // CodeCard returns a 16-digit card number that passes the Luhn check and that
@@ -46,30 +53,25 @@ func CodeCard(code int) string {
 	return "" // unreachable: the middle digits reach every check sum
 }
 
-// withCheckDigit appends the Luhn check digit to digits.
-func withCheckDigit(digits string) string {
-	for c := byte('0'); c <= '9'; c++ {
-		if luhn(digits + string(c)) {
-			return digits + string(c)
-		}
-	}
-	panic("juhetest: no Luhn check digit") // unreachable
-}
-
-// luhn reports whether the digits pass the Luhn check.
-func luhn(card string) bool {
+// checkDigit returns the Luhn check digit for the ASCII digits.
+func checkDigit(digits []byte) byte {
 	sum := 0
-	for i := 0; i < len(card); i++ {
-		d, err := strconv.Atoi(card[len(card)-1-i : len(card)-i])
-		if err != nil {
-			return false
-		}
-		if i%2 == 1 {
+	for i := range digits {
+		d := int(digits[len(digits)-1-i] - '0')
+		if i%2 == 0 { // doubled: the check digit will take position 0
 			if d *= 2; d > 9 {
 				d -= 9
 			}
 		}
 		sum += d
 	}
-	return sum%10 == 0
+	return byte('0' + (10-sum%10)%10)
+}
+
+// luhn reports whether the digits pass the Luhn check.
+func luhn(card string) bool {
+	if len(card) < 2 || !digits(card) {
+		return false
+	}
+	return checkDigit([]byte(card[:len(card)-1])) == card[len(card)-1]
 }
