@@ -516,7 +516,35 @@ func (w *Writer) Close() error {
 		d.Sync()
 		d.Close()
 	}
+	removeStale(w.path, time.Now().Add(-staleAfter))
 	return nil
+}
+
+// staleAfter is the age past which a temporary output beside the target is
+// taken as left by a process that was killed while writing: a writer holds
+// its temporary file from Create to Close, which takes minutes at most.
+const staleAfter = 6 * time.Hour
+
+// removeStale removes the temporary outputs of path last modified before
+// cutoff. Errors are ignored: they are hidden files, and a later Close
+// tries again.
+func removeStale(path string, cutoff time.Time) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return
+	}
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "."+base+".tmp-") {
+			continue
+		}
+		if fi, err := e.Info(); err == nil && fi.ModTime().Before(cutoff) {
+			os.Remove(filepath.Join(dir, e.Name()))
+		}
+	}
 }
 
 // Abort removes the temporary file and leaves the target as it was. It

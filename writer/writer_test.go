@@ -1051,3 +1051,36 @@ func TestReason(t *testing.T) {
 		})
 	}
 }
+
+func TestStaleTempRemoved(t *testing.T) {
+	dir := t.TempDir()
+	old := time.Now().Add(-7 * time.Hour)
+	files := map[string]bool{ // name: kept
+		".out.csv.tmp-123":   false, // left by a killed writer
+		".out.csv.tmp-456":   true,  // recent: maybe another writer's
+		".other.csv.tmp-789": true,  // another target's
+		"out.csv.tmp-1":      true,  // not ours
+	}
+	for name, kept := range files {
+		p := filepath.Join(dir, name)
+		os.WriteFile(p, []byte("half"), 0o600)
+		if !kept || name != ".out.csv.tmp-456" {
+			os.Chtimes(p, old, old)
+		}
+	}
+	writeRecords(t, "x.csv", Options{CardCol: -1}, nil) // another directory: no effect
+	path := filepath.Join(dir, "out.csv")
+	w, err := Create(path, Options{CardCol: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	for name, kept := range files {
+		_, err := os.Stat(filepath.Join(dir, name))
+		if (err == nil) != kept {
+			t.Errorf("%s: kept = %v, want %v", name, err == nil, kept)
+		}
+	}
+}
