@@ -1,0 +1,77 @@
+// Command cardverify bulk-verifies (name, bank card) pairs of a customer list
+// against Juhe's bank card two-element API and writes an annotated copy of the
+// list with every row's verdict and jobid.
+//
+// Usage: see README.md, or run "cardverify help".
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// version is stamped by the Makefile with -ldflags "-X main.version=...".
+var version = "dev"
+
+// Exit codes, a contract with scripts (DESIGN.md).
+const (
+	exitOK         = 0
+	exitOther      = 1
+	exitUsage      = 2 // usage or input error before any call
+	exitFatalAPI   = 3 // the API refused the run: bad key, no permission, quota
+	exitIncomplete = 4 // interrupted, budget reached, rows left failed or deferred
+)
+
+func main() {
+	// The first SIGINT or SIGTERM stops the run gracefully: nothing more
+	// is sent, calls in flight finish, the checkpoint and the output are
+	// written. A second one cancels ctx and the process ends at once; the
+	// checkpoint stays consistent (SQLite transactions).
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	stop := make(chan struct{})
+	sig := make(chan os.Signal, 2)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		<-sig
+		fmt.Fprintln(os.Stderr, "\nstopping: waiting for calls in flight (press Ctrl-C again to quit at once)")
+		close(stop)
+		<-sig
+		cancel()
+	}()
+
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stop: stop}
+	err := a.main(ctx, os.Args[1:])
+	code := exitCode(err)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		fmt.Fprintln(os.Stderr, "cardverify:", err)
+	}
+	os.Exit(code)
+}
+
+// exitCode maps an error of app.main to the process exit code.
+func exitCode(err error) int {
+	var (
+		inputErr *pipeline.InputError
+		apiErr   *pipeline.APIError
+		usageErr *usageError
+	)
+	switch {
+	case err == nil, errors.Is(err, flag.ErrHelp):
+		return exitOK
+	case errors.As(err, &usageErr), errors.As(err, &inputErr):
+		return exitUsage
+	case errors.As(err, &apiErr):
+		return exitFatalAPI
+	case errors.Is(err, pipeline.ErrIncomplete):
+		return exitIncomplete
+	}
+	return exitOther
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/schollz/progressbar/v3"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// progress shows how a run is going: a bar on a terminal, a line every
+// plainEvery in a log, or nothing. Its rates and ETA use this run's own work
+// only, so rows skipped on resume do not make them look faster.
+type progress struct {
+	w     io.Writer
+	bar   *progressbar.ProgressBar // nil unless mode is bar
+	plain bool
+	total int // data rows expected, 0 if unknown
+	next  time.Time
+	last  pipeline.Stats
+}
+
+const plainEvery = 10 * time.Second
+
+func (a *app) newProgress(mode string, total int) *progress {
+	if mode == "" {
+		mode = "plain"
+		if isTerminal(a.stderr) {
+			mode = "bar"
+		}
+	}
+	p := &progress{w: a.stderr, total: max(total, 0)}
+	switch mode {
+	case "bar":
+		p.bar = progressbar.NewOptions(p.barMax(),
+			progressbar.OptionSetWriter(a.stderr),
+			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
+			progressbar.OptionShowCount(),
+			progressbar.OptionSetWidth(30),
+			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionShowDescriptionAtLineEnd(),
+		)
+	case "plain":
+		p.plain = true
+		p.next = time.Now().Add(plainEvery)
+	}
+	return p
+}
+
+func (p *progress) barMax() int {
+	if p.total > 0 {
+		return p.total
+	}
+	return -1 // a spinner
+}
+
+// resolved is the number of rows dealt with: read, and not waiting for an
+// answer.
+func resolved(s pipeline.Stats) int { return s.Rows - (s.Dispatched - s.Done) }
+
+// line describes s: rows done, call rate, ETA, verdicts so far.
+func (p *progress) line(s pipeline.Stats) string {
+	done := resolved(s)
+	took := time.Since(s.Started).Seconds()
+	text := fmt.Sprintf("%d", done)
+	if p.total > 0 {
+		text += fmt.Sprintf("/%d", p.total)
+	}
+	text += " rows"
+	if took > 0 {
+		text += fmt.Sprintf(" · %.1f calls/s", float64(s.Calls)/took)
+	}
+	// This run's own pace: skipped rows took no time.
+	if own := done - s.Skipped; p.total > done && own > 0 && took > 1 {
+		eta := time.Duration(float64(p.total-done) / (float64(own) / took) * float64(time.Second))
+		text += " · ETA " + eta.Round(time.Second).String()
+	}
+	text += fmt.Sprintf(" · %d match %d mismatch", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch])
+	return text
+}
+
+// update is pipeline.Config.Progress.
+func (p *progress) update(s pipeline.Stats) {
+	p.last = s
+	switch {
+	case p.bar != nil:
+		if p.total > 0 && resolved(s) > p.total {
+			p.total = resolved(s)
+			p.bar.ChangeMax(p.total)
+		}
+		p.bar.Describe(p.line(s))
+		p.bar.Set(resolved(s))
+	case p.plain && time.Now().After(p.next):
+		p.next = time.Now().Add(plainEvery)
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s))
+	}
+}
+
+func (p *progress) finish() {
+	if p.bar != nil {
+		p.bar.Finish()
+		fmt.Fprintln(p.w)
+	}
+}
+
+// isTerminal reports whether w is a character device such as a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
