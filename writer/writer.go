@@ -90,10 +90,11 @@ type Writer struct {
 	sinceHeader int // records held after the header, -1 before it
 	layout      layout
 
-	stats stats
-	extra []string // reused for the verdict columns of each row
-	err   error    // sticky: the first error of Write
-	done  bool     // Close or Abort was called
+	stats  stats
+	extra  []string        // reused for the verdict columns of each row
+	masked []pipeline.Cell // reused for the cells of a masked row
+	err    error           // sticky: the first error of Write
+	done   bool            // Close or Abort was called
 }
 
 // heldRecord is a record whose Cells, Problems and Warnings were copied.
@@ -110,11 +111,10 @@ const maxHeld = 1000
 
 // stats are the counts the Summary sheet shows.
 type stats struct {
-	rows     int // data rows
-	status   [numStatuses]int
-	dups     int
-	lastRow  int // the last sheet row written (XLSX)
-	maxWidth int // the widest row written, verdict columns included
+	rows    int // data rows
+	status  [numStatuses]int
+	dups    int
+	lastRow int // the last sheet row written (XLSX)
 }
 
 // numStatuses is the number of pipeline statuses, Pending to Failed.
@@ -141,7 +141,6 @@ type outRow struct {
 	extra    []string        // the verdict columns, nil for none
 	status   pipeline.Status
 	overflow []pipeline.Cell // input cells past the verdict columns
-	masked   int             // index of a masked cell in cells, -1 for none
 }
 
 // layout is where things go, decided from the first records.
@@ -362,7 +361,7 @@ func trimmedLen(cells []pipeline.Cell) int {
 
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
-	r := outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells, masked: -1}
+	r := outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells}
 	if r.no <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
@@ -386,9 +385,8 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			}
 			r.status = o.Status
 			w.count(o)
-			if w.opt.MaskCard && w.opt.CardCol < len(r.cells) {
-				r.cells = maskCell(r.cells, w.opt.CardCol)
-				r.masked = w.opt.CardCol
+			if w.opt.MaskCard {
+				w.mask(&r)
 			}
 		}
 	}
@@ -396,11 +394,6 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 		return w.wrap(fmt.Errorf("row %d: %w", rec.RowNo, err))
 	}
 	w.stats.lastRow = r.no
-	width := len(r.cells) + len(r.extra) + len(r.overflow)
-	if r.extra != nil {
-		width = w.layout.base + len(r.extra) + len(r.overflow)
-	}
-	w.stats.maxWidth = max(w.stats.maxWidth, width)
 	return nil
 }
 
@@ -414,11 +407,20 @@ func (w *Writer) count(o pipeline.Outcome) {
 	}
 }
 
-// maskCell returns a copy of cells with cell i masked and typed as text.
-func maskCell(cells []pipeline.Cell, i int) []pipeline.Cell {
-	out := append([]pipeline.Cell(nil), cells...)
-	out[i] = pipeline.Cell{Value: mask(cells[i].Value)}
-	return out
+// mask replaces the card cell of r, wherever the layout put it, with a
+// masked text cell. The caller's cells are not changed: r gets a copy.
+func (w *Writer) mask(r *outRow) {
+	col := w.opt.CardCol
+	cells := &r.cells
+	if col >= w.layout.base {
+		cells, col = &r.overflow, col-w.layout.base
+	}
+	if col < 0 || col >= len(*cells) {
+		return
+	}
+	w.masked = append(w.masked[:0], *cells...)
+	w.masked[col] = pipeline.Cell{Value: mask((*cells)[col].Value)}
+	*cells = w.masked
 }
 
 // verdict appends the six verdict columns of a data row to dst.

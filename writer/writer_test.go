@@ -1084,3 +1084,20 @@ func TestStaleTempRemoved(t *testing.T) {
 		}
 	}
 }
+
+// TestMaskOverflow checks that a card past the verify columns (a row wider
+// than the first rows) is masked too.
+func TestMaskOverflow(t *testing.T) {
+	recs := []pipeline.Record{{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("name", "id")}}
+	for i := 0; i <= sampleRows; i++ {
+		recs = append(recs, pipeline.Record{RowNo: 2 + i, Kind: pipeline.Data, Cells: cellsOf("n", "1")})
+	}
+	recs = append(recs, pipeline.Record{RowNo: 200, Kind: pipeline.Data,
+		Cells: cellsOf("x", "2", "z", "6217003180000902693")})
+	path := writeRecords(t, "out.csv", Options{MaskCard: true, CardCol: 3}, recs)
+	last := readCSV(t, path, ',')
+	got := last[len(last)-1]
+	if len(got) != 10 || got[8] != "z" || got[9] != "621700*********2693" {
+		t.Errorf("last row = %q, want the card masked after the verify columns", got)
+	}
+}
