@@ -1,12 +1,42 @@
 // Package writer writes the annotated output of a cardverify run: the input
-// rows, unchanged, each followed by the six verdict columns of DESIGN.md
-// ("Output columns"), as an XLSX workbook with a Summary sheet or as a CSV or
-// TSV file. It implements pipeline.Sink.
+// rows, unchanged and in order, each data row followed by the six verify
+// columns of DESIGN.md ("Output columns"), as an XLSX workbook with a
+// Summary sheet or as a CSV or TSV file. It implements pipeline.Sink.
 //
-// Output is atomic: everything is written to a temporary file beside the
-// target (".NAME.tmp-*"), synced, and renamed over the target only by Close.
-// Until then, and whatever goes wrong, an existing file at the target is left
-// as it was.
+// The verify columns go after the widest row among the header and the first
+// 100 data rows (rows above the header aside). A later row with more
+// non-empty cells keeps them: they are written after the verify columns and
+// its reason says so. In a sandbox output every reason starts with a
+// SANDBOX mark, so that even a CSV shows the answers are simulated.
+//
+// XLSX: the annotated sheet comes first, with a bold header, a frozen header
+// row, a filter over the header, column widths from the first rows, the
+// status cell filled green (match), red (mismatch), amber (invalid,
+// rejected, deferred, failed) or grey (pending), and a print setup one page
+// wide with the header repeated. Text cells are written as text, never as
+// formulas ("=cmd|..." and "000123" stay what they were); numbers and dates
+// keep their stored value and number format; formula cells are written as
+// their cached value. Rows keep their sheet row numbers. Memory stays flat
+// however many rows are written: the sheet spills to a temporary file in
+// $TMPDIR past 16 MB and the zip is streamed to the output. A sheet holds
+// at most 1,048,576 rows and 16,384 columns; past that Write fails and a
+// .csv output is the way out.
+//
+// CSV and TSV: UTF-8 with a byte-order mark (Excel needs it to read Chinese)
+// and CRLF line ends. Input cells are copied as the text they showed,
+// unchanged, formula-like text included: a delimited file has no cell
+// types, and whether "=..." becomes a live formula is the opening program's
+// choice (open such lists through the XLSX output). The verify columns,
+// written by cardverify, get a leading apostrophe when they start with
+// = + - or @. There is no Summary in a delimited file: `cardverify status`
+// and the XLSX output carry it.
+//
+// Output is atomic: everything is written to a hidden temporary file beside
+// the target (".NAME.tmp-*"), synced, and renamed over the target only by
+// Close; until then, and whatever goes wrong, an existing file at the target
+// is left as it was. A new output gets the input's permission bits (or
+// 0600), a replaced one keeps its own. Temporary files left by a writer
+// killed more than 6 hours ago are removed by the next successful Close.
 package writer
 
 import (
