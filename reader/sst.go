@@ -17,9 +17,12 @@ import (
 // blocks serve nearly every lookup.
 const (
 	sstBlock  = 64
-	sstMemory = 16 << 20
 	sstCached = 8
 )
+
+// sstMemory is how many bytes of strings are kept in memory; a variable
+// for tests.
+var sstMemory int64 = 16 << 20
 
 type sstStore struct {
 	n       int

@@ -25,7 +25,7 @@ const (
 	maxSheetBytes = 8 << 30
 	maxSSTBytes   = 2 << 30
 	maxSmallPart  = 64 << 20
-	maxRatio      = 1000
+	maxRatio      = 250
 	// maxTokenBytes bounds one XML token (an element with its attributes,
 	// or a text), so that a hostile cell cannot take unbounded memory.
 	maxTokenBytes = 1 << 20
