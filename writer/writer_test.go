@@ -860,7 +860,8 @@ func TestSheetName(t *testing.T) {
 		{"客户", "客户"},
 		{"", "Sheet1"},
 		{"a/b:c?d*e[f]g\\h", "a_b_c_d_e_f_g_h"},
-		{"'quoted'", "quoted"},
+		{"'quoted'", "’quoted’"},
+		{"O'Brien", "O’Brien"},
 		{strings.Repeat("长", 40), strings.Repeat("长", 31)},
 		{"  ", "Sheet1"},
 	} {

@@ -136,7 +136,7 @@ func (x *xlsxFormat) printSetup() error {
 	}
 	h := strconv.Itoa(x.l.headerRow)
 	return x.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: x.sheet,
-		RefersTo: "'" + strings.ReplaceAll(x.sheet, "'", "''") + "'!$" + h + ":$" + h})
+		RefersTo: "'" + x.sheet + "'!$" + h + ":$" + h})
 }
 
 // font is a font like the workbook's default (Calibri 11), which a style
@@ -149,16 +149,20 @@ func solid(colour string) excelize.Fill {
 	return excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{colour}}
 }
 
-// sheetName makes name a valid sheet name: no : \ / ? * [ ], no quote at
-// either end, at most 31 characters.
+// sheetName makes name a valid sheet name: no : \ / ? * [ ], at most 31
+// characters. An apostrophe, which a sheet name may hold, becomes ’ too:
+// excelize does not quote it in the filter's defined name, and Excel would
+// call the file damaged.
 func sheetName(name string) string {
 	name = strings.Map(func(r rune) rune {
-		if strings.ContainsRune(`:\/?*[]`, r) {
+		switch {
+		case strings.ContainsRune(`:\/?*[]`, r):
 			return '_'
+		case r == '\'':
+			return '’'
 		}
 		return r
 	}, name)
-	name = strings.Trim(name, "'")
 	if utf8.RuneCountInString(name) > excelize.MaxSheetNameLength {
 		name = string([]rune(name)[:excelize.MaxSheetNameLength])
 	}
