@@ -108,6 +108,23 @@ type Stats struct {
 	StopReason string
 }
 
+// Resolved is the number of rows dealt with so far: read, and not waiting
+// for an answer.
+func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) }
+
+// ETA estimates the time left to resolve total rows at this run's own pace:
+// rows skipped because the checkpoint had them took no time, so they are
+// left out of the rate. It is 0 when nothing can be said yet.
+func (s Stats) ETA(total int, now time.Time) time.Duration {
+	done := s.Resolved()
+	own := done - s.Skipped
+	took := now.Sub(s.Started)
+	if total <= done || own <= 0 || took <= 0 {
+		return 0
+	}
+	return time.Duration(float64(total-done) / float64(own) * float64(took))
+}
+
 // Run reads every record of src, records the data rows in ck, and sends
 // each pair that needs an answer to v, through a rate limiter and a pool of
 // workers, recording every call and outcome in ck.

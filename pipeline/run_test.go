@@ -323,3 +323,28 @@ func TestNextClock(t *testing.T) {
 		}
 	}
 }
+
+func TestStatsETA(t *testing.T) {
+	start := time.Date(2026, 11, 27, 22, 0, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		s     Stats
+		total int
+		after time.Duration
+		want  time.Duration
+	}{
+		{"half done in a minute", Stats{Rows: 500, Dispatched: 500, Done: 500}, 1000, time.Minute, time.Minute},
+		{"skipped rows do not speed it up", Stats{Rows: 600, Skipped: 500, Dispatched: 100, Done: 100}, 1100, time.Minute, 5 * time.Minute},
+		{"in flight is not done", Stats{Rows: 600, Dispatched: 600, Done: 300}, 900, time.Minute, 2 * time.Minute},
+		{"only skipped so far", Stats{Rows: 500, Skipped: 500}, 1000, time.Minute, 0},
+		{"finished", Stats{Rows: 10, Dispatched: 10, Done: 10}, 10, time.Minute, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.s.Started = start
+			if got := tc.s.ETA(tc.total, start.Add(tc.after)); got != tc.want {
+				t.Errorf("ETA(%+v, %d) = %v, want %v", tc.s, tc.total, got, tc.want)
+			}
+		})
+	}
+}

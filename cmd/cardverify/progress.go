@@ -57,13 +57,9 @@ func (p *progress) barMax() int {
 	return -1 // a spinner
 }
 
-// resolved is the number of rows dealt with: read, and not waiting for an
-// answer.
-func resolved(s pipeline.Stats) int { return s.Rows - (s.Dispatched - s.Done) }
-
 // line describes s: rows done, call rate, ETA, verdicts so far.
 func (p *progress) line(s pipeline.Stats) string {
-	done := resolved(s)
+	done := s.Resolved()
 	took := time.Since(s.Started).Seconds()
 	text := fmt.Sprintf("%d", done)
 	if p.total > 0 {
@@ -73,9 +69,7 @@ func (p *progress) line(s pipeline.Stats) string {
 	if took > 0 {
 		text += fmt.Sprintf(" · %.1f calls/s", float64(s.Calls)/took)
 	}
-	// This run's own pace: skipped rows took no time.
-	if own := done - s.Skipped; p.total > done && own > 0 && took > 1 {
-		eta := time.Duration(float64(p.total-done) / (float64(own) / took) * float64(time.Second))
+	if eta := s.ETA(p.total, time.Now()); eta > 0 && took > 1 {
 		text += " · ETA " + eta.Round(time.Second).String()
 	}
 	text += fmt.Sprintf(" · %d match %d mismatch", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch])
@@ -87,12 +81,12 @@ func (p *progress) update(s pipeline.Stats) {
 	p.last = s
 	switch {
 	case p.bar != nil:
-		if p.total > 0 && resolved(s) > p.total {
-			p.total = resolved(s)
+		if p.total > 0 && s.Resolved() > p.total {
+			p.total = s.Resolved()
 			p.bar.ChangeMax(p.total)
 		}
 		p.bar.Describe(p.line(s))
-		p.bar.Set(resolved(s))
+		p.bar.Set(s.Resolved())
 	case p.plain && time.Now().After(p.next):
 		p.next = time.Now().Add(plainEvery)
 		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s))
