@@ -251,7 +251,9 @@ func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo)
 }
 
 func (db *DB) lookupPairChunk(ctx context.Context, pairs map[pipeline.Key]*pairInfo, fps []any) error {
-	q := pairColumns + " FROM pairs WHERE fp IN (?" + strings.Repeat(", ?", len(fps)-1) + ")"
+	q := `SELECT p.fp, p.card, p.first_row, o.status, o.res, o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
+		FROM pairs p LEFT JOIN outcomes o ON o.first_row = p.first_row
+		WHERE p.fp IN (?` + strings.Repeat(", ?", len(fps)-1) + ")"
 	rs, err := db.rdb.QueryContext(ctx, q, fps...)
 	if err != nil {
 		return fmt.Errorf("read checkpoint pairs: %w", err)
@@ -280,11 +282,9 @@ func (db *DB) lookupPairChunk(ctx context.Context, pairs map[pipeline.Key]*pairI
 	return nil
 }
 
-// pairColumns selects a pair's fingerprints, then the columns scannedPair
-// reads.
-const pairColumns = "SELECT fp, card, first_row, status, res, jobid, code, answered, reason, attempts, at"
-
-// scannedPair receives a pair's first row and outcome from a query.
+// scannedPair receives a pair's first row and outcome from a query: the
+// columns first_row, status, res, jobid, code, answered, reason, attempts,
+// at, all but the first from a LEFT JOIN of outcomes.
 type scannedPair struct {
 	firstRow int
 	status   sql.NullString

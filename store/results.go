@@ -73,9 +73,9 @@ func (r *Results) Close() error {
 }
 
 func (r *Results) fill() error {
-	rs, err := r.db.rdb.QueryContext(r.ctx, `SELECT r.row_no, r.masked, r.invalid, p.fp, p.first_row, p.status, p.res,
-			p.jobid, p.code, p.answered, p.reason, p.attempts, p.at
-		FROM rows r LEFT JOIN pairs p ON p.first_row = r.first_row
+	rs, err := r.db.rdb.QueryContext(r.ctx, `SELECT r.row_no, r.masked, r.invalid, r.fp, r.first_row, o.status, o.res,
+			o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
+		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row
 		WHERE r.row_no > ? ORDER BY r.row_no LIMIT ?`, r.after, resultsChunk)
 	if err != nil {
 		return fmt.Errorf("read checkpoint %s results after row %d: %w", r.db.path, r.after, err)

@@ -103,9 +103,9 @@ func (db *DB) Status(ctx context.Context) (Status, error) {
 }
 
 func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
-	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(p.status, 'pending') END AS s,
+	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
 			count(*)
-		FROM rows r LEFT JOIN pairs p ON p.first_row = r.first_row GROUP BY s`)
+		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`)
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		return err
 	}
 
-	rs, err = tx.QueryContext(ctx, "SELECT code, count(*) FROM calls WHERE answered = 1 GROUP BY code")
+	rs, err = tx.QueryContext(ctx, "SELECT code, count(*) FROM answers WHERE answered = 1 GROUP BY code")
 	if err != nil {
 		return err
 	}
@@ -181,9 +181,9 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Running = true
 		inFlightRun = latest
 	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(billed), 0),
-			coalesce(sum(ended = 0 AND coalesce(run, 0) <> ?), 0), coalesce(sum(ended = 0 AND coalesce(run, 0) = ?), 0)
-		FROM calls`, inFlightRun, inFlightRun).Scan(&st.Calls, &st.BilledCalls, &st.LostAnswers, &st.InFlight)
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0),
+			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?), 0)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).Scan(&st.Calls, &st.BilledCalls, &st.LostAnswers, &st.InFlight)
 	if err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -85,13 +86,15 @@ func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 		{&w.insPair, `INSERT INTO pairs (first_row, fp, card) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.insCall, `INSERT INTO calls (run, row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&w.countCalls, `SELECT count(*) FROM calls WHERE card = ? AND day = ?`},
-		{&w.endCall, `UPDATE calls SET ended = 1, duration_ms = ?, http_status = ?, code = ?, answered = ?, billed = ?, jobid = ?
-			WHERE id = ?`},
-		{&w.setPair, `INSERT INTO pairs (first_row, fp, card, status, res, jobid, code, answered, reason, attempts, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT (first_row) DO UPDATE SET status = excluded.status, res = excluded.res, jobid = excluded.jobid,
-				code = excluded.code, answered = excluded.answered, reason = excluded.reason,
-				attempts = excluded.attempts, at = excluded.at`},
+		// A second End for one call (a bug of the caller) keeps the first
+		// answer: it is what happened.
+		{&w.endCall, `INSERT INTO answers (call, duration_ms, http_status, code, answered, billed, jobid) VALUES (?, ?, ?, ?, ?, ?, ?)
+			ON CONFLICT DO NOTHING`},
+		{&w.setPair, `INSERT OR REPLACE INTO outcomes (first_row, status, res, jobid, code, answered, reason, attempts, at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+	}
+	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		return nil, err
 	}
 	for _, s := range stmts {
 		st, err := conn.PrepareContext(ctx, s.q)
@@ -133,7 +136,11 @@ func (w *writer) loop() {
 				break fill
 			}
 		}
+		dbgBatches.Add(1)
+		dbgOps.Add(int64(len(w.batch)))
+		t0 := time.Now()
 		w.commit()
+		dbgCommitNs.Add(int64(time.Since(t0)))
 		clear(w.batch) // drop references to rows and outcomes
 	}
 }
@@ -182,6 +189,8 @@ func (w *writer) apply() error {
 			return fmt.Errorf("write checkpoint: %w", err)
 		}
 	}
+	t1 := time.Now()
+	defer func() { dbgCommitOnly.Add(int64(time.Since(t1))) }()
 	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 		return fmt.Errorf("write checkpoint: commit: %w", err)
@@ -224,8 +233,8 @@ func (w *writer) applyOne(o *op) error {
 			if c.Answered {
 				code = c.Code
 			}
-			if _, err := w.endCall.ExecContext(ctx, float64(c.Duration)/float64(time.Millisecond), c.HTTPStatus, code,
-				c.Answered, c.Billed, c.JobID, o.id); err != nil {
+			if _, err := w.endCall.ExecContext(ctx, o.id, float64(c.Duration)/float64(time.Millisecond), c.HTTPStatus, code,
+				c.Answered, c.Billed, c.JobID); err != nil {
 				return fmt.Errorf("record the end of call %d: %w", o.id, err)
 			}
 		}
@@ -291,7 +300,7 @@ func (w *writer) setOutcome(o *op) error {
 	if out.Answered {
 		code = out.Code
 	}
-	_, err := w.setPair.ExecContext(w.ctx, first, c.Pair[:], c.Card[:], out.Status.String(), out.Res, out.JobID, code,
+	_, err := w.setPair.ExecContext(w.ctx, first, out.Status.String(), out.Res, out.JobID, code,
 		out.Answered, out.Reason, out.Attempts, formatTime(out.At))
 	if err != nil {
 		return fmt.Errorf("record the outcome of row %d: %w", first, err)
@@ -370,3 +379,5 @@ func (db *DB) setWriterErr(err error) {
 		db.werr = err
 	}
 }
+
+var dbgBatches, dbgOps, dbgCommitNs, dbgCommitOnly atomic.Int64

@@ -37,18 +37,26 @@ CREATE TABLE runs (
 );
 
 -- pairs has one row per distinct valid (name, card): the unit that is sent,
--- keyed by the first row that holds it. Its outcome is the latest one.
+-- keyed by the first row that holds it.
 CREATE TABLE pairs (
 	first_row INTEGER PRIMARY KEY,
 	fp        BLOB NOT NULL UNIQUE, -- HMAC(key, name || 0x00 || card)
-	card      BLOB NOT NULL,        -- HMAC(key, 'card' || 0x00 || card)
-	status    TEXT NOT NULL DEFAULT 'pending', -- pipeline.Status.String()
-	res       INTEGER NOT NULL DEFAULT 0,
-	jobid     TEXT NOT NULL DEFAULT '',
-	code      INTEGER,                         -- NULL unless answered
-	answered  INTEGER NOT NULL DEFAULT 0,
-	reason    TEXT NOT NULL DEFAULT '',
-	attempts  INTEGER NOT NULL DEFAULT 0,
+	card      BLOB NOT NULL         -- HMAC(key, 'card' || 0x00 || card)
+);
+
+-- outcomes holds the latest outcome of each pair that has one; a pair
+-- without a row here is pending. Kept apart from pairs so that recording
+-- an outcome is an insert (at the end of the table, in row order) rather
+-- than an update that grows a packed row and splits its page.
+CREATE TABLE outcomes (
+	first_row INTEGER PRIMARY KEY REFERENCES pairs (first_row),
+	status    TEXT NOT NULL,    -- pipeline.Status.String()
+	res       INTEGER NOT NULL, -- 1 match, 2 mismatch, 0 none
+	jobid     TEXT NOT NULL,
+	code      INTEGER,          -- the API's error_code; NULL unless answered
+	answered  INTEGER NOT NULL,
+	reason    TEXT NOT NULL,
+	attempts  INTEGER NOT NULL,
 	at        TEXT
 );
 
@@ -61,8 +69,8 @@ CREATE TABLE rows (
 	first_row INTEGER REFERENCES pairs (first_row) -- NULL for an invalid row
 );
 
--- calls is the ledger: one row per HTTP call, written before it is sent and
--- completed when it ends. A row with ended = 0 after the run is a lost answer.
+-- calls is the ledger: one row per HTTP call, written (and committed) before
+-- the call is sent.
 CREATE TABLE calls (
 	id          INTEGER PRIMARY KEY,
 	run         INTEGER REFERENCES runs (id),
@@ -71,15 +79,21 @@ CREATE TABLE calls (
 	card        BLOB NOT NULL,
 	attempt     INTEGER NOT NULL,
 	day         TEXT NOT NULL,    -- China calendar day of sent_at: the bank's daily limits count in it
-	sent_at     TEXT NOT NULL,
-	ended       INTEGER NOT NULL DEFAULT 0,
-	duration_ms REAL,
-	http_status INTEGER,          -- 0 when there was no response
-	code        INTEGER,          -- the API's error_code; NULL unless answered
-	answered    INTEGER,
-	billed      INTEGER,          -- error_code 0 with res 1 or 2: what the vendor charges
-	jobid       TEXT
+	sent_at     TEXT NOT NULL
 );
 
 -- The per-card daily limit counts a card's calls on a day at each Begin.
 CREATE INDEX calls_card_day ON calls (card, day);
+
+-- answers completes the ledger: one row per call that ended, written when
+-- it did. A call without an answer row after its run is a lost answer: sent,
+-- possibly billed, never recorded.
+CREATE TABLE answers (
+	call        INTEGER PRIMARY KEY REFERENCES calls (id),
+	duration_ms REAL NOT NULL,
+	http_status INTEGER NOT NULL, -- 0 when there was no response
+	code        INTEGER,          -- the API's error_code; NULL unless answered
+	answered    INTEGER NOT NULL,
+	billed      INTEGER NOT NULL, -- error_code 0 with res 1 or 2: what the vendor charges
+	jobid       TEXT NOT NULL
+);

@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// insertCalls records one unanswered call per known pair in a single
+// transaction, as a setup shortcut for Begin (which waits for a commit per
+// call).
+func insertCalls(tb testing.TB, db *DB, known []pipeline.Known) []int64 {
+	tb.Helper()
+	ids := make([]int64, len(known))
+	_, err := db.exec(context.Background(), func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		st, err := tx.PrepareContext(ctx, "INSERT INTO calls (row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, 1, ?, ?)")
+		if err != nil {
+			return 0, err
+		}
+		defer st.Close()
+		for i, k := range known {
+			res, err := st.ExecContext(ctx, k.FirstRow, k.Pair[:], k.Card[:], pipeline.ChinaDay(base), formatTime(base))
+			if err != nil {
+				return 0, err
+			}
+			ids[i], _ = res.LastInsertId()
+		}
+		return 0, nil
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return ids
+}
+
+// BenchmarkWriter measures answers per second through the group-commit
+// writer: concurrent Ends, each completing a ledger row and setting its
+// pair's outcome, until all are durable.
+func BenchmarkWriter(b *testing.B) {
+	ctx := context.Background()
+	db, _ := tempDB(b)
+	rows := people(b.N, 0, 10)
+	known := plan(b, db, rows, 1000)
+	ids := insertCalls(b, db, known)
+	const workers = 8
+	b.ReportAllocs()
+	dbgBatches.Store(0)
+	dbgOps.Store(0)
+	dbgCommitNs.Store(0)
+	dbgCommitOnly.Store(0)
+	b.ResetTimer()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < len(known); i += workers {
+				k := known[i]
+				o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
+					Reason: "成功", Attempts: 1, At: base}
+				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base,
+					Duration: 80 * time.Millisecond, HTTPStatus: 200, Answered: true, Billed: true, JobID: o.JobID}
+				if err := db.End(ctx, ids[i], c, &o); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := db.flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "results/s")
+	b.Logf("batches %d ops %d commit %v COMMIT %v", dbgBatches.Load(), dbgOps.Load(), time.Duration(dbgCommitNs.Load()), time.Duration(dbgCommitOnly.Load()))
+}
+
+// BenchmarkPlan measures rows per second through Plan for a fresh run, in
+// batches of 512, until the rows are durable.
+func BenchmarkPlan(b *testing.B) {
+	ctx := context.Background()
+	db, _ := tempDB(b)
+	rows := people(b.N, 10, 11) // a duplicate every 10 rows
+	known := make([]pipeline.Known, len(rows))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < len(rows); i += 512 {
+		j := min(i+512, len(rows))
+		if err := db.Plan(ctx, rows[i:j], known[i:j]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+}
+
+// BenchmarkResumeFinished measures a resume of a finished checkpoint: open
+// it, Plan every row (nothing left to send) and read every Result, as a
+// re-run followed by the output would. The 1M-row size is skipped with
+// -short.
+func BenchmarkResumeFinished(b *testing.B) {
+	for _, n := range []int{10_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("-short")
+			}
+			benchmarkResumeFinished(b, n)
+		})
+	}
+}
+
+func benchmarkResumeFinished(b *testing.B, n int) {
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "finished.db")
+	db := openT(b, path)
+	rows := people(n, 10, 12)
+	known := plan(b, db, rows, 1024)
+	for i, k := range known {
+		if k.FirstRow != rows[i].No {
+			continue
+		}
+		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,
+			Reason: "成功", Attempts: 1, At: base}
+		if err := db.End(ctx, 0, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card}, &o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	known = make([]pipeline.Known, len(rows))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		db, err := Open(ctx, path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		for i := 0; i < len(rows); i += 1024 {
+			j := min(i+1024, len(rows))
+			if err := db.Plan(ctx, rows[i:j], known[i:j]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if known[len(known)-1].Prior.Status != pipeline.Mismatch {
+			b.Fatalf("last row not finished: %+v", known[len(known)-1])
+		}
+		rs, err := db.Results(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		got := 0
+		for {
+			_, err := rs.Next()
+			if errors.Is(err, pipeline.EOF) {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			got++
+		}
+		if got != n {
+			b.Fatalf("%d results, want %d", got, n)
+		}
+		if err := db.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+}
