@@ -268,6 +268,9 @@ func (x *xlsxFormat) row(r *outRow) error {
 		}
 	}
 	x.vals, x.cells = vals, cells
+	if len(vals) == 0 {
+		return nil // an empty row: the sheet has none to show
+	}
 	return x.sw.SetRow("A"+strconv.Itoa(r.no), vals)
 }
 
