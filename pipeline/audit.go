@@ -15,10 +15,23 @@ type AuditColumns struct {
 }
 
 // Discrepancy is a row of an annotated output that does not say what the
-// checkpoint recorded.
+// checkpoint recorded, or a recorded row the output lacks.
 type Discrepancy struct {
-	Row     int
+	Row     int // the output's row; for a removed row, the checkpoint's
 	Problem string
+}
+
+// auditWindow is how far ahead, on each side, Audit looks for a row that
+// moved because rows were added or removed before it.
+const auditWindow = 64
+
+// auditRow is what Audit keeps of an output row while it looks ahead.
+type auditRow struct {
+	no                 int
+	card               string
+	pair               Key
+	whole              bool // the output holds the whole, valid pair: pair is its fingerprint
+	status, res, jobid string
 }
 
 // Audit reads an annotated output back (out, whose data rows carry the
@@ -27,70 +40,115 @@ type Discrepancy struct {
 // were edited, added or removed since the output was written, and the number
 // of data rows checked.
 //
-// A card is compared by its first 6 and last 4 digits, so a --mask-card
-// output can be audited too; where the output holds the whole card, the
-// fingerprint of the name and card must match as well.
+// Rows are matched by their card (and, where the output holds the whole
+// card, by the fingerprint of name and card). Where they stop matching,
+// Audit looks up to 64 rows ahead on both sides for the nearest point where
+// they match again, so that a deleted or inserted row is reported as such
+// rather than as a change of every row after it. Cards are compared digit by
+// digit where neither side is masked, so a --mask-card output can be audited
+// too.
 func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols AuditColumns) ([]Discrepancy, int, error) {
 	var (
-		found []Discrepancy
-		cur   Result
-		more  = true
-		rows  int
+		found         []Discrepancy
+		outs          []auditRow // output rows read, not yet settled
+		ahead         []Result   // checkpoint rows read, not yet settled
+		outMore, more = true, true
+		checked       int
 	)
-	next := func() error {
-		r, err := res.Next()
-		if errors.Is(err, EOF) {
-			more = false
-			return nil
+	fill := func() error {
+		for outMore && len(outs) < auditWindow {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			rec, err := out.Next()
+			if errors.Is(err, EOF) {
+				outMore = false
+				break
+			}
+			if err != nil {
+				return err
+			}
+			if rec.Kind == Data {
+				checked++
+				outs = append(outs, newAuditRow(rec, fp, cols))
+			}
 		}
-		cur = r
-		return err
-	}
-	if err := next(); err != nil {
-		return nil, 0, err
+		for more && len(ahead) < auditWindow {
+			r, err := res.Next()
+			if errors.Is(err, EOF) {
+				more = false
+				break
+			}
+			if err != nil {
+				return err
+			}
+			ahead = append(ahead, r)
+		}
+		return nil
 	}
 	for {
-		if err := ctx.Err(); err != nil {
-			return nil, rows, err
+		if err := fill(); err != nil {
+			return nil, checked, err
 		}
-		rec, err := out.Next()
-		if errors.Is(err, EOF) {
-			break
+		if len(outs) == 0 && len(ahead) == 0 {
+			return found, checked, nil
 		}
-		if err != nil {
-			return nil, rows, err
+		i, j, ok := resync(outs, ahead)
+		for _, o := range outs[:i] {
+			found = append(found, Discrepancy{o.no, "row added: the checkpoint has no such row"})
 		}
-		if rec.Kind != Data {
+		for _, r := range ahead[:j] {
+			found = append(found, Discrepancy{r.Row, fmt.Sprintf("row %d of the verified input is missing from the output", r.Row)})
+		}
+		if !ok {
+			outs, ahead = outs[i:], ahead[j:]
 			continue
 		}
-		rows++
-		for more && cur.Row < rec.RowNo {
-			found = append(found, Discrepancy{cur.Row, "row removed: the checkpoint has it, the output does not"})
-			if err := next(); err != nil {
-				return nil, rows, err
-			}
+		if p := auditVerdict(outs[i], ahead[j]); p != "" {
+			found = append(found, Discrepancy{outs[i].no, p})
 		}
-		var want Outcome
-		switch {
-		case more && cur.Row == rec.RowNo:
-			want = cur.Outcome
-			if p := auditCard(rec, cur, fp); p != "" {
-				found = append(found, Discrepancy{rec.RowNo, p})
+		outs, ahead = outs[i+1:], ahead[j+1:]
+	}
+}
+
+// resync finds the nearest pair (fewest rows skipped on both sides) of an
+// output row outs[i] and a checkpoint row ahead[j] that are the same row.
+// When there is none, the rows at the head are paired if both exist (a row
+// whose card was edited), or skipped.
+func resync(outs []auditRow, ahead []Result) (i, j int, ok bool) {
+	for d := 0; d < len(outs)+len(ahead); d++ {
+		for i := max(0, d-len(ahead)+1); i <= d && i < len(outs); i++ {
+			if outs[i].sameAs(ahead[d-i]) {
+				return i, d - i, true
 			}
-			if err := next(); err != nil {
-				return nil, rows, err
-			}
-		case len(rec.Problems) > 0:
-			want = Outcome{Status: Invalid}
-		}
-		if p := auditVerdict(rec, want, cols); p != "" {
-			found = append(found, Discrepancy{rec.RowNo, p})
 		}
 	}
-	for ; more; _ = next() {
-		found = append(found, Discrepancy{cur.Row, "row removed: the checkpoint has it, the output does not"})
+	switch {
+	case len(outs) == 0:
+		return 0, len(ahead), false
+	case len(ahead) == 0:
+		return len(outs), 0, false
 	}
-	return found, rows, nil
+	return 0, 0, true // the first rows of both: an edited card
+}
+
+func newAuditRow(rec Record, fp Fingerprinter, cols AuditColumns) auditRow {
+	a := auditRow{no: rec.RowNo, card: rec.Card,
+		status: cell(rec, cols.Status), res: cell(rec, cols.Res), jobid: cell(rec, cols.JobID)}
+	if len(rec.Problems) == 0 && fp != nil {
+		a.pair, a.whole = fp.Fingerprint(rec.Name, rec.Card), true
+	}
+	return a
+}
+
+// sameAs reports whether output row a is the row the checkpoint recorded as
+// r: the same card where both show its digits, and the same fingerprint
+// where the output holds the whole, valid pair.
+func (a auditRow) sameAs(r Result) bool {
+	if !compatible(a.card, r.Masked) {
+		return false
+	}
+	return !a.whole || r.Status == Invalid || a.pair == r.Pair
 }
 
 func cell(rec Record, i int) string {
@@ -100,14 +158,17 @@ func cell(rec Record, i int) string {
 	return strings.TrimSpace(rec.Cells[i].Value)
 }
 
-// auditVerdict compares the verdict columns of rec with want.
-func auditVerdict(rec Record, want Outcome, cols AuditColumns) string {
-	text := cell(rec, cols.Status)
-	got, err := ParseStatus(text)
+// auditVerdict compares output row a with the checkpoint's row r.
+func auditVerdict(a auditRow, r Result) string {
+	want := r.Outcome
+	got, err := ParseStatus(a.status)
 	if err != nil {
-		return fmt.Sprintf("status %q is not one cardverify writes", text)
+		return fmt.Sprintf("status %q is not one cardverify writes", a.status)
 	}
 	var diffs []string
+	if !a.sameAs(r) {
+		diffs = append(diffs, "name or card differs from the one verified")
+	}
 	if got != want.Status {
 		diffs = append(diffs, fmt.Sprintf("status %s, checkpoint says %s", got, want.Status))
 	}
@@ -115,41 +176,39 @@ func auditVerdict(rec Record, want Outcome, cols AuditColumns) string {
 	if want.Res != 0 {
 		wantRes = strconv.Itoa(want.Res)
 	}
-	if res := cell(rec, cols.Res); res != wantRes {
-		diffs = append(diffs, fmt.Sprintf("res %q, checkpoint says %q", res, wantRes))
+	if a.res != wantRes {
+		diffs = append(diffs, fmt.Sprintf("res %q, checkpoint says %q", a.res, wantRes))
 	}
-	if job := cell(rec, cols.JobID); job != want.JobID {
-		diffs = append(diffs, fmt.Sprintf("jobid %q, checkpoint says %q", job, want.JobID))
+	if a.jobid != want.JobID {
+		diffs = append(diffs, fmt.Sprintf("jobid %q, checkpoint says %q", a.jobid, want.JobID))
 	}
 	return strings.Join(diffs, "; ")
 }
 
-// auditCard checks that rec holds the card (and name) the checkpoint
-// recorded for its row.
-func auditCard(rec Record, r Result, fp Fingerprinter) string {
-	if r.Status == Invalid || r.Masked == "" {
-		return ""
+// compatible reports whether two renderings of a card, either possibly
+// masked with '*', can be the same card: the same number of digits and
+// stars, equal wherever neither is masked. Other characters (spaces, dashes,
+// a stray letter that a masked output leaves out) are ignored.
+func compatible(a, b string) bool {
+	da, db := cardSkeleton(a), cardSkeleton(b)
+	if len(da) != len(db) {
+		return false
 	}
-	if maskDigits(rec.Card) != maskDigits(r.Masked) {
-		return "card number differs from the one verified"
-	}
-	if len(rec.Problems) == 0 && fp != nil && fp.Fingerprint(rec.Name, rec.Card) != r.Pair {
-		return "name or card differs from the one verified"
-	}
-	return ""
-}
-
-// maskDigits returns the first 6 and last 4 digits of s, the part of a card
-// number that a masked output keeps.
-func maskDigits(s string) string {
-	var d []byte
-	for i := 0; i < len(s); i++ {
-		if s[i] >= '0' && s[i] <= '9' {
-			d = append(d, s[i])
+	for i := range da {
+		if da[i] != db[i] && da[i] != '*' && db[i] != '*' {
+			return false
 		}
 	}
-	if len(d) <= 10 {
-		return string(d)
+	return true
+}
+
+// cardSkeleton keeps the digits and mask stars of s.
+func cardSkeleton(s string) []byte {
+	var d []byte
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '*' || c >= '0' && c <= '9' {
+			d = append(d, c)
+		}
 	}
-	return string(d[:6]) + string(d[len(d)-4:])
+	return d
 }

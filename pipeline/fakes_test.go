@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -43,6 +44,7 @@ type memCheckpoint struct {
 	mu     sync.Mutex
 	limit  int
 	rows   map[int]Key
+	masked map[int]string
 	pairs  map[Key]*memPair
 	calls  []Call // index = id-1
 	ended  map[int64]bool
@@ -55,7 +57,7 @@ type memPair struct {
 }
 
 func newMem() *memCheckpoint {
-	return &memCheckpoint{limit: 3, rows: map[int]Key{}, pairs: map[Key]*memPair{}, ended: map[int64]bool{}, byCard: map[Key]int{}}
+	return &memCheckpoint{limit: 3, rows: map[int]Key{}, masked: map[int]string{}, pairs: map[Key]*memPair{}, ended: map[int64]bool{}, byCard: map[Key]int{}}
 }
 
 func (m *memCheckpoint) Fingerprint(name, card string) Key {
@@ -74,6 +76,7 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 			return &InputError{Row: r.No, Msg: "changed"}
 		}
 		m.rows[r.No] = k
+		m.masked[r.No] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
 		p := m.pairs[k]
 		if p == nil {
 			p = &memPair{first: r.No}
@@ -126,7 +129,7 @@ func (m *memCheckpoint) results() *sliceResults {
 		if p.first != no {
 			o.DupOf = p.first
 		}
-		out = append(out, Result{Outcome: o, Pair: k})
+		out = append(out, Result{Outcome: o, Pair: k, Masked: m.masked[no]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Row < out[j].Row })
 	return &sliceResults{res: out}

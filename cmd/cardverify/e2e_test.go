@@ -242,3 +242,59 @@ func TestE2ESandboxMarked(t *testing.T) {
 		}
 	}
 }
+
+func TestE2EExportAndAudit(t *testing.T) {
+	dir := t.TempDir()
+	in := copyFile(t, "../../testdata/demo/customers.csv", dir)
+	db := filepath.Join(dir, "customers.cardverify.db")
+	if r := cardverify(t, nil, "run", in, "--sandbox", "--progress", "none"); r.code != 0 {
+		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
+	}
+	xlsx := filepath.Join(dir, "customers.verified.csv")
+	if r := cardverify(t, nil, "audit", xlsx, "--db", db); r.code != 0 || !strings.Contains(r.stdout, "ok: all 30 rows") {
+		t.Fatalf("audit of a fresh output: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Export again, in English with masked cards, and audit that too.
+	masked := filepath.Join(dir, "masked.csv")
+	if r := cardverify(t, nil, "export", in, "--db", db, "--out", masked, "--lang", "en", "--mask-card"); r.code != 0 {
+		t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+	}
+	col, rows := readCSV(t, masked)
+	for _, row := range rows {
+		card := row[col["银行卡号"]]
+		if d := strings.Count(card, "*"); row[col["verify_status"]] == "match" && (d == 0 || strings.ContainsAny(card[6:len(card)-4], "0123456789")) {
+			t.Errorf("card %q is not masked", card)
+		}
+	}
+	if r := cardverify(t, nil, "audit", masked, "--db", db); r.code != 0 {
+		t.Fatalf("audit of a masked export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// An edited verdict and a deleted row are found; exit 1.
+	b, err := os.ReadFile(masked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(b), "\r\n")
+	if !strings.Contains(lines[6], ",mismatch,2,") {
+		t.Fatalf("line 6 is not a mismatch: %s", lines[6])
+	}
+	lines[6] = strings.Replace(lines[6], ",mismatch,2,", ",match,1,", 1)
+	lines = append(lines[:3], lines[4:]...) // drop the row of line 3 (row 4)
+	edited := filepath.Join(dir, "edited.csv")
+	if err := os.WriteFile(edited, []byte(strings.Join(lines, "\r\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r := cardverify(t, nil, "audit", edited, "--db", db)
+	if r.code != 1 || !strings.Contains(r.stdout, "status match, checkpoint says mismatch") {
+		t.Errorf("audit of an edited file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+
+	// Export refuses an input that is not the one verified.
+	other := filepath.Join(dir, "other.csv")
+	os.WriteFile(other, []byte("姓名,银行卡号\n张三,6222020000000000018\n"), 0o644)
+	if r := cardverify(t, nil, "export", other, "--db", db, "--out", filepath.Join(dir, "x.csv")); r.code != 2 {
+		t.Errorf("export of another input: exit %d, want 2\n%s", r.code, r.stderr)
+	}
+}

@@ -1,0 +1,266 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"time"
+)
+
+// result is what one run of a command cost.
+type result struct {
+	wall    time.Duration
+	rssKiB  int64 // peak resident set size, 0 where wait4 does not report it
+	code    int   // exit code; -1 when killed by a signal
+	started time.Time
+	stderr  string
+}
+
+// command is a cardverify command line, printed before it runs.
+type command struct {
+	bin  string
+	args []string
+	env  []string // added to the driver's environment
+}
+
+func (c command) String() string {
+	var b strings.Builder
+	for _, e := range c.env {
+		b.WriteString(e + " ")
+	}
+	b.WriteString(c.bin)
+	for _, a := range c.args {
+		if a == "" || strings.ContainsAny(a, " \t'\"$*?") {
+			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+		}
+		b.WriteString(" " + a)
+	}
+	return b.String()
+}
+
+func (c command) cmd(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.bin, c.args...)
+	cmd.Env = append(os.Environ(), c.env...)
+	return cmd
+}
+
+// run prints c, runs it to its end and measures it. The peak RSS comes from
+// the child's rusage (wait4), so /usr/bin/time is not needed. If kill is not
+// nil, the child is killed with SIGKILL as soon as kill is closed.
+func (c command) run(ctx context.Context, kill <-chan struct{}) (result, error) {
+	fmt.Printf("$ %s\n", c)
+	cmd := c.cmd(ctx)
+	var stderr tailBuffer
+	cmd.Stderr = &stderr
+	r := result{started: time.Now()}
+	if err := cmd.Start(); err != nil {
+		return r, fmt.Errorf("start %s: %w", c.bin, err)
+	}
+	waited := make(chan struct{})
+	if kill != nil {
+		// This goroutine ends when the child has been waited for.
+		go func() {
+			select {
+			case <-kill:
+				cmd.Process.Kill()
+			case <-waited:
+			}
+		}()
+	}
+	err := cmd.Wait()
+	close(waited)
+	r.wall = time.Since(r.started)
+	r.stderr = stderr.String()
+	if cmd.ProcessState == nil {
+		return r, fmt.Errorf("%s: %w", c.bin, err)
+	}
+	r.code = cmd.ProcessState.ExitCode()
+	r.rssKiB = maxRSS(cmd.ProcessState)
+	var exit *exec.ExitError
+	if err != nil && !errors.As(err, &exit) {
+		return r, fmt.Errorf("%s: %w", c.bin, err)
+	}
+	return r, ctx.Err()
+}
+
+// tailBuffer keeps the last 4 KiB written to it: enough to show why a run
+// failed.
+type tailBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (t *tailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.b = append(t.b, p...)
+	if n := len(t.b) - 4096; n > 0 {
+		t.b = append(t.b[:0], t.b[n:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return string(t.b)
+}
+
+// sandbox is a "cardverify sandbox" process.
+type sandbox struct {
+	url  string
+	cmd  *exec.Cmd
+	done chan error
+}
+
+// startSandbox starts "bin sandbox" on a free loopback port with the extra
+// flags and waits until it says it is listening.
+func startSandbox(ctx context.Context, bin string, flags ...string) (*sandbox, error) {
+	addr, err := freeAddr()
+	if err != nil {
+		return nil, err
+	}
+	c := command{bin: bin, args: append([]string{"sandbox", "--addr", addr}, flags...)}
+	fmt.Printf("$ %s &\n", c)
+	cmd := c.cmd(ctx)
+	// Ctrl-C is how the sandbox is meant to stop; a kill if it hangs.
+	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
+	cmd.WaitDelay = 5 * time.Second
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start sandbox: %w", err)
+	}
+	s := &sandbox{url: "http://" + addr, cmd: cmd, done: make(chan error, 1)}
+	ready := make(chan bool, 1)
+	// This goroutine reads the sandbox's stdout until it closes, so that
+	// the sandbox never blocks on a full pipe.
+	go func() {
+		sc := bufio.NewScanner(out)
+		said := false
+		for sc.Scan() {
+			if !said && strings.Contains(sc.Text(), "simulated Juhe API on") {
+				said = true
+				ready <- true
+			}
+		}
+		if !said {
+			ready <- false
+		}
+		s.done <- cmd.Wait()
+	}()
+	select {
+	case ok := <-ready:
+		if ok {
+			return s, nil
+		}
+	case <-time.After(10 * time.Second):
+	}
+	s.stop()
+	return nil, fmt.Errorf("sandbox on %s did not start", addr)
+}
+
+// stop interrupts the sandbox and waits for it to end.
+func (s *sandbox) stop() {
+	s.cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-s.done:
+	case <-time.After(5 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+}
+
+// freeAddr returns a loopback address with a port free a moment ago.
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
+}
+
+// proxy is a reverse proxy on loopback in front of a sandbox that counts
+// the requests passing through and notes when the first and the last
+// arrived. It never looks at a request's body, where the key is.
+type proxy struct {
+	url string
+	srv *http.Server
+
+	mu          sync.Mutex
+	n           int
+	first, last time.Time
+	firstSeen   chan struct{}
+}
+
+func startProxy(target string) (*proxy, error) {
+	u, err := url.Parse(target)
+	if err != nil {
+		return nil, err
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	// Keep connections to the sandbox open at a thousand calls a second.
+	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	p := &proxy{url: "http://" + ln.Addr().String()}
+	p.reset()
+	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p.note(time.Now())
+		rp.ServeHTTP(w, r)
+	})}
+	// The serving goroutine ends when close shuts the server down.
+	go p.srv.Serve(ln)
+	return p, nil
+}
+
+func (p *proxy) note(t time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n++
+	if p.n == 1 {
+		p.first = t
+		close(p.firstSeen)
+	}
+	p.last = t
+}
+
+// reset forgets the requests counted so far.
+func (p *proxy) reset() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.n, p.first, p.last = 0, time.Time{}, time.Time{}
+	p.firstSeen = make(chan struct{})
+}
+
+// counts returns the requests counted since reset, and when the first and
+// the last arrived.
+func (p *proxy) counts() (n int, first, last time.Time) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.n, p.first, p.last
+}
+
+// seen returns a channel closed at the first request after reset.
+func (p *proxy) seen() <-chan struct{} {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.firstSeen
+}
+
+func (p *proxy) close() { p.srv.Close() }
