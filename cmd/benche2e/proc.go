@@ -199,6 +199,7 @@ func freeAddr() (string, error) {
 type proxy struct {
 	url string
 	srv *http.Server
+	tr  *http.Transport
 
 	mu          sync.Mutex
 	n           int
@@ -213,12 +214,15 @@ func startProxy(target string) (*proxy, error) {
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
 	// Keep connections to the sandbox open at a thousand calls a second.
-	rp.Transport = &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}
+	tr := &http.Transport{MaxIdleConns: 1024, MaxIdleConnsPerHost: 1024, IdleConnTimeout: 30 * time.Second}
+	rp.Transport = tr
+	// A killed client cancels its request: not worth a log line.
+	rp.ErrorHandler = func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) }
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	p := &proxy{url: "http://" + ln.Addr().String()}
+	p := &proxy{url: "http://" + ln.Addr().String(), tr: tr}
 	p.reset()
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p.note(time.Now())
@@ -263,4 +267,9 @@ func (p *proxy) seen() <-chan struct{} {
 	return p.firstSeen
 }
 
-func (p *proxy) close() { p.srv.Close() }
+// close stops the proxy and closes its connections to the sandbox, so that
+// the sandbox can shut down at once.
+func (p *proxy) close() {
+	p.srv.Close()
+	p.tr.CloseIdleConnections()
+}
