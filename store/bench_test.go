@@ -51,10 +51,6 @@ func BenchmarkWriter(b *testing.B) {
 	ids := insertCalls(b, db, known)
 	const workers = 8
 	b.ReportAllocs()
-	dbgBatches.Store(0)
-	dbgOps.Store(0)
-	dbgCommitNs.Store(0)
-	dbgCommitOnly.Store(0)
 	b.ResetTimer()
 	var wg sync.WaitGroup
 	for w := range workers {
@@ -77,7 +73,6 @@ func BenchmarkWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "results/s")
-	b.Logf("batches %d ops %d commit %v COMMIT %v", dbgBatches.Load(), dbgOps.Load(), time.Duration(dbgCommitNs.Load()), time.Duration(dbgCommitOnly.Load()))
 }
 
 // BenchmarkPlan measures rows per second through Plan for a fresh run, in

@@ -132,7 +132,7 @@ func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Ou
 	}
 	if err := db.send(ctx, e); err != nil {
 		if o != nil {
-			db.ov.committedOutcome(c.Pair, e.seq) // never queued: forget it
+			db.ov.committed([]op{e}) // never queued: forget it
 		}
 		return fmt.Errorf("record the end of a call for row %d: %w", c.Row, err)
 	}

@@ -47,12 +47,23 @@ func (ov *overlay) putPairs(ps []pairRec) uint64 {
 	return ov.seq
 }
 
-func (ov *overlay) committedPairs(ps []pairRec, seq uint64) {
+// committed drops the entries that the committed batch made durable.
+func (ov *overlay) committed(batch []op) {
 	ov.mu.Lock()
 	defer ov.mu.Unlock()
-	for _, p := range ps {
-		if e, ok := ov.pairs[p.fp]; ok && e.seq == seq {
-			delete(ov.pairs, p.fp)
+	for i := range batch {
+		o := &batch[i]
+		switch {
+		case o.kind == opPlan:
+			for _, p := range o.pairs {
+				if e, ok := ov.pairs[p.fp]; ok && e.seq == o.seq {
+					delete(ov.pairs, p.fp)
+				}
+			}
+		case o.kind == opEnd && o.has:
+			if e, ok := ov.outcomes[o.call.Pair]; ok && e.seq == o.seq {
+				delete(ov.outcomes, o.call.Pair)
+			}
 		}
 	}
 }
@@ -66,14 +77,6 @@ func (ov *overlay) putOutcome(fp pipeline.Key, o pipeline.Outcome) uint64 {
 	}
 	ov.outcomes[fp] = pendingOutcome{o: o, seq: ov.seq}
 	return ov.seq
-}
-
-func (ov *overlay) committedOutcome(fp pipeline.Key, seq uint64) {
-	ov.mu.Lock()
-	defer ov.mu.Unlock()
-	if e, ok := ov.outcomes[fp]; ok && e.seq == seq {
-		delete(ov.outcomes, fp)
-	}
 }
 
 // pairInfo is what Plan gathers about a pair.
@@ -187,7 +190,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		o.seq = db.ov.putPairs(newPairs)
 	}
 	if err := db.send(ctx, o); err != nil {
-		db.ov.committedPairs(newPairs, o.seq) // never queued: forget them
+		db.ov.committed([]op{o}) // never queued: forget them
 		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
 	}
 	return nil

@@ -20,6 +20,7 @@ import (
 	"crypto/rand"
 	"crypto/sha256"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -488,7 +489,7 @@ func mask(card string) string {
 	return string(out)
 }
 
-func formatTime(t time.Time) any {
+func formatTime(t time.Time) driver.Value {
 	if t.IsZero() {
 		return nil
 	}

@@ -3,8 +3,9 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"fmt"
-	"sync/atomic"
+	"strings"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -62,23 +63,86 @@ type pairRec struct {
 
 // writer is the single goroutine that writes the checkpoint. It owns its
 // connection and statements.
+//
+// The statements of the hot path (new rows, calls, answers, outcomes) run on
+// the driver's connection directly (sql.Conn.Raw), not through database/sql:
+// that halves the cost of a statement, which is what bounds the answers per
+// second one writer can commit. They are used only inside Raw callbacks.
 type writer struct {
 	db   *DB
 	conn *sql.Conn
 	// ctx is not a caller's: the writer must outlive a cancelled run to
 	// commit its last answers. It ends when DB.Close closes the queue.
+	// context.Background also keeps go-sqlite3 from starting a goroutine
+	// per statement to watch for cancellation.
 	ctx context.Context
 
-	insRow, insPair, insCall, countCalls, endCall, setPair *sql.Stmt
+	insRow, insPair, insCall, countCalls rawStmt
+	// One row, and bulkRows rows, of answers and of outcomes.
+	answer, outcome, answers, outcomes rawStmt
 
 	batch   []op
 	replies []result
+	count   [1]driver.Value
+	ends    []*op // the End operations of the Raw segment under way
+	vals    []driver.Value
+}
+
+// bulkRows is how many answers, or outcomes, one INSERT writes: a
+// statement's fixed cost (reset, step, the cgo calls around them) is then
+// shared by that many rows.
+const bulkRows = 32
+
+const (
+	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid)"
+	answerVals  = "(?, ?, ?, ?, ?, ?, ?)"
+	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at)"
+	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+// insertAnswers returns the statement that records n answers. A second End
+// for one call (a bug of the caller) keeps the first answer: it is what
+// happened.
+func insertAnswers(n int) string {
+	return "INSERT INTO answers " + answerCols + " VALUES " + answerVals + strings.Repeat(", "+answerVals, n-1) +
+		" ON CONFLICT DO NOTHING"
+}
+
+// insertOutcomes returns the statement that records n outcomes, each
+// replacing the pair's previous one; of two for one pair in a statement,
+// the later wins.
+func insertOutcomes(n int) string {
+	return "INSERT OR REPLACE INTO outcomes " + outcomeCols + " VALUES " + outcomeVals + strings.Repeat(", "+outcomeVals, n-1)
+}
+
+// rawStmt is a statement prepared on the driver's connection, with a
+// reusable argument buffer.
+type rawStmt struct {
+	s    driver.Stmt
+	args []driver.NamedValue
+}
+
+func (r *rawStmt) exec(ctx context.Context, vals ...driver.Value) (driver.Result, error) {
+	r.bind(vals)
+	return r.s.(driver.StmtExecContext).ExecContext(ctx, r.args)
+}
+
+func (r *rawStmt) query(ctx context.Context, vals ...driver.Value) (driver.Rows, error) {
+	r.bind(vals)
+	return r.s.(driver.StmtQueryContext).QueryContext(ctx, r.args)
+}
+
+func (r *rawStmt) bind(vals []driver.Value) {
+	r.args = r.args[:0]
+	for i, v := range vals {
+		r.args = append(r.args, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
 }
 
 func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 	w := &writer{db: db, conn: conn, ctx: context.Background(), batch: make([]op, 0, maxBatch)}
 	stmts := []struct {
-		s **sql.Stmt
+		s *rawStmt
 		q string
 	}{
 		{&w.insRow, `INSERT INTO rows (row_no, fp, masked, invalid, first_row) VALUES (?, ?, ?, ?, ?)
@@ -86,33 +150,49 @@ func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 		{&w.insPair, `INSERT INTO pairs (first_row, fp, card) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.insCall, `INSERT INTO calls (run, row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&w.countCalls, `SELECT count(*) FROM calls WHERE card = ? AND day = ?`},
-		// A second End for one call (a bug of the caller) keeps the first
-		// answer: it is what happened.
-		{&w.endCall, `INSERT INTO answers (call, duration_ms, http_status, code, answered, billed, jobid) VALUES (?, ?, ?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`},
-		{&w.setPair, `INSERT OR REPLACE INTO outcomes (first_row, status, res, jobid, code, answered, reason, attempts, at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`},
+		{&w.answer, insertAnswers(1)},
+		{&w.outcome, insertOutcomes(1)},
+		{&w.answers, insertAnswers(bulkRows)},
+		{&w.outcomes, insertOutcomes(bulkRows)},
 	}
-	if _, err := conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
-		return nil, err
-	}
-	for _, s := range stmts {
-		st, err := conn.PrepareContext(ctx, s.q)
-		if err != nil {
-			w.closeStmts()
-			return nil, fmt.Errorf("prepare %q: %w", s.q, err)
+	// wal_autocheckpoint=10000: copy the WAL back into the database every
+	// 10000 pages (40 MB) rather than every 1000. A checkpoint is where
+	// synchronous=NORMAL fsyncs; under load the default made the writer
+	// wait on one every few commits. journal_size_limit=64 MB: the -wal
+	// file, reused after each checkpoint, is truncated to that if it grew
+	// beyond it.
+	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 10000", "PRAGMA journal_size_limit = 67108864"} {
+		if _, err := conn.ExecContext(ctx, pragma); err != nil {
+			return nil, fmt.Errorf("%s: %w", pragma, err)
 		}
-		*s.s = st
+	}
+	err := conn.Raw(func(dc any) error {
+		c := dc.(driver.Conn)
+		for _, s := range stmts {
+			st, err := c.Prepare(s.q)
+			if err != nil {
+				return fmt.Errorf("prepare %q: %w", s.q, err)
+			}
+			s.s.s = st
+		}
+		return nil
+	})
+	if err != nil {
+		w.closeStmts()
+		return nil, err
 	}
 	return w, nil
 }
 
 func (w *writer) closeStmts() {
-	for _, s := range []*sql.Stmt{w.insRow, w.insPair, w.insCall, w.countCalls, w.endCall, w.setPair} {
-		if s != nil {
-			s.Close()
+	w.conn.Raw(func(any) error {
+		for _, s := range []*rawStmt{&w.insRow, &w.insPair, &w.insCall, &w.countCalls, &w.answer, &w.outcome, &w.answers, &w.outcomes} {
+			if s.s != nil {
+				s.s.Close()
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // loop commits what has arrived, as soon as the previous commit ends, at
@@ -136,11 +216,7 @@ func (w *writer) loop() {
 				break fill
 			}
 		}
-		dbgBatches.Add(1)
-		dbgOps.Add(int64(len(w.batch)))
-		t0 := time.Now()
 		w.commit()
-		dbgCommitNs.Add(int64(time.Since(t0)))
 		clear(w.batch) // drop references to rows and outcomes
 	}
 }
@@ -159,8 +235,7 @@ func (w *writer) commit() {
 	}
 	n := 0
 	for i := range w.batch {
-		o := &w.batch[i]
-		if o.reply != nil {
+		if o := &w.batch[i]; o.reply != nil {
 			r := result{err: err}
 			if err == nil {
 				r = w.replies[n]
@@ -168,14 +243,9 @@ func (w *writer) commit() {
 			n++
 			o.reply <- r
 		}
-		if err == nil {
-			switch {
-			case o.kind == opPlan:
-				w.db.ov.committedPairs(o.pairs, o.seq)
-			case o.kind == opEnd && o.has:
-				w.db.ov.committedOutcome(o.call.Pair, o.seq)
-			}
-		}
+	}
+	if err == nil {
+		w.db.ov.committed(w.batch)
 	}
 }
 
@@ -183,17 +253,50 @@ func (w *writer) apply() error {
 	if _, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("write checkpoint: begin: %w", err)
 	}
-	for i := range w.batch {
-		if err := w.applyOne(&w.batch[i]); err != nil {
-			w.conn.ExecContext(w.ctx, "ROLLBACK")
-			return fmt.Errorf("write checkpoint: %w", err)
-		}
+	if err := w.applyAll(); err != nil {
+		w.conn.ExecContext(w.ctx, "ROLLBACK")
+		return fmt.Errorf("write checkpoint: %w", err)
 	}
-	t1 := time.Now()
-	defer func() { dbgCommitOnly.Add(int64(time.Since(t1))) }()
 	if _, err := w.conn.ExecContext(w.ctx, "COMMIT"); err != nil {
 		w.conn.ExecContext(w.ctx, "ROLLBACK")
 		return fmt.Errorf("write checkpoint: commit: %w", err)
+	}
+	return nil
+}
+
+// applyAll runs the batch's operations in order: each run of driver-level
+// operations in one Raw callback, each opExec with the sql.Conn.
+func (w *writer) applyAll() error {
+	b := w.batch
+	for i := 0; i < len(b); {
+		if b[i].kind == opExec {
+			var id int64
+			if b[i].fn != nil {
+				var err error
+				if id, err = b[i].fn(w.ctx, w.conn); err != nil {
+					return err
+				}
+			}
+			w.replies = append(w.replies, result{id: id})
+			i++
+			continue
+		}
+		j := i
+		for j < len(b) && b[j].kind != opExec {
+			j++
+		}
+		err := w.conn.Raw(func(any) error {
+			for k := i; k < j; k++ {
+				if err := w.applyOne(&b[k]); err != nil {
+					return err
+				}
+			}
+			return w.writeEnds()
+		})
+		if err != nil {
+			return err
+		}
+		i = j
 	}
 	return nil
 }
@@ -204,19 +307,19 @@ func (w *writer) applyOne(o *op) error {
 	case opPlan:
 		for i := range o.pairs {
 			p := &o.pairs[i]
-			if _, err := w.insPair.ExecContext(ctx, p.firstRow, p.fp[:], p.card[:]); err != nil {
+			if _, err := w.insPair.exec(ctx, int64(p.firstRow), p.fp[:], p.card[:]); err != nil {
 				return fmt.Errorf("record pair of row %d: %w", p.firstRow, err)
 			}
 		}
 		for i := range o.rows {
 			r := &o.rows[i]
-			var invalid, first any
+			var invalid, first driver.Value
 			if r.invalid != "" {
 				invalid = r.invalid
 			} else {
-				first = r.firstRow
+				first = int64(r.firstRow)
 			}
-			if _, err := w.insRow.ExecContext(ctx, r.no, r.fp[:], r.masked, invalid, first); err != nil {
+			if _, err := w.insRow.exec(ctx, int64(r.no), r.fp[:], r.masked, invalid, first); err != nil {
 				return fmt.Errorf("record row %d: %w", r.no, err)
 			}
 		}
@@ -227,83 +330,121 @@ func (w *writer) applyOne(o *op) error {
 		}
 		w.replies = append(w.replies, result{id: id, err: nilIfID(id)})
 	case opEnd:
-		if o.id != 0 {
-			c := &o.call
-			var code any
-			if c.Answered {
-				code = c.Code
-			}
-			if _, err := w.endCall.ExecContext(ctx, o.id, float64(c.Duration)/float64(time.Millisecond), c.HTTPStatus, code,
-				c.Answered, c.Billed, c.JobID); err != nil {
-				return fmt.Errorf("record the end of call %d: %w", o.id, err)
-			}
-		}
-		if o.has {
-			if err := w.setOutcome(o); err != nil {
-				return err
-			}
-		}
-	case opExec:
-		var id int64
-		if o.fn != nil {
-			var err error
-			if id, err = o.fn(ctx, w.conn); err != nil {
-				return err
-			}
-		}
-		w.replies = append(w.replies, result{id: id})
+		// Written in bulk at the end of the segment: nothing else in a
+		// batch reads answers or outcomes.
+		w.ends = append(w.ends, o)
 	}
 	return nil
 }
 
+// writeEnds records the answers and outcomes of the End operations
+// gathered, in their order, bulkRows to a statement.
+func (w *writer) writeEnds() error {
+	defer func() {
+		clear(w.ends)
+		w.ends = w.ends[:0]
+	}()
+	err := w.writeBulk(&w.answer, &w.answers, func(o *op) bool { return o.id != 0 }, w.appendAnswer)
+	if err != nil {
+		return fmt.Errorf("record answers: %w", err)
+	}
+	if err := w.writeBulk(&w.outcome, &w.outcomes, func(o *op) bool { return o.has }, w.appendOutcome); err != nil {
+		return fmt.Errorf("record outcomes: %w", err)
+	}
+	return nil
+}
+
+func (w *writer) writeBulk(one, bulk *rawStmt, want func(*op) bool, appendVals func([]driver.Value, *op) []driver.Value) error {
+	w.vals = w.vals[:0]
+	n := 0
+	for _, o := range w.ends {
+		if !want(o) {
+			continue
+		}
+		w.vals = appendVals(w.vals, o)
+		if n++; n == bulkRows {
+			if _, err := bulk.exec(w.ctx, w.vals...); err != nil {
+				return err
+			}
+			w.vals, n = w.vals[:0], 0
+		}
+	}
+	per := len(w.vals) / max(n, 1)
+	for i := 0; i < n; i++ {
+		if _, err := one.exec(w.ctx, w.vals[i*per:(i+1)*per]...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w *writer) appendAnswer(vals []driver.Value, o *op) []driver.Value {
+	c := &o.call
+	var code driver.Value
+	if c.Answered {
+		code = int64(c.Code)
+	}
+	return append(vals, o.id, float64(c.Duration)/float64(time.Millisecond), int64(c.HTTPStatus), code,
+		c.Answered, c.Billed, c.JobID)
+}
+
+func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
+	c, out := &o.call, &o.out
+	first := c.Row
+	if first == 0 {
+		first = out.Row
+	}
+	var code driver.Value
+	if out.Answered {
+		code = int64(out.Code)
+	}
+	return append(vals, int64(first), out.Status.String(), int64(out.Res), out.JobID, code,
+		out.Answered, out.Reason, int64(out.Attempts), formatTime(out.At))
+}
+
 // begin records call o.call unless its card reached the day's limit; it
 // returns the new ledger id, or 0 at the limit. The count includes calls
-// queued before it in the same transaction.
+// recorded before it in the same transaction.
 func (w *writer) begin(o *op) (int64, error) {
 	c := &o.call
 	day := pipeline.ChinaDay(c.SentAt)
 	if limit := w.db.CardDailyLimit; limit > 0 {
-		var n int
-		if err := w.countCalls.QueryRowContext(w.ctx, c.Card[:], day).Scan(&n); err != nil {
+		n, err := w.countCard(c.Card[:], day)
+		if err != nil {
 			return 0, fmt.Errorf("count the card's calls: %w", err)
 		}
-		if n >= limit {
+		if n >= int64(limit) {
 			return 0, nil
 		}
 	}
-	var run any
+	var run driver.Value
 	if o.run != 0 {
 		run = o.run
 	}
-	res, err := w.insCall.ExecContext(w.ctx, run, c.Row, c.Pair[:], c.Card[:], c.Attempt, day, formatTime(c.SentAt))
+	res, err := w.insCall.exec(w.ctx, run, int64(c.Row), c.Pair[:], c.Card[:], int64(c.Attempt), day, formatTime(c.SentAt))
 	if err != nil {
 		return 0, fmt.Errorf("record a call for row %d: %w", c.Row, err)
 	}
 	return res.LastInsertId()
 }
 
+func (w *writer) countCard(card []byte, day string) (int64, error) {
+	rs, err := w.countCalls.query(w.ctx, card, day)
+	if err != nil {
+		return 0, err
+	}
+	defer rs.Close()
+	if err := rs.Next(w.count[:]); err != nil {
+		return 0, err
+	}
+	n, _ := w.count[0].(int64)
+	return n, nil
+}
+
 // nilIfID turns begin's "0 = at the limit" into ErrCardLimit.
 func nilIfID(id int64) error {
 	if id == 0 {
 		return pipeline.ErrCardLimit
-	}
-	return nil
-}
-
-func (w *writer) setOutcome(o *op) error {
-	c, out := &o.call, &o.out
-	first := c.Row
-	if first == 0 {
-		first = out.Row
-	}
-	var code any
-	if out.Answered {
-		code = out.Code
-	}
-	_, err := w.setPair.ExecContext(w.ctx, first, out.Status.String(), out.Res, out.JobID, code,
-		out.Answered, out.Reason, out.Attempts, formatTime(out.At))
-	if err != nil {
-		return fmt.Errorf("record the outcome of row %d: %w", first, err)
 	}
 	return nil
 }
@@ -379,5 +520,3 @@ func (db *DB) setWriterErr(err error) {
 		db.werr = err
 	}
 }
-
-var dbgBatches, dbgOps, dbgCommitNs, dbgCommitOnly atomic.Int64
