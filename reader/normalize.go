@@ -167,14 +167,7 @@ func NormalizeName(name string) string {
 	if name == "" {
 		return name
 	}
-	ascii := true
-	for i := 0; i < len(name); i++ {
-		if name[i] >= utf8.RuneSelf {
-			ascii = false
-			break
-		}
-	}
-	if ascii && !strings.Contains(name, "  ") && !strings.ContainsAny(name, "\t\r\n\v\f") {
+	if !needsNameWork(name) {
 		return name
 	}
 	rs := []rune(name)
@@ -205,6 +198,28 @@ func NormalizeName(name string) string {
 		}
 	}
 	return string(out)
+}
+
+// needsNameWork reports whether NormalizeName would change the trimmed
+// name: most names need nothing, and are returned without copying.
+func needsNameWork(name string) bool {
+	prevSpace, hasSpace := false, strings.IndexByte(name, ' ') >= 0
+	for _, r := range name {
+		switch {
+		case r == ' ':
+			if prevSpace {
+				return true
+			}
+			prevSpace = true
+			continue
+		case isNameSpace(r), isDotLike(r) && r != middleDot, r == '.', r == '\uff0e', r == '\u3002':
+			return true
+		case hasSpace && isHan(r):
+			return true
+		}
+		prevSpace = false
+	}
+	return false
 }
 
 // cjkNeighbours reports whether the nearest non-space runes on both sides of

@@ -216,24 +216,57 @@ func formatSection(v float64, code string) string {
 	return prefix.String() + num + suffix.String()
 }
 
-// fixedDigits formats v with decimals digits after the point, keeping 15
-// significant digits as spreadsheets do: 6.22202123456789E+18 shows as
-// 6222021234567890000, not as the double's 6222021234567889920.
+// fixedDigits formats v ≥ 0 with decimals digits after the point as
+// spreadsheets do: from its 15 significant digits (6.22202123456789E+18
+// shows as 6222021234567890000, not as the double's 6222021234567889920),
+// rounding half away from zero (2.5 shows as 3).
 func fixedDigits(v float64, decimals int) string {
-	if v < 1e15 {
+	if v == 0 || math.IsInf(v, 0) || math.IsNaN(v) {
 		return strconv.FormatFloat(v, 'f', decimals, 64)
 	}
-	e := strconv.FormatFloat(v, 'e', 14, 64) // d.dddddddddddddde+XX
-	mant, exp, _ := strings.Cut(e, "e")
+	mant, exp, _ := strings.Cut(strconv.FormatFloat(v, 'e', 14, 64), "e")
 	n, _ := strconv.Atoi(exp)
-	digits := strings.Replace(mant, ".", "", 1)
-	for len(digits) < n+1 {
-		digits += "0"
+	digits := []byte(strings.Replace(mant, ".", "", 1))
+	point := n + 1 // digits before the decimal point; may be ≤ 0
+	if keep := point + decimals; keep < len(digits) {
+		up := keep >= 0 && digits[keep] >= '5'
+		if keep < 0 {
+			keep = 0
+		}
+		digits = digits[:keep]
+		if up {
+			i := len(digits) - 1
+			for ; i >= 0 && digits[i] == '9'; i-- {
+				digits[i] = '0'
+			}
+			if i >= 0 {
+				digits[i]++
+			} else {
+				digits = append([]byte{'1'}, digits...)
+				point++
+			}
+		}
 	}
-	if decimals > 0 {
-		digits += "." + strings.Repeat("0", decimals)
+	for len(digits) < point+decimals {
+		digits = append(digits, '0')
 	}
-	return digits
+	var intPart, frac string
+	if point <= 0 {
+		intPart = "0"
+		frac = strings.Repeat("0", -point) + string(digits)
+	} else {
+		intPart, frac = string(digits[:point]), string(digits[point:])
+	}
+	if len(frac) > decimals {
+		frac = frac[:decimals]
+	}
+	for len(frac) < decimals {
+		frac += "0"
+	}
+	if decimals == 0 {
+		return intPart
+	}
+	return intPart + "." + frac
 }
 
 // serialTime converts a spreadsheet serial date to a time (in UTC, as the

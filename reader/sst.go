@@ -22,7 +22,7 @@ const (
 
 // sstMemory is how many bytes of strings are kept in memory; a variable
 // for tests.
-var sstMemory int64 = 16 << 20
+var sstMemory int64 = 4 << 20
 
 type sstStore struct {
 	n       int
@@ -61,6 +61,13 @@ func (s *sstStore) add(text []byte) error {
 			return fmt.Errorf("write shared strings: %w", err)
 		}
 	} else {
+		if need := len(s.mem) + k + len(text); need > cap(s.mem) {
+			// Grow by doubling, but never past sstMemory, so that the
+			// strings never hold more than that, garbage included.
+			grown := make([]byte, len(s.mem), min(max(2*cap(s.mem), need, 64<<10), int(sstMemory)))
+			copy(grown, s.mem)
+			s.mem = grown
+		}
 		s.mem = append(s.mem, s.lenBuf[:k]...)
 		s.mem = append(s.mem, text...)
 	}

@@ -313,30 +313,6 @@ func (wb *workbook) readStyles(name string) error {
 	return nil
 }
 
-// tokenLimit fails a read when the XML decoder has buffered more than
-// maxTokenBytes of one token.
-type tokenLimit struct {
-	r   io.Reader
-	dec *xml.Decoder
-	n   int64
-}
-
-func (l *tokenLimit) Read(p []byte) (int, error) {
-	if l.dec != nil && l.n-l.dec.InputOffset() > maxTokenBytes {
-		return 0, errTokenTooLong
-	}
-	k, err := l.r.Read(p)
-	l.n += int64(k)
-	return k, err
-}
-
-func newDecoder(r io.Reader) *xml.Decoder {
-	lim := &tokenLimit{r: r}
-	dec := xml.NewDecoder(lim)
-	lim.dec = dec
-	return dec
-}
-
 // readSST reads the shared strings into sst.
 func (wb *workbook) readSST(name string, sst *sstStore) error {
 	rc, _, err := wb.part(name, maxSSTBytes)
@@ -344,20 +320,20 @@ func (wb *workbook) readSST(name string, sst *sstStore) error {
 		return err
 	}
 	defer rc.Close()
-	dec := newDecoder(rc)
+	sc := newXMLScanner(rc)
 	var text []byte
 	inSI, inT, phonetic := false, false, 0
 	for {
-		tok, err := dec.RawToken()
+		err := sc.next()
 		if err == io.EOF {
 			return nil
 		}
 		if err != nil {
 			return wb.tokenError(name, err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch sc.kind {
+		case xmlStart:
+			switch string(sc.name) {
 			case "si":
 				inSI, text = true, text[:0]
 			case "t":
@@ -365,10 +341,10 @@ func (wb *workbook) readSST(name string, sst *sstStore) error {
 			case "rPh":
 				phonetic++
 			}
-		case xml.EndElement:
-			switch t.Name.Local {
+		case xmlEnd:
+			switch string(sc.name) {
 			case "si":
-				if len(text) > 4*maxCellChars && utf8.RuneCount(text) > maxCellChars {
+				if len(text) > maxCellChars && utf8.RuneCount(text) > maxCellChars {
 					return wb.longCell(0, "")
 				}
 				if err := sst.add(text); err != nil {
@@ -380,9 +356,9 @@ func (wb *workbook) readSST(name string, sst *sstStore) error {
 			case "rPh":
 				phonetic--
 			}
-		case xml.CharData:
+		case xmlText:
 			if inT {
-				text = append(text, t...)
+				text = append(text, sc.text...)
 			}
 		}
 	}
@@ -412,14 +388,14 @@ type sheetSource struct {
 	wb      *workbook
 	name    string
 	rc      io.ReadCloser
-	dec     *xml.Decoder
+	sc      *xmlScanner
 	sst     *sstStore
 	dimRows int
 	inData  bool
 	done    bool
 	row     int
 	cells   []pipeline.Cell
-	text    []byte
+	cell    cellState
 
 	merges   []mergeRange
 	byCol    map[int][]int // merges (sorted by r0) covering each column
@@ -436,7 +412,7 @@ func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) 
 	if err != nil {
 		return nil, err
 	}
-	s := &sheetSource{wb: wb, name: name, rc: rc, dec: newDecoder(rc), sst: sst, merges: merges}
+	s := &sheetSource{wb: wb, name: name, rc: rc, sc: newXMLScanner(rc), sst: sst, merges: merges}
 	if len(merges) > 0 {
 		sort.Slice(merges, func(i, j int) bool { return merges[i].r0 < merges[j].r0 })
 		s.byCol = map[int][]int{}
@@ -449,7 +425,7 @@ func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) 
 	}
 	// Read up to sheetData, for the dimension.
 	for !s.inData {
-		tok, err := s.dec.RawToken()
+		err := s.sc.next()
 		if err == io.EOF {
 			s.done = true
 			break
@@ -458,20 +434,28 @@ func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) 
 			rc.Close()
 			return nil, wb.tokenError(name, err)
 		}
-		if t, ok := tok.(xml.StartElement); ok {
-			switch t.Name.Local {
-			case "dimension":
-				if ref := attr(t, "ref"); ref != "" {
-					_, end, _ := strings.Cut(ref, ":")
-					if end == "" {
-						end = ref
-					}
-					if r, _, ok := parseRef(end); ok {
-						s.dimRows = r
-					}
+		if s.sc.kind != xmlStart {
+			continue
+		}
+		switch string(s.sc.name) {
+		case "dimension":
+			s.sc.eachAttr(func(name, value []byte) {
+				if string(name) != "ref" {
+					return
 				}
-			case "sheetData":
-				s.inData = true
+				end := value
+				if i := bytes.IndexByte(value, ':'); i >= 0 {
+					end = value[i+1:]
+				}
+				if r, _, ok := parseRefBytes(end); ok {
+					s.dimRows = r
+				}
+			})
+		case "sheetData":
+			s.inData = !s.sc.empty
+			if s.sc.empty {
+				s.done = true
+				return s, nil
 			}
 		}
 	}
@@ -565,15 +549,6 @@ func (s *sheetSource) topLeft(row, col int) (pipeline.Cell, bool) {
 	return s.topCells[[2]int{m.r0, m.c0}], true
 }
 
-func attr(t xml.StartElement, name string) string {
-	for _, a := range t.Attr {
-		if a.Name.Local == name {
-			return a.Value
-		}
-	}
-	return ""
-}
-
 // parseRef parses a cell reference such as "B12" into a 1-based row and a
 // 0-based column. Absolute marks ("$B$12") are accepted.
 func parseRef(ref string) (row, col int, ok bool) {
@@ -598,26 +573,26 @@ type cellState struct {
 	formula   bool
 	hasValue  bool
 	inline    bool
-	ref       string
 	collect   bool // collecting text of <v> or an inline <t>
 	phonetic  int
 	valueText []byte
 }
 
+// ref returns the reference of the cell in row, for messages.
+func (c *cellState) ref(row int) string { return columnName(c.col) + strconv.Itoa(row) }
+
 func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 	if s.done {
 		return 0, nil, io.EOF
 	}
-	var c cellState
+	c := &s.cell
 	inRow, inCell := false, false
+	sc := s.sc
 	for {
-		tok, err := s.dec.RawToken()
+		err := sc.next()
 		if err == io.EOF {
-			s.done = true
-			if inRow {
-				return s.row, s.cells, nil
-			}
-			return 0, nil, io.EOF
+			// The sheet XML ends before </sheetData>: it was cut short.
+			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
 			if errors.Is(err, errTokenTooLong) {
@@ -625,17 +600,23 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 			}
 			return 0, nil, s.wb.bad(fmt.Sprintf("cannot parse the sheet after row %d", s.row), err)
 		}
-		switch t := tok.(type) {
-		case xml.StartElement:
-			switch t.Name.Local {
+		switch sc.kind {
+		case xmlStart:
+			switch string(sc.name) {
 			case "row":
 				no := s.row + 1
-				if r := attr(t, "r"); r != "" {
-					n, err := strconv.Atoi(r)
-					if err != nil || n < 1 || n > maxRows {
-						return 0, nil, s.wb.bad(fmt.Sprintf("row number %q", r), nil)
+				var bad []byte
+				sc.eachAttr(func(name, value []byte) {
+					if string(name) == "r" {
+						n, ok := atoiBytes(value)
+						if !ok || n < 1 || n > maxRows {
+							bad = value
+						}
+						no = n
 					}
-					no = n
+				})
+				if bad != nil {
+					return 0, nil, s.wb.bad(fmt.Sprintf("row number %q", bad), nil)
 				}
 				if no <= s.row {
 					return 0, nil, s.wb.bad(fmt.Sprintf("row %d comes after row %d", no, s.row), nil)
@@ -645,19 +626,21 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 				if !inRow {
 					continue
 				}
-				c = cellState{col: len(s.cells), valueText: c.valueText[:0]}
-				for _, a := range t.Attr {
-					switch a.Name.Local {
+				*c = cellState{col: len(s.cells), valueText: c.valueText[:0]}
+				err := sc.eachAttr(func(name, value []byte) {
+					switch string(name) {
 					case "r":
-						c.ref = a.Value
-						if _, col, ok := parseRef(a.Value); ok {
+						if _, col, ok := parseRefBytes(value); ok {
 							c.col = col
 						}
 					case "t":
-						c.typ = a.Value
+						c.typ = cellTypeName(value)
 					case "s":
-						c.style, _ = strconv.Atoi(a.Value)
+						c.style, _ = atoiBytes(value)
 					}
+				})
+				if err != nil {
+					return 0, nil, s.wb.bad(fmt.Sprintf("row %d", s.row), err)
 				}
 				inCell = true
 			case "v":
@@ -670,11 +653,9 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 				c.collect = c.inline && c.phonetic == 0
 			case "rPh":
 				c.phonetic++
-			case "sheetData":
-				s.inData = true
 			}
-		case xml.EndElement:
-			switch t.Name.Local {
+		case xmlEnd:
+			switch string(sc.name) {
 			case "v", "t":
 				c.collect = false
 			case "rPh":
@@ -682,7 +663,7 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 			case "c":
 				if inCell {
 					inCell = false
-					if err := s.endCell(&c); err != nil {
+					if err := s.endCell(c); err != nil {
 						return 0, nil, err
 					}
 				}
@@ -698,15 +679,37 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 				}
 				return 0, nil, io.EOF
 			}
-		case xml.CharData:
+		case xmlText:
 			if c.collect {
-				c.valueText = append(c.valueText, t...)
+				c.valueText = append(c.valueText, sc.text...)
 				if len(c.valueText) > 4*maxCellChars {
-					return 0, nil, s.wb.longCell(s.row, c.ref)
+					return 0, nil, s.wb.longCell(s.row, c.ref(s.row))
 				}
 			}
 		}
 	}
+}
+
+// cellTypeName returns the constant for a cell's t attribute, without
+// allocating for the usual ones.
+func cellTypeName(t []byte) string {
+	switch string(t) {
+	case "s":
+		return "s"
+	case "n":
+		return "n"
+	case "str":
+		return "str"
+	case "inlineStr":
+		return "inlineStr"
+	case "b":
+		return "b"
+	case "e":
+		return "e"
+	case "d":
+		return "d"
+	}
+	return string(t)
 }
 
 // noteMergeTops keeps the top-left cells of the merged ranges that start
@@ -736,18 +739,18 @@ func (s *sheetSource) endCell(c *cellState) error {
 	}
 	var cell pipeline.Cell
 	text := c.valueText
-	if utf8.RuneCount(text) > maxCellChars {
-		return s.wb.longCell(s.row, c.ref)
+	if len(text) > maxCellChars && utf8.RuneCount(text) > maxCellChars {
+		return s.wb.longCell(s.row, c.ref(s.row))
 	}
 	switch c.typ {
 	case "s":
-		i, err := strconv.Atoi(strings.TrimSpace(string(text)))
-		if err != nil {
-			return s.wb.bad(fmt.Sprintf("cell %s refers to shared string %q", c.ref, text), nil)
+		i, ok := atoiBytes(text)
+		if !ok {
+			return s.wb.bad(fmt.Sprintf("cell %s refers to shared string %q", c.ref(s.row), text), nil)
 		}
 		v, err := s.sst.get(i)
 		if err != nil {
-			return s.wb.bad(fmt.Sprintf("cell %s refers to shared string %d", c.ref, i), err)
+			return s.wb.bad(fmt.Sprintf("cell %s refers to shared string %d", c.ref(s.row), i), err)
 		}
 		cell.Value = v
 	case "inlineStr", "str":
@@ -773,7 +776,7 @@ func (s *sheetSource) endCell(c *cellState) error {
 		}
 		v, err := strconv.ParseFloat(raw, 64)
 		if err != nil {
-			return s.wb.bad(fmt.Sprintf("cell %s holds %q, not a number", c.ref, raw), nil)
+			return s.wb.bad(fmt.Sprintf("cell %s holds %q, not a number", c.ref(s.row), raw), nil)
 		}
 		code, date := "", false
 		if c.style >= 0 && c.style < len(s.wb.fmtCode) {
