@@ -142,7 +142,7 @@ func TestReliabilityHostileFiles(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if tt.bug != "" {
-				t.Skip("BUG: " + tt.bug)
+				skipBug(t, tt.bug)
 			}
 			t.Parallel()
 			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})

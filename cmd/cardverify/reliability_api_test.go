@@ -1,0 +1,212 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+)
+
+// TestReliabilityAnswerCodes sends a one-row list whose card the fake API
+// answers with each error code of the vendor's document, and checks the
+// exit code, the row's status, the number of calls and what stderr says.
+func TestReliabilityAnswerCodes(t *testing.T) {
+	type want struct {
+		code     int    // exit code
+		status   string // the row's status in `status --json`
+		calls    int    // calls for the card
+		attempts int    // --max-attempts; 0 for 2
+		bug      string // a known bug: the case is skipped
+	}
+	const cardLimitBug = "store: calls whose answer proves the bank was not asked (10xxx, HTTP errors) count toward the card's 3 daily checks, so the row is deferred after 3 such calls (reported)"
+	wants := map[int]want{
+		218804: {0, "rejected", 1, 0, ""}, 218805: {0, "rejected", 1, 0, ""}, 218806: {0, "rejected", 1, 0, ""}, 218808: {0, "rejected", 1, 0, ""},
+		218866: {4, "deferred", 1, 0, ""},
+		// Transient, and may reach the bank: after the card's 3 checks of
+		// the day the row is deferred, not sent a fourth time.
+		218801: {4, "deferred", 3, 10, ""},
+		// Transient system codes: failed after --max-attempts.
+		10014: {4, "failed", 2, 2, ""}, 10020: {4, "failed", 2, 2, ""},
+		// ... also past 3 calls: they never reached the bank.
+		-10020: {4, "failed", 5, 5, cardLimitBug},
+		// The QPS limit: slowed down, 20 throttled retries, then failed.
+		10011: {4, "failed", 21, 2, cardLimitBug},
+	}
+	for _, c := range juhe.Codes {
+		if c.Class == pipeline.Fatal {
+			wants[c.Code] = want{3, "pending", 1, 0, ""}
+		}
+	}
+	for _, c := range juhe.Codes {
+		if _, ok := wants[c.Code]; !ok && c.Code != 0 {
+			t.Errorf("code %d of the document has no case here", c.Code)
+		}
+	}
+	for key, w := range wants {
+		c, _ := juhe.Lookup(max(key, -key))
+		name := fmt.Sprint(c.Code)
+		if key < 0 {
+			name += fmt.Sprintf("-%d-attempts", w.attempts)
+		}
+		t.Run(name, func(t *testing.T) {
+			if w.bug != "" {
+				skipBug(t, w.bug)
+			}
+			t.Parallel()
+			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+			dir := t.TempDir()
+			card := juhetest.CodeCard(c.Code)
+			in := writeCustomers(t, dir, "one.csv", []customer{{"张三", card}}, 0)
+			out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "one.db")
+			args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
+				"--progress", "none", "--qps", "1000", "--max-attempts", fmt.Sprint(max(w.attempts, 2))}
+			r := run(t, time.Minute, secrets(), args...)
+			assertNoPanic(t, r.result)
+			if r.code != w.code {
+				t.Fatalf("exit %d, want %d; stderr:\n%s", r.code, w.code, r.stderr)
+			}
+			if n := srv.Handler.CallsFor(card); n != w.calls {
+				t.Errorf("%d calls for the card, want %d", n, w.calls)
+			}
+			st := statusOf(t, db)
+			got := map[string]int{"match": st.Match, "mismatch": st.Mismatch, "invalid": st.Invalid, "rejected": st.Rejected,
+				"deferred": st.Deferred, "failed": st.Failed, "pending": st.Pending}
+			if st.Rows != 1 || got[w.status] != 1 {
+				t.Errorf("status %+v, want the row %s", st, w.status)
+			}
+			if c.Class == pipeline.Fatal {
+				for _, s := range []string{fmt.Sprint(c.Code), c.Meaning, c.Hint} {
+					if !strings.Contains(r.stderr, s) {
+						t.Errorf("stderr does not say %q:\n%s", s, r.stderr)
+					}
+				}
+			} else {
+				col, rows := readCSV(t, out)
+				if len(rows) != 1 || rows[0][col["verify_status"]] != w.status || rows[0][col["verify_error_code"]] != fmt.Sprint(c.Code) && c.Code != 218801 {
+					t.Errorf("output %v, want the row %s with code %d", rows, w.status, c.Code)
+				}
+				if w.code == 4 && !strings.Contains(r.stderr, "run the same command") {
+					t.Errorf("exit 4 without the resume hint:\n%s", r.stderr)
+				}
+			}
+			// The same command again the same day sends nothing more:
+			// fatal rows are pending but the API still refuses (one more
+			// call), rejected rows are final, deferred ones wait a day.
+			before := srv.Handler.CallsFor(card)
+			again := run(t, time.Minute, secrets(), args...)
+			if again.code != w.code {
+				t.Errorf("second run: exit %d, want %d; stderr:\n%s", again.code, w.code, again.stderr)
+			}
+			extra := srv.Handler.CallsFor(card) - before
+			if c.Class == pipeline.Fatal && extra != 1 || c.Class != pipeline.Fatal && w.status != "failed" && extra != 0 {
+				t.Errorf("second run made %d calls for the card", extra)
+			}
+			assertNoSecrets(t, dir, r.stdout, r.stderr, again.stdout, again.stderr)
+		})
+	}
+}
+
+// TestReliabilitySecretsBadKey runs a list with a key the API does not
+// know: the run stops at once with exit 3, names the code, the vendor's
+// reason and JUHE_KEY, leaves every row pending, and neither the key nor
+// the openid appears in any output or file.
+func TestReliabilitySecretsBadKey(t *testing.T) {
+	for _, endpoint := range []string{"plain", "encrypted"} {
+		t.Run(endpoint, func(t *testing.T) {
+			t.Parallel()
+			const rowsN, workers = 200, 4
+			srv := juhetest.NewServer(t, juhetest.Options{Key: "the-key-the-api-knows", OpenID: testOpenID})
+			dir := t.TempDir()
+			cs := customers(rowsN)
+			in := writeCustomers(t, dir, "list.csv", cs, 0)
+			out, db := filepath.Join(dir, "out.xlsx"), filepath.Join(dir, "list.db")
+			r := run(t, time.Minute, secrets(), "run", in, "--base-url", srv.URL, "--endpoint", endpoint,
+				"--out", out, "--db", db, "--progress", "none", "--qps", "1000", "--workers", fmt.Sprint(workers))
+			assertNoPanic(t, r.result)
+			if r.code != 3 {
+				t.Fatalf("exit %d, want 3; stderr:\n%s", r.code, r.stderr)
+			}
+			for _, s := range []string{"10001", "错误的请求KEY", "JUHE_KEY"} {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr does not say %q:\n%s", s, r.stderr)
+				}
+			}
+			if n := srv.Handler.Calls(); n > workers {
+				t.Errorf("%d calls after a bad key, want at most one per worker (%d)", n, workers)
+			}
+			if st := statusOf(t, db); st.Pending != rowsN {
+				t.Errorf("status %+v: want all %d rows pending", st, rowsN)
+			}
+			assertNoSecrets(t, dir, r.stdout, r.stderr)
+			assertNotInFiles(t, dir, "list.db", cs[0].card, cs[rowsN-1].card, "客户")
+		})
+	}
+}
+
+// TestReliabilitySecretsNetworkDown points the run at a closed port of
+// 127.0.0.1: every row ends failed after its attempts (exit 4), the errors
+// say what failed, and no secret is printed or written.
+func TestReliabilitySecretsNetworkDown(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := "http://" + l.Addr().String()
+	l.Close()
+
+	for _, endpoint := range []string{"plain", "encrypted"} {
+		t.Run(endpoint, func(t *testing.T) {
+			t.Parallel()
+			const rowsN = 20
+			dir := t.TempDir()
+			cs := customers(rowsN)
+			in := writeCustomers(t, dir, "list.csv", cs, 0)
+			out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+			r := run(t, time.Minute, secrets(), "run", in, "--base-url", closed, "--endpoint", endpoint, "--lang", "en",
+				"--out", out, "--db", db, "--progress", "none", "--qps", "1000", "--workers", fmt.Sprint(rowsN),
+				"--max-attempts", "2", "--timeout", "2s")
+			assertNoPanic(t, r.result)
+			if r.code != 4 {
+				t.Fatalf("exit %d, want 4; stderr:\n%s", r.code, r.stderr)
+			}
+			st := statusOf(t, db)
+			if st.Failed != rowsN || st.Calls != 2*rowsN || st.BilledCalls != 0 {
+				t.Errorf("status %+v: want %d rows failed after 2 calls each", st, rowsN)
+			}
+			col, rows := readCSV(t, out)
+			for _, row := range rows {
+				if reason := row[col["verify_reason"]]; row[col["verify_status"]] != "failed" || !strings.Contains(reason, "refused") {
+					t.Errorf("row %v: want failed, with a reason that says the connection was refused", row)
+				}
+			}
+			assertNoSecrets(t, dir, r.stdout, r.stderr)
+			assertNotInFiles(t, dir, "list.db", cs[0].card, cs[rowsN-1].card, "客户")
+		})
+	}
+}
+
+// TestReliabilitySecretsOnTheCommandLine passes the secrets as flags (as a
+// script might) together with a mistake: the usage message must not echo
+// them.
+func TestReliabilitySecretsOnTheCommandLine(t *testing.T) {
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(2), 0)
+	for _, args := range [][]string{
+		{"run", in, "--key", testKey, "--openid", testOpenID, "--bogus"},
+		{"run", in, "--key", testKey, "--openid", testOpenID, "--qps", "-1"},
+		{"run", in, "--key", testKey, "--openid", testOpenID, "--endpoint", "secret"},
+		{"run", "--key", testKey, "--openid", testOpenID},
+	} {
+		r := cardverify(t, []string{"JUHE_KEY=", "JUHE_OPENID="}, args...)
+		if r.code != 2 {
+			t.Errorf("%v: exit %d, want 2", args[3:], r.code)
+		}
+		assertNoSecrets(t, dir, r.stdout, r.stderr)
+	}
+}
