@@ -134,7 +134,7 @@ func formatSection(v float64, code string) string {
 		case c == '[':
 			j := strings.IndexByte(code[i:], ']')
 			if j < 0 {
-				j = len(code) - i - 1
+				j = len(code) - i
 			}
 			if s := code[i+1 : i+j]; strings.HasPrefix(s, "$") {
 				// [$¥-804]: a currency symbol and a locale.
