@@ -43,6 +43,28 @@ const (
 )
 
 // Cell is one cell of the input as the reader found it.
+//
+// How package reader fills it, by Type (a writer can rely on this):
+//   - Text: Value is the text; Raw and NumFmt are empty (also for a text
+//     cell formatted "@", and for an error cell such as "#N/A").
+//   - Number: Raw is the XML's stored number, to be parsed with
+//     strconv.ParseFloat (LibreOffice writes "6.22202123456789E+018");
+//     NumFmt is the cell's format code ("" for General, built-in formats
+//     spelled out: "0", "#,##0.00", "@"); Value is the number as the format
+//     shows it, with at most 15 significant digits as spreadsheets do
+//     ("6.22202123456789E+18" in General, "6222021234567890000" in "0").
+//   - Date: a number whose format shows a date or time. Raw is the serial
+//     in the 1900 date system (converted from a 1904 workbook); NumFmt is
+//     the format (built-in 14 and 22 are given as "yyyy-mm-dd" and
+//     "yyyy-mm-dd h:mm"); Value is the date as that format shows it.
+//   - Bool: Value is "TRUE" or "FALSE", Raw "1" or "0".
+//   - Formula: Value is the cached result as shown. Raw is that result
+//     when it is a number (then NumFmt is its format, as for Number) or a
+//     boolean ("1"/"0"), and empty when it is text or an error, exactly as
+//     for Text. The formula itself is not kept.
+//
+// A cell absent from the sheet, or covered by a merged range, is the zero
+// Cell; a merged range's value stays in its top-left cell only.
 type Cell struct {
 	// Value is the text a spreadsheet shows for the cell.
 	Value string

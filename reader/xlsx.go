@@ -35,6 +35,9 @@ const (
 
 var errTokenTooLong = errors.New("XML token too long")
 
+// date1904Offset is the serial of 1904-01-01 in the 1900 date system.
+const date1904Offset = 1462
+
 // Relationship types, matched by suffix to accept both transitional and
 // strict OOXML.
 const (
@@ -786,6 +789,11 @@ func (s *sheetSource) endCell(c *cellState) error {
 		if date {
 			cell.Type = pipeline.Date
 			cell.Value = formatDate(v, raw, code, s.wb.date1904)
+			if s.wb.date1904 {
+				// Raw dates are 1900-system serials whatever the
+				// workbook, so that a writer keeps the same day.
+				cell.Raw = strconv.FormatFloat(v+date1904Offset, 'f', -1, 64)
+			}
 		} else {
 			cell.Value = formatNumber(v, raw, code)
 		}

@@ -402,3 +402,22 @@ func TestMergedCells(t *testing.T) {
 		// the reader stops at the last row the sheet has.
 	})
 }
+
+func TestDate1904(t *testing.T) {
+	parts := bookParts(func(w io.Writer) error {
+		_, err := io.WriteString(w, "<sheetData>"+header+`<row r="2"><c t="inlineStr"><is><t>张三</t></is></c><c t="inlineStr"><is><t>`+cardA+`</t></is></c><c s="2"><v>43830</v></c></row></sheetData>`)
+		return err
+	}, nil)
+	for i, p := range parts {
+		if p.name == "xl/workbook.xml" {
+			parts[i] = text(p.name, xmlHead+`<workbook `+mainNS+`><workbookPr date1904="1"/><sheets><sheet name="Sheet1" sheetId="1" r:id="rId1"/></sheets></workbook>`)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "mac.xlsx")
+	writeZip(t, path, parts)
+	_, recs := openAll(t, path, Options{})
+	want := pipeline.Cell{Value: "2024/1/1", Type: pipeline.Date, Raw: "45292", NumFmt: "yyyy/m/d"}
+	if got := recs[1].Cells[2]; got != want {
+		t.Errorf("1904 date = %+v, want %+v", got, want)
+	}
+}
