@@ -1,9 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"fmt"
 	"strings"
 	"sync"
@@ -85,7 +85,11 @@ type pairInfo struct {
 	card     pipeline.Key
 	prior    pipeline.Outcome
 	hasPrior bool // prior came from an End not yet committed
+	cand     int  // the first row the index gives for the fingerprint's prefix
 }
+
+// prefix is the part of a fingerprint the in-memory index keeps.
+func prefix(k pipeline.Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
 
 // Plan records a batch of data rows, given in increasing row order, and
 // fills known[i] for rows[i]; see pipeline.Checkpoint. Invalid rows get a
@@ -147,6 +151,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	if err := db.lookupPairs(ctx, pairs); err != nil {
 		return err
 	}
+	var added []uint64 // index entries this batch adds, undone if it fails
 
 	var newRows []rowRec
 	var newPairs []pairRec
@@ -169,6 +174,10 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		if p.firstRow == 0 {
 			p.firstRow, p.card = r.No, k.Card
 			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.Card})
+			if _, taken := db.index[prefix(k.Pair)]; !taken {
+				db.index[prefix(k.Pair)] = int32(r.No)
+				added = append(added, prefix(k.Pair))
+			}
 		}
 		if _, ok := recorded[r.No]; !ok {
 			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), firstRow: p.firstRow})
@@ -185,13 +194,31 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	if len(newRows) == 0 && len(newPairs) == 0 {
 		return nil
 	}
+	if err := db.queuePlan(ctx, newRows, newPairs); err != nil {
+		for _, x := range added {
+			delete(db.index, x)
+		}
+		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+	}
+	return nil
+}
+
+// queuePlan queues new rows and pairs for the writer, after waiting for
+// one of the planAhead slots.
+func (db *DB) queuePlan(ctx context.Context, newRows []rowRec, newPairs []pairRec) error {
+	select {
+	case db.planSlots <- struct{}{}: // released by the writer after the commit
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	o := op{kind: opPlan, rows: newRows, pairs: newPairs}
 	if len(newPairs) > 0 {
 		o.seq = db.ov.putPairs(newPairs)
 	}
 	if err := db.send(ctx, o); err != nil {
 		db.ov.committed([]op{o}) // never queued: forget them
-		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+		<-db.planSlots
+		return err
 	}
 	return nil
 }
@@ -230,51 +257,66 @@ func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]re
 	return m, nil
 }
 
-// lookupChunk is the most fingerprints one query asks for.
+// lookupChunk is the most pairs one query asks for.
 const lookupChunk = 512
 
-// lookupPairs completes pairs from the database: the first row of pairs the
-// overlay does not hold, and the committed outcome of pairs it holds no
-// newer outcome for.
+// lookupPairs completes from the database the pairs the overlay did not
+// know: their first row and committed outcome. The in-memory index maps a
+// fingerprint's prefix to a candidate first row, checked against the
+// pair's full fingerprint; a pair the index does not know is new. (Two
+// pairs with one 64-bit prefix, about one chance in 10^7 for a million
+// pairs, are told apart by a scan of the pairs table.)
 func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo) error {
-	var fps []any
+	var cands []any
 	for fp, p := range pairs {
-		if p.firstRow == 0 || !p.hasPrior {
-			fps = append(fps, bytes.Clone(fp[:]))
+		if p.firstRow != 0 {
+			continue // an uncommitted pair: no committed outcome either
+		}
+		if first, ok := db.index[prefix(fp)]; ok {
+			p.cand = int(first)
+			cands = append(cands, int64(first))
 		}
 	}
-	for len(fps) > 0 {
-		n := min(len(fps), lookupChunk)
-		if err := db.lookupPairChunk(ctx, pairs, fps[:n]); err != nil {
+	for len(cands) > 0 {
+		n := min(len(cands), lookupChunk)
+		q := pairQuery + "WHERE p.first_row IN (?" + strings.Repeat(", ?", n-1) + ")"
+		if err := db.scanPairs(ctx, pairs, q, cands[:n]...); err != nil {
 			return err
 		}
-		fps = fps[n:]
+		cands = cands[n:]
+	}
+	for fp, p := range pairs {
+		if p.cand != 0 && p.firstRow == 0 {
+			// The prefix belongs to another pair.
+			if err := db.scanPairs(ctx, pairs, pairQuery+"WHERE p.fp = ?", fp[:]); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
 
-func (db *DB) lookupPairChunk(ctx context.Context, pairs map[pipeline.Key]*pairInfo, fps []any) error {
-	q := `SELECT p.fp, p.card, p.first_row, o.status, o.res, o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
-		FROM pairs p LEFT JOIN outcomes o ON o.first_row = p.first_row
-		WHERE p.fp IN (?` + strings.Repeat(", ?", len(fps)-1) + ")"
-	rs, err := db.rdb.QueryContext(ctx, q, fps...)
+const pairQuery = `SELECT p.fp, p.card, p.first_row, o.status, o.res, o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
+	FROM pairs p LEFT JOIN outcomes o ON o.first_row = p.first_row `
+
+// scanPairs runs a pairQuery and completes the pairs it finds.
+func (db *DB) scanPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo, q string, args ...any) error {
+	rs, err := db.rdb.QueryContext(ctx, q, args...)
 	if err != nil {
 		return fmt.Errorf("read checkpoint pairs: %w", err)
 	}
 	defer rs.Close()
+	var fp, card []byte
 	for rs.Next() {
-		var fp, card []byte
 		var sp scannedPair
 		if err := rs.Scan(append([]any{&fp, &card}, sp.dest()...)...); err != nil {
 			return fmt.Errorf("read checkpoint pairs: %w", err)
 		}
 		p := pairs[pipeline.Key(fp)]
-		if p == nil {
-			continue
+		if p == nil || p.firstRow != 0 {
+			continue // another pair with the same prefix
 		}
-		if p.firstRow == 0 {
-			p.firstRow, p.card = sp.firstRow, pipeline.Key(card)
-		}
+		p.firstRow, p.card = sp.firstRow, pipeline.Key(card)
 		if !p.hasPrior {
 			p.prior = sp.outcome()
 		}

@@ -22,6 +22,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"embed"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash"
@@ -74,13 +75,19 @@ type DB struct {
 
 	planMu     sync.Mutex // serialises Plan
 	maxPlanned int        // the highest row number recorded or planned; guarded by planMu
+	// index maps the first 8 bytes of each pair's fingerprint to the
+	// pair's first row: Plan's lookup of a pair, kept in memory (about 30
+	// bytes a pair) because a B-tree index of random fingerprints on disk
+	// made every commit rewrite pages all over it. Guarded by planMu.
+	index map[uint64]int32
 
 	ov overlay
 
-	ops     chan op
-	done    chan struct{} // closed when the writer goroutine has ended
-	closeMu sync.RWMutex  // held for reading by senders, for writing by Close
-	closed  bool
+	ops       chan op
+	planSlots chan struct{} // a slot per Plan batch queued and not committed
+	done      chan struct{} // closed when the writer goroutine has ended
+	closeMu   sync.RWMutex  // held for reading by senders, for writing by Close
+	closed    bool
 
 	errMu sync.Mutex
 	werr  error // the writer's first error, returned from then on
@@ -127,6 +134,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	db.ops = make(chan op, queueSize)
+	db.planSlots = make(chan struct{}, planAhead)
 	db.done = make(chan struct{})
 	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
@@ -161,7 +169,36 @@ func (db *DB) open(ctx context.Context, abs string) error {
 	if err := db.wdb.QueryRowContext(ctx, "SELECT coalesce(max(row_no), 0) FROM rows").Scan(&db.maxPlanned); err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
+	if err := db.loadIndex(ctx); err != nil {
+		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
+	}
 	return db.openReaders(abs)
+}
+
+// loadIndex fills the in-memory index of pair fingerprints.
+func (db *DB) loadIndex(ctx context.Context) error {
+	var n int
+	if err := db.wdb.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n); err != nil {
+		return err
+	}
+	db.index = make(map[uint64]int32, n)
+	rs, err := db.wdb.QueryContext(ctx, "SELECT first_row, substr(fp, 1, 8) FROM pairs ORDER BY first_row")
+	if err != nil {
+		return err
+	}
+	return scanEach(rs, func(rs *sql.Rows) error {
+		var first int32
+		var fp8 []byte
+		if err := rs.Scan(&first, &fp8); err != nil {
+			return err
+		}
+		if len(fp8) == 8 {
+			if _, taken := db.index[binary.LittleEndian.Uint64(fp8)]; !taken {
+				db.index[binary.LittleEndian.Uint64(fp8)] = first
+			}
+		}
+		return nil
+	})
 }
 
 // OpenReadOnly opens an existing checkpoint for reports (status, export,
@@ -351,7 +388,7 @@ func (db *DB) loadKey(ctx context.Context, create bool) error {
 		key := make([]byte, 32)
 		rand.Read(key)
 		_, err = db.wdb.ExecContext(ctx, "INSERT INTO meta (id, hmac_key, created_at) VALUES (1, ?, ?)",
-			key, formatTime(time.Now()))
+			key, formatTime(time.Now().Truncate(time.Second)))
 		db.key = key
 	}
 	if err != nil {

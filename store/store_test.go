@@ -532,6 +532,8 @@ func TestBeginRunRefusesChangedInput(t *testing.T) {
 // TestNoPlaintext writes a checkpoint with many rows, calls and answers,
 // then searches the raw bytes of the database, -wal and -shm files for
 // every name, every card number and the middle six digits of every card.
+// Every time the test stores is in whole seconds, so that no run of digits
+// in a time can match a card's by chance.
 func TestNoPlaintext(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "job.db")

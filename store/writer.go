@@ -17,6 +17,12 @@ const (
 	queueSize = 4096
 	// maxBatch is the most operations one commit takes.
 	maxBatch = 1000
+	// planAhead is how many Plan batches may wait for the writer. Each
+	// holds up to a thousand rows, so this bounds the memory of rows
+	// planned but not committed, and lets one commit take several
+	// batches' rows when Plan runs ahead, which makes the random inserts
+	// into the fingerprint index share pages.
+	planAhead = 16
 )
 
 type opKind uint8
@@ -246,6 +252,11 @@ func (w *writer) commit() {
 	}
 	if err == nil {
 		w.db.ov.committed(w.batch)
+	}
+	for i := range w.batch {
+		if w.batch[i].kind == opPlan {
+			<-w.db.planSlots
+		}
 	}
 }
 

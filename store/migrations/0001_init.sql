@@ -37,11 +37,13 @@ CREATE TABLE runs (
 );
 
 -- pairs has one row per distinct valid (name, card): the unit that is sent,
--- keyed by the first row that holds it.
+-- keyed by the first row that holds it. fp is unique but not indexed: the
+-- writer of a run keeps an index of it in memory, loaded at open, because
+-- a B-tree of random keys made each commit rewrite pages all over it.
 CREATE TABLE pairs (
 	first_row INTEGER PRIMARY KEY,
-	fp        BLOB NOT NULL UNIQUE, -- HMAC(key, name || 0x00 || card)
-	card      BLOB NOT NULL         -- HMAC(key, 'card' || 0x00 || card)
+	fp        BLOB NOT NULL, -- HMAC(key, name || 0x00 || card)
+	card      BLOB NOT NULL  -- HMAC(key, 'card' || 0x00 || card)
 );
 
 -- outcomes holds the latest outcome of each pair that has one; a pair
