@@ -100,6 +100,16 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 				bom = 0
 			}
 			return "utf-8", nil, bom, nil
+		case "utf-16", "utf16":
+			// The byte order mark decides; without one, little endian,
+			// as Windows writes.
+			if bom == 2 && sample[0] == 0xFE {
+				return "utf-16be", unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), 2, nil
+			}
+			if bom != 2 {
+				bom = 0
+			}
+			return "utf-16le", unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), bom, nil
 		case "utf-16le", "utf-16be", "utf16le", "utf16be":
 			order := unicode.LittleEndian
 			if strings.HasSuffix(l, "be") {

@@ -148,6 +148,8 @@ func TestEncodingGuess(t *testing.T) {
 		{"label utf-8 with bom", []byte("\xef\xbb\xbfa"), "utf8", "utf-8", 3},
 		{"label utf-16le with bom", []byte{0xff, 0xfe, 'a', 0}, "UTF-16LE", "utf-16le", 2},
 		{"label utf-16be without bom", []byte{0, 'a'}, "utf-16be", "utf-16be", 0},
+		{"label utf-16 with be bom", []byte{0xfe, 0xff, 0, 'a'}, "utf-16", "utf-16be", 2},
+		{"label utf-16 without bom", []byte{'a', 0}, "UTF-16", "utf-16le", 0},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -29,6 +29,7 @@ const (
 	probNameEmpty    = "name is empty; fill it in or delete the row"
 	probNameDigits   = "name contains digits; check that the name and card columns are not swapped"
 	probNameControl  = "name contains control characters; retype it"
+	probNameEncoding = "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"
 	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
 	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
 )
@@ -251,13 +252,15 @@ func CheckName(name string) (problems []string) {
 	if n := utf8.RuneCountInString(name); n > maxNameRunes {
 		problems = append(problems, fmt.Sprintf("name has %d characters; the API accepts at most %d", n, maxNameRunes))
 	}
-	digits, control := false, false
+	digits, control, undecodable := false, false, false
 	for _, r := range name {
 		switch {
 		case unicode.IsDigit(r):
 			digits = true
-		case unicode.IsControl(r), r == utf8.RuneError:
+		case unicode.IsControl(r):
 			control = true
+		case r == utf8.RuneError:
+			undecodable = true
 		}
 	}
 	if digits {
@@ -265,6 +268,9 @@ func CheckName(name string) (problems []string) {
 	}
 	if control {
 		problems = append(problems, probNameControl)
+	}
+	if undecodable {
+		problems = append(problems, probNameEncoding)
 	}
 	return problems
 }

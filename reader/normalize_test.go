@@ -115,7 +115,8 @@ func TestCheckName(t *testing.T) {
 		{"张三1", "digits"},
 		{"张三１", "digits"},
 		{"张\x01三", "control"},
-		{"张\ufffd三", "control"},
+		{"张\ufffd三", "--encoding"},
+		{"张\xff三", "--encoding"},
 	}
 	for _, tc := range tests {
 		checkSubstr(t, "CheckName("+tc.name+")", CheckName(tc.name), tc.problem)
