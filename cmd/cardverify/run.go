@@ -158,6 +158,9 @@ func (a *app) run(ctx context.Context, args []string) error {
 	return a.runJob(ctx, c)
 }
 
+// xlsxMaxRows is the most rows a worksheet holds.
+const xlsxMaxRows = 1 << 20
+
 // runJob verifies c.Input, resuming from the checkpoint, and writes the
 // output.
 func (a *app) runJob(ctx context.Context, c runConfig) error {
@@ -179,6 +182,10 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 	}
 	defer in.Close()
 	layout := in.Layout()
+	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
+		return &pipeline.InputError{Path: c.Input, Msg: fmt.Sprintf("about %d rows: more than an XLSX sheet holds (%d)", layout.EstimatedRows, xlsxMaxRows),
+			Hint: "write a CSV instead: --out " + strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".csv"}
+	}
 	sum, size, err := reader.Digest(c.Input)
 	if err != nil {
 		return err
@@ -286,7 +293,7 @@ func (a *app) writeOutput(ctx context.Context, db *store.DB, input, out string, 
 	}
 	if err := pipeline.Export(ctx, in, res, db, w); err != nil {
 		w.Abort()
-		return st, fmt.Errorf("write %s: %w", out, err)
+		return st, err
 	}
 	return st, w.Close()
 }
