@@ -122,11 +122,6 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	}
 	db.hashers.Put(h)
 
-	recorded, err := db.recordedRows(ctx, rows)
-	if err != nil {
-		return err
-	}
-
 	// The pairs of the batch: first what the overlay holds, read before the
 	// database so that an entry committed and dropped in between is found
 	// there.
@@ -148,6 +143,24 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		}
 	}
 	db.ov.mu.Unlock()
+	// Then the rows already recorded (a resume), with their pairs and
+	// outcomes, and last the pairs of the other rows.
+	recorded, err := db.recordedRows(ctx, rows)
+	if err != nil {
+		return err
+	}
+	for i, r := range rows {
+		rec, ok := recorded[r.No]
+		if !ok || r.Invalid != "" || rec.firstRow == 0 || rec.fp != known[i].Pair {
+			continue
+		}
+		if p := pairs[rec.fp]; p.firstRow == 0 {
+			p.firstRow, p.card = rec.firstRow, rec.card
+			if !p.hasPrior {
+				p.prior = rec.prior
+			}
+		}
+	}
 	if err := db.lookupPairs(ctx, pairs); err != nil {
 		return err
 	}
@@ -224,34 +237,51 @@ func (db *DB) queuePlan(ctx context.Context, newRows []rowRec, newPairs []pairRe
 }
 
 type recordedRow struct {
-	fp      pipeline.Key
-	invalid bool
+	fp       pipeline.Key
+	invalid  bool
+	firstRow int // the pair's, 0 for an invalid row
+	card     pipeline.Key
+	prior    pipeline.Outcome
 }
 
 // recordedRows returns the rows of the batch that the checkpoint already
-// holds. A batch beyond every row recorded or planned so far (a fresh run)
+// holds, with their pairs' committed outcomes: one scan of a range of
+// rows. A batch beyond every row recorded or planned so far (a fresh run)
 // needs no query.
 func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]recordedRow, error) {
 	first, last := rows[0].No, rows[len(rows)-1].No
 	if first > db.maxPlanned {
 		return nil, nil
 	}
-	q, err := db.rdb.QueryContext(ctx, "SELECT row_no, fp, invalid IS NOT NULL FROM rows WHERE row_no BETWEEN ? AND ?", first, last)
+	rs, err := db.rdb.QueryContext(ctx, `SELECT r.row_no, r.fp, r.invalid IS NOT NULL, p.card, p.first_row, o.status, o.res, o.jobid,
+			o.code, o.answered, o.reason, o.attempts, o.at
+		FROM rows r LEFT JOIN pairs p ON p.first_row = r.first_row LEFT JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.row_no BETWEEN ? AND ?`, first, last)
 	if err != nil {
 		return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
 	}
-	defer q.Close()
-	m := make(map[int]recordedRow)
-	var no int
-	var fp []byte
-	var invalid bool
-	for q.Next() {
-		if err := q.Scan(&no, &fp, &invalid); err != nil {
-			return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
+	m := make(map[int]recordedRow, len(rows))
+	var (
+		no       int
+		fp, card []byte
+		invalid  bool
+		pairRow  sql.NullInt64
+		sp       scannedPair
+	)
+	dest := append([]any{&no, &fp, &invalid, &card, &pairRow}, sp.dest()[1:]...)
+	err = scanEach(rs, func(rs *sql.Rows) error {
+		if err := rs.Scan(dest...); err != nil {
+			return err
 		}
-		m[no] = recordedRow{fp: pipeline.Key(fp), invalid: invalid}
-	}
-	if err := q.Err(); err != nil {
+		rec := recordedRow{fp: pipeline.Key(fp), invalid: invalid}
+		if pairRow.Valid {
+			sp.firstRow = int(pairRow.Int64)
+			rec.firstRow, rec.card, rec.prior = sp.firstRow, pipeline.Key(card), sp.outcome()
+		}
+		m[no] = rec
+		return nil
+	})
+	if err != nil {
 		return nil, fmt.Errorf("read checkpoint rows %d-%d: %w", first, last, err)
 	}
 	return m, nil

@@ -687,3 +687,40 @@ func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)
 }
+
+// TestPlanPrefixCollision makes the in-memory index give a wrong candidate
+// for a pair (as two fingerprints with one 64-bit prefix would) and checks
+// that Plan still tells the pairs apart.
+func TestPlanPrefixCollision(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	rows := people(3, 0, 13)
+	plan(t, db, rows[:1], 1) // row 2: pair A
+	fpB := db.Fingerprint(rows[1].Name, rows[1].Card)
+	db.planMu.Lock()
+	db.index[prefix(fpB)] = 2 // B's prefix now leads to A's row
+	db.planMu.Unlock()
+	if err := db.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	b := []pipeline.Row{{No: 3, Name: rows[1].Name, Card: rows[1].Card}}
+	if k := plan(t, db, b, 1); k[0].FirstRow != 3 {
+		t.Fatalf("pair B behind A's prefix: FirstRow %d, want 3 (a new pair)", k[0].FirstRow)
+	}
+	// Its duplicates find it, before and after it is committed.
+	dup := []pipeline.Row{{No: 4, Name: rows[1].Name, Card: rows[1].Card}}
+	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
+		t.Errorf("duplicate of B before commit: FirstRow %d, want 3", k[0].FirstRow)
+	}
+	if err := db.flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	dup[0].No = 5
+	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
+		t.Errorf("duplicate of B after commit: FirstRow %d, want 3", k[0].FirstRow)
+	}
+	a := []pipeline.Row{{No: 6, Name: rows[0].Name, Card: rows[0].Card}}
+	if k := plan(t, db, a, 1); k[0].FirstRow != 2 {
+		t.Errorf("duplicate of A: FirstRow %d, want 2", k[0].FirstRow)
+	}
+}
