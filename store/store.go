@@ -544,3 +544,8 @@ func parseTime(s sql.NullString) time.Time {
 	}
 	return t
 }
+
+var (
+	_ pipeline.Checkpoint = (*DB)(nil)
+	_ pipeline.Results    = (*Results)(nil)
+)

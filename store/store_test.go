@@ -724,3 +724,31 @@ func TestPlanPrefixCollision(t *testing.T) {
 		t.Errorf("duplicate of A: FirstRow %d, want 2", k[0].FirstRow)
 	}
 }
+
+// TestWriterErrorIsSticky fails one commit and checks that the error comes
+// back from every later write and from Close.
+func TestWriterErrorIsSticky(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	known := plan(t, db, people(2, 0, 14), 2)
+	boom := errors.New("disk full")
+	_, err := db.exec(ctx, func(context.Context, *sql.Conn) (int64, error) { return 0, boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("exec: %v, want %v", err, boom)
+	}
+	k := known[0]
+	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: base}
+	if _, err := db.Begin(ctx, c); !errors.Is(err, boom) {
+		t.Errorf("Begin after a failed commit: %v", err)
+	}
+	o := outcome(k.FirstRow, pipeline.Match, base)
+	if err := db.End(ctx, 1, c, &o); !errors.Is(err, boom) {
+		t.Errorf("End after a failed commit: %v", err)
+	}
+	if err := db.Plan(ctx, people(3, 0, 14)[2:], make([]pipeline.Known, 1)); !errors.Is(err, boom) {
+		t.Errorf("Plan after a failed commit: %v", err)
+	}
+	if err := db.Close(); !errors.Is(err, boom) {
+		t.Errorf("Close after a failed commit: %v", err)
+	}
+}
