@@ -215,11 +215,14 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 			for range c.reps {
 				fresh(list)
 				m.load = append(m.load, loadAvg())
+				sbCPU := sb.cpu()
 				r, err := runArgs(list, sb.url).run(ctx, nil)
 				if err != nil {
 					return false, err
 				}
-				fmt.Printf("  %s: %.0f rows/s, peak RSS %s, load %s\n", r.wall.Round(time.Millisecond), float64(size)/r.wall.Seconds(), mib(r.rssKiB), m.load[len(m.load)-1])
+				r.sandboxCPU = sb.cpu() - sbCPU
+				fmt.Printf("  %s: %.0f rows/s, peak RSS %s, CPU %s (sandbox %s), load %s\n", r.wall.Round(time.Millisecond), float64(size)/r.wall.Seconds(),
+					mib(r.rssKiB), r.cpu.Round(10*time.Millisecond), r.sandboxCPU.Round(10*time.Millisecond), m.load[len(m.load)-1])
 				if r.code != 0 {
 					fail("run", r)
 				}
@@ -344,15 +347,18 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 
 	// The tables.
 	fmt.Printf("\n## results (reps %d, medians; machine: %s)\n\n", c.reps, machine())
-	fmt.Println("| list | rows | rows/s | wall | peak RSS | rows/s of each run | load avg (1 min) before each run |")
-	fmt.Println("|---|---:|---:|---:|---:|---|---|")
+	fmt.Println("| list | rows | rows/s | wall | peak RSS | CPU (user+sys) | CPU µs/row | sandbox CPU | rows/s of each run | load avg (1 min) before each run |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|---|---|")
 	for _, m := range thr {
 		var each []string
 		for _, r := range m.runs {
 			each = append(each, fmt.Sprintf("%.0f", float64(m.size)/r.wall.Seconds()))
 		}
-		fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %s |\n", m.format, m.size, float64(m.size)/m.wall().Seconds(),
-			m.wall().Round(10*time.Millisecond), mib(m.rss()), strings.Join(each, ", "), strings.Join(m.load, ", "))
+		cpu := median(m.runs, func(r result) float64 { return float64(r.cpu) }, func(f float64) time.Duration { return time.Duration(f) })
+		sbCPU := median(m.runs, func(r result) float64 { return float64(r.sandboxCPU) }, func(f float64) time.Duration { return time.Duration(f) })
+		fmt.Printf("| %s | %d | %.0f | %s | %s | %s | %.1f | %s | %s | %s |\n", m.format, m.size, float64(m.size)/m.wall().Seconds(),
+			m.wall().Round(10*time.Millisecond), mib(m.rss()), cpu.Round(10*time.Millisecond), float64(cpu.Microseconds())/float64(m.size),
+			sbCPU.Round(10*time.Millisecond), strings.Join(each, ", "), strings.Join(m.load, ", "))
 	}
 	fmt.Println()
 	fmt.Println("| measure | list | median | each run |")

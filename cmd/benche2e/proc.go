@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -18,11 +19,15 @@ import (
 
 // result is what one run of a command cost.
 type result struct {
-	wall    time.Duration
-	rssKiB  int64 // peak resident set size, 0 where wait4 does not report it
-	code    int   // exit code; -1 when killed by a signal
-	started time.Time
-	stderr  string
+	wall   time.Duration
+	rssKiB int64         // peak resident set size, 0 where wait4 does not report it
+	cpu    time.Duration // user + system CPU time of the process
+	// sandboxCPU is the CPU time the sandbox spent meanwhile, where
+	// /proc tells it.
+	sandboxCPU time.Duration
+	code       int // exit code; -1 when killed by a signal
+	started    time.Time
+	stderr     string
 }
 
 // command is a cardverify command line, printed before it runs.
@@ -85,6 +90,7 @@ func (c command) run(ctx context.Context, kill <-chan struct{}) (result, error) 
 	}
 	r.code = cmd.ProcessState.ExitCode()
 	r.rssKiB = maxRSS(cmd.ProcessState)
+	r.cpu = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		return r, fmt.Errorf("%s: %w", c.bin, err)
@@ -181,6 +187,26 @@ func (s *sandbox) stop() {
 		s.cmd.Process.Kill()
 		<-s.done
 	}
+}
+
+// cpu returns the CPU time (user + system) the sandbox has used so far,
+// from /proc/PID/stat; 0 where that file does not exist.
+func (s *sandbox) cpu() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0
+	}
+	// The fields after the command name, which is in parentheses: utime
+	// and stime are the 12th and 13th, in clock ticks (100 a second on
+	// Linux whatever the kernel's HZ).
+	i := strings.LastIndexByte(string(b), ')')
+	f := strings.Fields(string(b[i+1:]))
+	if i < 0 || len(f) < 13 {
+		return 0
+	}
+	ut, _ := strconv.ParseInt(f[11], 10, 64)
+	st, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(ut+st) * 10 * time.Millisecond
 }
 
 // freeAddr returns a loopback address with a port free a moment ago.
