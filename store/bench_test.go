@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -52,6 +53,7 @@ func BenchmarkWriter(b *testing.B) {
 	const workers = 8
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	var wg sync.WaitGroup
 	for w := range workers {
 		wg.Go(func() {
@@ -73,6 +75,7 @@ func BenchmarkWriter(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "results/s")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkPlan measures rows per second through Plan for a fresh run, in
@@ -84,6 +87,7 @@ func BenchmarkPlan(b *testing.B) {
 	known := make([]pipeline.Known, len(rows))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for i := 0; i < len(rows); i += 512 {
 		j := min(i+512, len(rows))
 		if err := db.Plan(ctx, rows[i:j], known[i:j]); err != nil {
@@ -94,6 +98,7 @@ func BenchmarkPlan(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "rows/s")
+	reportCPU(b, cpu)
 }
 
 // BenchmarkResumeFinished measures a resume of a finished checkpoint: open
@@ -133,6 +138,7 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 	known = make([]pipeline.Known, len(rows))
 	b.ReportAllocs()
 	b.ResetTimer()
+	cpu := cpuTime()
 	for range b.N {
 		db, err := Open(ctx, path)
 		if err != nil {
@@ -170,4 +176,18 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 		}
 	}
 	b.ReportMetric(float64(b.N*n)/b.Elapsed().Seconds(), "rows/s")
+	reportCPU(b, cpu)
+}
+
+// cpuTime returns the CPU time (user and system) the process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// reportCPU reports the CPU time per op since start: on a shared machine
+// it varies less than the wall time.
+func reportCPU(b *testing.B, start time.Duration) {
+	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }

@@ -752,3 +752,24 @@ func TestWriterErrorIsSticky(t *testing.T) {
 		t.Errorf("Close after a failed commit: %v", err)
 	}
 }
+
+func TestFormatTime(t *testing.T) {
+	for _, tm := range []time.Time{
+		base,
+		time.Date(2026, 1, 2, 3, 4, 5, 6, time.FixedZone("CST", 8*3600)),
+		time.Date(1999, 12, 31, 23, 59, 59, 999999999, time.UTC),
+		time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC),
+		time.Now(),
+	} {
+		want := tm.UTC().Format(timeFormat)
+		if got := formatTime(tm); got != want {
+			t.Errorf("formatTime(%v) = %v, want %s", tm, got, want)
+		}
+		if back := parseTime(sql.NullString{String: want, Valid: true}); tm.Year() < 10000 && !back.Equal(tm) {
+			t.Errorf("parseTime(%s) = %v, want %v", want, back, tm)
+		}
+	}
+	if formatTime(time.Time{}) != nil {
+		t.Error("formatTime(zero) is not nil")
+	}
+}
