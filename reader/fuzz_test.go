@@ -147,3 +147,43 @@ func FuzzFormat(f *testing.F) {
 		isDateFormat(code)
 	})
 }
+
+// FuzzSheet feeds arbitrary sheet XML, with a few shared strings and
+// merged ranges, to the workbook reader: no panic, an InputError or records
+// in order that keep the invariants of FuzzDelimited.
+func FuzzSheet(f *testing.F) {
+	f.Add(header + `<row r="2"><c r="A2" t="s"><v>0</v></c><c r="B2" t="s"><v>1</v></c></row>`)
+	f.Add(header + `<row r="3"><c r="B3" t="inlineStr"><is><t>` + cardA + `</t></is></c></row></sheetData><mergeCells><mergeCell ref="A2:A3"/></mergeCells><sheetData>`)
+	f.Add(header + `<row r="2"><c r="A2" t="b"><v>1</v></c><c r="B2" s="2"><v>45292</v></c><c r="C2" t="e"><v>#N/A</v></c></row>`)
+	f.Fuzz(func(t *testing.T, rows string) {
+		path := sheetBook(t, rows, []string{"张三", cardA})
+		r, err := Open(path, Options{})
+		if err != nil {
+			var ie *pipeline.InputError
+			if !errors.As(err, &ie) {
+				t.Fatalf("Open: %T %v, want an InputError", err, err)
+			}
+			return
+		}
+		defer r.Close()
+		last := 0
+		for last < 10000 { // a mutated row number can make a million blank rows
+			rec, err := r.Next()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				var ie *pipeline.InputError
+				if !errors.As(err, &ie) {
+					t.Fatalf("Next: %T %v, want an InputError", err, err)
+				}
+				return
+			}
+			if rec.RowNo != last+1 {
+				t.Fatalf("row %d after row %d", rec.RowNo, last)
+			}
+			last = rec.RowNo
+			checkRecordInvariants(t, rec)
+		}
+	})
+}
