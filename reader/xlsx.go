@@ -420,9 +420,15 @@ func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) 
 		sort.Slice(merges, func(i, j int) bool { return merges[i].r0 < merges[j].r0 })
 		s.byCol = map[int][]int{}
 		s.topCells = map[[2]int]pipeline.Cell{}
+		entries := 0
 		for i, m := range merges {
 			for c := m.c0; c <= m.c1 && c < maxColumns; c++ {
 				s.byCol[c] = append(s.byCol[c], i)
+				if entries++; entries > 10*maxMerges {
+					rc.Close()
+					return nil, &pipeline.InputError{Path: wb.path, Msg: "the sheet's merged ranges cover too many columns",
+						Hint: "unmerge the cells (select all, Merge & Center off) and save again"}
+				}
 			}
 		}
 	}

@@ -307,10 +307,18 @@ func TestHostileWorkbooks(t *testing.T) {
 	}
 	manyMerges.WriteString("</mergeCells><sheetData>")
 
+	wideMerges := new(strings.Builder)
+	wideMerges.WriteString("</sheetData><mergeCells>")
+	for i := 0; i < 2000; i++ {
+		fmt.Fprintf(wideMerges, `<mergeCell ref="A%d:AMJ%d"/>`, i+3, i+3)
+	}
+	wideMerges.WriteString("</mergeCells><sheetData>")
+
 	tests := []struct {
 		name, path, msg string
 	}{
 		{"zip bomb", bomb, "zip bomb"},
+		{"merges across every column", sheetBook(t, header+wideMerges.String(), nil), "too many columns"},
 		{"lying sizes", liar, "zip bomb"},
 		{"data past the declared size", short, "damaged"},
 		{"5 MB inline cell", sheetBookMethod(t, header+`<row r="2"><c t="inlineStr"><is><t>`+big+`</t></is></c></row>`, nil, zip.Store), "more than 32767 characters"},
