@@ -3,8 +3,9 @@
 package store
 
 import (
-	"fmt"
 	"os"
+
+	"github.com/cardverify/cardverify/pipeline"
 )
 
 // lockFile opens the sidecar lock file without locking it: flock exists on
@@ -13,7 +14,8 @@ import (
 func lockFile(abs, path string) (*os.File, error) {
 	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+		return nil, &pipeline.InputError{Path: path, Msg: "cannot create the checkpoint",
+			Hint: "check --db: its directory must exist and be writable", Err: err}
 	}
 	return f, nil
 }

@@ -27,7 +27,8 @@ import (
 func lockFile(abs, path string) (*os.File, error) {
 	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
+		return nil, &pipeline.InputError{Path: path, Msg: "cannot create the checkpoint",
+			Hint: "check --db: its directory must exist and be writable", Err: err}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()

@@ -94,6 +94,7 @@ func TestOpenRefuses(t *testing.T) {
 		{"newer schema read-only", newer, OpenReadOnly},
 		{"empty file read-only", empty, OpenReadOnly},
 		{"missing file read-only", filepath.Join(dir, "missing.db"), OpenReadOnly},
+		{"missing directory", filepath.Join(dir, "no", "such", "dir", "job.db"), Open},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			db, err := tc.open(ctx, tc.path)

@@ -18,10 +18,9 @@ const (
 	// maxBatch is the most operations one commit takes.
 	maxBatch = 1000
 	// planAhead is how many Plan batches may wait for the writer. Each
-	// holds up to a thousand rows, so this bounds the memory of rows
-	// planned but not committed, and lets one commit take several
-	// batches' rows when Plan runs ahead, which makes the random inserts
-	// into the fingerprint index share pages.
+	// holds up to a thousand or so rows, so this bounds the memory of rows
+	// planned but not committed; when Plan runs ahead, one commit takes
+	// several batches.
 	planAhead = 16
 )
 
