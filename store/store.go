@@ -36,7 +36,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/mattn/go-sqlite3"
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -363,8 +363,7 @@ func userVersion(ctx context.Context, q *sql.DB) (int, error) {
 }
 
 func (db *DB) notCheckpoint(err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+	if notADatabase(err) {
 		return &pipeline.InputError{Path: db.path, Msg: "not a cardverify checkpoint", Hint: "check --db", Err: err}
 	}
 	return fmt.Errorf("open checkpoint %s: %w", db.path, err)
