@@ -28,7 +28,12 @@ const (
 	maxCellChars = 32767
 	// maxRows is the last row of an Excel sheet.
 	maxRows = 1 << 20
+	// maxHeaderRow is the lowest header row Options.HeaderRow may give.
+	maxHeaderRow = 1000
 )
+
+// Reader is a pipeline.Source.
+var _ pipeline.Source = (*Reader)(nil)
 
 // Options say where the data is. The zero value detects everything.
 type Options struct {
@@ -185,6 +190,11 @@ func countLines(f io.Reader) (int, error) {
 // fills r.layout from them.
 func (r *Reader) start(opt Options) error {
 	want := headerScan
+	if opt.HeaderRow > maxHeaderRow || opt.HeaderRow < 0 {
+		// The rows above the header are held in memory until it is found.
+		return &pipeline.InputError{Path: r.path, Msg: fmt.Sprintf("header row %d is not within the first %d rows", opt.HeaderRow, maxHeaderRow),
+			Hint: "delete the rows above the header, or give --header-row the row that holds the column titles"}
+	}
 	if opt.HeaderRow > want {
 		want = opt.HeaderRow
 	}

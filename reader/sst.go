@@ -36,6 +36,12 @@ type sstStore struct {
 	cache     [sstCached]sstCacheEntry
 	cacheNext int
 	lenBuf    [binary.MaxVarintLen64]byte
+
+	// next is where string i starts in its block, after a lookup of i-1.
+	next struct {
+		i, off int
+		ok     bool
+	}
 }
 
 type sstCacheEntry struct {
@@ -107,15 +113,26 @@ func (s *sstStore) get(i int) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	for k := i % sstBlock; ; k-- {
-		n, m := binary.Uvarint(data)
-		if m <= 0 || uint64(len(data)-m) < n {
+	// Cells mostly ask for the string after the last one: start from
+	// there rather than from the block's start.
+	k, off := i%sstBlock, 0
+	if s.next.ok && s.next.i == i && s.next.i/sstBlock == b {
+		k, off = 0, s.next.off
+	}
+	for ; ; k-- {
+		if off > len(data) {
+			return "", errNoString
+		}
+		n, m := binary.Uvarint(data[off:])
+		if m <= 0 || uint64(len(data)-off-m) < n {
 			return "", errNoString
 		}
 		if k == 0 {
-			return string(data[m : m+int(n)]), nil
+			end := off + m + int(n)
+			s.next.i, s.next.off, s.next.ok = i+1, end, true
+			return string(data[off+m : end]), nil
 		}
-		data = data[m+int(n):]
+		off += m + int(n)
 	}
 }
 

@@ -429,3 +429,39 @@ func TestDate1904(t *testing.T) {
 		t.Errorf("1904 date = %+v, want %+v", got, want)
 	}
 }
+
+func TestSSTStore(t *testing.T) {
+	for _, mem := range []int64{1 << 20, 256} {
+		defer func(m int64) { sstMemory = m }(sstMemory)
+		sstMemory = mem
+		var s sstStore
+		const n = 1000
+		for i := 0; i < n; i++ {
+			if err := s.add([]byte(numberName(i))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if (s.file != nil) != (mem == 256) {
+			t.Fatalf("sstMemory %d: on disk = %v", mem, s.file != nil)
+		}
+		// In order, backwards, and jumping about.
+		order := make([]int, 0, 3*n)
+		for i := 0; i < n; i++ {
+			order = append(order, i, n-1-i, (i*7919)%n)
+		}
+		for _, i := range order {
+			got, err := s.get(i)
+			if err != nil || got != numberName(i) {
+				t.Fatalf("sstMemory %d: get(%d) = %q, %v; want %q", mem, i, got, err, numberName(i))
+			}
+		}
+		for _, i := range []int{-1, n, n + 100} {
+			if _, err := s.get(i); err == nil {
+				t.Errorf("get(%d) succeeded", i)
+			}
+		}
+		if err := s.close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
