@@ -41,8 +41,9 @@ type Options struct {
 	// workbook; "" is the first visible sheet. A hidden sheet is read only
 	// when named. Ignored for text files.
 	Sheet string
-	// HeaderRow is the 1-based header row; 0 detects it within the first 20
-	// rows by the header synonyms of the name and card columns.
+	// HeaderRow is the 1-based header row, at most 1000; 0 detects it
+	// within the first 20 rows by the header synonyms of the name and card
+	// columns.
 	HeaderRow int
 	// NameCol and CardCol are a header text, a column letter ("C") or a
 	// 1-based index; "" detects the column by its header synonyms. A header
