@@ -238,6 +238,9 @@ func (w *writer) commit() {
 			w.db.setWriterErr(err)
 		}
 	}
+	if err == nil {
+		w.db.ov.committed(w.batch)
+	}
 	n := 0
 	for i := range w.batch {
 		if o := &w.batch[i]; o.reply != nil {
@@ -248,9 +251,6 @@ func (w *writer) commit() {
 			n++
 			o.reply <- r
 		}
-	}
-	if err == nil {
-		w.db.ov.committed(w.batch)
 	}
 	for i := range w.batch {
 		if w.batch[i].kind == opPlan {
