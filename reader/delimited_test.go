@@ -277,3 +277,16 @@ func TestOpenTextEstimate(t *testing.T) {
 		t.Errorf("layout %+v, %d records; want 2 rows, tab", layout, len(recs))
 	}
 }
+
+// TestHeaderErrorHidesCards checks that an error listing the cells of a
+// data row taken for the header does not print card numbers.
+func TestHeaderErrorHidesCards(t *testing.T) {
+	_, err := NewDelimited(strings.NewReader("姓名,卡号\n张三,6222021234567890128\n"), Options{HeaderRow: 2})
+	var ie *pipeline.InputError
+	if !errors.As(err, &ie) {
+		t.Fatalf("err = %v, want an InputError", err)
+	}
+	if strings.Contains(err.Error(), "6222021234567890128") || !strings.Contains(err.Error(), "(a number)") {
+		t.Errorf("err = %v: shows the card", err)
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"golang.org/x/text/width"
 
@@ -243,6 +244,13 @@ func columnError(path string, header []pipeline.Cell, rowNo, nameCol, cardCol in
 			strings.Join(flags, " and "))}
 }
 
+func dropDigit(r rune) rune {
+	if unicode.IsDigit(r) {
+		return -1
+	}
+	return r
+}
+
 func listHeaders(row []pipeline.Cell) string {
 	var parts []string
 	for i, c := range row {
@@ -252,6 +260,10 @@ func listHeaders(row []pipeline.Cell) string {
 		v := c.Value
 		if r := []rune(v); len(r) > 40 {
 			v = string(r[:40]) + "…"
+		}
+		if utf8.RuneCountInString(v)-utf8.RuneCountInString(strings.Map(dropDigit, v)) >= 6 {
+			// Perhaps a card number, if the row is not the header.
+			v = "(a number)"
 		}
 		parts = append(parts, fmt.Sprintf("%s=%q", columnName(i), v))
 		if len(parts) == 30 {

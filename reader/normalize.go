@@ -30,6 +30,7 @@ const (
 	probNameDigits   = "name contains digits; check that the name and card columns are not swapped"
 	probNameControl  = "name contains control characters; retype it"
 	probNameEncoding = "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"
+	probUnsaved      = "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"
 	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
 	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
 )
@@ -296,9 +297,21 @@ func CardFromCell(c pipeline.Cell) (card, problem string) {
 	return NormalizeCard(c.Value), ""
 }
 
+// unsaved reports whether c is a formula whose result was never saved, as
+// programs that write workbooks without calculating them leave it.
+func unsaved(c pipeline.Cell) bool {
+	return c.Type == pipeline.Formula && c.Value == "" && c.Raw == ""
+}
+
 // checkRow fills rec.Name, rec.Card, rec.Problems and rec.Warnings of a data
 // row from its name and card cells.
 func checkRow(rec *pipeline.Record, name, card pipeline.Cell) {
+	if unsaved(name) || unsaved(card) {
+		// Reading on would report an empty name or card, which is not
+		// what the user sees in Excel.
+		rec.Problems = append(rec.Problems, probUnsaved)
+		return
+	}
 	rec.Name = NormalizeName(name.Value)
 	c, prob := CardFromCell(card)
 	rec.Card = c

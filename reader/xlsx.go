@@ -735,7 +735,7 @@ func (s *sheetSource) noteMergeTops() {
 
 // endCell turns the parsed cell into a pipeline.Cell in s.cells.
 func (s *sheetSource) endCell(c *cellState) error {
-	if !c.hasValue || c.col < 0 {
+	if !c.hasValue && !c.formula || c.col < 0 {
 		return nil // an empty, perhaps styled, cell
 	}
 	if c.col >= maxColumns {

@@ -465,3 +465,15 @@ func TestSSTStore(t *testing.T) {
 		}
 	}
 }
+
+func TestUnsavedFormula(t *testing.T) {
+	rows := header + `<row r="2"><c r="A2" t="inlineStr"><is><t>张三</t></is></c><c r="B2"><f>A1&amp;"1"</f></c></row>`
+	_, recs := openAll(t, sheetBook(t, rows, nil), Options{})
+	checkRecords(t, recs, []want{
+		{row: 1, kind: pipeline.Header},
+		{row: 2, kind: pipeline.Data, problem: "never saved"},
+	})
+	if c := recs[1].Cells[1]; c != (pipeline.Cell{Type: pipeline.Formula}) {
+		t.Errorf("unsaved formula cell = %+v", c)
+	}
+}
