@@ -1,0 +1,258 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+)
+
+// mountTmpfs mounts a tmpfs of size bytes (with extra mount options) on a
+// new directory and unmounts it when the test ends. It skips the test when
+// mounting is not allowed (not root, or no mount in this sandbox).
+func mountTmpfs(tb testing.TB, size int, opts string) string {
+	tb.Helper()
+	dir := filepath.Join(tb.TempDir(), "mnt")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	o := fmt.Sprintf("size=%d", size)
+	if opts != "" {
+		o += "," + opts
+	}
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", o, "tmpfs", dir).CombinedOutput(); err != nil {
+		tb.Skipf("cannot mount a tmpfs here (needs root): %v %s", err, out)
+	}
+	tb.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			tb.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// remount changes the options of the tmpfs at dir.
+func remount(tb testing.TB, dir, opts string) {
+	tb.Helper()
+	if out, err := exec.Command("mount", "-o", "remount,"+opts, dir).CombinedOutput(); err != nil {
+		tb.Fatalf("remount %s %s: %v %s", dir, opts, err, out)
+	}
+}
+
+// TestReliabilityOutputUnwritable makes the output impossible to write in
+// the ways a user meets: a read-only directory, a read-only file system, a
+// path under a file. The run makes its calls, then fails with exit 1 and a
+// message naming the output; the checkpoint keeps every answer; the same
+// run with a writable --out writes the output without sending anything.
+func TestReliabilityOutputUnwritable(t *testing.T) {
+	const rowsN = 300
+	tests := []struct {
+		name string
+		// out returns the unwritable output path.
+		out  func(tb testing.TB, dir string) string
+		want string // in the message
+	}{
+		{"read-only directory (chmod 0555, not as root)", func(tb testing.TB, dir string) string {
+			if os.Geteuid() == 0 {
+				tb.Skip("root writes into a 0555 directory: see the read-only file system case")
+			}
+			ro := filepath.Join(dir, "ro")
+			os.Mkdir(ro, 0o555)
+			tb.Cleanup(func() { os.Chmod(ro, 0o755) })
+			return filepath.Join(ro, "out.xlsx")
+		}, "permission denied"},
+		{"read-only file system (tmpfs mounted ro, as root)", func(tb testing.TB, dir string) string {
+			return filepath.Join(mountTmpfs(tb, 1<<20, "ro"), "out.xlsx")
+		}, "read-only file system"},
+		{"parent is a regular file", func(tb testing.TB, dir string) string {
+			writeFile(tb, filepath.Join(dir, "afile"), []byte("x"))
+			return filepath.Join(dir, "afile", "out.xlsx")
+		}, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+			dir := t.TempDir()
+			out := tt.out(t, dir)
+			t.Parallel()
+			in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+			db := filepath.Join(dir, "list.db")
+			args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--lang", "en", "--progress", "none", "--qps", "2000"}
+			r := run(t, time.Minute, secrets(), append(args, "--out", out)...)
+			assertNoPanic(t, r.result)
+			if r.code != 1 || !strings.Contains(r.stderr, out) || !strings.Contains(r.stderr, tt.want) {
+				t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message naming %s and saying %q", r.code, r.stderr, out, tt.want)
+			}
+			assertOutputRecovers(t, srv, db, dir, rowsN, args)
+			assertNoSecrets(t, dir, r.stdout, r.stderr)
+		})
+	}
+}
+
+// assertOutputRecovers checks, after a run whose output failed, that the
+// checkpoint is sound and holds every answer, and that the same run with a
+// writable --out finishes without a call.
+func assertOutputRecovers(tb testing.TB, srv *juhetest.Server, db, dir string, rowsN int, args []string) {
+	tb.Helper()
+	calls := srv.Handler.Calls()
+	st := statusOf(tb, db)
+	if st.Match+st.Mismatch != rowsN || st.Calls != calls || st.LostAnswers != 0 {
+		tb.Errorf("status %+v after a failed output, want %d rows verified in %d calls", st, rowsN, calls)
+	}
+	integrityCheck(tb, db)
+	out := filepath.Join(dir, "writable.xlsx")
+	r := cardverify(tb, secrets(), append(args, "--out", out)...)
+	if r.code != 0 {
+		tb.Fatalf("run with a writable --out: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := srv.Handler.Calls() - calls; n != 0 {
+		tb.Errorf("the run with a writable --out sent %d calls again", n)
+	}
+	assertCompleteXLSX(tb, out, rowsN, "verify_status")
+}
+
+// TestReliabilityDiskFullOutput writes the output to a full file system (a
+// 64 KiB tmpfs) over an older output: exit 1 naming the full disk, the old
+// output untouched, no temporary file left, the checkpoint intact, and a
+// rerun with --out elsewhere sends nothing.
+func TestReliabilityDiskFullOutput(t *testing.T) {
+	const rowsN = 2000
+	full := mountTmpfs(t, 64<<10, "")
+	t.Parallel()
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	out := filepath.Join(full, "out.csv")
+	old := []byte("an older output that must survive\n")
+	writeFile(t, out, old)
+	args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--lang", "en", "--progress", "none", "--qps", "5000"}
+
+	r := run(t, time.Minute, secrets(), append(args, "--out", out)...)
+	assertNoPanic(t, r.result)
+	if r.code != 1 || !strings.Contains(r.stderr, "no space left on device") || !strings.Contains(r.stderr, out) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message naming %s and the full disk", r.code, r.stderr, out)
+	}
+	if got, err := os.ReadFile(out); err != nil || !bytes.Equal(got, old) {
+		t.Errorf("the older output was changed: %q, %v", got, err)
+	}
+	if entries, _ := os.ReadDir(full); len(entries) != 1 {
+		var names []string
+		for _, e := range entries {
+			names = append(names, e.Name())
+		}
+		t.Errorf("files left on the full disk: %v", names)
+	}
+	assertOutputRecovers(t, srv, db, dir, rowsN, args)
+}
+
+// TestReliabilityDiskFullCheckpoint puts the checkpoint on a file system
+// that fills up during the run: the run stops with exit 1 and a message
+// naming the full disk; once space is freed (the tmpfs grown), status reads
+// the checkpoint, and the same command finishes the job without paying
+// twice for an answer it had recorded.
+func TestReliabilityDiskFullCheckpoint(t *testing.T) {
+	const rowsN = 4000
+	full := mountTmpfs(t, 1<<20, "")
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	cs := customers(rowsN)
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	db := filepath.Join(full, "list.db")
+	out := filepath.Join(dir, "out.csv")
+	args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--out", out, "--lang", "en", "--progress", "none", "--qps", "5000"}
+
+	r := run(t, time.Minute, secrets(), args...)
+	assertNoPanic(t, r.result)
+	t.Logf("exit %d after %d calls: %s", r.code, srv.Handler.Calls(), strings.TrimSpace(r.stderr))
+	if r.code == 0 {
+		t.Fatalf("the checkpoint fit in the small file system: make the list longer")
+	}
+	if r.code != 1 || !strings.Contains(r.stderr, "full") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message saying the disk is full", r.code, r.stderr)
+	}
+	full1 := r.stderr
+	assertNoSecrets(t, full, r.stdout, r.stderr)
+
+	remount(t, full, "size=64m")
+	st := statusOf(t, db)
+	integrityCheck(t, db)
+	calls := srv.Handler.Calls()
+	t.Logf("after the full disk: %+v, %d calls made", st, calls)
+	// Every call the server saw is in the ledger (a call is recorded
+	// before it is sent; calls recorded and then not sent count as lost).
+	if st.Calls < calls {
+		t.Errorf("the ledger has %d calls, the server saw %d", st.Calls, calls)
+	}
+
+	if r := cardverify(t, secrets(), args...); r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	// Only calls whose answer was not recorded may be sent again.
+	resent := srv.Handler.Calls() - rowsN
+	if resent > st.LostAnswers {
+		t.Errorf("%d calls sent again, but only %d answers were lost", resent, st.LostAnswers)
+	}
+	t.Logf("the full disk lost %d answers of %d calls; %d calls sent again", st.LostAnswers, calls, resent)
+	col, rows := readCSV(t, out)
+	if len(rows) != rowsN {
+		t.Fatalf("%d rows in the output, want %d", len(rows), rowsN)
+	}
+	for _, row := range rows {
+		if s := row[col["verify_status"]]; s != "match" && s != "mismatch" {
+			t.Fatalf("row %v not verified", row)
+		}
+	}
+	if !strings.Contains(full1, db) {
+		skipBug(t, "store: a full disk under the checkpoint says \"write checkpoint: commit: database or disk is full\", without the checkpoint's path or what to do (reported)")
+		t.Errorf("the message does not name the checkpoint %s:\n%s", db, full1)
+	}
+}
+
+// TestReliabilitySecondProcess starts a second run on a checkpoint that a
+// first run is using: it is refused with exit 2 and a message naming the
+// other process, sends nothing and leaves the first run undisturbed.
+func TestReliabilitySecondProcess(t *testing.T) {
+	const rowsN = 300
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
+		"--progress", "none", "--qps", "100", "--workers", "4"}
+
+	first, stderr := start(t, secrets(), args...)
+	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 10 })
+	for _, second := range [][]string{
+		args,
+		append(args[:len(args):len(args)], "--out", filepath.Join(dir, "other.csv")),
+	} {
+		r := run(t, time.Minute, secrets(), second...)
+		assertNoPanic(t, r.result)
+		if r.code != 2 || !strings.Contains(r.stderr, "in use by another cardverify process") ||
+			!strings.Contains(r.stderr, fmt.Sprint(first.Process.Pid)) {
+			t.Errorf("second process: exit %d, stderr:\n%s\nwant exit 2 and a message naming pid %d", r.code, r.stderr, first.Process.Pid)
+		}
+	}
+	if st := statusOf(t, db); !st.Running {
+		t.Errorf("status while a run is going on: %+v, want running", st)
+	}
+	first.Process.Signal(syscall.SIGINT)
+	first.Wait()
+	if code := first.ProcessState.ExitCode(); code != 4 {
+		t.Fatalf("first run after SIGINT: exit %d, want 4\n%s", code, stderr)
+	}
+	if r := cardverify(t, secrets(), args...); r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := srv.Handler.Calls(); n != rowsN {
+		t.Errorf("%d calls for %d rows: something was sent twice", n, rowsN)
+	}
+}
