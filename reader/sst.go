@@ -39,8 +39,8 @@ type sstStore struct {
 
 	// next is where string i starts in its block, after a lookup of i-1.
 	next struct {
-		i, off int
-		ok     bool
+		i, block, off int // off is in the block of string i-1
+		ok            bool
 	}
 }
 
@@ -116,7 +116,7 @@ func (s *sstStore) get(i int) (string, error) {
 	// Cells mostly ask for the string after the last one: start from
 	// there rather than from the block's start.
 	k, off := i%sstBlock, 0
-	if s.next.ok && s.next.i == i && s.next.i/sstBlock == b {
+	if s.next.ok && s.next.i == i && s.next.block == b {
 		k, off = 0, s.next.off
 	}
 	for ; ; k-- {
@@ -129,7 +129,7 @@ func (s *sstStore) get(i int) (string, error) {
 		}
 		if k == 0 {
 			end := off + m + int(n)
-			s.next.i, s.next.off, s.next.ok = i+1, end, true
+			s.next.i, s.next.block, s.next.off, s.next.ok = i+1, b, end, true
 			return string(data[off+m : end]), nil
 		}
 		off += m + int(n)

@@ -445,9 +445,12 @@ func TestSSTStore(t *testing.T) {
 			t.Fatalf("sstMemory %d: on disk = %v", mem, s.file != nil)
 		}
 		// In order, backwards, and jumping about.
-		order := make([]int, 0, 3*n)
+		order := make([]int, 0, 4*n)
 		for i := 0; i < n; i++ {
-			order = append(order, i, n-1-i, (i*7919)%n)
+			order = append(order, i)
+		}
+		for i := 0; i < n; i++ {
+			order = append(order, n-1-i, (i*7919)%n, i)
 		}
 		for _, i := range order {
 			got, err := s.get(i)
