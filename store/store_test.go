@@ -548,11 +548,17 @@ func TestNoPlaintext(t *testing.T) {
 		rows[i].Invalid = "card number fails validation"
 	}
 	known := plan(t, db, rows, 700)
-	for i, k := range known {
-		if k.FirstRow == rows[i].No && i%5 == 0 {
-			answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
-		}
+	var wg sync.WaitGroup
+	for w := range 8 { // concurrent workers, so that their Begins share commits
+		wg.Go(func() {
+			for i := w * 5; i < len(known); i += 8 * 5 {
+				if k := known[i]; k.FirstRow == rows[i].No {
+					answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
+				}
+			}
+		})
 	}
+	wg.Wait()
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
