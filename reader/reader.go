@@ -111,6 +111,7 @@ type Reader struct {
 	held    bufferedRow
 	hasHeld bool
 	empty   []pipeline.Cell // always nil: the cells of a skipped row
+	err     error           // the source's first error other than io.EOF
 }
 
 // Open opens the customer list at path: an .xlsx or .xlsm workbook, or a
@@ -263,9 +264,14 @@ func (r *Reader) row() (int, []pipeline.Cell, error) {
 			r.buf = r.buf[1:]
 		case r.src == nil:
 			return 0, nil, errors.New("read from a closed reader")
+		case r.err != nil:
+			return 0, nil, r.err
 		default:
 			no, cells, err := r.src.next()
 			if err != nil {
+				// Keep failing: after a broken row, what follows cannot
+				// be trusted.
+				r.err = err
 				return 0, nil, err
 			}
 			r.held = bufferedRow{no, cells}
@@ -282,7 +288,9 @@ func (r *Reader) row() (int, []pipeline.Cell, error) {
 }
 
 // Next returns the next record of the input in file order, io.EOF after
-// the last. The record's Cells are valid until the next call.
+// the last. The record's Cells are valid until the next call. A file that
+// turns out to be broken past its first rows gives a *pipeline.InputError
+// naming the row; Next then keeps returning it.
 func (r *Reader) Next() (pipeline.Record, error) {
 	no, cells, err := r.row()
 	if err != nil {

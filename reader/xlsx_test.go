@@ -480,3 +480,24 @@ func TestUnsavedFormula(t *testing.T) {
 		t.Errorf("unsaved formula cell = %+v", c)
 	}
 }
+
+func TestErrorsStick(t *testing.T) {
+	rows := header + strings.Repeat(`<row><c t="inlineStr"><is><t>张三</t></is></c></row>`, 30) + `<row><c t="s"><v>9</v></c></row>` +
+		`<row><c t="inlineStr"><is><t>李四</t></is></c></row>`
+	r, err := Open(sheetBook(t, rows, []string{"a"}), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	for i := 0; i < 31; i++ {
+		if _, err := r.Next(); err != nil {
+			t.Fatalf("record %d: %v", i+1, err)
+		}
+	}
+	var ie *pipeline.InputError
+	for i := 0; i < 3; i++ {
+		if _, err := r.Next(); !errors.As(err, &ie) || !strings.Contains(ie.Msg, "shared string 9") {
+			t.Fatalf("call %d after the broken row: %v, want the same InputError", i+1, err)
+		}
+	}
+}
