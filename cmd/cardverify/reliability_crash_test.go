@@ -215,7 +215,7 @@ func TestReliabilityKillWhileCreatingCheckpoint(t *testing.T) {
 func TestReliabilityKillDuringOutput(t *testing.T) {
 	rowsN, kills := 20000, 5
 	if testing.Short() {
-		rowsN, kills = 6000, 3
+		rowsN, kills = 4000, 3
 	}
 	seed := uint64(time.Now().UnixNano())
 	t.Logf("seed %d", seed)

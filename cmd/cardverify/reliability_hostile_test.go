@@ -5,7 +5,7 @@ import (
 	"bytes"
 	"compress/flate"
 	"hash/crc32"
-	"math/rand/v2"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,6 +13,7 @@ import (
 	"strings"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/xuri/excelize/v2"
 
@@ -130,12 +131,12 @@ func TestReliabilityHostileFiles(t *testing.T) {
 		}, code: 2, msg: []string{"nul.csv"}},
 		{name: "zip bomb", make: func(tb testing.TB, dir string) string {
 			path := filepath.Join(dir, "bomb.xlsx")
-			writeRawXLSX(tb, path, bombSheet(64<<20))
+			writeRawXLSX(tb, path, nil, bombPart(tb, 256<<20, 0))
 			return path
 		}, code: 2, msg: []string{"bomb.xlsx", "zip bomb"}},
 		{name: "zip bomb with a lying size", make: func(tb testing.TB, dir string) string {
 			path := filepath.Join(dir, "liar.xlsx")
-			writeRawXLSX(tb, path, nil, lyingPart(tb, "xl/worksheets/sheet1.xml", bombSheet(256<<20), 4096))
+			writeRawXLSX(tb, path, nil, bombPart(tb, 1<<30, 4096))
 			return path
 		}, code: 2, msg: []string{"liar.xlsx"}},
 	}
@@ -318,46 +319,104 @@ func wideCSV(tb testing.TB, dir string, n int) string {
 	return path
 }
 
-// bombSheet returns a valid worksheet of about size bytes that deflates
-// more than a thousandfold: a header, one customer, and blanks.
-func bombSheet(size int) []byte {
-	head := sheetXML([]string{"姓名", "银行卡号"}, []string{"张三", juhetest.MatchCard(1)})
-	i := bytes.Index(head, []byte("</sheetData>"))
-	var b bytes.Buffer
-	b.Grow(size + len(head))
-	b.Write(head[:i])
-	b.Write(bytes.Repeat([]byte(" "), size))
-	b.Write(head[i:])
-	return b.Bytes()
-}
-
-// lyingPart deflates data into a part whose headers claim it inflates to
-// only claimed bytes, with a checksum of the truth, as a crafted zip bomb
-// does to get past a check of the declared sizes.
-func lyingPart(tb testing.TB, name string, data []byte, claimed uint64) xlsxPart {
+// bombPart returns a worksheet part that holds a header, one customer and
+// then size bytes of blanks, deflated more than a thousandfold. Its headers
+// claim it inflates to claimed bytes, or to its true size when claimed is 0
+// (a lying size is how a crafted zip bomb gets past a check of the
+// declared sizes).
+//
+// Deflating hundreds of megabytes would take a minute under the race
+// detector, so the blanks are deflated once, a megabyte of them, and that
+// block is repeated: after a sync flush a block starts on a byte boundary,
+// and a block of blanks whose back-references only reach blanks decodes to
+// the same blanks wherever it is put after other blanks.
+func bombPart(tb testing.TB, size int, claimed uint64) xlsxPart {
 	tb.Helper()
+	const name, chunk = "xl/worksheets/sheet1.xml", 1 << 20
+	sheet := sheetXML([]string{"姓名", "银行卡号"}, []string{"张三", juhetest.MatchCard(1)})
+	cut := bytes.Index(sheet, []byte("</sheetData>"))
+	head, tail := append(sheet[:cut:cut], ' '), sheet[cut:]
+	blanks := bytes.Repeat([]byte(" "), chunk)
+
 	var packed bytes.Buffer
 	fw, err := flate.NewWriter(&packed, flate.BestCompression)
 	if err != nil {
 		tb.Fatal(err)
 	}
-	fw.Write(data)
+	fw.Write(head)
+	fw.Flush()
+	prefix := packed.Len()
+	fw.Write(blanks)
+	fw.Flush()
+	block := bytes.Clone(packed.Bytes()[prefix:])
+	fw.Write(tail)
 	fw.Close()
-	return xlsxPart{name: name, data: packed.Bytes(), raw: &zip.FileHeader{
-		Name: name, Method: zip.Deflate, CRC32: crc32.ChecksumIEEE(data),
-		CompressedSize64: uint64(packed.Len()), UncompressedSize64: claimed,
+	rest := bytes.Clone(packed.Bytes()[prefix+len(block):])
+
+	out := bytes.NewBuffer(packed.Bytes()[:prefix:prefix])
+	crc := crc32.Update(0, crc32.IEEETable, head)
+	n := size / chunk
+	for range n {
+		out.Write(block)
+		crc = crc32.Update(crc, crc32.IEEETable, blanks)
+	}
+	out.Write(rest)
+	crc = crc32.Update(crc, crc32.IEEETable, tail)
+	total := uint64(len(head) + n*chunk + len(tail))
+	if claimed == 0 {
+		claimed = total
+	}
+	return xlsxPart{name: name, data: out.Bytes(), raw: &zip.FileHeader{
+		Name: name, Method: zip.Deflate, CRC32: crc,
+		CompressedSize64: uint64(out.Len()), UncompressedSize64: claimed,
 	}}
 }
-
-func itoa(i int) string { return strconv.Itoa(i) }
 
 // noise returns about n bytes of Chinese text that does not compress much,
 // so that a big cell is not taken for a zip bomb.
 func noise(n int) string {
-	rng := rand.New(rand.NewPCG(8, 8))
-	var b strings.Builder
-	for b.Len() < n {
-		b.WriteRune(rune(0x4e00 + rng.IntN(0x5000)))
+	b := make([]byte, 0, n+3)
+	x := uint32(8)
+	for len(b) < n {
+		x = x*1664525 + 1013904223 // a cheap LCG: this runs under the race detector
+		b = utf8.AppendRune(b, rune(0x4e00+x>>16%0x5000))
 	}
-	return b.String()
+	return string(b)
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+// TestBombPartInflates checks the zip bomb of the hostile tests: it must be
+// a valid workbook that really inflates to what it claims, so that the
+// binary refuses it for its ratio and not for a broken stream.
+func TestBombPartInflates(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "bomb.xlsx")
+	writeRawXLSX(t, path, nil, bombPart(t, 3<<20, 0))
+	zr, err := zip.OpenReader(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zr.Close()
+	for _, f := range zr.File {
+		if f.Name != "xl/worksheets/sheet1.xml" {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := io.ReadAll(rc) // checks the size and the CRC-32
+		rc.Close()
+		if err != nil || uint64(len(b)) != f.UncompressedSize64 || len(b) < 3<<20 {
+			t.Fatalf("the bomb inflates to %d bytes (%v), claims %d", len(b), err, f.UncompressedSize64)
+		}
+		if !bytes.HasSuffix(b, []byte("   </sheetData></worksheet>")) || !bytes.Contains(b, []byte("<t>张三</t>")) {
+			t.Errorf("the bomb is not the sheet it should be: %q...%q", b[:300], b[len(b)-100:])
+		}
+		if ratio := f.UncompressedSize64 / f.CompressedSize64; ratio < 250 {
+			t.Errorf("the bomb inflates only %d times", ratio)
+		}
+		return
+	}
+	t.Fatal("no sheet in the bomb")
 }
