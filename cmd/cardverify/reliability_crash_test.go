@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -315,5 +316,50 @@ func assertCompleteXLSX(tb testing.TB, path string, rowsN int, header string) {
 	}
 	if s := rows[rowsN][col]; s != "match" && s != "mismatch" {
 		tb.Errorf("%s: the last row is %q", path, s)
+	}
+}
+
+// TestReliabilityDoubleInterrupt presses Ctrl-C twice while calls are in
+// flight on a slow API: the process must end at once, leave a sound
+// checkpoint that counts the abandoned calls, say how to resume with exit
+// 4, and the same command must then finish the job.
+func TestReliabilityDoubleInterrupt(t *testing.T) {
+	const rowsN = 200
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 5 * time.Second})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
+		"--progress", "none", "--qps", "50", "--workers", "8"}
+
+	cmd, stderr := start(t, secrets(), args...)
+	waitFor(t, "calls in flight", func() bool { return srv.Handler.Calls() >= 8 })
+	cmd.Process.Signal(syscall.SIGINT)
+	time.Sleep(100 * time.Millisecond)
+	cmd.Process.Signal(syscall.SIGINT)
+	pressed := time.Now()
+	cmd.Wait()
+	if took := time.Since(pressed); took > 2*time.Second {
+		t.Errorf("the second Ctrl-C took %s to end the process", took)
+	}
+	code := cmd.ProcessState.ExitCode()
+	assertNoPanic(t, result{code: code, stderr: stderr.String()})
+
+	st := statusOf(t, db)
+	if st.Running || st.LostAnswers != st.Calls || st.Calls < 8 || st.Pending != rowsN {
+		t.Errorf("status %+v: want every call sent counted as a lost answer, every row pending", st)
+	}
+	integrityCheck(t, db)
+	srv.SetLatency(0)
+	if r := cardverify(t, secrets(), args...); r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := srv.Handler.Calls() - rowsN; n > st.LostAnswers {
+		t.Errorf("%d calls sent twice, %d were abandoned", n, st.LostAnswers)
+	}
+	if code != 4 || !strings.Contains(stderr.String(), "run the same command") {
+		t.Logf("exit %d, stderr: %q", code, stderr)
+		skipBug(t, "cmd/cardverify runJob: a second Ctrl-C exits 1 with \"cardverify: context canceled\" instead of exit 4 and how to resume (reported)")
+		t.Errorf("exit %d after a second Ctrl-C, want 4 and the resume hint", code)
 	}
 }
