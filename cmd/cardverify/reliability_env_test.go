@@ -256,3 +256,30 @@ func TestReliabilitySecondProcess(t *testing.T) {
 		t.Errorf("%d calls for %d rows: something was sent twice", n, rowsN)
 	}
 }
+
+// TestReliabilityInputEditedMidJob edits the list between an interrupted
+// run and its resume: the resume is refused with exit 2 before any call,
+// with a message saying the input changed and what to do.
+func TestReliabilityInputEditedMidJob(t *testing.T) {
+	const rowsN = 200
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	cs := customers(rowsN)
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	db := filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--out", filepath.Join(dir, "out.csv"),
+		"--progress", "none", "--qps", "1000", "--max-billed", "50"}
+	if r := cardverify(t, secrets(), args...); r.code != 4 {
+		t.Fatalf("first run: exit %d, want 4 (budget)\n%s", r.code, r.stderr)
+	}
+	cs[rowsN/2].card = juhetest.MatchCard(rowsN * 10)
+	writeCustomers(t, dir, "list.csv", cs, 0)
+	calls := srv.Handler.Calls()
+	r := cardverify(t, secrets(), args[:len(args)-2]...)
+	if r.code != 2 || !strings.Contains(r.stderr, "input changed") || !strings.Contains(r.stderr, "--db") {
+		t.Errorf("resume of an edited list: exit %d, stderr:\n%s\nwant exit 2 saying the input changed and to use a new --db", r.code, r.stderr)
+	}
+	if n := srv.Handler.Calls() - calls; n != 0 {
+		t.Errorf("the refused resume made %d calls", n)
+	}
+}
