@@ -583,7 +583,8 @@ func TestNoPlaintext(t *testing.T) {
 				if i == 5 {
 					break
 				}
-				t.Errorf("%s: %s holds plaintext %q", when, filepath.Base(path+suffix), s)
+				at := bytes.Index(b, []byte(s))
+				t.Errorf("%s: %s holds plaintext %q at %d: %q", when, filepath.Base(path+suffix), s, at, b[max(at-40, 0):min(at+40, len(b))])
 			}
 		}
 	}
