@@ -98,24 +98,66 @@ func TestReliabilityOutputUnwritable(t *testing.T) {
 
 // assertOutputRecovers checks, after a run whose output failed, that the
 // checkpoint is sound and holds every answer, and that the same run with a
-// writable --out finishes without a call.
+// writable --out finishes without sending anything again. (A run that
+// refused the output before its first call has nothing to keep: then the
+// next run makes every call.)
 func assertOutputRecovers(tb testing.TB, srv *juhetest.Server, db, dir string, rowsN int, args []string) {
 	tb.Helper()
 	calls := srv.Handler.Calls()
-	st := statusOf(tb, db)
-	if st.Match+st.Mismatch != rowsN || st.Calls != calls || st.LostAnswers != 0 {
-		tb.Errorf("status %+v after a failed output, want %d rows verified in %d calls", st, rowsN, calls)
+	if calls > 0 {
+		st := statusOf(tb, db)
+		if st.Match+st.Mismatch != rowsN || st.Calls != calls || st.LostAnswers != 0 {
+			tb.Errorf("status %+v after a failed output, want %d rows verified in %d calls", st, rowsN, calls)
+		}
+		integrityCheck(tb, db)
 	}
-	integrityCheck(tb, db)
 	out := filepath.Join(dir, "writable.xlsx")
 	r := cardverify(tb, secrets(), append(args, "--out", out)...)
 	if r.code != 0 {
 		tb.Fatalf("run with a writable --out: exit %d\n%s", r.code, r.stderr)
 	}
-	if n := srv.Handler.Calls() - calls; n != 0 {
-		tb.Errorf("the run with a writable --out sent %d calls again", n)
+	want := 0
+	if calls == 0 {
+		want = rowsN
+	}
+	if n := srv.Handler.Calls() - calls; n != want {
+		tb.Errorf("the run with a writable --out sent %d calls, want %d", n, want)
 	}
 	assertCompleteXLSX(tb, out, rowsN, "verify_status")
+}
+
+// TestReliabilityBadOutBeforeCalls gives --out values that can never be
+// written: they must be refused before any call (exit 2 for a mistake on
+// the command line, exit 1 for an unwritable place), not after a night of
+// billed calls.
+func TestReliabilityBadOutBeforeCalls(t *testing.T) {
+	tests := []struct {
+		name string
+		out  func(dir, in string) string
+		code int
+		want string
+	}{
+		{"unknown extension", func(dir, in string) string { return filepath.Join(dir, "out.pdf") }, 2, "cannot write"},
+		{"the input itself", func(dir, in string) string { return in }, 2, "overwrite the input"},
+		{"a directory", func(dir, in string) string { return dir }, 2, "directory"},
+		{"under a regular file", func(dir, in string) string { return filepath.Join(in, "out.csv") }, 1, "not a directory"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+			dir := t.TempDir()
+			in := writeCustomers(t, dir, "list.csv", customers(20), 0)
+			r := cardverify(t, secrets(), "run", in, "--base-url", srv.URL, "--out", tt.out(dir, in), "--progress", "none", "--qps", "1000")
+			if r.code != tt.code || !strings.Contains(r.stderr, tt.want) {
+				t.Errorf("exit %d, stderr:\n%s\nwant exit %d saying %q", r.code, r.stderr, tt.code, tt.want)
+			}
+			if n := srv.Handler.Calls(); n != 0 {
+				skipBug(t, "cmd/cardverify runJob: --out is checked only by writer.Create after every call was made (and billed) (reported)")
+				t.Errorf("%d calls made before the output was refused", n)
+			}
+		})
+	}
 }
 
 // TestReliabilityDiskFullOutput writes the output to a full file system (a
