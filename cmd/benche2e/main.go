@@ -5,14 +5,16 @@
 //	go run ./cmd/benche2e -bin bin/cardverify -quick (a small try)
 //
 // In a temporary directory it generates seeded lists (package
-// cmd/internal/gen, the same as cmd/gendata: about 1% duplicates and 0.5%
+// cmd/internal/gen, as cmd/gendata does: about 1% duplicates and 0.5%
 // invalid rows), starts "cardverify sandbox" with no latency in another
 // process, and then measures:
 //
 //   - throughput: "cardverify run" of each list, -reps times with a fresh
 //     checkpoint and --qps 1000000 --progress none: median rows/s (data
-//     rows ÷ the process's wall time) and peak RSS (from wait4's rusage, so
-//     /usr/bin/time is not needed);
+//     rows ÷ the process's wall time), peak RSS (from wait4's rusage, so
+//     /usr/bin/time is not needed; the lists are generated in child
+//     processes so that the driver's own memory cannot inflate it), CPU
+//     time, and the sandbox's CPU time meanwhile;
 //   - resume: the same command again on the finished checkpoint of the
 //     largest list: no call may be made, the output is rewritten;
 //   - first call: the time from starting the process to the first request
@@ -74,7 +76,20 @@ func main() {
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the generated lists")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (lists, checkpoints, outputs)")
 	quick := flag.Bool("quick", false, "a small try: 20000 rows, 1 rep, 3 s per rate (the row targets are then not judged)")
+	var g genJob
+	flag.StringVar(&g.out, "gen-out", "", "internal: write one list to `path` and exit (see generate)")
+	flag.StringVar(&g.format, "gen-format", "csv", "internal: format of -gen-out")
+	flag.IntVar(&g.o.Rows, "gen-rows", 0, "internal: rows of -gen-out")
+	flag.Uint64Var(&g.o.Seed, "gen-seed", 1, "internal: seed of -gen-out")
+	flag.BoolVar(&g.o.Clean, "gen-clean", false, "internal: -gen-out without duplicates and invalid rows")
 	flag.Parse()
+	if g.out != "" {
+		if err := gen.Write(g.out, g.format, g.o); err != nil {
+			fmt.Fprintln(os.Stderr, "benche2e:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if *quick {
 		*sizes, c.reps, c.rateSecs = "20000", 1, 3
 	}
@@ -143,9 +158,8 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 	for _, size := range c.sizes {
 		for _, f := range c.formats {
 			path := filepath.Join(dir, fmt.Sprintf("list-%d.%s", size, f))
-			fmt.Printf("$ go run ./cmd/gendata -rows %d -format %s -seed %d -out %s\n", size, f, c.seed, path)
 			t := time.Now()
-			if err := gen.Write(path, f, gen.Options{Rows: size, Seed: c.seed}); err != nil {
+			if err := generate(ctx, genJob{out: path, format: f, o: gen.Options{Rows: size, Seed: c.seed}}); err != nil {
 				return false, err
 			}
 			fmt.Printf("  (%s)\n", time.Since(t).Round(time.Millisecond))
@@ -319,8 +333,7 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 	for _, q := range c.rates {
 		rows := int(q*c.rateSecs) + 1 // n calls span n-1 intervals
 		list := filepath.Join(dir, fmt.Sprintf("rate-%g.csv", q))
-		fmt.Printf("$ go run ./cmd/gendata -rows %d -format csv -seed %d -clean -out %s\n", rows, c.seed, list)
-		if err := gen.Write(list, "csv", gen.Options{Rows: rows, Seed: c.seed, Clean: true}); err != nil {
+		if err := generate(ctx, genJob{out: list, format: "csv", o: gen.Options{Rows: rows, Seed: c.seed, Clean: true}}); err != nil {
 			return false, err
 		}
 		spx.reset()
@@ -430,6 +443,39 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 		fmt.Println("\nsome runs failed: see FAILED above")
 	}
 	return allOK, nil
+}
+
+// genJob is one list to generate.
+type genJob struct {
+	out, format string
+	o           gen.Options
+}
+
+// generate writes a list in a child process: this driver's own memory must
+// stay small, because on Linux a child's peak RSS as wait4 reports it
+// includes the parent's RSS at the fork (Go starts children with
+// CLONE_VM|CLONE_VFORK, and exec records the hiwater mark of the memory it
+// replaces), and excelize takes well over 100 MiB to write a 1M-row
+// workbook.
+func generate(ctx context.Context, g genJob) error {
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	args := []string{"-gen-out", g.out, "-gen-format", g.format, "-gen-rows", strconv.Itoa(g.o.Rows),
+		"-gen-seed", strconv.FormatUint(g.o.Seed, 10)}
+	if g.o.Clean {
+		args = append(args, "-gen-clean")
+	}
+	c := command{bin: self, args: args}
+	fmt.Printf("$ %s   # as go run ./cmd/gendata -rows %d -format %s -seed %d%s -out %s\n",
+		c, g.o.Rows, g.format, g.o.Seed, map[bool]string{true: " -clean"}[g.o.Clean], g.out)
+	cmd := c.cmd(ctx)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("generate %s: %w", g.out, err)
+	}
+	return nil
 }
 
 func key(format string, size int) string { return fmt.Sprintf("%s/%d", format, size) }
