@@ -210,3 +210,71 @@ func TestReliabilitySecretsOnTheCommandLine(t *testing.T) {
 		assertNoSecrets(t, dir, r.stdout, r.stderr)
 	}
 }
+
+// TestReliabilityOddAnswers scripts the first answer for a one-row list in
+// each odd shape a real gateway sends, the default rule after it: the row
+// must end with the verdict of a good answer, after the right number of
+// calls, and never be billed twice.
+func TestReliabilityOddAnswers(t *testing.T) {
+	const jsonType = "application/json;charset=utf-8"
+	tests := []struct {
+		name   string
+		reply  juhetest.Reply
+		calls  int    // calls for the card
+		jobid  string // the wanted jobid, when the odd answer is the verdict
+		waited time.Duration
+		bug    string
+	}{
+		{name: "hangup", reply: juhetest.Hangup(), calls: 2},
+		{name: "HTTP 500 page", reply: juhetest.HTTPError(500), calls: 2},
+		{name: "HTTP 429 with Retry-After", reply: juhetest.TooMany("2"), calls: 2, waited: 2 * time.Second},
+		{name: "truncated JSON", reply: juhetest.Truncated(), calls: 2},
+		{name: "timeout", reply: juhetest.Delay(3 * time.Second), calls: 2},
+		{name: "HTML with status 200", reply: juhetest.Raw(200, "text/html", "<html><body>维护中</body></html>"), calls: 2},
+		{name: "numbers as strings", reply: juhetest.Raw(200, jsonType,
+			`{"reason":"成功","result":{"jobid":"JOB-AS-STRING","realname":"张三","bankcard":"x","res":"1","message":"一致"},"error_code":"0"}`),
+			calls: 1, jobid: "JOB-AS-STRING"},
+		{name: "byte order mark", reply: juhetest.Raw(200, jsonType,
+			"\ufeff"+`{"reason":"成功","result":{"jobid":"JOB-BOM","res":1},"error_code":0}`), calls: 1, jobid: "JOB-BOM"},
+		{name: "success without a verdict", reply: juhetest.Answer(0, 3, ""), calls: 1,
+			bug: "juhe parseBody: error_code 0 without res 1 or 2 is Transient and retried, but the vendor bills every error_code 0: the pair is paid twice (reported)"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+			dir := t.TempDir()
+			card := juhetest.MatchCard(7)
+			srv.Script(card, tt.reply)
+			in := writeCustomers(t, dir, "one.csv", []customer{{"张三", card}}, 0)
+			out := filepath.Join(dir, "out.csv")
+			r := run(t, time.Minute, secrets(), "run", in, "--out", out, "--base-url", srv.URL, "--lang", "en",
+				"--progress", "none", "--timeout", "1s")
+			assertNoPanic(t, r.result)
+			if r.code != 0 {
+				t.Fatalf("exit %d, stderr:\n%s", r.code, r.stderr)
+			}
+			if n := srv.Handler.BilledFor(card); n > 1 {
+				if tt.bug != "" {
+					skipBug(t, tt.bug)
+				}
+				t.Errorf("the card was billed %d times", n)
+			}
+			reqs := srv.Requests()
+			if len(reqs) != tt.calls {
+				t.Fatalf("%d calls, want %d", len(reqs), tt.calls)
+			}
+			if tt.waited > 0 && reqs[1].Time.Sub(reqs[0].Time) < tt.waited-100*time.Millisecond {
+				t.Errorf("the retry came %s after a Retry-After of %s", reqs[1].Time.Sub(reqs[0].Time), tt.waited)
+			}
+			jobid := tt.jobid
+			if jobid == "" {
+				jobid = reqs[len(reqs)-1].AnswerJobID
+			}
+			col, rows := readCSV(t, out)
+			if len(rows) != 1 || rows[0][col["verify_status"]] != "match" || rows[0][col["verify_jobid"]] != jobid {
+				t.Errorf("output %v, want a match with jobid %s", rows, jobid)
+			}
+		})
+	}
+}
