@@ -278,3 +278,58 @@ func TestReliabilityOddAnswers(t *testing.T) {
 		})
 	}
 }
+
+// TestReliabilityQuotaMidRun runs out of the key's quota (10012) in the
+// middle of a list: the run stops at once with exit 3 and the hint, keeps
+// every verdict it had, writes the output with the rest pending, and once
+// the quota is bought the same command finishes, sending only the rows
+// that had no verdict.
+func TestReliabilityQuotaMidRun(t *testing.T) {
+	const rowsN = 400
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	cs := customers(rowsN)
+	srv.Script(cs[150].card, juhetest.Code(10012))
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
+		"--progress", "none", "--qps", "1000", "--workers", "4"}
+
+	r := run(t, time.Minute, secrets(), args...)
+	assertNoPanic(t, r.result)
+	hint, _ := juhe.Lookup(10012)
+	if r.code != 3 || !strings.Contains(r.stderr, "10012") || !strings.Contains(r.stderr, hint.Hint) {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 3 with the code and its hint", r.code, r.stderr)
+	}
+	st := statusOf(t, db)
+	calls := srv.Handler.Calls()
+	if st.Match+st.Mismatch != calls-1 || st.Pending != rowsN-st.Match-st.Mismatch || st.Failed+st.Deferred != 0 {
+		t.Errorf("status %+v after %d calls, one of them 10012: want every other call's verdict kept, the rest pending", st, calls)
+	}
+	col, rows := readCSV(t, out)
+	verified := 0
+	for _, row := range rows {
+		switch row[col["verify_status"]] {
+		case "match", "mismatch":
+			verified++
+		case "pending":
+		default:
+			t.Errorf("row %v: want a verdict or pending", row)
+		}
+	}
+	if verified != st.Match+st.Mismatch {
+		t.Errorf("the output has %d verdicts, the checkpoint %d", verified, st.Match+st.Mismatch)
+	}
+
+	if r := cardverify(t, secrets(), args...); r.code != 0 {
+		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
+	}
+	if n := srv.Handler.Calls(); n != rowsN+1 {
+		t.Errorf("%d calls for %d rows and one 10012: something was sent twice", n, rowsN)
+	}
+	for _, c := range cs {
+		if n := srv.Handler.BilledFor(c.card); n != 1 {
+			t.Fatalf("card %s billed %d times", c.card, n)
+		}
+	}
+}
