@@ -141,3 +141,41 @@ func TestReliabilityFlakyAPI(t *testing.T) {
 		t.Errorf("%d rows deferred before their card had 3 checks that may have reached the bank", wronglyDeferred)
 	}
 }
+
+// TestReliabilityThrottleRecovers switches a QPS limit on for the first
+// 300 ms of a run: the run slows down, then must be back at its rate soon
+// after the limit is gone, not keep waiting at the slowest rate.
+func TestReliabilityThrottleRecovers(t *testing.T) {
+	const rowsN, qps = 1000, 1000
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, QPSLimit: 100})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	args := []string{"run", in, "--base-url", srv.URL, "--db", filepath.Join(dir, "list.db"), "--out", filepath.Join(dir, "out.csv"),
+		"--progress", "none", "--qps", fmt.Sprint(qps), "--workers", "64"}
+	cmd, stderr := start(t, secrets(), args...)
+	began := time.Now()
+	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 0 })
+	time.Sleep(300 * time.Millisecond)
+	srv.SetQPSLimit(0)
+	lifted := time.Now()
+	cmd.Wait()
+	took := time.Since(lifted)
+	if code := cmd.ProcessState.ExitCode(); code != 0 && code != 4 {
+		t.Fatalf("exit %d\n%s", code, stderr)
+	}
+	throttled := 0
+	for _, req := range srv.Requests() {
+		if req.Fault == "qps" {
+			throttled++
+		}
+	}
+	// At full rate the rest takes at most a second; allow twice that.
+	t.Logf("%d calls throttled; the run took %s, %s after the limit was lifted", throttled, time.Since(began).Round(time.Millisecond), took.Round(time.Millisecond))
+	if throttled == 0 {
+		t.Fatal("the QPS limit never answered 10011")
+	}
+	if limit := 2 * time.Duration(rowsN) * time.Second / qps; took > limit {
+		skipBug(t, "pipeline throttle: calls that reserved a slot of the rate limiter at the slowest rate keep it after the rate recovers: a short 10011 burst stalls every worker for seconds (reported)")
+		t.Errorf("the run took %s after the QPS limit was lifted, want at most %s", took, limit)
+	}
+}
