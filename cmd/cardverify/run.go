@@ -186,6 +186,14 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 		return &pipeline.InputError{Path: c.Input, Msg: fmt.Sprintf("about %d rows: more than an XLSX sheet holds (%d)", layout.EstimatedRows, xlsxMaxRows),
 			Hint: "write a CSV instead: --out " + strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".csv"}
 	}
+	// Fail now, not after a night of billed calls, if the output cannot
+	// be written: a wrong extension, the input itself, a directory, no
+	// permission.
+	probe, err := writer.Create(c.Out, writer.Options{Lang: c.Lang, MaskCard: c.MaskCard, CardCol: layout.CardCol, Input: c.Input})
+	if err != nil {
+		return err
+	}
+	probe.Abort()
 	sum, size, err := reader.Digest(c.Input)
 	if err != nil {
 		return err
