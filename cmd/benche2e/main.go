@@ -216,6 +216,16 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 			if r.code != 0 {
 				fail("profiled run", r)
 			}
+			// And the resume of the job it finished.
+			prof = strings.Replace(prof, "cpu-", "cpu-resume-", 1)
+			r, err = runArgs(list, sb.url, "--cpuprofile", prof).run(ctx, nil)
+			if err != nil {
+				return false, err
+			}
+			fmt.Printf("  %s; see: go tool pprof -top -cum %s %s\n", r.wall.Round(time.Millisecond), c.bin, prof)
+			if r.code != 0 {
+				fail("profiled resume", r)
+			}
 		}
 	}
 
