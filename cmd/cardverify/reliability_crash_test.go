@@ -351,6 +351,7 @@ func TestReliabilityDoubleInterrupt(t *testing.T) {
 	}
 	integrityCheck(t, db)
 	srv.SetLatency(0)
+	args[len(args)-3] = "1000" // --qps: the resume need not be slow
 	if r := cardverify(t, secrets(), args...); r.code != 0 {
 		t.Fatalf("resume: exit %d\n%s", r.code, r.stderr)
 	}
