@@ -781,3 +781,46 @@ func TestFormatTime(t *testing.T) {
 		t.Error("formatTime(zero) is not nil")
 	}
 }
+
+// TestCardLimitCountsOnlyCallsThatMayReachTheBank: a 10xxx answer or a
+// gateway error proves the bank was not asked, so it does not use up one of
+// the card's daily checks; a call that never ended does.
+func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	k := plan(t, db, people(1, 0, 5), 1)[0]
+	call := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}
+	begin := func() error {
+		_, err := db.Begin(ctx, call)
+		return err
+	}
+	for i := range 5 { // gateway errors: never the bank
+		id, err := db.Begin(ctx, call)
+		if err != nil {
+			t.Fatalf("Begin %d after %d gateway errors: %v", i+1, i, err)
+		}
+		c := call
+		c.HTTPStatus, c.MayReachBank = 502, false
+		if err := db.End(ctx, id, c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Two answered by the bank's side, one that never ends: the limit.
+	for range 2 {
+		id, err := db.Begin(ctx, call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c := call
+		c.Answered, c.Code, c.MayReachBank = true, 218801, true
+		if err := db.End(ctx, id, c, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := begin(); err != nil {
+		t.Fatalf("3rd call that may reach the bank: %v", err)
+	}
+	if err := begin(); !errors.Is(err, pipeline.ErrCardLimit) {
+		t.Errorf("4th call that may reach the bank: err = %v, want ErrCardLimit", err)
+	}
+}

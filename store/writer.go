@@ -99,8 +99,8 @@ type writer struct {
 const bulkRows = 32
 
 const (
-	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid)"
-	answerVals  = "(?, ?, ?, ?, ?, ?, ?)"
+	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank)"
+	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?)"
 	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at)"
 	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -154,7 +154,10 @@ func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 			ON CONFLICT DO NOTHING`},
 		{&w.insPair, `INSERT INTO pairs (first_row, fp, card) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
 		{&w.insCall, `INSERT INTO calls (run, row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
-		{&w.countCalls, `SELECT count(*) FROM calls WHERE card = ? AND day = ?`},
+		// Calls that never ended (in flight, lost in a crash) count: the
+		// bank may have been asked.
+		{&w.countCalls, `SELECT count(*) FROM calls LEFT JOIN answers ON answers.call = calls.id
+			WHERE calls.card = ? AND calls.day = ? AND (answers.call IS NULL OR answers.may_reach_bank)`},
 		{&w.answer, insertAnswers(1)},
 		{&w.outcome, insertOutcomes(1)},
 		{&w.answers, insertAnswers(bulkRows)},
@@ -395,7 +398,7 @@ func (w *writer) appendAnswer(vals []driver.Value, o *op) []driver.Value {
 		code = int64(c.Code)
 	}
 	return append(vals, o.id, float64(c.Duration)/float64(time.Millisecond), int64(c.HTTPStatus), code,
-		c.Answered, c.Billed, c.JobID)
+		c.Answered, c.Billed, c.JobID, c.MayReachBank)
 }
 
 func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
