@@ -48,9 +48,10 @@ func remount(tb testing.TB, dir, opts string) {
 
 // TestReliabilityOutputUnwritable makes the output impossible to write in
 // the ways a user meets: a read-only directory, a read-only file system, a
-// path under a file. The run makes its calls, then fails with exit 1 and a
-// message naming the output; the checkpoint keeps every answer; the same
-// run with a writable --out writes the output without sending anything.
+// path under a file. The run fails with exit 1 and a message naming the
+// output before its first call; the same run with a writable --out then
+// does the job. (TestReliabilityOutputReadOnlyMidRun covers an output that
+// becomes unwritable after the calls.)
 func TestReliabilityOutputUnwritable(t *testing.T) {
 	const rowsN = 300
 	tests := []struct {
@@ -90,10 +91,41 @@ func TestReliabilityOutputUnwritable(t *testing.T) {
 			if r.code != 1 || !strings.Contains(r.stderr, out) || !strings.Contains(r.stderr, tt.want) {
 				t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message naming %s and saying %q", r.code, r.stderr, out, tt.want)
 			}
+			if n := srv.Handler.Calls(); n != 0 {
+				t.Errorf("%d calls made before the output was refused", n)
+			}
 			assertOutputRecovers(t, srv, db, dir, rowsN, args)
 			assertNoSecrets(t, dir, r.stdout, r.stderr)
 		})
 	}
+}
+
+// TestReliabilityOutputReadOnlyMidRun turns the output's file system
+// read-only while the run makes its calls (a disk remounted read-only after
+// an error): exit 1 with a message naming the output, every answer kept in
+// the checkpoint, and the same run with a writable --out sends nothing.
+func TestReliabilityOutputReadOnlyMidRun(t *testing.T) {
+	const rowsN = 300
+	mnt := mountTmpfs(t, 1<<20, "")
+	t.Parallel()
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db, out := filepath.Join(dir, "list.db"), filepath.Join(mnt, "out.xlsx")
+	args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--lang", "en", "--progress", "none", "--qps", "300"}
+	cmd, stderr := start(t, secrets(), append(args, "--out", out)...)
+	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 10 })
+	remount(t, mnt, "ro")
+	cmd.Wait()
+	code := cmd.ProcessState.ExitCode()
+	assertNoPanic(t, result{code: code, stderr: stderr.String()})
+	if code != 1 || !strings.Contains(stderr.String(), out) || !strings.Contains(stderr.String(), "read-only file system") {
+		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message naming %s", code, stderr, out)
+	}
+	if srv.Handler.Calls() != rowsN {
+		t.Fatalf("%d calls for %d rows", srv.Handler.Calls(), rowsN)
+	}
+	assertOutputRecovers(t, srv, db, dir, rowsN, args)
 }
 
 // assertOutputRecovers checks, after a run whose output failed, that the
@@ -153,7 +185,6 @@ func TestReliabilityBadOutBeforeCalls(t *testing.T) {
 				t.Errorf("exit %d, stderr:\n%s\nwant exit %d saying %q", r.code, r.stderr, tt.code, tt.want)
 			}
 			if n := srv.Handler.Calls(); n != 0 {
-				skipBug(t, "cmd/cardverify runJob: --out is checked only by writer.Create after every call was made (and billed) (reported)")
 				t.Errorf("%d calls made before the output was refused", n)
 			}
 		})
