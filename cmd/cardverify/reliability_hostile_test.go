@@ -26,7 +26,7 @@ const hostileDir = "../../testdata/hostile"
 
 // maxHostileRSS is the most memory a run may take on a hostile file: a few
 // times what the binary needs for a normal small list.
-const maxHostileRSS = 200 << 20
+const maxHostileRSS = 128 << 20
 
 // TestReliabilityHostileFiles runs the binary on files that are broken,
 // malicious or simply not a customer list. Each must be refused with exit 2
@@ -64,6 +64,7 @@ func TestReliabilityHostileFiles(t *testing.T) {
 		{name: "binary garbage named csv", make: fixture("garbage.csv"), code: 2, msg: []string{"garbage.csv", "binary"}},
 		{name: "binary garbage named xlsx", make: fixture("garbage.xlsx"), code: 2, msg: []string{"garbage.xlsx", "not an xlsx"}},
 		{name: "real xls", make: copied("../../testdata/reader/list.xls", "list.xls"), code: 2, msg: []string{".xls", "save it as .xlsx"}},
+		{name: "real ods", make: copied("../../testdata/reader/list.ods", "list.ods"), code: 2, msg: []string{"list.ods", "OpenDocument"}},
 		{name: "real xls named xlsx", make: copied("../../testdata/reader/list.xls", "list.xlsx"), code: 2, msg: []string{"list.xlsx", "old Excel workbook"}},
 		{name: "xlsx named csv", make: copied("../../testdata/reader/cards-general.xlsx", "cards.csv"), code: 2, msg: []string{"cards.csv", "not text"}},
 		{name: "truncated xlsx", make: func(tb testing.TB, dir string) string {
