@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -247,11 +248,22 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 	for k := range kills {
 		before, _ := filepath.Glob(tmpGlob)
 		cmd, stderr := start(t, secrets(), args("en")...)
+		// The writer builds the sheet first, its temporary output still
+		// empty, then streams the zip into it and renames it: odd kills
+		// fall anywhere in the first phase, even ones in the second.
 		waitFor(t, "the output's temporary file", func() bool {
-			now, _ := filepath.Glob(tmpGlob)
-			return len(now) > len(before)
+			return len(newTemps(tmpGlob, before, 0)) > 0
 		})
-		time.Sleep(time.Duration(rng.IntN(150)) * time.Millisecond)
+		phase := "building the sheet"
+		if k%2 == 0 {
+			for deadline := time.Now().Add(20 * time.Second); len(newTemps(tmpGlob, before, 1)) == 0 && time.Now().Before(deadline); {
+				time.Sleep(200 * time.Microsecond)
+			}
+			phase = "streaming the zip"
+			time.Sleep(time.Duration(rng.IntN(5000)) * time.Microsecond)
+		} else {
+			time.Sleep(time.Duration(rng.IntN(500)) * time.Millisecond)
+		}
 		cmd.Process.Signal(syscall.SIGKILL)
 		cmd.Wait()
 		got, err := os.ReadFile(out)
@@ -267,8 +279,9 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 			old = got
 			continue
 		}
+		written := newTemps(tmpGlob, before, 0)
+		t.Logf("kill %d while %s: temporary output of %v bytes; the target is the old file: %v", k+1, phase, written, bytes.Equal(got, old))
 		if !bytes.Equal(got, old) {
-			t.Logf("kill %d: the target is the new file", k+1)
 			assertCompleteXLSX(t, out, rowsN, "verify_status")
 			old = got
 		}
@@ -287,6 +300,22 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 	}
 	left, _ := filepath.Glob(tmpGlob)
 	t.Logf("%d hidden temporary files of killed writers left beside the output (removed once 6 hours old)", len(left))
+}
+
+// newTemps returns the sizes of the files matching glob that are not in
+// before and hold at least min bytes.
+func newTemps(glob string, before []string, min int64) []int64 {
+	now, _ := filepath.Glob(glob)
+	var sizes []int64
+	for _, path := range now {
+		if slices.Contains(before, path) {
+			continue
+		}
+		if fi, err := os.Stat(path); err == nil && fi.Size() >= min {
+			sizes = append(sizes, fi.Size())
+		}
+	}
+	return sizes
 }
 
 // assertCompleteXLSX fails unless path is a workbook whose first sheet has
