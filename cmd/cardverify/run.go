@@ -128,7 +128,12 @@ func (c *runConfig) defaultPaths() {
 		default:
 			ext = ".csv"
 		}
-		c.Out = filepath.Join(dir, stem+".verified"+ext)
+		// A dry run never overwrites the output of a real one.
+		kind := ".verified"
+		if c.DryRun {
+			kind = ".dry-run"
+		}
+		c.Out = filepath.Join(dir, stem+kind+ext)
 	}
 	if c.DB == "" {
 		c.DB = filepath.Join(dir, stem+".cardverify.db")
