@@ -33,7 +33,7 @@ func TestReliabilityAnswerCodes(t *testing.T) {
 		// Transient system codes: failed after --max-attempts.
 		10014: {4, "failed", 2, 2, ""}, 10020: {4, "failed", 2, 2, ""},
 		// ... also past 3 calls: they never reached the bank.
-		-10020: {4, "failed", 5, 5, ""},
+		-10020: {4, "failed", 4, 4, ""},
 		// The QPS limit: slowed down, 20 throttled retries, then failed.
 		10011: {4, "failed", 21, 2, ""},
 	}
