@@ -48,12 +48,18 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		call.Duration = r.cfg.Now().Sub(call.SentAt)
 		r.latency.add(call.Duration)
 		call.HTTPStatus, call.Code, call.Answered, call.JobID = a.HTTPStatus, a.Code, a.Answered, a.JobID
-		call.Billed = a.Class == Billed && (a.Res == 1 || a.Res == 2)
+		// The vendor bills every error_code 0 ("返回值为0才计费"), with a
+		// verdict or not.
+		call.Billed = a.Answered && a.Code == 0
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		last = a
 
 		switch {
+		case call.Billed && a.Res != 1 && a.Res != 2:
+			// Paid for, but no verdict: sending it again would pay twice.
+			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+				"the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"))
 		case call.Billed:
 			status := Match
 			if a.Res == 2 {
@@ -163,15 +169,24 @@ func sleep(ctx context.Context, d time.Duration) bool {
 }
 
 // throttle is the rate limiter, slowed down when the API says so: halved on
-// each 10011 or HTTP 429 (and paused for its Retry-After), then raised again
-// by a fiftieth of the target rate with each good answer.
+// a 10011 or HTTP 429 (at most once a second, since one burst of the API's
+// limit answers many calls in flight at once) and paused for its
+// Retry-After, then raised again by a fiftieth of the target rate with each
+// good answer.
 type throttle struct {
 	lim    *rate.Limiter
 	target float64
 
-	mu    sync.Mutex
-	until time.Time // no call before this (Retry-After)
+	mu      sync.Mutex
+	until   time.Time // no call before this (Retry-After)
+	lastCut time.Time
 }
+
+// waitSlice is the longest a worker waits on one reservation of the
+// limiter. A reservation made while the rate was cut keeps its slow slot
+// even after the rate recovers; waiting in slices lets a recovered rate
+// apply at once.
+const waitSlice = 250 * time.Millisecond
 
 func newThrottle(qps float64) *throttle {
 	// A burst of 2% of a second's calls: no second sees more than ~2% over
@@ -181,20 +196,40 @@ func newThrottle(qps float64) *throttle {
 }
 
 func (t *throttle) wait(ctx context.Context) error {
-	t.mu.Lock()
-	d := time.Until(t.until)
-	t.mu.Unlock()
-	if d > 0 && !sleep(ctx, d) {
-		return ctx.Err()
+	for {
+		t.mu.Lock()
+		d := time.Until(t.until)
+		t.mu.Unlock()
+		if d > 0 && !sleep(ctx, min(d, waitSlice)) {
+			return ctx.Err()
+		}
+		if d > waitSlice {
+			continue
+		}
+		res := t.lim.Reserve()
+		if d := res.Delay(); d <= waitSlice {
+			if !sleep(ctx, d) {
+				res.Cancel()
+				return ctx.Err()
+			}
+			return nil
+		}
+		res.Cancel()
+		if !sleep(ctx, waitSlice) {
+			return ctx.Err()
+		}
 	}
-	return t.lim.Wait(ctx)
 }
 
 func (t *throttle) backOff(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.lim.SetLimit(max(t.lim.Limit()/2, rate.Limit(t.target/64)))
-	if until := time.Now().Add(retryAfter); retryAfter > 0 && until.After(t.until) {
+	now := time.Now()
+	if now.Sub(t.lastCut) >= time.Second {
+		t.lastCut = now
+		t.lim.SetLimit(max(t.lim.Limit()/2, rate.Limit(t.target/64)))
+	}
+	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
 	}
 }

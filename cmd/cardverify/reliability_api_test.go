@@ -235,8 +235,6 @@ func TestReliabilityOddAnswers(t *testing.T) {
 			calls: 1, jobid: "JOB-AS-STRING"},
 		{name: "byte order mark", reply: juhetest.Raw(200, jsonType,
 			"\ufeff"+`{"reason":"成功","result":{"jobid":"JOB-BOM","res":1},"error_code":0}`), calls: 1, jobid: "JOB-BOM"},
-		{name: "success without a verdict", reply: juhetest.Answer(0, 3, ""), calls: 1,
-			bug: "juhe parseBody: error_code 0 without res 1 or 2 is Transient and retried, but the vendor bills every error_code 0: the pair is paid twice (reported)"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -275,6 +273,34 @@ func TestReliabilityOddAnswers(t *testing.T) {
 				t.Errorf("output %v, want a match with jobid %s", rows, jobid)
 			}
 		})
+	}
+}
+
+// TestReliabilitySuccessWithoutVerdict: the vendor bills every error_code
+// 0, so an answer of 0 without res 1 or 2 is paid for. It must not be sent
+// again (that would pay twice); the row is failed, the ledger counts the
+// call as billed, and the run exits 4.
+func TestReliabilitySuccessWithoutVerdict(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	card := juhetest.MatchCard(7)
+	srv.Script(card, juhetest.Answer(0, 3, ""))
+	in := writeCustomers(t, dir, "one.csv", []customer{{"张三", card}}, 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "one.db")
+	r := run(t, time.Minute, secrets(), "run", in, "--out", out, "--db", db, "--base-url", srv.URL, "--lang", "en", "--progress", "none")
+	assertNoPanic(t, r.result)
+	if r.code != 4 {
+		t.Fatalf("exit %d, want 4 (a row left failed)\n%s", r.code, r.stderr)
+	}
+	if n := srv.Handler.CallsFor(card); n != 1 {
+		t.Errorf("%d calls for the card, want 1: a billed answer is never sent again", n)
+	}
+	col, rows := readCSV(t, out)
+	if len(rows) != 1 || rows[0][col["verify_status"]] != "failed" || !strings.Contains(rows[0][col["verify_reason"]], "billed") {
+		t.Errorf("output %v, want the row failed with a reason saying it was billed", rows)
+	}
+	if st := statusOf(t, db); st.BilledCalls != 1 {
+		t.Errorf("status counts %d billed calls, want 1", st.BilledCalls)
 	}
 }
 

@@ -256,10 +256,16 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 	if err := db.EndRun(ctx, runID, a.now()); err != nil && runErr == nil {
 		runErr = err
 	}
+	if ctx.Err() != nil {
+		// A second Ctrl-C wants out now: no output.
+		return fmt.Errorf("stopped at once; the calls in flight were abandoned (status counts them as lost answers) — run the same command to resume: %w", pipeline.ErrIncomplete)
+	}
 	var inputErr *pipeline.InputError
-	if errors.As(runErr, &inputErr) || ctx.Err() != nil {
-		// A refused input gets no output; a second Ctrl-C wants out now.
-		return runErr
+	if errors.As(runErr, &inputErr) {
+		return runErr // a refused input gets no output
+	}
+	if runErr == nil && stats.Rows == 0 {
+		return noData(c.Input, layout)
 	}
 	st, err := a.writeOutput(ctx, db, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, c.QPS)
 	if err != nil {
@@ -277,6 +283,12 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
 	}
 	return nil
+}
+
+// noData is the error for an input with a header and no data row under it.
+func noData(input string, l reader.Layout) error {
+	return &pipeline.InputError{Path: input, Msg: fmt.Sprintf("no data row under the header (row %d)", l.HeaderRow),
+		Hint: "check that this is the right file and sheet (--sheet), and the header row (--header-row)"}
 }
 
 // writeOutput writes the annotated copy of input to out from the checkpoint,
@@ -368,6 +380,9 @@ func (a *app) dryRun(ctx context.Context, c runConfig) error {
 	stats, err := pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true})
 	if err != nil {
 		return err
+	}
+	if stats.Rows == 0 {
+		return noData(c.Input, in.Layout())
 	}
 	st, err := a.writeOutput(ctx, db, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, 0)
 	if err != nil {
