@@ -31,6 +31,7 @@ const (
 	probNameControl  = "name contains control characters; retype it"
 	probNameEncoding = "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"
 	probUnsaved      = "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"
+	probLineBreak    = "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"
 	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
 	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
 )
@@ -315,6 +316,11 @@ func checkRow(rec *pipeline.Record, name, card pipeline.Cell) {
 	rec.Name = NormalizeName(name.Value)
 	c, prob := CardFromCell(card)
 	rec.Card = c
+	if strings.ContainsAny(name.Value, "\r\n") || strings.ContainsAny(card.Value, "\r\n") {
+		// Whatever else is wrong follows from this.
+		rec.Problems = append(rec.Problems, probLineBreak)
+		return
+	}
 	if prob != "" {
 		rec.Problems = append(rec.Problems, prob)
 	} else {

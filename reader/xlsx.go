@@ -605,7 +605,11 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 		}
 		if err != nil {
 			if errors.Is(err, errTokenTooLong) {
-				return 0, nil, s.wb.longCell(s.row+1, "")
+				row := s.row // inside a row: that row; between rows: the next
+				if !inRow {
+					row++
+				}
+				return 0, nil, s.wb.longCell(row, "")
 			}
 			return 0, nil, s.wb.bad(fmt.Sprintf("cannot parse the sheet after row %d", s.row), err)
 		}

@@ -219,6 +219,15 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	v, err := userVersion(ctx, db.rdb)
+	if (err != nil || v == 0) && exists(abs+"-journal") {
+		// A run was killed while it created the checkpoint: its first
+		// transaction never committed, so it holds nothing, and a
+		// read-only connection cannot roll the journal back.
+		db.closeAll()
+		return nil, &pipeline.InputError{Path: path, Err: err,
+			Msg:  "the checkpoint was being created when its process stopped: it holds no row and no call yet",
+			Hint: "run the same `cardverify run` command again to start the job"}
+	}
 	if err != nil {
 		db.closeAll()
 		return nil, db.notCheckpoint(err)
@@ -246,6 +255,11 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
 }
 
 func (db *DB) openReaders(abs string) error {

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"errors"
 	"fmt"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -262,7 +264,12 @@ func (w *writer) commit() {
 	}
 }
 
-func (w *writer) apply() error {
+func (w *writer) apply() (err error) {
+	defer func() {
+		if diskFull(err) || errors.Is(err, syscall.ENOSPC) {
+			err = fmt.Errorf("checkpoint %s: the disk is full (free some space, then run the same command to resume): %w", w.db.path, err)
+		}
+	}()
 	if _, err := w.conn.ExecContext(w.ctx, "BEGIN IMMEDIATE"); err != nil {
 		return fmt.Errorf("write checkpoint: begin: %w", err)
 	}
