@@ -75,7 +75,7 @@ func main() {
 	flag.StringVar(&c.profile, "cpuprofile", "", "also run the largest lists once more with --cpuprofile, writing the profiles into `dir`")
 	flag.Uint64Var(&c.seed, "seed", 1, "seed of the generated lists")
 	flag.BoolVar(&c.keep, "keep", false, "keep the temporary directory (lists, checkpoints, outputs)")
-	quick := flag.Bool("quick", false, "a small try: 20000 rows, 1 rep, 3 s per rate (the row targets are then not judged)")
+	quick := flag.Bool("quick", false, "a small try: by default 20000 rows, 1 rep, 3 s per rate (the 1M-row targets are then not judged)")
 	var g genJob
 	flag.StringVar(&g.out, "gen-out", "", "internal: write one list to `path` and exit (see generate)")
 	flag.StringVar(&g.format, "gen-format", "csv", "internal: format of -gen-out")
@@ -91,7 +91,18 @@ func main() {
 		return
 	}
 	if *quick {
-		*sizes, c.reps, c.rateSecs = "20000", 1, 3
+		// Smaller defaults; flags given explicitly still win.
+		set := map[string]bool{}
+		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
+		if !set["sizes"] {
+			*sizes = "20000"
+		}
+		if !set["reps"] {
+			c.reps = 1
+		}
+		if !set["rate-secs"] {
+			c.rateSecs = 3
+		}
 	}
 	var err error
 	if c.sizes, err = parseList(*sizes, strconv.Atoi); err == nil {
