@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"database/sql"
-	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -68,27 +67,6 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 	}
 }
 
-type statusJSON struct {
-	Rows        int `json:"rows"`
-	Match       int `json:"match"`
-	Mismatch    int `json:"mismatch"`
-	Pending     int `json:"pending"`
-	Failed      int `json:"failed"`
-	Calls       int `json:"calls"`
-	BilledCalls int `json:"billed_calls"`
-	LostAnswers int `json:"lost_answers"`
-}
-
-func status(tb testing.TB, db string) statusJSON {
-	tb.Helper()
-	r := cardverify(tb, nil, "status", "--db", db, "--json")
-	var st statusJSON
-	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil {
-		tb.Fatalf("status: exit %d, %v\n%s%s", r.code, err, r.stdout, r.stderr)
-	}
-	return st
-}
-
 // TestE2ECrashResume SIGKILLs runs at random moments, then lets the job
 // finish, and checks that nothing was lost and little was paid twice.
 func TestE2ECrashResume(t *testing.T) {
@@ -117,7 +95,7 @@ func TestE2ECrashResume(t *testing.T) {
 			t.Logf("kill %d came after the last call", k+1)
 		}
 	}
-	lost := status(t, db).LostAnswers
+	lost := statusOf(t, db).LostAnswers
 
 	if r := cardverify(t, secrets(), args...); r.code != 0 {
 		t.Fatalf("final run: exit %d\n%s", r.code, r.stderr)
@@ -146,7 +124,7 @@ func TestE2ECrashResume(t *testing.T) {
 	if limit := kills * 2 * workers; resent > limit {
 		t.Errorf("%d calls sent twice, want at most %d", resent, limit)
 	}
-	st := status(t, db)
+	st := statusOf(t, db)
 	if st.Match+st.Mismatch != rowsN || st.Pending != 0 {
 		t.Errorf("status %+v, want %d rows verified", st, rowsN)
 	}
@@ -200,7 +178,7 @@ func TestE2EInterruptResume(t *testing.T) {
 	if pending == 0 || pending == rowsN {
 		t.Errorf("%d of %d rows pending after the interrupt, want some", pending, rowsN)
 	}
-	st := status(t, db)
+	st := statusOf(t, db)
 	if st.LostAnswers != 0 {
 		t.Errorf("a graceful stop lost %d answers", st.LostAnswers)
 	}

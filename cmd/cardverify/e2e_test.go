@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"encoding/csv"
-	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,30 +49,11 @@ type result struct {
 	stdout, stderr string
 }
 
-// cardverify runs the binary with args and the test secrets in its
-// environment, and waits at most a minute.
+// cardverify runs the binary with args and env added to the environment,
+// and waits at most a minute.
 func cardverify(tb testing.TB, env []string, args ...string) result {
 	tb.Helper()
-	cmd := exec.Command(binPath, args...)
-	cmd.Env = append(os.Environ(), env...)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Start(); err != nil {
-		tb.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		var exit *exec.ExitError
-		if err != nil && !errors.As(err, &exit) {
-			tb.Fatal(err)
-		}
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		tb.Fatalf("cardverify %v: still running after a minute", args)
-	}
-	return result{cmd.ProcessState.ExitCode(), out.String(), errb.String()}
+	return run(tb, time.Minute, env, args...).result
 }
 
 func secrets() []string {
