@@ -38,7 +38,6 @@ func (a *app) newProgress(mode string, total int) *progress {
 		p.bar = progressbar.NewOptions(p.barMax(),
 			progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
-			progressbar.OptionShowCount(),
 			progressbar.OptionSetWidth(30),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionShowDescriptionAtLineEnd(),
