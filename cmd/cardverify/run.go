@@ -170,17 +170,7 @@ const xlsxMaxRows = 1 << 20
 // output.
 func (a *app) runJob(ctx context.Context, c runConfig) error {
 	start := a.now()
-	var deadline time.Time
-	if c.MaxDuration > 0 {
-		deadline = start.Add(c.MaxDuration)
-	}
-	if c.StopAt != "" {
-		at, _ := pipeline.NextClock(start, c.StopAt) // checked in parseRun
-		if deadline.IsZero() || at.Before(deadline) {
-			deadline = at
-		}
-	}
-
+	deadline := c.deadline(start)
 	in, err := reader.Open(c.Input, c.Read)
 	if err != nil {
 		return err
@@ -199,6 +189,11 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 		return err
 	}
 	probe.Abort()
+	client, closeClient, err := a.newClient(c)
+	if err != nil {
+		return err
+	}
+	defer closeClient()
 	sum, size, err := reader.Digest(c.Input)
 	if err != nil {
 		return err
@@ -214,24 +209,6 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 	})
 	if err != nil {
 		return err
-	}
-
-	jc := juhe.Config{BaseURL: c.BaseURL, Key: c.Key, OpenID: c.OpenID, Timeout: c.Timeout}
-	if jc.Endpoint, err = juhe.ParseEndpoint(c.Endpoint); err != nil {
-		return &usageError{err.Error()}
-	}
-	if c.Sandbox {
-		sb, err := startSandbox("127.0.0.1:0", juhetest.Options{OpenID: sandboxOpenID})
-		if err != nil {
-			return err
-		}
-		defer sb.Close()
-		jc.BaseURL, jc.Key, jc.OpenID = sb.URL, sandboxKey, sandboxOpenID
-		fmt.Fprintln(a.stderr, "SANDBOX: answers come from the built-in simulated API; they are not real verdicts")
-	}
-	client, err := juhe.New(jc)
-	if err != nil {
-		return &usageError{err.Error()}
 	}
 
 	maxBilled := 0
@@ -283,6 +260,49 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
 	}
 	return nil
+}
+
+// deadline is when --max-duration or --stop-at, whichever comes first, ends
+// a run that started at start; zero if neither is set.
+func (c *runConfig) deadline(start time.Time) time.Time {
+	var d time.Time
+	if c.MaxDuration > 0 {
+		d = start.Add(c.MaxDuration)
+	}
+	if c.StopAt != "" {
+		at, _ := pipeline.NextClock(start, c.StopAt) // checked in parseRun
+		if d.IsZero() || at.Before(d) {
+			d = at
+		}
+	}
+	return d
+}
+
+// newClient returns the Juhe client of c: the real API, or the simulated
+// one served on loopback for --sandbox. The returned func stops the
+// sandbox.
+func (a *app) newClient(c runConfig) (*juhe.Client, func(), error) {
+	jc := juhe.Config{BaseURL: c.BaseURL, Key: c.Key, OpenID: c.OpenID, Timeout: c.Timeout}
+	var err error
+	if jc.Endpoint, err = juhe.ParseEndpoint(c.Endpoint); err != nil {
+		return nil, nil, err
+	}
+	stop := func() {}
+	if c.Sandbox {
+		sb, err := startSandbox("127.0.0.1:0", juhetest.Options{OpenID: sandboxOpenID})
+		if err != nil {
+			return nil, nil, err
+		}
+		stop = func() { sb.Close() }
+		jc.BaseURL, jc.Key, jc.OpenID = sb.URL, sandboxKey, sandboxOpenID
+		fmt.Fprintln(a.stderr, "SANDBOX: answers come from the built-in simulated API; they are not real verdicts")
+	}
+	client, err := juhe.New(jc)
+	if err != nil {
+		stop()
+		return nil, nil, err
+	}
+	return client, stop, nil
 }
 
 // noData is the error for an input with a header and no data row under it.
