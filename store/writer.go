@@ -4,8 +4,11 @@ import (
 	"context"
 	"database/sql"
 	"database/sql/driver"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"strings"
 	"syscall"
 	"time"
@@ -84,13 +87,20 @@ type writer struct {
 	// per statement to watch for cancellation.
 	ctx context.Context
 
-	insRow, insPair, insCall, countCalls rawStmt
+	insRow, insPair, insCall, loadCards rawStmt
 	// One row, and bulkRows rows, of answers and of outcomes.
 	answer, outcome, answers, outcomes rawStmt
 
+	// cards counts, for the day cardDay (China time), each card's calls
+	// that may have reached the bank, by the first 8 bytes of its
+	// fingerprint. Two cards sharing them would share a count: a card could
+	// be deferred early, never called too often.
+	cardDay string
+	cards   map[uint64]uint8
+
 	batch   []op
 	replies []result
-	count   [1]driver.Value
+	count   [2]driver.Value
 	ends    []*op // the End operations of the Raw segment under way
 	vals    []driver.Value
 }
@@ -158,8 +168,8 @@ func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 		{&w.insCall, `INSERT INTO calls (run, row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		// Calls that never ended (in flight, lost in a crash) count: the
 		// bank may have been asked.
-		{&w.countCalls, `SELECT count(*) FROM calls LEFT JOIN answers ON answers.call = calls.id
-			WHERE calls.card = ? AND calls.day = ? AND (answers.call IS NULL OR answers.may_reach_bank)`},
+		{&w.loadCards, `SELECT substr(calls.card, 1, 8), count(*) FROM calls LEFT JOIN answers ON answers.call = calls.id
+			WHERE calls.day = ? AND (answers.call IS NULL OR answers.may_reach_bank) GROUP BY 1`},
 		{&w.answer, insertAnswers(1)},
 		{&w.outcome, insertOutcomes(1)},
 		{&w.answers, insertAnswers(bulkRows)},
@@ -196,7 +206,7 @@ func newWriter(ctx context.Context, db *DB, conn *sql.Conn) (*writer, error) {
 
 func (w *writer) closeStmts() {
 	w.conn.Raw(func(any) error {
-		for _, s := range []*rawStmt{&w.insRow, &w.insPair, &w.insCall, &w.countCalls, &w.answer, &w.outcome, &w.answers, &w.outcomes} {
+		for _, s := range []*rawStmt{&w.insRow, &w.insPair, &w.insCall, &w.loadCards, &w.answer, &w.outcome, &w.answers, &w.outcomes} {
 			if s.s != nil {
 				s.s.Close()
 			}
@@ -350,6 +360,11 @@ func (w *writer) applyOne(o *op) error {
 		}
 		w.replies = append(w.replies, result{id: id, err: nilIfID(id)})
 	case opEnd:
+		if o.id != 0 && !o.call.MayReachBank && pipeline.ChinaDay(o.call.SentAt) == w.cardDay {
+			if k := cardKey(o.call.Card); w.cards[k] > 0 {
+				w.cards[k]--
+			}
+		}
 		// Written in bulk at the end of the segment: nothing else in a
 		// batch reads answers or outcomes.
 		w.ends = append(w.ends, o)
@@ -428,12 +443,15 @@ func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
 func (w *writer) begin(o *op) (int64, error) {
 	c := &o.call
 	day := pipeline.ChinaDay(c.SentAt)
-	if limit := w.db.CardDailyLimit; limit > 0 {
-		n, err := w.countCard(c.Card[:], day)
-		if err != nil {
-			return 0, fmt.Errorf("count the card's calls: %w", err)
+	limit := w.db.CardDailyLimit
+	k := cardKey(c.Card)
+	if limit > 0 {
+		if day != w.cardDay {
+			if err := w.loadCardCounts(day); err != nil {
+				return 0, fmt.Errorf("count the cards' calls of %s: %w", day, err)
+			}
 		}
-		if n >= int64(limit) {
+		if int(w.cards[k]) >= limit {
 			return 0, nil
 		}
 	}
@@ -445,21 +463,41 @@ func (w *writer) begin(o *op) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("record a call for row %d: %w", c.Row, err)
 	}
+	if limit > 0 && w.cards[k] < math.MaxUint8 {
+		w.cards[k]++
+	}
 	return res.LastInsertId()
 }
 
-func (w *writer) countCard(card []byte, day string) (int64, error) {
-	rs, err := w.countCalls.query(w.ctx, card, day)
+// loadCardCounts replaces the in-memory counts with those of day, read
+// from the ledger: once per run, and again when a run passes midnight in
+// China.
+func (w *writer) loadCardCounts(day string) error {
+	rs, err := w.loadCards.query(w.ctx, day)
 	if err != nil {
-		return 0, err
+		return err
 	}
 	defer rs.Close()
-	if err := rs.Next(w.count[:]); err != nil {
-		return 0, err
+	cards := make(map[uint64]uint8)
+	for {
+		if err := rs.Next(w.count[:]); err == io.EOF {
+			break
+		} else if err != nil {
+			return err
+		}
+		prefix, _ := w.count[0].([]byte)
+		n, _ := w.count[1].(int64)
+		if len(prefix) == 8 {
+			cards[binary.LittleEndian.Uint64(prefix)] = uint8(min(n, math.MaxUint8))
+		}
 	}
-	n, _ := w.count[0].(int64)
-	return n, nil
+	w.cardDay, w.cards = day, cards
+	return nil
 }
+
+// cardKey is the in-memory key of a card: the first 8 bytes of its
+// fingerprint.
+func cardKey(card pipeline.Key) uint64 { return binary.LittleEndian.Uint64(card[:8]) }
 
 // nilIfID turns begin's "0 = at the limit" into ErrCardLimit.
 func nilIfID(id int64) error {

@@ -397,7 +397,9 @@ func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
 	if err := x.summarySheet(s); err != nil {
 		return fmt.Errorf("write summary sheet: %w", err)
 	}
-	x.f.SetActiveSheet(0)
+	// The annotated sheet is the first and already the active one: asking
+	// excelize to set it again would make it read back a sheet that is
+	// still held in memory (up to some 40k rows) and write it anew.
 	props := &excelize.DocProperties{Creator: "cardverify " + x.sum.Version, Title: x.lang.title}
 	if err := x.f.SetDocProps(props); err != nil {
 		return err
