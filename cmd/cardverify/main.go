@@ -21,10 +21,10 @@ import (
 // version is stamped by the Makefile with -ldflags "-X main.version=...".
 var version = "dev"
 
-// memoryLimit is the Go heap's soft limit, well under the 200 MiB a run of
+// memoryLimit is the Go heap's soft limit, under the 200 MiB a run of
 // a million rows may take in all (SQLite's cache and the binary are beside
 // it).
-const memoryLimit = 120 << 20
+const memoryLimit = 140 << 20
 
 // Exit codes, a contract with scripts (DESIGN.md).
 const (
