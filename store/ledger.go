@@ -87,14 +87,38 @@ func (db *DB) EndRun(ctx context.Context, runID int64, ended time.Time) error {
 	return err
 }
 
+// MarkReadAll records that run runID read and planned every row of its
+// input.
+func (db *DB) MarkReadAll(ctx context.Context, runID int64) error {
+	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET read_all = 1 WHERE id = ?", runID); err != nil {
+			return 0, fmt.Errorf("record that run %d read its input: %w", runID, err)
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// ReadAll reports whether a run of this checkpoint read and planned every
+// row of the input (which BeginRun keeps the same).
+func (db *DB) ReadAll(ctx context.Context) (bool, error) {
+	var all bool
+	err := db.rdb.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM runs WHERE read_all)").Scan(&all)
+	if err != nil {
+		return false, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
+	return all, nil
+}
+
 // Begin records that call c is about to be sent, under the current run, and
 // returns its ledger id once the record is committed (durable against a
 // crash of the process). A zero c.SentAt is taken as now.
 //
 // It returns pipeline.ErrCardLimit, recording nothing, when c.Card already
-// had CardDailyLimit calls on the China calendar day of c.SentAt, counting
-// every recorded call whether it ended or not; concurrent Begins for one
-// card are decided one at a time in the writer, so the limit is exact.
+// had CardDailyLimit calls on the China calendar day of c.SentAt that may
+// have reached the bank (every call not ended, and those whose answer says
+// MayReachBank); concurrent Begins for one card are decided one at a time
+// in the writer, so the limit is exact.
 //
 // Once queued, Begin waits for the commit even if ctx is done, so that its
 // answer says exactly whether the call is recorded. An error of the writer

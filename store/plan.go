@@ -112,6 +112,9 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	}
 	db.planMu.Lock()
 	defer db.planMu.Unlock()
+	if db.indexOnce.Do(func() { db.indexErr = db.loadIndex(ctx) }); db.indexErr != nil {
+		return fmt.Errorf("open checkpoint %s: load the pair index: %w", db.path, db.indexErr)
+	}
 
 	h := db.getHasher()
 	for i, r := range rows {

@@ -79,7 +79,9 @@ type DB struct {
 	// pair's first row: Plan's lookup of a pair, kept in memory (about 30
 	// bytes a pair) because a B-tree index of random fingerprints on disk
 	// made every commit rewrite pages all over it. Guarded by planMu.
-	index map[uint64]int32
+	index     map[uint64]int32 // loaded by the first Plan
+	indexOnce sync.Once
+	indexErr  error
 
 	ov overlay
 
@@ -169,20 +171,20 @@ func (db *DB) open(ctx context.Context, abs string) error {
 	if err := db.wdb.QueryRowContext(ctx, "SELECT coalesce(max(row_no), 0) FROM rows").Scan(&db.maxPlanned); err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
-	if err := db.loadIndex(ctx); err != nil {
-		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
-	}
 	return db.openReaders(abs)
 }
 
-// loadIndex fills the in-memory index of pair fingerprints.
+// loadIndex fills the in-memory index of pair fingerprints. Plan calls it
+// once, on the reader connections (the writer holds the only write
+// connection): a run that never plans, such as the rewrite of a finished
+// job's output, does not pay for it.
 func (db *DB) loadIndex(ctx context.Context) error {
 	var n int
-	if err := db.wdb.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n); err != nil {
+	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n); err != nil {
 		return err
 	}
 	db.index = make(map[uint64]int32, n)
-	rs, err := db.wdb.QueryContext(ctx, "SELECT first_row, substr(fp, 1, 8) FROM pairs ORDER BY first_row")
+	rs, err := db.rdb.QueryContext(ctx, "SELECT first_row, substr(fp, 1, 8) FROM pairs ORDER BY first_row")
 	if err != nil {
 		return err
 	}

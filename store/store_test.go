@@ -824,3 +824,30 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 		t.Errorf("4th call that may reach the bank: err = %v, want ErrCardLimit", err)
 	}
 }
+
+func TestReadAll(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	ri := RunInfo{InputPath: "list.csv", InputSHA256: strings.Repeat("ab", 32), Endpoint: "plain", Version: "test", Started: base}
+	id1, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if all, err := db.ReadAll(ctx); err != nil || all {
+		t.Fatalf("ReadAll before any run read its input = %v, %v; want false", all, err)
+	}
+	if err := db.MarkReadAll(ctx, id1); err != nil {
+		t.Fatal(err)
+	}
+	// A later run that stops early does not undo it; a re-open sees it.
+	if _, err := db.BeginRun(ctx, ri); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db = openT(t, path)
+	if all, err := db.ReadAll(ctx); err != nil || !all {
+		t.Errorf("ReadAll after a run read its input = %v, %v; want true", all, err)
+	}
+}

@@ -222,13 +222,26 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 				pipeline.ErrBudget, before.BilledCalls, c.MaxBilled)
 		}
 	}
-	prog := a.newProgress(c.Progress, layout.EstimatedRows-layout.HeaderRow)
-	stats, runErr := pipeline.Run(ctx, in, db, client, pipeline.Config{
-		QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
-		RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred,
-		Stop: a.stop, Deadline: deadline, Progress: prog.update, Now: a.now,
-	})
-	prog.finish()
+	finished, err := finishedJob(ctx, db)
+	if err != nil {
+		return err
+	}
+	var (
+		stats  pipeline.Stats
+		runErr error
+	)
+	if !finished {
+		prog := a.newProgress(c.Progress, layout.EstimatedRows-layout.HeaderRow)
+		stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
+			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
+			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred,
+			Stop: a.stop, Deadline: deadline, Progress: prog.update, Now: a.now,
+		})
+		prog.finish()
+		if runErr == nil { // Run read every row
+			runErr = db.MarkReadAll(ctx, runID)
+		}
+	}
 	in.Close()
 	if err := db.EndRun(ctx, runID, a.now()); err != nil && runErr == nil {
 		runErr = err
@@ -241,7 +254,7 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 	if errors.As(runErr, &inputErr) {
 		return runErr // a refused input gets no output
 	}
-	if runErr == nil && stats.Rows == 0 {
+	if runErr == nil && !finished && stats.Rows == 0 {
 		return noData(c.Input, layout)
 	}
 	st, err := a.writeOutput(ctx, db, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, c.QPS)
@@ -260,6 +273,21 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
 	}
 	return nil
+}
+
+// finishedJob reports whether the job of db needs no call: a run has read
+// every row of the input (the same input: BeginRun refuses another) and
+// every row has a final status that no flag asks to retry. Such a run only
+// rewrites the output, without reading the input against the checkpoint.
+// Failed and deferred rows always go through the pipeline, which knows
+// when they may be retried.
+func finishedJob(ctx context.Context, db *store.DB) (bool, error) {
+	all, err := db.ReadAll(ctx)
+	if err != nil || !all {
+		return false, err
+	}
+	st, err := db.Status(ctx)
+	return st.Pending+st.Failed+st.Deferred == 0, err
 }
 
 // deadline is when --max-duration or --stop-at, whichever comes first, ends
@@ -366,8 +394,12 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	w := a.stderr
 	fmt.Fprintf(w, "\n%d rows: %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed, %d pending\n",
 		st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Pending)
-	fmt.Fprintf(w, "this run: %d calls, %d billed, %d rows already done before, in %s\n",
-		s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond))
+	if s.Rows == 0 {
+		fmt.Fprintf(w, "this run: nothing to send, every row was final already; output written in %s\n", took.Round(time.Millisecond))
+	} else {
+		fmt.Fprintf(w, "this run: %d calls, %d billed, %d rows already done before, in %s\n",
+			s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond))
+	}
 	fmt.Fprintf(w, "whole job: %d calls, %d billed", st.Calls, st.BilledCalls)
 	if st.LostAnswers > 0 {
 		fmt.Fprintf(w, ", %d answers lost in a crash (possibly billed)", st.LostAnswers)
