@@ -58,10 +58,9 @@ type Config struct {
 }
 
 const (
-	batchSize      = 512 // rows per Checkpoint.Plan
-	maxWorkers     = 512
-	throttleLimit  = 20 // throttled retries of one pair before it fails
-	defaultTimeout = 10 * time.Second
+	batchSize     = 512 // rows per Checkpoint.Plan
+	maxWorkers    = 512
+	throttleLimit = 20 // throttled retries of one pair before it fails
 )
 
 func (c Config) withDefaults() Config {

@@ -27,7 +27,7 @@ type lang struct {
 }
 
 type summaryFields struct {
-	version, input, sha, sheet, output, rows, statuses, billed, calls,
+	version, input, sha, sheet, rows, statuses, billed, calls,
 	endpoint, qps, start, end, sandbox string
 }
 
