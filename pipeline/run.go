@@ -165,12 +165,15 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		stopPause()
 	}()
 
-	progressDone := make(chan struct{})
-	if cfg.Progress != nil {
+	progressDone, reporterDone := make(chan struct{}), make(chan struct{})
+	if cfg.Progress == nil {
+		close(reporterDone)
+	} else {
 		// The reporter ends when progressDone is closed, after the
-		// workers; it then sends the last snapshot.
+		// workers; Run then sends the last snapshot itself.
 		tick := time.NewTicker(cfg.ProgressEvery)
 		go func() {
+			defer close(reporterDone)
 			defer tick.Stop()
 			for {
 				select {
@@ -214,6 +217,7 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 	})
 	err := g.Wait()
 	close(progressDone)
+	<-reporterDone // Progress is never called twice at once
 	stats := r.snapshot()
 	if cfg.Progress != nil {
 		cfg.Progress(stats)
