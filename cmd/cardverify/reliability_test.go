@@ -198,6 +198,16 @@ func assertNotInFiles(tb testing.TB, dir, prefix string, needles ...string) {
 // customer is one row of a generated list.
 type customer struct{ name, card string }
 
+// stems spells i with the ten heavenly stems, since a name holds no digits.
+func stems(i int) string {
+	const digits = "甲乙丙丁戊己庚辛壬癸"
+	var b []rune
+	for _, c := range fmt.Sprint(i) {
+		b = append(b, []rune(digits)[c-'0'])
+	}
+	return string(b)
+}
+
 // customers returns n customers whose cards the fake API matches (i%5 != 0)
 // or not (i%5 == 0), all Luhn-valid and distinct.
 func customers(n int) []customer {
