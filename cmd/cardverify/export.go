@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"slices"
 
@@ -13,10 +14,7 @@ import (
 )
 
 // readerFlags registers the flags that say how to read an input.
-func readerFlags(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-}, o *reader.Options) {
+func readerFlags(fs *flag.FlagSet, o *reader.Options) {
 	fs.StringVar(&o.Sheet, "sheet", "", "sheet `NAME or N` of a workbook (default: the first visible)")
 	fs.IntVar(&o.HeaderRow, "header-row", 0, "1-based header row `N` (default: detected)")
 	fs.StringVar(&o.NameCol, "name-col", "", "name column: header text, letter or 1-based index")
@@ -50,32 +48,33 @@ func (a *app) export(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	if err := sameInput(ctx, db, input); err != nil {
+	st, err := sameInput(ctx, db, input)
+	if err != nil {
 		return err
 	}
-	st, err := a.writeOutput(ctx, db, input, *out, ro, *lang, *mask, 0)
-	if err != nil {
+	if err := a.writeOutput(ctx, db, st, input, *out, ro, *lang, *mask, 0); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "%d rows (%d match, %d mismatch, %d pending) written to %s\n", st.Rows, st.Match, st.Mismatch, st.Pending, *out)
 	return nil
 }
 
-// sameInput refuses an input other than the one the checkpoint verified.
-func sameInput(ctx context.Context, db *store.DB, input string) error {
+// sameInput refuses an input other than the one the checkpoint verified,
+// and returns the checkpoint's status.
+func sameInput(ctx context.Context, db *store.DB, input string) (store.Status, error) {
 	st, err := db.Status(ctx)
 	if err != nil {
-		return err
+		return st, err
 	}
 	sum, _, err := reader.Digest(input)
 	if err != nil {
-		return err
+		return st, err
 	}
 	if st.InputSHA256 != "" && sum != st.InputSHA256 {
-		return &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
+		return st, &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
 			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
 	}
-	return nil
+	return st, nil
 }
 
 // errAudit reports an output that does not match its checkpoint: exit 1.

@@ -222,7 +222,7 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 				pipeline.ErrBudget, before.BilledCalls, c.MaxBilled)
 		}
 	}
-	finished, err := finishedJob(ctx, db)
+	finished, st, err := finishedJob(ctx, db)
 	if err != nil {
 		return err
 	}
@@ -257,8 +257,12 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 	if runErr == nil && !finished && stats.Rows == 0 {
 		return noData(c.Input, layout)
 	}
-	st, err := a.writeOutput(ctx, db, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, c.QPS)
-	if err != nil {
+	if !finished {
+		if st, err = db.Status(ctx); err != nil {
+			return errors.Join(runErr, err)
+		}
+	}
+	if err := a.writeOutput(ctx, db, st, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, c.QPS); err != nil {
 		return errors.Join(runErr, err)
 	}
 	a.report(st, stats, a.now().Sub(start), c.Out)
@@ -280,14 +284,15 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 // every row has a final status that no flag asks to retry. Such a run only
 // rewrites the output, without reading the input against the checkpoint.
 // Failed and deferred rows always go through the pipeline, which knows
-// when they may be retried.
-func finishedJob(ctx context.Context, db *store.DB) (bool, error) {
+// when they may be retried. The status of a finished job is returned with
+// it, for the output.
+func finishedJob(ctx context.Context, db *store.DB) (bool, store.Status, error) {
 	all, err := db.ReadAll(ctx)
 	if err != nil || !all {
-		return false, err
+		return false, store.Status{}, err
 	}
 	st, err := db.Status(ctx)
-	return st.Pending+st.Failed+st.Deferred == 0, err
+	return err == nil && st.Pending+st.Failed+st.Deferred == 0, st, err
 }
 
 // deadline is when --max-duration or --stop-at, whichever comes first, ends
@@ -340,21 +345,17 @@ func noData(input string, l reader.Layout) error {
 }
 
 // writeOutput writes the annotated copy of input to out from the checkpoint,
-// atomically, and returns the checkpoint's status it summarises.
-func (a *app) writeOutput(ctx context.Context, db *store.DB, input, out string, ro reader.Options, lang string, mask bool, qps float64) (store.Status, error) {
-	st, err := db.Status(ctx)
-	if err != nil {
-		return st, err
-	}
+// atomically; st is the checkpoint's status, for the Summary sheet.
+func (a *app) writeOutput(ctx context.Context, db *store.DB, st store.Status, input, out string, ro reader.Options, lang string, mask bool, qps float64) error {
 	in, err := reader.Open(input, ro)
 	if err != nil {
-		return st, err
+		return err
 	}
 	defer in.Close()
 	layout := in.Layout()
 	res, err := db.Results(ctx)
 	if err != nil {
-		return st, err
+		return err
 	}
 	defer res.Close()
 	w, err := writer.Create(out, writer.Options{
@@ -362,13 +363,13 @@ func (a *app) writeOutput(ctx context.Context, db *store.DB, input, out string, 
 		Summary: summary(st, input, layout.Sheet, qps),
 	})
 	if err != nil {
-		return st, err
+		return err
 	}
 	if err := pipeline.Export(ctx, in, res, db, w); err != nil {
 		w.Abort()
-		return st, err
+		return err
 	}
-	return st, w.Close()
+	return w.Close()
 }
 
 // summary is what the output's Summary sheet says about the job.
@@ -436,8 +437,11 @@ func (a *app) dryRun(ctx context.Context, c runConfig) error {
 	if stats.Rows == 0 {
 		return noData(c.Input, in.Layout())
 	}
-	st, err := a.writeOutput(ctx, db, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, 0)
+	st, err := db.Status(ctx)
 	if err != nil {
+		return err
+	}
+	if err := a.writeOutput(ctx, db, st, c.Input, c.Out, c.Read, c.Lang, c.MaskCard, 0); err != nil {
 		return err
 	}
 	w := a.stdout
