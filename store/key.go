@@ -1,0 +1,117 @@
+package store
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// KeySize is the length in bytes of a fingerprint key.
+const KeySize = 32
+
+// Key is the secret of the HMAC-SHA-256 fingerprints that checkpoints and the
+// history hold instead of names and card numbers. It is kept in a key file
+// apart from them (DESIGN.md, "privacy"): a checkpoint copied anywhere gives
+// back nothing without it. The zero Key is not a valid key.
+type Key [KeySize]byte
+
+// ID identifies k without revealing it: the first 8 bytes of
+// SHA-256("cardverify key id" || k), in hex. Checkpoints and the history
+// record it so that a wrong key is refused instead of silently giving new
+// fingerprints.
+func (k Key) ID() string {
+	h := sha256.New()
+	h.Write([]byte("cardverify key id\x00"))
+	h.Write(k[:])
+	return hex.EncodeToString(h.Sum(nil)[:8])
+}
+
+// DefaultKeyPath is where the fingerprint key of this user lives when no
+// --key-file is given: cardverify/fingerprint.key in the user's config
+// directory (os.UserConfigDir: $XDG_CONFIG_HOME or ~/.config on Linux).
+func DefaultKeyPath() (string, error) {
+	dir, err := os.UserConfigDir()
+	if err != nil {
+		return "", fmt.Errorf("find the user's config directory for the fingerprint key: %w", err)
+	}
+	return filepath.Join(dir, "cardverify", "fingerprint.key"), nil
+}
+
+// LoadKey reads the fingerprint key at path. A missing file is
+// fs.ErrNotExist (wrapped); a file of the wrong size is an
+// *pipeline.InputError.
+func LoadKey(path string) (Key, error) {
+	var k Key
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return k, fmt.Errorf("read fingerprint key %s: %w", path, err)
+	}
+	if len(b) != 2*KeySize+1 && len(b) != 2*KeySize {
+		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
+			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+	}
+	if _, err := hex.Decode(k[:], b[:2*KeySize]); err != nil {
+		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
+			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+	}
+	return k, nil
+}
+
+// LoadOrCreateKey reads the fingerprint key at path, creating a new random
+// one first (file mode 0600, directory 0700) if there is none. created says
+// whether it did.
+func LoadOrCreateKey(path string) (k Key, created bool, err error) {
+	k, err = LoadKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return k, false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return k, false, fmt.Errorf("create fingerprint key: %w", err)
+	}
+	if _, err := rand.Read(k[:]); err != nil {
+		return k, false, fmt.Errorf("create fingerprint key: %w", err)
+	}
+	// O_EXCL: two processes creating the key at once must not end with
+	// different keys; the loser reads the winner's.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		k, err = LoadKey(path)
+		return k, false, err
+	}
+	if err != nil {
+		return k, false, fmt.Errorf("create fingerprint key: %w", err)
+	}
+	_, err = f.WriteString(hex.EncodeToString(k[:]) + "\n")
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		os.Remove(path)
+		return Key{}, false, fmt.Errorf("create fingerprint key %s: %w", path, err)
+	}
+	return k, true, nil
+}
+
+// fingerprint is HMAC-SHA-256 under k of parts joined by NUL bytes: the one
+// fingerprint rule of checkpoints and the history.
+func fingerprint(k Key, parts ...string) pipeline.Key {
+	m := hmac.New(sha256.New, k[:])
+	for i, p := range parts {
+		if i > 0 {
+			m.Write([]byte{0})
+		}
+		m.Write([]byte(p))
+	}
+	return pipeline.Key(m.Sum(nil))
+}
