@@ -3,24 +3,15 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"slices"
 
+	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
 )
-
-// readerFlags registers the flags that say how to read an input.
-func readerFlags(fs *flag.FlagSet, o *reader.Options) {
-	fs.StringVar(&o.Sheet, "sheet", "", "sheet `NAME or N` of a workbook (default: the first visible)")
-	fs.IntVar(&o.HeaderRow, "header-row", 0, "1-based header row `N` (default: detected)")
-	fs.StringVar(&o.NameCol, "name-col", "", "name column: header text, letter or 1-based index")
-	fs.StringVar(&o.CardCol, "card-col", "", "card column: header text, letter or 1-based index")
-	fs.StringVar(&o.Encoding, "encoding", "", "text encoding of a CSV (utf-8, gbk, gb18030, utf-16le, utf-16be); default: guessed")
-}
 
 // export writes the annotated output of INPUT from a checkpoint, at any
 // time, even while a run is going on.
@@ -31,7 +22,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "output `path` (.xlsx, .csv or .tsv)")
 	lang := fs.String("lang", "zh", "output language: zh or en")
 	mask := fs.Bool("mask-card", false, "show only the first 6 and last 4 digits of cards")
-	readerFlags(fs, &ro)
+	job.ReaderFlags(fs, &ro)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
@@ -39,7 +30,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if len(pos) != 1 || *dbPath == "" || *out == "" {
 		return usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
 	}
-	if err := oneOf("lang", *lang, "zh", "en"); err != nil {
+	if err := job.OneOf("lang", *lang, "zh", "en"); err != nil {
 		return err
 	}
 	input := pos[0]
@@ -48,33 +39,15 @@ func (a *app) export(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	st, err := sameInput(ctx, db, input)
+	st, err := job.SameInput(ctx, db, input)
 	if err != nil {
 		return err
 	}
-	if err := a.writeOutput(ctx, db, st, input, *out, ro, *lang, *mask, 0); err != nil {
+	if err := job.WriteOutput(ctx, db, st, job.Output{Input: input, Path: *out, Read: ro, Lang: *lang, MaskCard: *mask, Version: version}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "%d rows (%d match, %d mismatch, %d pending) written to %s\n", st.Rows, st.Match, st.Mismatch, st.Pending, *out)
 	return nil
-}
-
-// sameInput refuses an input other than the one the checkpoint verified,
-// and returns the checkpoint's status.
-func sameInput(ctx context.Context, db *store.DB, input string) (store.Status, error) {
-	st, err := db.Status(ctx)
-	if err != nil {
-		return st, err
-	}
-	sum, _, err := reader.Digest(input)
-	if err != nil {
-		return st, err
-	}
-	if st.InputSHA256 != "" && sum != st.InputSHA256 {
-		return st, &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
-			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
-	}
-	return st, nil
 }
 
 // errAudit reports an output that does not match its checkpoint: exit 1.
@@ -85,7 +58,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	var ro reader.Options
 	fs := a.newFlags("audit")
 	dbPath := fs.String("db", "", "checkpoint `path`")
-	readerFlags(fs, &ro)
+	job.ReaderFlags(fs, &ro)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
