@@ -18,6 +18,9 @@ build:
 test:
 	@out=$$(gofmt -l $(GOFILES)); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
+	@# The binary links no test code (the sandbox is production code).
+	@if $(GO) list -deps ./cmd/cardverify | grep -E '^(testing|net/http/httptest)$$'; then \
+		echo "cmd/cardverify links test packages"; exit 1; fi
 	$(GO) test -race -short -count=1 ./...
 
 # The whole suite, heavy crash and fault tests included.
