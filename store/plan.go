@@ -181,7 +181,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		}
 		if r.Invalid != "" {
 			if _, ok := recorded[r.No]; !ok {
-				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), invalid: r.Invalid})
+				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid})
 			}
 			*k = pipeline.Known{}
 			continue
@@ -196,7 +196,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 			}
 		}
 		if _, ok := recorded[r.No]; !ok {
-			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), firstRow: p.firstRow})
+			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), firstRow: p.firstRow})
 		}
 		k.FirstRow = p.firstRow
 		k.Prior = p.prior

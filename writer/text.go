@@ -126,43 +126,6 @@ func Headers(lang string) []string {
 	return append([]string(nil), l.headers[:]...)
 }
 
-// mask hides a card number but for its first 6 and last 4 digits, one '*'
-// per hidden digit. Only digits count: spaces, dashes and any other
-// character are dropped, so the output never tells how the value was
-// written. Values too short to be a card keep less: 8 to 12 digits keep
-// the last 4, fewer keep none; a value without digits becomes "****".
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	var buf [64]byte
-	digits := buf[:0]
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; '0' <= c && c <= '9' {
-			digits = append(digits, c)
-		}
-	}
-	n := len(digits)
-	keepHead, keepTail := 0, 0
-	switch {
-	case n == 0:
-		return "****"
-	case n >= 13:
-		keepHead, keepTail = 6, 4
-	case n >= 8:
-		keepTail = 4
-	}
-	out := make([]byte, n)
-	for i := range out {
-		if i < keepHead || i >= n-keepTail {
-			out[i] = digits[i]
-		} else {
-			out[i] = '*'
-		}
-	}
-	return string(out)
-}
-
 // textWidth is the width of s in columns of a fixed-width font: East Asian
 // wide characters count two.
 func textWidth(s string) int {

@@ -359,7 +359,7 @@ func (w *Writer) planLayout(held []heldRecord) layout {
 		for i, c := range h.rec.Cells[:min(len(h.rec.Cells), l.base)] {
 			v := c.Value
 			if h.rec.Kind == pipeline.Data && w.opt.MaskCard && i == w.opt.CardCol {
-				v = mask(v)
+				v = pipeline.MaskCard(v)
 			}
 			chars[i] = max(chars[i], textWidth(v))
 		}
@@ -449,7 +449,7 @@ func (w *Writer) mask(r *outRow) {
 		return
 	}
 	w.masked = append(w.masked[:0], *cells...)
-	w.masked[col] = pipeline.Cell{Value: mask((*cells)[col].Value)}
+	w.masked[col] = pipeline.Cell{Value: pipeline.MaskCard((*cells)[col].Value)}
 	*cells = w.masked
 }
 
