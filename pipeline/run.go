@@ -80,7 +80,7 @@ func (c Config) withDefaults() Config {
 		c.ProgressEvery = 200 * time.Millisecond
 	}
 	if c.StopReason == nil {
-		c.StopReason = func() string { return "interrupted" }
+		c.StopReason = func() string { return Reason(StopInterrupted) }
 	}
 	return c
 }
@@ -160,7 +160,7 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		case <-orNever(cfg.Stop):
 			r.halt(cfg.StopReason(), ErrIncomplete)
 		case <-deadline(cfg.Deadline, cfg.Now):
-			r.halt("stop time reached", ErrIncomplete)
+			r.halt(Reason(StopTime), ErrIncomplete)
 		}
 		stopPause()
 	}()
@@ -341,7 +341,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		}
 		row := Row{No: rec.RowNo, Name: rec.Name, Card: rec.Card}
 		if len(rec.Problems) > 0 {
-			row.Invalid = joinProblems(rec.Problems)
+			row.Invalid = JoinReasons(rec.Problems...)
 		}
 		rows = append(rows, row)
 		if len(rows) == batchSize {
@@ -428,14 +428,6 @@ func (r *runner) grow() {
 // quarter in reserve for jitter.
 func (r *runner) wantWorkers(d time.Duration) int {
 	return int(math.Ceil(r.cfg.QPS*d.Seconds()*1.25)) + 1
-}
-
-func joinProblems(p []string) string {
-	s := p[0]
-	for _, q := range p[1:] {
-		s += "; " + q
-	}
-	return s
 }
 
 func orNever(c <-chan struct{}) <-chan struct{} {

@@ -215,17 +215,18 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	}
 	if buf.Len() > maxBody {
 		err := fmt.Errorf("body is longer than %d bytes", maxBody)
-		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: err.Error()}, fmt.Errorf("verify: %w", err)
+		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: pipeline.Reason(pipeline.CallTooLong, maxBody)}, fmt.Errorf("verify: %w", err)
 	}
 	a, err := parseBody(buf.Bytes())
 	a.HTTPStatus = resp.StatusCode
 	a.Reason = c.scrub(a.Reason, card)
-	if a.Answered && a.Reason == "" {
-		a.Reason = fmt.Sprintf("error_code %d", a.Code)
-	}
 	if err != nil {
-		// The Reason, scrubbed, says more than err (it quotes the vendor's).
-		return a, &callError{msg: "verify: " + a.Reason, err: err}
+		// The scrubbed vendor reason says more than err.
+		msg := "verify: " + err.Error()
+		if _, args, ok := pipeline.ParseReason(a.Reason); ok && len(args) > 0 && args[0] != "" {
+			msg += ": " + args[0]
+		}
+		return a, &callError{msg: msg, err: err}
 	}
 	return a, nil
 }
@@ -254,11 +255,11 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status}
 	switch {
 	case ctx.Err() != nil:
-		a.Reason = "cancelled"
-		return a, &callError{msg: "verify: " + a.Reason, err: ctx.Err()}
+		a.Reason = pipeline.Reason(pipeline.CallCancelled)
+		return a, &callError{msg: "verify: cancelled", err: ctx.Err()}
 	case callCtx.Err() != nil || isTimeout(err):
-		a.Reason = "timeout after " + c.timeout.String()
-		return a, &callError{msg: "verify: " + a.Reason, err: errTimeout}
+		a.Reason = pipeline.Reason(pipeline.CallTimeout, c.timeout)
+		return a, &callError{msg: "verify: timeout after " + c.timeout.String(), err: errTimeout}
 	}
 	// url.Error holds the URL, which holds no secret; it is dropped anyway
 	// so that the message reads the same whatever the base URL.
@@ -267,15 +268,16 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 	if errors.As(err, &ue) {
 		inner = ue.Err
 	}
-	msg := inner.Error()
+	msg := c.scrub(clip(inner.Error()), card, name)
+	a.Reason = pipeline.Reason(pipeline.CallNet, msg)
 	if errors.Is(inner, io.EOF) || errors.Is(inner, io.ErrUnexpectedEOF) {
 		msg = "connection closed without a complete answer"
+		a.Reason = pipeline.Reason(pipeline.CallClosed)
 	}
 	if doing != "" {
 		msg = doing + ": " + msg
 	}
-	a.Reason = c.scrub(clip(msg), card, name)
-	return a, &callError{msg: "verify: " + a.Reason, err: err}
+	return a, &callError{msg: "verify: " + msg, err: err}
 }
 
 func isTimeout(err error) bool {

@@ -1,0 +1,220 @@
+package msg
+
+import "github.com/cardverify/cardverify/pipeline"
+
+// Codes of the messages only the command line says. The codes emitted by
+// pipeline and its implementations are declared in package pipeline.
+const (
+	// The end of a run (stderr).
+	RunRows      pipeline.Code = "run-rows"      // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing   pipeline.Code = "run-nothing"   // took
+	RunThis      pipeline.Code = "run-this"      // calls, billed, skipped, took
+	RunJob       pipeline.Code = "run-job"       // calls, billed
+	RunLost      pipeline.Code = "run-lost"      // lost answers
+	RunOutput    pipeline.Code = "run-output"    // path
+	RunSandbox   pipeline.Code = "run-sandbox"   // simulated answers
+	RunStopping  pipeline.Code = "run-stopping"  // first Ctrl-C
+	RunResume    pipeline.Code = "run-resume"    // why it stopped (rendered)
+	RunLeft      pipeline.Code = "run-left"      // pending, failed, deferred
+	RunBudget    pipeline.Code = "run-budget"    // billed in the job, --max-billed
+	SandboxStart pipeline.Code = "sandbox-start" // the notice of run --sandbox
+
+	// The dry run (stdout).
+	DryDid      pipeline.Code = "dry-did"      // input, encoding (rendered), rows, valid, invalid, duplicates
+	DryEncoding pipeline.Code = "dry-encoding" // encoding name
+	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"
+	DryMost     pipeline.Code = "dry-most" // at most billed calls
+	DryNoCall   pipeline.Code = "dry-no-call"
+	DryOutput   pipeline.Code = "dry-output" // path
+
+	// status (stdout).
+	StatusDB       pipeline.Code = "status-db"       // path
+	StatusInput    pipeline.Code = "status-input"    // path, size, sha256
+	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
+	StatusSandbox  pipeline.Code = "status-sandbox"
+	StatusRuns     pipeline.Code = "status-runs"  // runs, first, last
+	StatusRows     pipeline.Code = "status-rows"  // rows
+	StatusCalls    pipeline.Code = "status-calls" // calls, billed
+	StatusLost     pipeline.Code = "status-lost"  // lost answers
+
+	// export and audit.
+	ExportDone pipeline.Code = "export-done" // rows, match, mismatch, pending, path
+	AuditRow   pipeline.Code = "audit-row"   // row, problem (rendered)
+	AuditOK    pipeline.Code = "audit-ok"    // rows
+
+	// Errors as cmd prints them.
+	ErrPrefix  pipeline.Code = "err-prefix"  // the message
+	ErrRow     pipeline.Code = "err-row"     // row, message
+	ErrPath    pipeline.Code = "err-path"    // path, message
+	ErrCause   pipeline.Code = "err-cause"   // message, the system's error verbatim
+	ErrHint    pipeline.Code = "err-hint"    // message, hint
+	ErrAPI     pipeline.Code = "err-api"     // error_code, vendor's reason
+	UsageFlags pipeline.Code = "usage-flags" // the flag package's error, verbatim
+	UsageArgs  pipeline.Code = "usage-args"  // command, what it takes, count given
+	UsageCmd   pipeline.Code = "usage-cmd"   // the unknown command
+	UsageNone  pipeline.Code = "usage-none"
+	UsageOneOf pipeline.Code = "usage-one-of" // flag, allowed, given
+	UsageNums  pipeline.Code = "usage-nums"
+	UsageStop  pipeline.Code = "usage-stop-at" // given
+	UsageKey   pipeline.Code = "usage-key"
+	UsageOpen  pipeline.Code = "usage-openid"
+	UsageLine  pipeline.Code = "usage-line" // the synopsis of a command
+	ErrGeneric pipeline.Code = "err-generic" // a system error verbatim
+)
+
+var catalogue = map[pipeline.Code]entry{
+	// Problems of a row.
+	pipeline.CardEmpty:    {"卡号为空：请填写卡号或删除该行", "card number is empty; fill it in or delete the row"},
+	pipeline.CardChars:    {"卡号含有数字以外的字符：只保留数字", "card number has characters other than digits; keep only its digits"},
+	pipeline.CardENote:    {"卡号是科学计数法（表格显示长数字的方式），末几位已丢失：请把该列设为文本格式并重新录入卡号", "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"},
+	pipeline.CardNumber:   {"卡号在工作簿中存为数字：Excel 只保留 15 位有效数字，卡号已丢失；请把该列设为文本格式并重新录入卡号", "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"},
+	pipeline.CardFraction: {"卡号在工作簿中存为带小数的数字：请把该列设为文本格式并重新录入卡号", "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"},
+	pipeline.CardDigits:   {"卡号有 %[1]s 位数字；银行卡号为 %[2]s 到 %[3]s 位", "card number has %[1]s digits; a bank card has %[2]s to %[3]s"},
+	pipeline.NameEmpty:    {"姓名为空：请填写姓名或删除该行", "name is empty; fill it in or delete the row"},
+	pipeline.NameDigits:   {"姓名含有数字：请检查姓名列与卡号列是否颠倒", "name contains digits; check that the name and card columns are not swapped"},
+	pipeline.NameControl:  {"姓名含有控制字符：请重新输入", "name contains control characters; retype it"},
+	pipeline.NameEncoding: {"姓名含有按文件编码无法识别的字节：请用 --encoding 指定编码（gbk、utf-8、utf-16le）", "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"},
+	pipeline.NameLong:     {"姓名有 %[1]s 个字符；接口最多接受 %[2]s 个", "name has %[1]s characters; the API accepts at most %[2]s"},
+	pipeline.Unsaved:      {"姓名或卡号是公式，其结果从未保存：请用 Excel 或 WPS 打开文件并重新保存", "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"},
+	pipeline.LineBreak:    {"姓名或卡号单元格内有换行；在文本文件中这通常是一个未闭合的引号（\"）吞掉了下面的行：请检查该行的引号", "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"},
+	pipeline.WarnLuhn:     {"卡号未通过 Luhn 校验；仍已核验，因为许多银联卡如此", "card number fails the Luhn check; verified anyway, since many UnionPay cards do"},
+	pipeline.WarnZeros:    {"卡号第 15 位之后全是 0，像是表格把数字四舍五入后的样子：请检查该列是否被设成了数字格式", "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"},
+
+	// Reasons of outcomes.
+	pipeline.DupOf:           {"与第 %[1]s 行重复", "duplicate of row %[1]s"},
+	pipeline.NotYet:          {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
+	pipeline.DryPending:      {"试运行：未调用接口", "dry run: no call made"},
+	pipeline.GaveUp:          {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
+	pipeline.CardLimit:       {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
+	pipeline.BilledNoVerdict: {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
+	pipeline.Overflow:        {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
+	pipeline.CallCancelled:   {"调用被取消", "call cancelled"},
+	pipeline.CallTimeout:     {"调用超时（%[1]s）", "timeout after %[1]s"},
+	pipeline.CallHTTP:        {"接口返回 HTTP %[1]s", "the API answered HTTP %[1]s"},
+	pipeline.CallRedirect:    {"接口返回 HTTP %[1]s，重定向到 %[2]s：请检查 --base-url", "the API answered HTTP %[1]s, a redirect to %[2]s: check --base-url"},
+	pipeline.CallNotJSON:     {"接口的回答不是 JSON", "the answer is not JSON"},
+	pipeline.CallNoCode:      {"接口的回答没有 error_code：%[1]s", "the answer has no error_code: %[1]s"},
+	pipeline.CallNoVerdict:   {"接口返回 error_code 0 但没有 res 1 或 2：%[1]s", "the answer has error_code 0 but no res 1 or 2: %[1]s"},
+	pipeline.CallTooLong:     {"接口的回答超过 %[1]s 字节", "the answer is longer than %[1]s bytes"},
+	pipeline.CallClosed:      {"连接在回答完整之前关闭", "the connection closed before a complete answer"},
+	pipeline.CallNet:         {"网络错误（系统信息：%[1]s）", "network error: %[1]s"},
+
+	// Why a run stopped.
+	pipeline.StopInterrupted: {"已中断", "interrupted"},
+	pipeline.StopTime:        {"已到 --stop-at 或 --max-duration 设定的时间", "the time of --stop-at or --max-duration is reached"},
+	pipeline.StopBudget:      {"已达到计费调用上限（--max-billed）", "the budget of billed calls (--max-billed) is reached"},
+	pipeline.StopAPI:         {"接口返回错误码 %[1]s", "the API answered error_code %[1]s"},
+
+	// audit.
+	pipeline.AuditAdded:       {"新增的行：检查点中没有此行", "row added: the checkpoint has no such row"},
+	pipeline.AuditMissing:     {"已核验输入的第 %[1]s 行在输出中缺失", "row %[1]s of the verified input is missing from the output"},
+	pipeline.AuditBadStatus:   {"核验状态“%[1]s”不是 cardverify 写出的", "status %[1]q is not one cardverify writes"},
+	pipeline.AuditCardChanged: {"卡号被修改", "card changed"},
+	pipeline.AuditNameChanged: {"姓名被修改", "name changed"},
+	pipeline.AuditStatus:      {"核验状态为“%[1]s”，检查点记录为“%[2]s”", "status %[1]s, the checkpoint says %[2]s"},
+	pipeline.AuditRes:         {"核验结果码为“%[1]s”，检查点记录为“%[2]s”", "res %[1]q, the checkpoint says %[2]q"},
+	pipeline.AuditJobID:       {"核验单号为“%[1]s”，检查点记录为“%[2]s”", "jobid %[1]q, the checkpoint says %[2]q"},
+
+	// Errors of pipeline and its implementations.
+	pipeline.RowChanged:     {"该行与检查点记录的不同", "the row differs from the one the checkpoint recorded"},
+	pipeline.RowChangedHint: {"输入文件在核验后被修改：请从同一文件导出，或用新的 --db 核验修改后的文件", "the input was edited since the run: export from the same file, or verify the edited file with a new --db"},
+	pipeline.ColBeyond:      {"%[1]s %[2]s 超出表头（表头共 %[3]s 列：%[4]s）", "%[1]s %[2]s is past the header, which has %[3]s columns: %[4]s"},
+	pipeline.ColBeyondHint:  {"请给出表头文字、列字母（C）或 1 起的序号", "give a header text, a column letter (C) or a 1-based index"},
+
+	// The end of a run.
+	RunRows:      {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
+	RunNothing:   {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
+	RunThis:      {"本次运行：调用 %[1]s 次，计费 %[2]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[3]s rows already done before, in %[4]s"},
+	RunJob:       {"整个任务：调用 %[1]s 次，计费 %[2]s 次", "whole job: %[1]s calls, %[2]s billed"},
+	RunLost:      {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
+	RunOutput:    {"输出：%[1]s", "output: %[1]s"},
+	RunSandbox:   {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
+	RunStopping:  {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
+	RunResume:    {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
+	RunLeft:      {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
+	RunBudget:    {"已达到计费调用上限：本任务已计费 %[1]s 次（含可能计费），--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls (possibly billed included) and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	SandboxStart: {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
+
+	// The dry run.
+	DryDid:      {"试运行：读取并校验了 %[1]s（%[2]s）：数据 %[3]s 行，有效 %[4]s 行，输入无效 %[5]s 行，重复 %[6]s 行", "dry run: read and validated %[1]s (%[2]s): %[3]s data rows, %[4]s valid, %[5]s invalid, %[6]s duplicates"},
+	DryEncoding: {"推测编码 %[1]s", "guessed encoding %[1]s"},
+	DryEncXLSX:  {"XLSX 工作簿", "an XLSX workbook"},
+	DryMost:     {"最多计费 %[1]s 次（每个不同的有效姓名与卡号组合一次）", "at most %[1]s billed calls (one per unique valid name and card pair)"},
+	DryNoCall:   {"试运行：未调用接口，未计费", "dry run: no call made, nothing billed"},
+	DryOutput:   {"试运行输出：%[1]s", "dry-run output: %[1]s"},
+
+	// status.
+	StatusDB:       {"检查点    %[1]s", "checkpoint  %[1]s"},
+	StatusInput:    {"输入文件  %[1]s（%[2]s 字节，SHA-256 %[3]s）", "input       %[1]s (%[2]s bytes, sha256 %[3]s)"},
+	StatusEndpoint: {"接口      %[1]s", "endpoint    %[1]s"},
+	StatusSandbox:  {"模拟数据 SANDBOX：模拟的回答", "SANDBOX: simulated answers"},
+	StatusRuns:     {"运行次数  %[1]s，从 %[2]s 到 %[3]s", "runs        %[1]s, from %[2]s to %[3]s"},
+	StatusRows:     {"行数      %[1]s", "rows        %[1]s"},
+	StatusCalls:    {"调用      %[1]s 次，计费 %[2]s 次", "calls       %[1]s, billed %[2]s"},
+	StatusLost:     {"另有 %[1]s 次已发送但未记录回答（崩溃所致：可能已计费，继续时会重新发送）", "%[1]s sent with no answer recorded (a crash: possibly billed, re-sent on resume)"},
+
+	// export and audit.
+	ExportDone: {"%[1]s 行（一致 %[2]s，不一致 %[3]s，未完成 %[4]s）已写入 %[5]s", "%[1]s rows (%[2]s match, %[3]s mismatch, %[4]s pending) written to %[5]s"},
+	AuditRow:   {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
+	AuditOK:    {"通过：全部 %[1]s 行与检查点一致", "ok: all %[1]s rows match the checkpoint"},
+
+	// Errors.
+	ErrPrefix:  {"cardverify：%[1]s", "cardverify: %[1]s"},
+	ErrRow:     {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
+	ErrPath:    {"%[1]s：%[2]s", "%[1]s: %[2]s"},
+	ErrCause:   {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
+	ErrHint:    {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
+	ErrAPI:     {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
+	UsageFlags: {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
+	UsageArgs:  {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},
+	UsageCmd:   {"未知的命令“%[1]s”", "unknown command %[1]q"},
+	UsageNone:  {"没有给出命令", "no command given"},
+	UsageOneOf: {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
+	UsageNums:  {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers 和 --max-billed 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative"},
+	UsageStop:  {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
+	UsageKey:   {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
+	UsageOpen:  {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
+	UsageLine:  {"用法：%[1]s", "usage: %[1]s"},
+	ErrGeneric: {"%[1]s", "%[1]s"},
+}
+
+// apiMeaning is every error_code of the vendor's document: zh is the
+// vendor's own text (银行卡二元素检测, 2025-02-17), en a translation.
+var apiMeaning = map[int]entry{
+	0:      {"成功", "success"},
+	218801: {"数据源超时", "the data source timed out"},
+	218804: {"银行卡号不合法 同一银行卡请求过于频繁", "the card number is not valid, or the same card was checked too often"},
+	218805: {"姓名不合法", "the name is not valid"},
+	218806: {"认证失败", "verification failed"},
+	218808: {"参数错误", "wrong parameters"},
+	218866: {"认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", "verification failed: the card failed several checks in a row today and is blocked until tomorrow"},
+	10001:  {"错误的请求KEY", "wrong API key"},
+	10002:  {"该KEY无请求权限", "this key may not call this API"},
+	10003:  {"KEY过期", "the key has expired"},
+	10004:  {"错误的OPENID", "wrong openid"},
+	10005:  {"应用未审核超时，请提交认证", "the application was not approved in time: submit the verification"},
+	10007:  {"未知的请求源", "unknown request source"},
+	10008:  {"被禁止的IP", "banned IP address"},
+	10009:  {"被禁止的KEY", "banned key"},
+	10011:  {"当前IP请求超过限制", "too many requests from this IP address"},
+	10012:  {"请求超过次数限制", "the request quota is used up"},
+	10013:  {"测试KEY超过请求限制", "the test key's quota is used up"},
+	10014:  {"系统内部异常(调用充值类业务时，请务必联系客服或通过订单查询接口检测订单，避免造成损失)", "internal error of the API"},
+	10020:  {"接口维护", "the API is under maintenance"},
+	10021:  {"接口停用", "the API is discontinued"},
+}
+
+// apiHint says what to do about each fatal code.
+var apiHint = map[int]entry{
+	10001: {"请检查 JUHE_KEY：接口不认识这个密钥", "check JUHE_KEY: the API does not know this key"},
+	10002: {"此密钥无权调用银行卡二元素接口：请在聚合数据控制台为它开通该接口，或检查 JUHE_KEY", "this key may not call the bank card two-element API: enable the API for it in the Juhe console, or check JUHE_KEY"},
+	10003: {"密钥已过期：请在聚合数据控制台续期并更新 JUHE_KEY", "the key has expired: renew it in the Juhe console and update JUHE_KEY"},
+	10004: {"请检查 JUHE_OPENID（聚合数据账户的 openid，--endpoint encrypted 需要）", "check JUHE_OPENID (the openid of the Juhe account, needed by --endpoint encrypted)"},
+	10005: {"应用未及时通过审核：请在聚合数据控制台提交认证", "the application was not approved in time: submit the verification in the Juhe console"},
+	10007: {"接口不认识请求的来源：请在聚合数据控制台检查账户设置", "the API does not recognise where the request comes from: check the account's settings in the Juhe console"},
+	10008: {"本机 IP 被禁止：请在聚合数据控制台检查 IP 白名单", "this machine's IP address is banned: check the IP whitelist in the Juhe console"},
+	10009: {"密钥被禁止：请联系聚合数据客服", "the key is banned: contact Juhe support"},
+	10012: {"密钥的请求次数已用完：请在聚合数据控制台购买次数，然后再次运行同一命令继续", "the key's request quota is used up: buy more calls in the Juhe console, then run the same command to resume"},
+	10013: {"测试密钥的次数已用完：请在 JUHE_KEY 中使用正式密钥", "the test key's quota is used up: use a production key in JUHE_KEY"},
+	10021: {"此密钥的接口已停用：请联系聚合数据客服", "the API is discontinued for this key: contact Juhe support"},
+}

@@ -1,0 +1,161 @@
+package pipeline
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Code names a message a person reads: a reason beside a row (an input
+// problem, a warning, a failure), a run's stop, an error's text or hint.
+// Code and its parameters travel as an encoded string (see Reason) through
+// Record.Problems, Outcome.Reason, InputError and the checkpoint, so that
+// whatever writes the message renders it later in the language it was asked
+// for. The texts, zh and en, are in package pipeline/msg, one entry per code;
+// a code without an entry there is a bug that msg's tests catch.
+type Code string
+
+// The codes pipeline and its implementations emit. Parameters, in order, are
+// given after each code; the catalogue's texts use them as %[1]s, %[2]s...
+const (
+	// Problems of a row (it is invalid: never sent).
+	CardEmpty    Code = "card-empty"
+	CardChars    Code = "card-chars"
+	CardENote    Code = "card-enote"
+	CardNumber   Code = "card-number"
+	CardFraction Code = "card-fraction"
+	CardDigits   Code = "card-digits" // digits found, min, max
+	NameEmpty    Code = "name-empty"
+	NameDigits   Code = "name-digits"
+	NameControl  Code = "name-control"
+	NameEncoding Code = "name-encoding"
+	NameLong     Code = "name-long" // runes, max
+	Unsaved      Code = "unsaved"
+	LineBreak    Code = "line-break"
+	// Warnings of a row (it is still sent).
+	WarnLuhn  Code = "warn-luhn"
+	WarnZeros Code = "warn-zeros"
+
+	// Reasons of outcomes.
+	DupOf      Code = "dup-of"      // row
+	NotYet     Code = "not-yet"     // a pending row of a run
+	DryPending Code = "dry-pending" // a pending row of a dry run: no call made
+	Vendor     Code = "vendor"      // error_code, the vendor's reason verbatim
+	GaveUp     Code = "gave-up"     // attempts; followed by the last call's reason
+	CardLimit  Code = "card-limit"  // the card had its daily calls
+	// BilledNoVerdict: error_code 0 (billed) without res 1 or 2.
+	BilledNoVerdict Code = "billed-no-verdict"
+	Overflow        Code = "overflow" // cells past the header
+	// Reasons of calls without a vendor answer (package juhe).
+	CallCancelled Code = "call-cancelled"
+	CallTimeout   Code = "call-timeout"  // timeout
+	CallHTTP      Code = "call-http"     // status
+	CallRedirect  Code = "call-redirect" // status, where to (scheme://host)
+	CallNotJSON   Code = "call-not-json"
+	CallNoCode    Code = "call-no-code"    // the vendor's reason, if any
+	CallNoVerdict Code = "call-no-verdict" // the vendor's reason, if any
+	CallTooLong   Code = "call-too-long"   // limit in bytes
+	CallClosed    Code = "call-closed"
+	CallNet       Code = "call-net" // the system's error text, verbatim
+
+	// Why a run stopped early (Stats.StopReason).
+	StopInterrupted Code = "stop-interrupted"
+	StopTime        Code = "stop-time"
+	StopBudget      Code = "stop-budget" // billed so far, the budget
+	StopAPI         Code = "stop-api"    // error_code
+
+	// What audit finds (Discrepancy.Problem).
+	AuditAdded       Code = "audit-added"
+	AuditMissing     Code = "audit-missing"    // row
+	AuditBadStatus   Code = "audit-bad-status" // the cell's text
+	AuditCardChanged Code = "audit-card-changed"
+	AuditNameChanged Code = "audit-name-changed"
+	AuditStatus      Code = "audit-status" // the output's status, the checkpoint's (English names)
+	AuditRes         Code = "audit-res"    // the output's res, the checkpoint's
+	AuditJobID       Code = "audit-jobid"  // the output's jobid, the checkpoint's
+
+	// Errors (InputError Msg and Hint).
+	RowChanged     Code = "row-changed"
+	RowChangedHint Code = "row-changed-hint"
+	ColBeyond      Code = "col-beyond"      // flag, its value, header columns, the headers
+	ColBeyondHint  Code = "col-beyond-hint"
+)
+
+// Encoding of a reason: reasonMark, the code, then reasonMark and each
+// parameter. A text that does not start with reasonMark is plain text (a
+// checkpoint written before codes, a vendor's reason) and is shown as it is.
+// Several reasons of one cell are joined with partSep.
+const (
+	reasonMark = "\x1f"
+	partSep    = "\x1e"
+)
+
+// Reason encodes c and its parameters. Each parameter is formatted with %v;
+// the separators are removed from it, so a parameter cannot forge a code.
+func Reason(c Code, args ...any) string {
+	var b strings.Builder
+	b.WriteString(reasonMark)
+	b.WriteString(string(c))
+	for _, a := range args {
+		b.WriteString(reasonMark)
+		s := fmt.Sprint(a)
+		if strings.ContainsAny(s, reasonMark+partSep) {
+			s = strings.NewReplacer(reasonMark, " ", partSep, " ").Replace(s)
+		}
+		b.WriteString(s)
+	}
+	return b.String()
+}
+
+// JoinReasons joins reasons (encoded or plain) into the text of one cell,
+// skipping empty ones. SplitReasons undoes it.
+func JoinReasons(parts ...string) string {
+	s := ""
+	for _, p := range parts {
+		switch {
+		case p == "":
+		case s == "":
+			s = p
+		default:
+			s += partSep + p
+		}
+	}
+	return s
+}
+
+// SplitReasons returns the reasons JoinReasons joined. Plain text, from a
+// checkpoint written before codes, is one reason.
+func SplitReasons(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, partSep)
+}
+
+// ParseReason decodes one reason of SplitReasons. ok is false for plain
+// text, which has no code.
+func ParseReason(s string) (c Code, args []string, ok bool) {
+	if !strings.HasPrefix(s, reasonMark) {
+		return "", nil, false
+	}
+	f := strings.Split(s[len(reasonMark):], reasonMark)
+	return Code(f[0]), f[1:], true
+}
+
+// IsCode reports whether the reason text s is, or starts with, code c.
+func IsCode(s string, c Code) bool {
+	first, _, _ := strings.Cut(s, partSep)
+	code, _, ok := ParseReason(first)
+	return ok && code == c
+}
+
+// plain shows the reasons of s without a catalogue: each code with its
+// parameters, for error texts that no person is meant to read.
+func plain(s string) string {
+	parts := SplitReasons(s)
+	for i, p := range parts {
+		if c, args, ok := ParseReason(p); ok {
+			parts[i] = strings.Join(append([]string{string(c)}, args...), " ")
+		}
+	}
+	return strings.Join(parts, "; ")
+}
