@@ -76,7 +76,7 @@ const (
 	// Errors (InputError Msg and Hint).
 	RowChanged     Code = "row-changed"
 	RowChangedHint Code = "row-changed-hint"
-	ColBeyond      Code = "col-beyond"      // flag, its value, header columns, the headers
+	ColBeyond      Code = "col-beyond" // flag, its value, header columns, the headers
 	ColBeyondHint  Code = "col-beyond-hint"
 )
 

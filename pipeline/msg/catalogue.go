@@ -58,7 +58,7 @@ const (
 	UsageStop  pipeline.Code = "usage-stop-at" // given
 	UsageKey   pipeline.Code = "usage-key"
 	UsageOpen  pipeline.Code = "usage-openid"
-	UsageLine  pipeline.Code = "usage-line" // the synopsis of a command
+	UsageLine  pipeline.Code = "usage-line"  // the synopsis of a command
 	ErrGeneric pipeline.Code = "err-generic" // a system error verbatim
 )
 

@@ -95,4 +95,3 @@ func cause(lang Lang, err error) string {
 	}
 	return err.Error()
 }
-
