@@ -459,14 +459,16 @@ func DefaultBackoff(n int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// NextClock returns the next time, at or after now, that a clock in now's
-// location shows hhmm ("06:30"). It is how --stop-at becomes a deadline.
+// NextClock returns the next time, at or after now, that a clock in China
+// shows hhmm ("06:30"), whatever now's location and the machine's zone. It
+// is how --stop-at becomes a deadline.
 func NextClock(now time.Time, hhmm string) (time.Time, error) {
 	t, err := time.Parse("15:04", hhmm)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("want a time of day as HH:MM, got %q", hhmm)
 	}
-	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, now.Location())
+	now = now.In(chinaZone)
+	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, chinaZone)
 	if at.Before(now) {
 		at = at.AddDate(0, 0, 1)
 	}

@@ -18,6 +18,7 @@ const (
 	RunLeft      pipeline.Code = "run-left"      // pending, failed, deferred
 	RunBudget    pipeline.Code = "run-budget"    // billed in the job, --max-billed
 	SandboxStart pipeline.Code = "sandbox-start" // the notice of run --sandbox
+	RunAbandoned pipeline.Code = "run-abandoned" // a second Ctrl-C
 
 	// The dry run (stdout).
 	DryDid      pipeline.Code = "dry-did"      // input, encoding (rendered), rows, valid, invalid, duplicates
@@ -38,28 +39,34 @@ const (
 	StatusLost     pipeline.Code = "status-lost"  // lost answers
 
 	// export and audit.
-	ExportDone pipeline.Code = "export-done" // rows, match, mismatch, pending, path
-	AuditRow   pipeline.Code = "audit-row"   // row, problem (rendered)
-	AuditOK    pipeline.Code = "audit-ok"    // rows
+	ExportDone      pipeline.Code = "export-done"   // rows, match, mismatch, pending, path
+	AuditRow        pipeline.Code = "audit-row"     // row, problem (rendered)
+	AuditOK         pipeline.Code = "audit-ok"      // rows
+	AuditDiffer     pipeline.Code = "audit-differ"  // rows differing, rows
+	AuditNoCols     pipeline.Code = "audit-no-cols" // the zh and en status headers
+	AuditNoColsHint pipeline.Code = "audit-no-cols-hint"
 
 	// Errors as cmd prints them.
-	ErrPrefix  pipeline.Code = "err-prefix"  // the message
-	ErrRow     pipeline.Code = "err-row"     // row, message
-	ErrPath    pipeline.Code = "err-path"    // path, message
-	ErrCause   pipeline.Code = "err-cause"   // message, the system's error verbatim
-	ErrHint    pipeline.Code = "err-hint"    // message, hint
-	ErrAPI     pipeline.Code = "err-api"     // error_code, vendor's reason
-	UsageFlags pipeline.Code = "usage-flags" // the flag package's error, verbatim
-	UsageArgs  pipeline.Code = "usage-args"  // command, what it takes, count given
-	UsageCmd   pipeline.Code = "usage-cmd"   // the unknown command
-	UsageNone  pipeline.Code = "usage-none"
-	UsageOneOf pipeline.Code = "usage-one-of" // flag, allowed, given
-	UsageNums  pipeline.Code = "usage-nums"
-	UsageStop  pipeline.Code = "usage-stop-at" // given
-	UsageKey   pipeline.Code = "usage-key"
-	UsageOpen  pipeline.Code = "usage-openid"
-	UsageLine  pipeline.Code = "usage-line"  // the synopsis of a command
-	ErrGeneric pipeline.Code = "err-generic" // a system error verbatim
+	ErrPrefix    pipeline.Code = "err-prefix"    // the message
+	ErrRow       pipeline.Code = "err-row"       // row, message
+	ErrPath      pipeline.Code = "err-path"      // path, message
+	ErrCause     pipeline.Code = "err-cause"     // message, the system's error verbatim
+	ErrHint      pipeline.Code = "err-hint"      // message, hint
+	ErrAPI       pipeline.Code = "err-api"       // error_code, vendor's reason
+	UsageFlags   pipeline.Code = "usage-flags"   // the flag package's error, verbatim
+	UsageArgs    pipeline.Code = "usage-args"    // command, what it takes, count given
+	UsageCmd     pipeline.Code = "usage-cmd"     // the unknown command
+	UsageNoArgs  pipeline.Code = "usage-no-args" // command, count given
+	SandboxServe pipeline.Code = "sandbox-serve" // URL, openid
+	SandboxTry   pipeline.Code = "sandbox-try"   // openid, URL
+	UsageNone    pipeline.Code = "usage-none"
+	UsageOneOf   pipeline.Code = "usage-one-of" // flag, allowed, given
+	UsageNums    pipeline.Code = "usage-nums"
+	UsageStop    pipeline.Code = "usage-stop-at" // given
+	UsageKey     pipeline.Code = "usage-key"
+	UsageOpen    pipeline.Code = "usage-openid"
+	UsageLine    pipeline.Code = "usage-line"  // the synopsis of a command
+	ErrGeneric   pipeline.Code = "err-generic" // a system error verbatim
 )
 
 var catalogue = map[pipeline.Code]entry{
@@ -132,7 +139,8 @@ var catalogue = map[pipeline.Code]entry{
 	RunStopping:  {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
 	RunResume:    {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
 	RunLeft:      {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
-	RunBudget:    {"已达到计费调用上限：本任务已计费 %[1]s 次（含可能计费），--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls (possibly billed included) and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	RunBudget:    {"已达到计费调用上限：本任务已计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	RunAbandoned: {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
 	SandboxStart: {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
 
 	// The dry run.
@@ -154,28 +162,34 @@ var catalogue = map[pipeline.Code]entry{
 	StatusLost:     {"另有 %[1]s 次已发送但未记录回答（崩溃所致：可能已计费，继续时会重新发送）", "%[1]s sent with no answer recorded (a crash: possibly billed, re-sent on resume)"},
 
 	// export and audit.
-	ExportDone: {"%[1]s 行（一致 %[2]s，不一致 %[3]s，未完成 %[4]s）已写入 %[5]s", "%[1]s rows (%[2]s match, %[3]s mismatch, %[4]s pending) written to %[5]s"},
-	AuditRow:   {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
-	AuditOK:    {"通过：全部 %[1]s 行与检查点一致", "ok: all %[1]s rows match the checkpoint"},
+	ExportDone:      {"%[1]s 行（一致 %[2]s，不一致 %[3]s，未完成 %[4]s）已写入 %[5]s", "%[1]s rows (%[2]s match, %[3]s mismatch, %[4]s pending) written to %[5]s"},
+	AuditRow:        {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
+	AuditDiffer:     {"输出与检查点不符：%[2]s 行中有 %[1]s 行不同", "the output does not match the checkpoint: %[1]s of %[2]s rows differ"},
+	AuditNoCols:     {"表头中没有“%[1]s”或“%[2]s”列", "no %[1]q or %[2]q column in the header"},
+	AuditNoColsHint: {"audit 读取的是 cardverify run 或 export 写出的文件", "audit reads a file written by cardverify run or export"},
+	AuditOK:         {"通过：全部 %[1]s 行与检查点一致", "ok: all %[1]s rows match the checkpoint"},
 
 	// Errors.
-	ErrPrefix:  {"cardverify：%[1]s", "cardverify: %[1]s"},
-	ErrRow:     {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
-	ErrPath:    {"%[1]s：%[2]s", "%[1]s: %[2]s"},
-	ErrCause:   {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
-	ErrHint:    {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
-	ErrAPI:     {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
-	UsageFlags: {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
-	UsageArgs:  {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},
-	UsageCmd:   {"未知的命令“%[1]s”", "unknown command %[1]q"},
-	UsageNone:  {"没有给出命令", "no command given"},
-	UsageOneOf: {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
-	UsageNums:  {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers 和 --max-billed 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative"},
-	UsageStop:  {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
-	UsageKey:   {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
-	UsageOpen:  {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
-	UsageLine:  {"用法：%[1]s", "usage: %[1]s"},
-	ErrGeneric: {"%[1]s", "%[1]s"},
+	ErrPrefix:    {"cardverify：%[1]s", "cardverify: %[1]s"},
+	ErrRow:       {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
+	ErrPath:      {"%[1]s：%[2]s", "%[1]s: %[2]s"},
+	ErrCause:     {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
+	ErrHint:      {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
+	ErrAPI:       {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
+	UsageFlags:   {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
+	UsageArgs:    {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},
+	UsageNoArgs:  {"%[1]s 不接受参数，给了 %[2]s 个", "%[1]s takes no arguments, got %[2]s"},
+	SandboxServe: {"模拟的聚合数据接口在 %[1]s（接受任何密钥；--endpoint encrypted 的 openid 为 %[2]s）", "simulated Juhe API on %[1]s (any key; openid %[2]s for --endpoint encrypted)"},
+	SandboxTry:   {"试试：JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s", "try: JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s"},
+	UsageCmd:     {"未知的命令“%[1]s”", "unknown command %[1]q"},
+	UsageNone:    {"没有给出命令", "no command given"},
+	UsageOneOf:   {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
+	UsageNums:    {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers 和 --max-billed 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative"},
+	UsageStop:    {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
+	UsageKey:     {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
+	UsageOpen:    {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
+	UsageLine:    {"用法：%[1]s", "usage: %[1]s"},
+	ErrGeneric:   {"%[1]s", "%[1]s"},
 }
 
 // apiMeaning is every error_code of the vendor's document: zh is the

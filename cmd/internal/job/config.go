@@ -2,13 +2,13 @@ package job
 
 import (
 	"flag"
-	"fmt"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 )
 
@@ -43,15 +43,12 @@ const (
 	DefaultMaxAttempts = 4
 )
 
-// UsageError is a mistake in the flags or the request: exit code 2.
-type UsageError struct{ Msg string }
+// UsageError is a mistake in the flags or the request: exit code 2. Its
+// message is a code of the catalogue, said in the user's language.
+type UsageError = msg.Usage
 
-func (e *UsageError) Error() string { return e.Msg }
-
-// Usagef returns a *UsageError with a formatted message.
-func Usagef(format string, args ...any) error {
-	return &UsageError{fmt.Sprintf(format, args...)}
-}
+// Usagef returns a *UsageError of code c.
+func Usagef(c pipeline.Code, args ...any) error { return msg.Usagef(c, args...) }
 
 // ReaderFlags registers on fs the flags that say how to read an input.
 func ReaderFlags(fs *flag.FlagSet, o *reader.Options) {
@@ -111,7 +108,7 @@ func OneOf(name, value string, allowed ...string) error {
 			return nil
 		}
 	}
-	return Usagef("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), value)
+	return Usagef(msg.UsageOneOf, name, strings.Join(allowed, ", "), value)
 }
 
 // Check validates what can be validated before reading anything.
@@ -128,18 +125,18 @@ func (c *Config) Check() error {
 		}
 	}
 	if c.QPS <= 0 || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 {
-		return Usagef("--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative")
+		return Usagef(msg.UsageNums)
 	}
 	if c.StopAt != "" {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
-			return Usagef("--stop-at: %v", err)
+			return Usagef(msg.UsageStop, c.StopAt)
 		}
 	}
 	if c.Key == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost")
+		return Usagef(msg.UsageKey)
 	}
 	if c.Endpoint == "encrypted" && c.OpenID == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)")
+		return Usagef(msg.UsageOpen)
 	}
 	return nil
 }

@@ -4,10 +4,10 @@ import (
 	"context"
 	"errors"
 	"flag"
-	"fmt"
 	"slices"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -34,7 +34,7 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 // Check validates c before anything is opened.
 func (c *ExportConfig) Check() error {
 	if c.Input == "" || c.DB == "" || c.Out == "" {
-		return Usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
+		return Usagef(msg.UsageLine, "cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
 	}
 	return OneOf("lang", c.Lang, "zh", "en")
 }
@@ -60,20 +60,24 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 type AuditConfig struct {
 	Output, DB string
 	Read       reader.Options
+	// Lang is the language of the report (zh or en); the output's own
+	// language, whichever it is, is recognised.
+	Lang string
 }
 
 // Flags registers audit's flags on fs.
 func (c *AuditConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
+	fs.StringVar(&c.Lang, "lang", "zh", "language of the report: zh or en")
 	ReaderFlags(fs, &c.Read)
 }
 
 // Check validates c before anything is opened.
 func (c *AuditConfig) Check() error {
 	if c.Output == "" || c.DB == "" {
-		return Usagef("usage: cardverify audit OUTPUT --db PATH")
+		return Usagef(msg.UsageLine, "cardverify audit OUTPUT --db PATH [--lang zh|en]")
 	}
-	return nil
+	return OneOf("lang", c.Lang, "zh", "en")
 }
 
 // ErrAudit reports an output that does not match its checkpoint: exit 1.
@@ -91,7 +95,7 @@ func (r AuditReport) Err() error {
 	if len(r.Differences) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d of %d rows differ", ErrAudit, len(r.Differences), r.Rows)
+	return msg.Errorf(ErrAudit, msg.AuditDiffer, len(r.Differences), r.Rows)
 }
 
 // Audit checks an annotated output against the checkpoint's records.
@@ -109,7 +113,8 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	defer out.Close()
 	cols, err := verdictColumns(out.Layout().Header)
 	if err != nil {
-		return rep, &pipeline.InputError{Path: c.Output, Msg: err.Error(), Hint: "audit reads a file written by cardverify run or export"}
+		return rep, &pipeline.InputError{Path: c.Output, Msg: pipeline.Reason(msg.AuditNoCols, writer.Headers("zh")[0], writer.Headers("en")[0]),
+			Hint: pipeline.Reason(msg.AuditNoColsHint)}
 	}
 	res, err := db.Results(ctx)
 	if err != nil {
@@ -131,5 +136,5 @@ func verdictColumns(header []string) (pipeline.AuditColumns, error) {
 		}
 		return pipeline.AuditColumns{Status: st, Res: slices.Index(header, h[1]), JobID: slices.Index(header, h[2])}, nil
 	}
-	return pipeline.AuditColumns{}, fmt.Errorf("no %q or %q column in the header", writer.Headers("zh")[0], writer.Headers("en")[0])
+	return pipeline.AuditColumns{}, errors.New("no status column in the header")
 }

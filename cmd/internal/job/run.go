@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -143,7 +144,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	if ctx.Err() != nil {
 		// A second Ctrl-C wants out now: no output.
-		return res, fmt.Errorf("stopped at once; the calls in flight were abandoned (status counts them as lost answers) — run the same command to resume: %w", pipeline.ErrIncomplete)
+		return res, msg.Errorf(pipeline.ErrIncomplete, msg.RunAbandoned)
 	}
 	var inputErr *pipeline.InputError
 	if errors.As(runErr, &inputErr) {
@@ -161,7 +162,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, incomplete(runErr, res.Stats, st)
+	return res, incomplete(runErr, res.Stats, st, c.MaxBilled)
 }
 
 // budgetLeft is what remains of the job's --max-billed for this run: the
@@ -177,24 +178,24 @@ func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	}
 	left := maxBilled - before.BilledCalls
 	if left <= 0 {
-		return 0, fmt.Errorf("%w: this job already has %d billed answers and --max-billed is %d (raise it to go on)",
-			pipeline.ErrBudget, before.BilledCalls, maxBilled)
+		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls, maxBilled)
 	}
 	return left, nil
 }
 
 // incomplete is the error of a run whose output was written: runErr, or
 // pipeline.ErrIncomplete when rows are left to do, with what to do next.
-func incomplete(runErr error, s pipeline.Stats, st store.Status) error {
+func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) error {
 	switch {
+	case errors.Is(runErr, pipeline.ErrBudget):
+		// Running again would stop again: say how to go on, once.
+		return msg.Errorf(runErr, msg.RunBudget, st.BilledCalls, maxBilled)
+	case errors.Is(runErr, pipeline.ErrIncomplete):
+		return &msg.Error{Reason: pipeline.Reason(msg.RunResume, s.StopReason), Err: runErr}
 	case runErr != nil:
-		if errors.Is(runErr, pipeline.ErrIncomplete) {
-			return fmt.Errorf("%s — run the same command to resume: %w", s.StopReason, runErr)
-		}
 		return runErr
 	case st.Pending+st.Failed+st.Deferred > 0:
-		return fmt.Errorf("%d rows pending, %d failed, %d deferred — run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day): %w",
-			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
+		return msg.Errorf(pipeline.ErrIncomplete, msg.RunLeft, st.Pending, st.Failed, st.Deferred)
 	}
 	return nil
 }
@@ -232,7 +233,7 @@ func newClient(c Config, notice io.Writer) (*juhe.Client, func(), error) {
 		}
 		stop = func() { sb.Close() }
 		jc.BaseURL, jc.Key, jc.OpenID = sb.URL, SandboxKey, SandboxOpenID
-		fmt.Fprintln(notice, "SANDBOX: answers come from the built-in simulated API; they are not real verdicts")
+		fmt.Fprintln(notice, msg.Say(c.Lang, msg.SandboxStart))
 	}
 	client, err := juhe.New(jc)
 	if err != nil {
@@ -255,6 +256,7 @@ type Output struct {
 	Read     reader.Options
 	Lang     string
 	MaskCard bool
+	DryRun   bool    // a dry run's output: pending rows say no call was made
 	QPS      float64 // for the Summary; 0 when unknown (export)
 	Version  string
 }
@@ -276,7 +278,7 @@ func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) e
 	defer res.Close()
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		Summary: summary(st, o, layout.Sheet),
+		DryRun: o.DryRun, Summary: summary(st, o, layout.Sheet),
 	})
 	if err != nil {
 		return err
@@ -311,6 +313,9 @@ type DryResult struct {
 	Stats  pipeline.Stats
 	Status store.Status
 	Out    string
+	// Layout is what the reader found: the format, the encoding it
+	// guessed (or was given), the header row and columns.
+	Layout reader.Layout
 }
 
 // DryRun reads and validates the whole input against a throwaway
@@ -337,13 +342,14 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true}); err != nil {
 		return res, err
 	}
+	res.Layout = in.Layout()
 	if res.Stats.Rows == 0 {
 		return res, noData(c.Input, in.Layout())
 	}
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: env.Version}); err != nil {
+	if err := WriteOutput(ctx, db, res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, DryRun: true, Version: env.Version}); err != nil {
 		return res, err
 	}
 	res.Out = c.Out
