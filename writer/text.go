@@ -35,7 +35,7 @@ var langs = map[string]*lang{
 		sandboxMark: "[模拟数据 SANDBOX]",
 		summary:     "汇总",
 		title:       "cardverify 银行卡二元素核验汇总",
-		banner:      "模拟数据 SANDBOX — not real verdicts：本文件的核验结果由模拟接口生成，不是真实核验结果",
+		banner:      "模拟数据 SANDBOX：本文件的核验结果由模拟接口生成，不是真实核验结果",
 		fields: summaryFields{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
 			rows: "数据行数", statuses: "各状态行数", billed: "计费调用次数", calls: "调用总次数",
@@ -65,7 +65,7 @@ var langs = map[string]*lang{
 		sandboxMark: "[SANDBOX]",
 		summary:     "Summary",
 		title:       "cardverify bank card two-element verification summary",
-		banner:      "模拟数据 SANDBOX — not real verdicts: the answers in this file come from a simulated API",
+		banner:      "SANDBOX — not real verdicts: the answers in this file come from a simulated API",
 		fields: summaryFields{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
 			rows: "Data rows", statuses: "Rows per status", billed: "Billed calls", calls: "Total calls",
