@@ -495,7 +495,6 @@ func (w *writer) loadCardCounts(day string) error {
 	return nil
 }
 
-
 // nilIfID turns begin's "0 = at the limit" into ErrCardLimit.
 func nilIfID(id int64) error {
 	if id == 0 {
