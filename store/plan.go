@@ -88,7 +88,8 @@ type pairInfo struct {
 	cand     int  // the first row the index gives for the fingerprint's prefix
 }
 
-// prefix is the part of a fingerprint the in-memory index keeps.
+// prefix is the part of a fingerprint the in-memory indexes keep: of
+// pairs (Plan) and of cards (the day's call counts).
 func prefix(k pipeline.Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
 
 // Plan records a batch of data rows, given in increasing row order, and

@@ -19,7 +19,7 @@ type lang struct {
 	title, banner                      string
 	fields                             summaryFields
 	statusHead, codeHead               [3]string
-	statusMeaning                      [numStatuses]string
+	statusMeaning                      [pipeline.NumStatuses]string
 	duplicates, noCodes, yes, no, none string
 }
 
@@ -44,7 +44,7 @@ var langs = map[string]*lang{
 		},
 		statusHead: [3]string{"核验状态", "行数", "含义"},
 		codeHead:   [3]string{"错误码", "次数", "接口说明"},
-		statusMeaning: [numStatuses]string{
+		statusMeaning: [pipeline.NumStatuses]string{
 			pipeline.Pending:  "尚未核验：再次运行同一命令即可继续",
 			pipeline.Match:    "姓名与卡号一致（error_code 0，res 1，计费）",
 			pipeline.Mismatch: "姓名与卡号不一致（error_code 0，res 2，计费）",
@@ -74,7 +74,7 @@ var langs = map[string]*lang{
 		},
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
 		codeHead:   [3]string{"Error code", "Count", "Meaning"},
-		statusMeaning: [numStatuses]string{
+		statusMeaning: [pipeline.NumStatuses]string{
 			pipeline.Pending:  "not verified yet: run the same command again to resume",
 			pipeline.Match:    "name and card match (error_code 0, res 1; billed)",
 			pipeline.Mismatch: "name and card do not match (error_code 0, res 2; billed)",

@@ -146,13 +146,10 @@ const maxHeld = 1000
 // stats are the counts the Summary sheet shows.
 type stats struct {
 	rows    int // data rows
-	status  [numStatuses]int
+	status  pipeline.Counts
 	dups    int
 	lastRow int // the last sheet row written (XLSX)
 }
-
-// numStatuses is the number of pipeline statuses, Pending to Failed.
-const numStatuses = int(pipeline.Failed) + 1
 
 // format is an output format: XLSX or delimited text.
 type format interface {
