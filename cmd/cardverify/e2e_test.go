@@ -231,7 +231,7 @@ func TestE2EExportAndAudit(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 	}
 	xlsx := filepath.Join(dir, "customers.verified.csv")
-	if r := cardverify(t, nil, "audit", xlsx, "--db", db); r.code != 0 || !strings.Contains(r.stdout, "ok: all 30 rows") {
+	if r := cardverify(t, nil, "audit", xlsx, "--db", db, "--lang", "en"); r.code != 0 || !strings.Contains(r.stdout, "ok: all 30 rows") {
 		t.Fatalf("audit of a fresh output: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
