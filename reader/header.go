@@ -210,6 +210,23 @@ func hasSynonym(row []pipeline.Cell, synonyms map[string]bool) bool {
 
 // columnError explains a missing or ambiguous column of header row rowNo.
 func columnError(path string, header []pipeline.Cell, rowNo, nameCol, cardCol int, nameSpec, cardSpec colSpec) error {
+	// A letter or an index past the header's last column would make every
+	// row "card number is empty": refuse it, listing the headers.
+	width := len(header)
+	for width > 0 && header[width-1].Value == "" {
+		width--
+	}
+	for _, c := range []struct {
+		flag string
+		col  int
+		spec colSpec
+	}{{"--name-col", nameCol, nameSpec}, {"--card-col", cardCol, cardSpec}} {
+		if c.spec.raw != "" && c.col >= width && !c.spec.byText() {
+			return &pipeline.InputError{Path: path, Row: rowNo,
+				Msg:  pipeline.Reason(pipeline.ColBeyond, c.flag, c.spec.raw, width, listHeaders(header)),
+				Hint: pipeline.Reason(pipeline.ColBeyondHint)}
+		}
+	}
 	problem := func(what string, col int, spec colSpec) string {
 		switch {
 		case col == -2:
