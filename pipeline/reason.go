@@ -74,10 +74,56 @@ const (
 	AuditJobID       Code = "audit-jobid"  // the output's jobid, the checkpoint's
 
 	// Errors (InputError Msg and Hint).
-	RowChanged     Code = "row-changed"
-	RowChangedHint Code = "row-changed-hint"
-	ColBeyond      Code = "col-beyond" // flag, its value, header columns, the headers
-	ColBeyondHint  Code = "col-beyond-hint"
+	RowChanged      Code = "row-changed"
+	RowChangedHint  Code = "row-changed-hint"
+	ColBeyond       Code = "col-beyond" // flag, its value, header columns, the headers
+	ColBeyondHint   Code = "col-beyond-hint"
+	ErrOpen         Code = "err-open"
+	ErrEmpty        Code = "err-empty"
+	HintRightFile   Code = "hint-right-file"
+	ErrNoRows       Code = "err-no-rows"
+	HintRightSheet  Code = "hint-right-sheet"
+	ErrHeaderPast   Code = "err-header-past" // row
+	HintHeaderRow   Code = "hint-header-row"
+	ErrNoHeader     Code = "err-no-header" // rows
+	HintColumns     Code = "hint-columns"
+	ErrHeaderFar    Code = "err-header-far" // row, max
+	HintHeaderFar   Code = "hint-header-far"
+	ErrDecode       Code = "err-decode" // encoding
+	HintEncoding    Code = "hint-encoding"
+	ErrEncodingName Code = "err-encoding-name" // label
+	HintEncodings   Code = "hint-encodings"
+	ErrOpenDB       Code = "err-open-db"
+	HintDB          Code = "hint-db"
+	ErrNotDB        Code = "err-not-db"
+	ErrOtherInput   Code = "err-other-input" // sha, checkpoint, sha
+	HintOtherInput  Code = "hint-other-input"
+	ErrCreateDB     Code = "err-create-db"
+	HintDBDir       Code = "hint-db-dir"
+	ErrDBInUse      Code = "err-db-in-use" // path, pid
+	HintDBInUse     Code = "hint-db-in-use"
+	ErrInputChanged Code = "err-input-changed"
+	HintNewDB       Code = "hint-new-db"
+	ErrOutExt       Code = "err-out-ext" // ext
+	HintOutExt      Code = "hint-out-ext"
+	ErrOutDir       Code = "err-out-dir"
+	HintOutName     Code = "hint-out-name"
+	ErrOutIsIn      Code = "err-out-is-in"
+	HintOutIsIn     Code = "hint-out-is-in"
+	ErrMaskNoCol    Code = "err-mask-no-col"
+	HintCardCol     Code = "hint-card-col"
+	ErrNoKey        Code = "err-no-key"
+	HintNoKey       Code = "hint-no-key"
+	ErrNoOpenID     Code = "err-no-openid"
+	HintNoOpenID    Code = "hint-no-openid"
+	ErrBaseURL      Code = "err-base-url"
+	HintBaseURL     Code = "hint-base-url"   // example
+	ErrTooManyRows  Code = "err-too-many-rows" // rows, max
+	HintCSV         Code = "hint-csv"        // path
+	ErrNoData       Code = "err-no-data"       // row
+	HintNoData      Code = "hint-no-data"
+	ErrNotSameInput Code = "err-not-same-input"
+	HintSameInput   Code = "hint-same-input" // path
 )
 
 // Encoding of a reason: reasonMark, the code, then reasonMark and each
@@ -148,9 +194,18 @@ func IsCode(s string, c Code) bool {
 	return ok && code == c
 }
 
-// plain shows the reasons of s without a catalogue: each code with its
-// parameters, for error texts that no person is meant to read.
+// English renders reasons in English for the texts of errors (Error
+// methods, logs). Package msg sets it when it is linked in, which every
+// program that prints messages does; without it an error shows its codes
+// and parameters.
+var English func(s string) string
+
+// plain is s in English when package msg is linked in, else each code with
+// its parameters.
 func plain(s string) string {
+	if English != nil {
+		return English(s)
+	}
 	parts := SplitReasons(s)
 	for i, p := range parts {
 		if c, args, ok := ParseReason(p); ok {

@@ -57,8 +57,8 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	tr := bufio.NewReaderSize(text, sniffSize)
 	decoded, err := tr.Peek(sniffSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot decode the file as " + name, Err: err,
-			Hint: "give the file's encoding with --encoding (utf-8, gbk, utf-16le, ...)"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrDecode, name), Err: err,
+			Hint: pipeline.Reason(pipeline.HintEncoding)}
 	}
 	delim := sniffDelimiter(decoded, tsv)
 
@@ -122,8 +122,8 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 		}
 		enc, err := htmlindex.Get(l)
 		if err != nil {
-			return "", nil, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("unknown encoding %q", label),
-				Hint: "use utf-8, gbk, gb18030, big5, utf-16le or utf-16be"}
+			return "", nil, 0, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEncodingName, label),
+				Hint: pipeline.Reason(pipeline.HintEncodings)}
 		}
 		return l, enc, 0, nil
 	}
@@ -149,7 +149,7 @@ func checkText(path string, sample []byte) error {
 	var msg string
 	switch {
 	case len(sample) == 0:
-		return &pipeline.InputError{Path: path, Msg: "the file is empty", Hint: "check that you chose the right file"}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEmpty), Hint: pipeline.Reason(pipeline.HintRightFile)}
 	case bytes.HasPrefix(sample, []byte("PK\x03\x04")):
 		msg = "the file is a zip archive (perhaps an .xlsx workbook), not text"
 	case bytes.HasPrefix(sample, []byte{0xD0, 0xCF, 0x11, 0xE0}):

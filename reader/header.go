@@ -152,8 +152,8 @@ func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (
 	if opt.HeaderRow > 0 {
 		i := opt.HeaderRow - first
 		if i < 0 || i >= len(rows) {
-			return 0, 0, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("header row %d is past the end of the sheet", opt.HeaderRow),
-				Hint: "give --header-row the number of the row that holds the column titles"}
+			return 0, 0, 0, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrHeaderPast, opt.HeaderRow),
+				Hint: pipeline.Reason(pipeline.HintHeaderRow)}
 		}
 		n, c := try(i)
 		if err := columnError(path, rows[i], opt.HeaderRow, n, c, nameSpec, cardSpec); err != nil {
@@ -189,8 +189,8 @@ func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (
 	}
 	if best < 0 {
 		return 0, 0, 0, &pipeline.InputError{Path: path,
-			Msg:  fmt.Sprintf("no header row with a name and a card column in the first %d rows", headerScan),
-			Hint: "give --header-row N, and --name-col and --card-col as a header text, a column letter or a 1-based index"}
+			Msg:  pipeline.Reason(pipeline.ErrNoHeader, headerScan),
+			Hint: pipeline.Reason(pipeline.HintColumns)}
 	}
 	n, c := try(best)
 	if err := columnError(path, rows[best], first+best, n, c, nameSpec, cardSpec); err != nil {

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const fixtures = "../testdata/reader"
@@ -230,7 +231,7 @@ func TestEncodingOverride(t *testing.T) {
 		t.Errorf("GBK read as UTF-8: err = %v, want an InputError (no header found)", err)
 	}
 	_, err = Open(filepath.Join(fixtures, "list-utf8.csv"), Options{Encoding: "klingon"})
-	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "unknown encoding") {
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "unknown encoding") {
 		t.Errorf("unknown encoding: err = %v", err)
 	}
 }
@@ -281,7 +282,7 @@ func TestRefusedFormats(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("Open(%s) = %T %v, want an InputError", tc.path, err, err)
 			}
-			if !strings.Contains(ie.Msg, tc.msg) || !strings.Contains(ie.Hint, tc.hint) {
+			if !strings.Contains(msg.Text("en", ie.Msg), tc.msg) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Errorf("Open(%s) = %v; want message with %q and hint with %q", tc.path, err, tc.msg, tc.hint)
 			}
 		})
@@ -314,7 +315,7 @@ func TestSheetChoice(t *testing.T) {
 			r, err := Open(path, Options{Sheet: tc.sheet})
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) || !strings.Contains(ie.Hint, "--sheet") {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) || !strings.Contains(msg.Text("en", ie.Hint), "--sheet") {
 					t.Fatalf("Open(sheet %q) = %v, want an InputError with %q", tc.sheet, err, tc.err)
 				}
 				return
@@ -355,7 +356,7 @@ func TestColumnOptions(t *testing.T) {
 			r, err := Open(path, tc.opt)
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) {
 					t.Fatalf("Open(%+v) = %v, want an InputError with %q", tc.opt, err, tc.err)
 				}
 				return

@@ -112,7 +112,7 @@ func openXLSX(path string, opt Options) (*Reader, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return nil, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
+			return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 		}
 		return nil, notWorkbook(path, err)
 	}

@@ -214,7 +214,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the checkpoint", Hint: "check --db", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	db := &DB{path: path, readOnly: true}
 	if err := db.openReaders(abs); err != nil {
@@ -242,7 +242,7 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	switch {
 	case v == 0:
 		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Msg: "not a cardverify checkpoint", Hint: "check --db"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB)}
 	case v > latest:
 		db.closeAll()
 		return nil, db.newerSchema(v, latest)
@@ -380,7 +380,7 @@ func userVersion(ctx context.Context, q *sql.DB) (int, error) {
 
 func (db *DB) notCheckpoint(err error) error {
 	if notADatabase(err) {
-		return &pipeline.InputError{Path: db.path, Msg: "not a cardverify checkpoint", Hint: "check --db", Err: err}
+		return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 }

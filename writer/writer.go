@@ -209,8 +209,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 		return nil, &pipeline.InputError{Msg: err.Error(), Hint: "use --lang zh or --lang en"}
 	}
 	if opt.MaskCard && opt.CardCol < 0 {
-		return nil, &pipeline.InputError{Path: opt.Input, Msg: "cannot mask card numbers: the card column is unknown",
-			Hint: "name it with --card-col"}
+		return nil, &pipeline.InputError{Path: opt.Input, Msg: pipeline.Reason(pipeline.ErrMaskNoCol),
+			Hint: pipeline.Reason(pipeline.HintCardCol)}
 	}
 	var f format
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
@@ -221,8 +221,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	case ".tsv":
 		f = &csvFormat{comma: '\t'}
 	default:
-		return nil, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("cannot write %q files", ext),
-			Hint: "name the output .xlsx, .csv or .tsv"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOutExt, ext),
+			Hint: pipeline.Reason(pipeline.HintOutExt)}
 	}
 	if err := checkTarget(path, opt.Input); err != nil {
 		return nil, err
@@ -251,7 +251,7 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 func checkTarget(out, in string) error {
 	outInfo, err := os.Stat(out)
 	if err == nil && outInfo.IsDir() {
-		return &pipeline.InputError{Path: out, Msg: "the output is a directory", Hint: "give --out a file name"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutDir), Hint: pipeline.Reason(pipeline.HintOutName)}
 	}
 	if in == "" {
 		return nil
@@ -268,8 +268,8 @@ func checkTarget(out, in string) error {
 		}
 	}
 	if same {
-		return &pipeline.InputError{Path: out, Msg: "the output would overwrite the input",
-			Hint: "choose another --out; the input must stay as it was"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutIsIn),
+			Hint: pipeline.Reason(pipeline.HintOutIsIn)}
 	}
 	return nil
 }

@@ -118,13 +118,13 @@ const maxIdlePerHost = 512
 // is not an http(s) URL, is an *pipeline.InputError.
 func New(cfg Config) (*Client, error) {
 	if cfg.Key == "" {
-		return nil, &pipeline.InputError{Msg: "no Juhe API key", Hint: "set JUHE_KEY (or --key), or try the tool with --sandbox"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoKey), Hint: pipeline.Reason(pipeline.HintNoKey)}
 	}
 	if cfg.Endpoint != Plain && cfg.Endpoint != Encrypted {
 		return nil, &pipeline.InputError{Msg: fmt.Sprintf("unknown endpoint %d", int(cfg.Endpoint)), Hint: "use --endpoint plain or --endpoint encrypted"}
 	}
 	if cfg.Endpoint == Encrypted && cfg.OpenID == "" {
-		return nil, &pipeline.InputError{Msg: "the encrypted endpoint needs the account's openid", Hint: "set JUHE_OPENID (or --openid), or use --endpoint plain"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoOpenID), Hint: pipeline.Reason(pipeline.HintNoOpenID)}
 	}
 	if cfg.Timeout < 0 {
 		return nil, &pipeline.InputError{Msg: fmt.Sprintf("negative timeout %s", cfg.Timeout), Hint: "give --timeout a positive duration such as 10s"}
@@ -135,7 +135,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return nil, &pipeline.InputError{Msg: "the base URL is not an http(s) URL without query or user", Hint: "give --base-url like " + DefaultBaseURL}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrBaseURL), Hint: pipeline.Reason(pipeline.HintBaseURL, DefaultBaseURL)}
 	}
 	c := &Client{
 		url:      strings.TrimRight(base, "/") + cfg.Endpoint.Path(),

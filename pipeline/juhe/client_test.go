@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/pipeline/juhe"
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
 )
@@ -268,7 +269,7 @@ func TestNew(t *testing.T) {
 				return
 			}
 			var ie *pipeline.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Hint, tc.hint) {
+			if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Fatalf("New = %v, want an InputError whose hint names %s", err, tc.hint)
 			}
 			if tc.cfg.Key != "" && strings.Contains(err.Error(), "key=k") {

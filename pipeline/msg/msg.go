@@ -27,6 +27,10 @@ import (
 // one included, is zh.
 type Lang = string
 
+func init() {
+	pipeline.English = func(s string) string { return Text("en", s) }
+}
+
 // entry holds the texts of one code. They are fmt formats whose verbs
 // (%[1]s, %[2]s, ...) take the code's parameters as strings.
 type entry struct{ zh, en string }

@@ -86,8 +86,8 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	defer in.Close()
 	layout := in.Layout()
 	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
-		return res, &pipeline.InputError{Path: c.Input, Msg: fmt.Sprintf("about %d rows: more than an XLSX sheet holds (%d)", layout.EstimatedRows, xlsxMaxRows),
-			Hint: "write a CSV instead: --out " + strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".csv"}
+		return res, &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, layout.EstimatedRows, xlsxMaxRows),
+			Hint: pipeline.Reason(pipeline.HintCSV, strings.TrimSuffix(c.Out, filepath.Ext(c.Out))+".csv")}
 	}
 	// Fail now, not after a night of billed calls, if the output cannot
 	// be written: a wrong extension, the input itself, a directory, no
@@ -245,8 +245,8 @@ func newClient(c Config, notice io.Writer) (*juhe.Client, func(), error) {
 
 // noData is the error for an input with a header and no data row under it.
 func noData(input string, l reader.Layout) error {
-	return &pipeline.InputError{Path: input, Msg: fmt.Sprintf("no data row under the header (row %d)", l.HeaderRow),
-		Hint: "check that this is the right file and sheet (--sheet), and the header row (--header-row)"}
+	return &pipeline.InputError{Path: input, Msg: pipeline.Reason(pipeline.ErrNoData, l.HeaderRow),
+		Hint: pipeline.Reason(pipeline.HintNoData)}
 }
 
 // Output says which annotated output to write, and how.
@@ -368,8 +368,8 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 		return st, err
 	}
 	if st.InputSHA256 != "" && sum.SHA256 != st.InputSHA256 {
-		return st, &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
-			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
+		return st, &pipeline.InputError{Path: input, Msg: pipeline.Reason(pipeline.ErrNotSameInput),
+			Hint: pipeline.Reason(pipeline.HintSameInput, st.InputPath)}
 	}
 	return st, nil
 }
