@@ -74,3 +74,10 @@ func locked(abs string) bool {
 	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return false
 }
+
+// writable reports whether files can be created in dir: false on a
+// read-only mount or a directory without write permission (for root, only
+// the former).
+func writable(dir string) bool {
+	return syscall.Access(dir, 2) == nil // W_OK
+}
