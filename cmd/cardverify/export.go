@@ -22,6 +22,8 @@ func (a *app) export(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "output `path` (.xlsx, .csv or .tsv)")
 	lang := fs.String("lang", "zh", "output language: zh or en")
 	mask := fs.Bool("mask-card", false, "show only the first 6 and last 4 digits of cards")
+	var keyFile string
+	job.KeyFileFlag(fs, &keyFile)
 	job.ReaderFlags(fs, &ro)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -34,11 +36,12 @@ func (a *app) export(ctx context.Context, args []string) error {
 		return err
 	}
 	input := pos[0]
-	db, err := store.OpenReadOnly(ctx, *dbPath)
+	db, err := openWithKey(ctx, *dbPath, keyFile)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	a.removeTemporaries(*dbPath, *out)
 	st, err := job.SameInput(ctx, db, input)
 	if err != nil {
 		return err
@@ -50,6 +53,32 @@ func (a *app) export(ctx context.Context, args []string) error {
 	return nil
 }
 
+// openWithKey opens the checkpoint at path read-only with its fingerprint
+// key (--key-file, or the default key file).
+func openWithKey(ctx context.Context, path, keyFile string) (*store.DB, error) {
+	keyFile, err := job.KeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenReadOnly(ctx, path, keyFile)
+}
+
+// removeTemporaries removes the temporary files beside out that a run or
+// export killed while writing it left, with names and cards in them, when
+// no run holds the checkpoint at db (a running one may be writing out).
+func (a *app) removeTemporaries(db, out string) {
+	unlock, idle := store.LockIfIdle(db)
+	defer unlock()
+	if !idle {
+		return
+	}
+	if n, err := writer.RemoveTemporaries(out); err != nil {
+		fmt.Fprintln(a.stderr, "warning:", err)
+	} else if n > 0 {
+		fmt.Fprintf(a.stderr, "removed %d temporary output file(s) left beside %s by a process killed while writing it\n", n, out)
+	}
+}
+
 // errAudit reports an output that does not match its checkpoint: exit 1.
 var errAudit = errors.New("the output does not match the checkpoint")
 
@@ -58,6 +87,8 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	var ro reader.Options
 	fs := a.newFlags("audit")
 	dbPath := fs.String("db", "", "checkpoint `path`")
+	var keyFile string
+	job.KeyFileFlag(fs, &keyFile)
 	job.ReaderFlags(fs, &ro)
 	pos, err := parse(fs, args)
 	if err != nil {
@@ -66,11 +97,12 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	if len(pos) != 1 || *dbPath == "" {
 		return usagef("usage: cardverify audit OUTPUT --db PATH")
 	}
-	db, err := store.OpenReadOnly(ctx, *dbPath)
+	db, err := openWithKey(ctx, *dbPath, keyFile)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
+	a.removeTemporaries(*dbPath, pos[0])
 	out, err := reader.Open(pos[0], ro)
 	if err != nil {
 		return err

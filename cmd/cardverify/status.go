@@ -21,7 +21,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 	if *path == "" || len(pos) > 0 {
 		return usagef("usage: cardverify status --db PATH [--json]")
 	}
-	db, err := store.OpenReadOnly(ctx, *path)
+	// Without the key: status shows counts, which need no fingerprint, so
+	// it works on any copy of the checkpoint (an auditor's, another
+	// machine's).
+	db, err := store.OpenReadOnly(ctx, *path, "")
 	if err != nil {
 		return err
 	}
@@ -37,6 +40,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 	}
 	w := a.stdout
 	fmt.Fprintf(w, "checkpoint  %s\n", *path)
+	fmt.Fprintf(w, "key         fingerprint key %s (run, export and audit need its key file)\n", db.KeyID())
 	fmt.Fprintf(w, "input       %s (%d bytes, sha256 %s)\n", st.InputPath, st.InputSize, st.InputSHA256)
 	fmt.Fprintf(w, "endpoint    %s", st.Endpoint)
 	if st.Sandbox {
