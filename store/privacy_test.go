@@ -220,7 +220,7 @@ func makeOldCheckpoint(tb testing.TB, path string, key Key, name, card string) {
 	if _, err := q.Exec(`INSERT INTO meta (id, hmac_key, created_at) VALUES (1, ?, '2026-11-01T00:00:00.000000000Z');
 		INSERT INTO pairs (first_row, fp, card) VALUES (2, ?, ?);
 		INSERT INTO rows (row_no, fp, masked, first_row) VALUES (2, ?, ?, 2);`,
-		key[:], fp[:], cfp[:], fp[:], mask(card)); err != nil {
+		key[:], fp[:], cfp[:], fp[:], pipeline.MaskCard(card)); err != nil {
 		tb.Fatal(err)
 	}
 }
