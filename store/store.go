@@ -111,6 +111,9 @@ type DB struct {
 // one, a directory), or a checkpoint written by a newer cardverify, is an
 // *pipeline.InputError, returned before anything at or beside path changes.
 func Open(ctx context.Context, path, keyFile string) (*DB, error) {
+	if keyFile == "" {
+		return nil, fmt.Errorf("open checkpoint %s: no fingerprint key file given", path)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
