@@ -1,6 +1,7 @@
 package main
 
 import (
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -110,6 +111,54 @@ func TestPrivacyReadOnlyReports(t *testing.T) {
 	}
 	if r := cardverify(t, nil, "audit", rout, "--db", rdb); r.code != 0 {
 		t.Errorf("audit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestPrivacyRefuseBeforeTouching: --db naming a file that is not a
+// checkpoint, or a symlink to one, is refused with exit 2 and nothing at or
+// beside it changes: not its mode, no -lock file.
+func TestPrivacyRefuseBeforeTouching(t *testing.T) {
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(3), 0)
+	os.Chmod(in, 0o644)
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(in, link); err != nil {
+		t.Fatal(err)
+	}
+	for _, db := range []string{in, link} {
+		r := cardverify(t, nil, "run", in, "--sandbox", "--db", db, "--progress", "none", "--lang", "en")
+		if r.code != 2 || !strings.Contains(r.stderr, "not a cardverify checkpoint") {
+			t.Errorf("--db %s: exit %d\n%s", filepath.Base(db), r.code, r.stderr)
+		}
+	}
+	if fi, err := os.Stat(in); err != nil || fi.Mode().Perm() != 0o644 {
+		t.Errorf("the input's mode became %v (%v), want 0644 left alone", fi.Mode().Perm(), err)
+	}
+	ents, _ := os.ReadDir(dir)
+	for _, e := range ents {
+		if e.Name() != "list.csv" && e.Name() != "link.db" {
+			t.Errorf("refusing --db left %s", e.Name())
+		}
+	}
+}
+
+// TestPrivacyUntrustedCertificate: an https base URL whose certificate this
+// machine does not trust stops the run with exit 3, naming the certificate,
+// and no row is marked.
+func TestPrivacyUntrustedCertificate(t *testing.T) {
+	h := juhetest.NewHandler(juhetest.Options{Key: testKey})
+	t.Cleanup(h.Close)
+	srv := httptest.NewTLSServer(h)
+	t.Cleanup(srv.Close)
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(5), 0)
+	db := filepath.Join(dir, "list.db")
+	r := cardverify(t, secrets(), "run", in, "--base-url", srv.URL, "--db", db, "--progress", "none", "--lang", "en")
+	if r.code != 3 || !strings.Contains(r.stderr, "the API cannot be used: TLS: the server's certificate is not trusted") || !strings.Contains(r.stderr, "--base-url") {
+		t.Errorf("untrusted certificate: exit %d\n%s\nwant exit 3 naming the certificate and --base-url", r.code, r.stderr)
+	}
+	if st := statusOf(t, db); st.Failed != 0 || st.Pending != 5 {
+		t.Errorf("after the TLS error: %+v; want every row pending", st)
 	}
 }
 
