@@ -29,11 +29,17 @@ const (
 	NameControl  Code = "name-control"
 	NameEncoding Code = "name-encoding"
 	NameLong     Code = "name-long" // runes, max
+	NameBidi     Code = "name-bidi"
+	NameNoLetter Code = "name-no-letter"
+	NameFormula  Code = "name-formula" // its first character
+	NameFormat   Code = "name-format"  // the character as U+XXXX
 	Unsaved      Code = "unsaved"
 	LineBreak    Code = "line-break"
 	// Warnings of a row (it is still sent).
 	WarnLuhn  Code = "warn-luhn"
 	WarnZeros Code = "warn-zeros"
+	// WarnLuhnInvalid is the Luhn warning of a row that is invalid anyway.
+	WarnLuhnInvalid Code = "warn-luhn-invalid"
 
 	// Reasons of outcomes.
 	DupOf      Code = "dup-of"      // row
@@ -117,9 +123,9 @@ const (
 	ErrNoOpenID     Code = "err-no-openid"
 	HintNoOpenID    Code = "hint-no-openid"
 	ErrBaseURL      Code = "err-base-url"
-	HintBaseURL     Code = "hint-base-url"   // example
+	HintBaseURL     Code = "hint-base-url"     // example
 	ErrTooManyRows  Code = "err-too-many-rows" // rows, max
-	HintCSV         Code = "hint-csv"        // path
+	HintCSV         Code = "hint-csv"          // path
 	ErrNoData       Code = "err-no-data"       // row
 	HintNoData      Code = "hint-no-data"
 	ErrNotSameInput Code = "err-not-same-input"

@@ -40,7 +40,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 	if err := job.OneOf("lang", c.Lang, "zh", "en"); err != nil {
 		return err
 	}
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	// Without the key: status shows counts, which need no fingerprint, so
+	// it works on any copy of the checkpoint (an auditor's, another
+	// machine's).
+	db, err := store.OpenReadOnly(ctx, c.DB, "")
 	if err != nil {
 		return err
 	}
@@ -62,6 +65,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 	}
 	w := a.stdout
 	fmt.Fprintln(w, a.say(msg.StatusDB, c.DB))
+	fmt.Fprintln(w, a.say(msg.StatusKey, db.KeyID()))
 	fmt.Fprintln(w, a.say(msg.StatusInput, st.InputPath, st.InputSize, st.InputSHA256))
 	endpoint := a.say(msg.StatusEndpoint, st.Endpoint)
 	if st.Sandbox {

@@ -31,6 +31,7 @@ const (
 	// status (stdout).
 	StatusDB       pipeline.Code = "status-db"       // path
 	StatusInput    pipeline.Code = "status-input"    // path, size, sha256
+	StatusKey      pipeline.Code = "status-key"      // key ID
 	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
 	StatusSandbox  pipeline.Code = "status-sandbox"
 	StatusRuns     pipeline.Code = "status-runs"  // runs, first, last
@@ -71,21 +72,26 @@ const (
 
 var catalogue = map[pipeline.Code]entry{
 	// Problems of a row.
-	pipeline.CardEmpty:    {"卡号为空：请填写卡号或删除该行", "card number is empty; fill it in or delete the row"},
-	pipeline.CardChars:    {"卡号含有数字以外的字符：只保留数字", "card number has characters other than digits; keep only its digits"},
-	pipeline.CardENote:    {"卡号是科学计数法（表格显示长数字的方式），末几位已丢失：请把该列设为文本格式并重新录入卡号", "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"},
-	pipeline.CardNumber:   {"卡号在工作簿中存为数字：Excel 只保留 15 位有效数字，卡号已丢失；请把该列设为文本格式并重新录入卡号", "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"},
-	pipeline.CardFraction: {"卡号在工作簿中存为带小数的数字：请把该列设为文本格式并重新录入卡号", "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"},
-	pipeline.CardDigits:   {"卡号有 %[1]s 位数字；银行卡号为 %[2]s 到 %[3]s 位", "card number has %[1]s digits; a bank card has %[2]s to %[3]s"},
-	pipeline.NameEmpty:    {"姓名为空：请填写姓名或删除该行", "name is empty; fill it in or delete the row"},
-	pipeline.NameDigits:   {"姓名含有数字：请检查姓名列与卡号列是否颠倒", "name contains digits; check that the name and card columns are not swapped"},
-	pipeline.NameControl:  {"姓名含有控制字符：请重新输入", "name contains control characters; retype it"},
-	pipeline.NameEncoding: {"姓名含有按文件编码无法识别的字节：请用 --encoding 指定编码（gbk、utf-8、utf-16le）", "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"},
-	pipeline.NameLong:     {"姓名有 %[1]s 个字符；接口最多接受 %[2]s 个", "name has %[1]s characters; the API accepts at most %[2]s"},
-	pipeline.Unsaved:      {"姓名或卡号是公式，其结果从未保存：请用 Excel 或 WPS 打开文件并重新保存", "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"},
-	pipeline.LineBreak:    {"姓名或卡号单元格内有换行；在文本文件中这通常是一个未闭合的引号（\"）吞掉了下面的行：请检查该行的引号", "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"},
-	pipeline.WarnLuhn:     {"卡号未通过 Luhn 校验；仍已核验，因为许多银联卡如此", "card number fails the Luhn check; verified anyway, since many UnionPay cards do"},
-	pipeline.WarnZeros:    {"卡号第 15 位之后全是 0，像是表格把数字四舍五入后的样子：请检查该列是否被设成了数字格式", "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"},
+	pipeline.CardEmpty:       {"卡号为空：请填写卡号或删除该行", "card number is empty; fill it in or delete the row"},
+	pipeline.CardChars:       {"卡号含有数字以外的字符：只保留数字", "card number has characters other than digits; keep only its digits"},
+	pipeline.CardENote:       {"卡号是科学计数法（表格显示长数字的方式），末几位已丢失：请把该列设为文本格式并重新录入卡号", "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"},
+	pipeline.CardNumber:      {"卡号在工作簿中存为数字：Excel 只保留 15 位有效数字，卡号已丢失；请把该列设为文本格式并重新录入卡号", "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"},
+	pipeline.CardFraction:    {"卡号在工作簿中存为带小数的数字：请把该列设为文本格式并重新录入卡号", "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"},
+	pipeline.CardDigits:      {"卡号有 %[1]s 位数字；银行卡号为 %[2]s 到 %[3]s 位", "card number has %[1]s digits; a bank card has %[2]s to %[3]s"},
+	pipeline.NameEmpty:       {"姓名为空：请填写姓名或删除该行", "name is empty; fill it in or delete the row"},
+	pipeline.NameDigits:      {"姓名含有数字：请检查姓名列与卡号列是否颠倒", "name contains digits; check that the name and card columns are not swapped"},
+	pipeline.NameControl:     {"姓名含有控制字符：请重新输入", "name contains control characters; retype it"},
+	pipeline.NameEncoding:    {"姓名含有按文件编码无法识别的字节：请用 --encoding 指定编码（gbk、utf-8、utf-16le）", "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"},
+	pipeline.NameLong:        {"姓名有 %[1]s 个字符；接口最多接受 %[2]s 个", "name has %[1]s characters; the API accepts at most %[2]s"},
+	pipeline.NameBidi:        {"姓名含有看不见的文字方向字符（U+200E、U+202E 等），会使显示的姓名与发送的不同：请重新输入", "name contains invisible text-direction characters (U+200E, U+202E and the like), which can make the name shown differ from the name sent; retype it"},
+	pipeline.NameNoLetter:    {"姓名没有文字，只有符号、表情或看不见的字符：请填写本人姓名", "name has no letter, only symbols, emoji or invisible characters; fill in the person's name"},
+	pipeline.NameFormula:     {"姓名以“%[1]s”开头，像表格公式；姓名应以文字开头：请删除“%[1]s”或修改该单元格", "name starts with '%[1]s', as a spreadsheet formula does; a name starts with a letter: remove the '%[1]s' or fix the cell"},
+	pipeline.NameFormat:      {"姓名含有看不见的格式字符（%[1]s）：请重新输入", "name contains an invisible formatting character (%[1]s); retype it"},
+	pipeline.WarnLuhnInvalid: {"卡号也未通过 Luhn 校验（许多银联卡如此：仅此一项不会使该行无效）", "card number also fails the Luhn check (many UnionPay cards do: alone, that would not stop the row)"},
+	pipeline.Unsaved:         {"姓名或卡号是公式，其结果从未保存：请用 Excel 或 WPS 打开文件并重新保存", "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"},
+	pipeline.LineBreak:       {"姓名或卡号单元格内有换行；在文本文件中这通常是一个未闭合的引号（\"）吞掉了下面的行：请检查该行的引号", "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"},
+	pipeline.WarnLuhn:        {"卡号未通过 Luhn 校验；仍已核验，因为许多银联卡如此", "card number fails the Luhn check; verified anyway, since many UnionPay cards do"},
+	pipeline.WarnZeros:       {"卡号第 15 位之后全是 0，像是表格把数字四舍五入后的样子：请检查该列是否被设成了数字格式", "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"},
 
 	// Reasons of outcomes.
 	pipeline.DupOf:           {"与第 %[1]s 行重复", "duplicate of row %[1]s"},
@@ -200,6 +206,7 @@ var catalogue = map[pipeline.Code]entry{
 
 	// status.
 	StatusDB:       {"检查点    %[1]s", "checkpoint  %[1]s"},
+	StatusKey:      {"密钥      指纹密钥 %[1]s（run、export 和 audit 需要它的密钥文件）", "key         fingerprint key %[1]s (run, export and audit need its key file)"},
 	StatusInput:    {"输入文件  %[1]s（%[2]s 字节，SHA-256 %[3]s）", "input       %[1]s (%[2]s bytes, sha256 %[3]s)"},
 	StatusEndpoint: {"接口      %[1]s", "endpoint    %[1]s"},
 	StatusSandbox:  {"模拟数据 SANDBOX：模拟的回答", "SANDBOX: simulated answers"},
