@@ -31,7 +31,7 @@ func (a *app) parseRun(args []string) (job.Config, error) {
 		return c, err
 	}
 	for _, w := range c.Warnings() {
-		fmt.Fprintln(a.stderr, "warning:", w)
+		fmt.Fprintln(a.stderr, a.say(msg.Warning, msg.Text(a.lang, w)))
 	}
 	return c, nil
 }

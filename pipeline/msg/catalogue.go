@@ -6,19 +6,23 @@ import "github.com/cardverify/cardverify/pipeline"
 // pipeline and its implementations are declared in package pipeline.
 const (
 	// The end of a run (stderr).
-	RunRows      pipeline.Code = "run-rows"      // rows, match, mismatch, invalid, rejected, deferred, failed, pending
-	RunNothing   pipeline.Code = "run-nothing"   // took
-	RunThis      pipeline.Code = "run-this"      // calls, billed, skipped, took
-	RunJob       pipeline.Code = "run-job"       // calls, billed
-	RunLost      pipeline.Code = "run-lost"      // lost answers
-	RunOutput    pipeline.Code = "run-output"    // path
-	RunSandbox   pipeline.Code = "run-sandbox"   // simulated answers
-	RunStopping  pipeline.Code = "run-stopping"  // first Ctrl-C
-	RunResume    pipeline.Code = "run-resume"    // why it stopped (rendered)
-	RunLeft      pipeline.Code = "run-left"      // pending, failed, deferred
-	RunBudget    pipeline.Code = "run-budget"    // billed in the job, --max-billed
-	SandboxStart pipeline.Code = "sandbox-start" // the notice of run --sandbox
-	RunAbandoned pipeline.Code = "run-abandoned" // a second Ctrl-C
+	RunRows        pipeline.Code = "run-rows"         // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing     pipeline.Code = "run-nothing"      // took
+	RunThis        pipeline.Code = "run-this"         // calls, billed, skipped, took
+	RunJob         pipeline.Code = "run-job"          // calls, billed
+	RunLost        pipeline.Code = "run-lost"         // lost answers
+	RunOutput      pipeline.Code = "run-output"       // path
+	RunSandbox     pipeline.Code = "run-sandbox"      // simulated answers
+	RunStopping    pipeline.Code = "run-stopping"     // first Ctrl-C
+	RunResume      pipeline.Code = "run-resume"       // why it stopped (rendered)
+	RunLeft        pipeline.Code = "run-left"         // pending, failed, deferred
+	RunBudget      pipeline.Code = "run-budget"       // billed in the job, --max-billed
+	SandboxStart   pipeline.Code = "sandbox-start"    // the notice of run --sandbox
+	Warning        pipeline.Code = "warning"          // the warning (rendered)
+	TempRemoved    pipeline.Code = "temp-removed"     // count, output
+	WarnFlagSecret pipeline.Code = "warn-flag-secret" // flag, variable
+	WarnPlainHTTP  pipeline.Code = "warn-plain-http"  // base URL
+	RunAbandoned   pipeline.Code = "run-abandoned"    // a second Ctrl-C
 
 	// The dry run (stdout).
 	DryDid      pipeline.Code = "dry-did"      // input, encoding (rendered), rows, valid, invalid, duplicates
@@ -181,20 +185,41 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.ErrNotSameInput: {"这不是检查点核验过的文件（SHA-256 不同）", "this is not the file the checkpoint verified (its SHA-256 differs)"},
 	pipeline.HintSameInput:   {"请给出写这个检查点的那次运行的输入文件：%[1]s", "give the input of the run that wrote the checkpoint: %[1]s"},
 
+	pipeline.ErrNotKey:         {"不是 cardverify 的指纹密钥（64 位十六进制数字）", "not a cardverify fingerprint key (64 hex digits)"},
+	pipeline.HintNotKey:        {"请从备份恢复密钥文件，或让 --key-file 指向正确的文件", "restore the key file from its backup, or point --key-file at the right one"},
+	pipeline.ErrNotDBUntouched: {"不是 cardverify 的检查点（未做任何改动）", "not a cardverify checkpoint (nothing was changed)"},
+	pipeline.HintNotDB:         {"请检查 --db：给出本任务的检查点，或为新任务给一个新路径", "check --db: give the checkpoint of this job, or a new path for a new job"},
+	pipeline.ErrDBHalfMade:     {"检查点在创建时其进程停止了：里面还没有任何行和调用", "the checkpoint was being created when its process stopped: it holds no row and no call yet"},
+	pipeline.HintRunAgain:      {"请再次运行同一个 `cardverify run` 命令开始任务", "run the same `cardverify run` command again to start the job"},
+	pipeline.ErrDBReadOnlyWAL:  {"检查点所在目录不可写，而它的 -wal 文件中有只有可写副本才能读出的改动", "the checkpoint's directory cannot be written, and its -wal file holds changes that only a writable copy can read"},
+	pipeline.HintDBCopy:        {"请把检查点连同 -wal 和 -shm 文件复制到可写目录，并把副本交给 --db", "copy the checkpoint with its -wal and -shm files to a writable directory and give that copy to --db"},
+	pipeline.ErrDBOld:          {"检查点的结构版本是 %[1]s，本 cardverify 读取的是 %[2]s", "the checkpoint has schema version %[1]s, this cardverify reads %[2]s"},
+	pipeline.HintDBUpgrade:     {"请运行一次同一个 `cardverify run` 命令来升级它", "run the same `cardverify run` command once to upgrade it"},
+	pipeline.ErrDBNew:          {"检查点的结构版本是 %[1]s，比本 cardverify 的 %[2]s 新", "the checkpoint has schema version %[1]s, newer than this cardverify's %[2]s"},
+	pipeline.HintDBNewer:       {"请用写它的那个 cardverify 版本，或更新的版本", "use the cardverify version that wrote it, or a newer one"},
+	pipeline.ErrNoKeyFile:      {"%[1]s 处没有指纹密钥文件：这个检查点是用密钥 %[2]s 建的", "no fingerprint key file at %[1]s: this checkpoint was made with key %[2]s"},
+	pipeline.HintKeyFile:       {"请从启动此任务的机器或账户复制密钥文件，并让 --key-file 指向它（见 README：把任务移到另一台机器）；没有它，每一行都会重新核验并再次计费", "copy the key file from the machine or account that started this job and point --key-file at it (README: moving a job to another machine); without it every row would be verified and billed again"},
+	pipeline.ErrOtherKey:       {"密钥文件 %[1]s 中是指纹密钥 %[2]s，但这个检查点是用密钥 %[3]s 建的", "the key file %[1]s holds fingerprint key %[2]s, but this checkpoint was made with key %[3]s"},
+	pipeline.HintOtherKey:      {"请让 --key-file 指向启动此任务时用的密钥文件；换了密钥，每一行都会重新核验并再次计费", "point --key-file at the key file this job was started with; with another key every row would be verified and billed again"},
+
 	// The end of a run.
-	RunRows:      {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
-	RunNothing:   {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
-	RunThis:      {"本次运行：调用 %[1]s 次，计费 %[2]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[3]s rows already done before, in %[4]s"},
-	RunJob:       {"整个任务：调用 %[1]s 次，计费 %[2]s 次", "whole job: %[1]s calls, %[2]s billed"},
-	RunLost:      {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
-	RunOutput:    {"输出：%[1]s", "output: %[1]s"},
-	RunSandbox:   {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
-	RunStopping:  {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
-	RunResume:    {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
-	RunLeft:      {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
-	RunBudget:    {"已达到计费调用上限：本任务已计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
-	RunAbandoned: {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
-	SandboxStart: {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
+	RunRows:        {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
+	RunNothing:     {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
+	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[3]s rows already done before, in %[4]s"},
+	RunJob:         {"整个任务：调用 %[1]s 次，计费 %[2]s 次", "whole job: %[1]s calls, %[2]s billed"},
+	RunLost:        {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
+	RunOutput:      {"输出：%[1]s", "output: %[1]s"},
+	RunSandbox:     {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
+	RunStopping:    {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
+	RunResume:      {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
+	RunLeft:        {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
+	RunBudget:      {"已达到计费调用上限：本任务已计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	RunAbandoned:   {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
+	Warning:        {"警告：%[1]s", "warning: %[1]s"},
+	TempRemoved:    {"已删除 %[2]s 旁边 %[1]s 个临时输出文件（由写入时被终止的进程留下）", "removed %[1]s temporary output file(s) left beside %[2]s by a process killed while writing it"},
+	WarnFlagSecret: {"%[1]s 在进程列表（ps）中对本机所有用户可见：请改在环境变量 %[2]s 中设置", "%[1]s is visible to every user of this machine in the process list (ps); set %[2]s in the environment instead"},
+	WarnPlainHTTP:  {"--base-url %[1]s 是明文 HTTP，--endpoint plain 会把姓名、卡号和密钥不加密地在网络上传送：请用 --endpoint encrypted（姓名和卡号 AES 加密，需要 JUHE_OPENID）", "--base-url %[1]s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)"},
+	SandboxStart:   {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
 
 	// The dry run.
 	DryDid:      {"试运行：读取并校验了 %[1]s（%[2]s）：数据 %[3]s 行，有效 %[4]s 行，输入无效 %[5]s 行，重复 %[6]s 行", "dry run: read and validated %[1]s (%[2]s): %[3]s data rows, %[4]s valid, %[5]s invalid, %[6]s duplicates"},

@@ -2,6 +2,7 @@ package msg
 
 import (
 	"errors"
+	"strings"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -72,6 +73,14 @@ func Render(lang Lang, err error) string {
 		hint := APIHint(lang, api.Code)
 		if hint == "" {
 			hint = Text(lang, api.Hint)
+		}
+		// cmd/internal/job's NameSecretSource rewrites the hint when the
+		// secret came from a flag: name the flag in this language too.
+		if strings.Contains(api.Hint, "--key") {
+			hint = strings.ReplaceAll(hint, "JUHE_KEY", "--key")
+		}
+		if strings.Contains(api.Hint, "--openid") {
+			hint = strings.ReplaceAll(hint, "JUHE_OPENID", "--openid")
 		}
 		if hint != "" {
 			s = Say(lang, ErrHint, s, hint)

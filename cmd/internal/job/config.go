@@ -2,7 +2,6 @@ package job
 
 import (
 	"flag"
-	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -128,7 +127,7 @@ func (c *Config) Secrets(getenv func(string) string) {
 	}
 }
 
-// Warnings returns what the person starting the run should know before it
+// Warnings returns, as catalogue codes, what the person starting the run should know before it
 // starts: a secret given as a flag, which every user of the machine can read
 // in the process list, and names and cards about to cross the network
 // unencrypted (plain endpoint over plain HTTP to a host other than this
@@ -136,16 +135,15 @@ func (c *Config) Secrets(getenv func(string) string) {
 func (c *Config) Warnings() []string {
 	var ws []string
 	if c.Key != "" && c.KeyFrom == "--key" {
-		ws = append(ws, "--key is visible to every user of this machine in the process list (ps); set JUHE_KEY in the environment instead")
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--key", "JUHE_KEY"))
 	}
 	if c.OpenID != "" && c.OpenIDFrom == "--openid" {
-		ws = append(ws, "--openid is visible to every user of this machine in the process list (ps); set JUHE_OPENID in the environment instead")
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--openid", "JUHE_OPENID"))
 	}
 	if !c.Sandbox && !c.DryRun && c.Endpoint == "plain" {
 		u, err := url.Parse(c.BaseURL)
 		if err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
-			ws = append(ws, fmt.Sprintf("--base-url %s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; "+
-				"use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)", c.BaseURL))
+			ws = append(ws, pipeline.Reason(msg.WarnPlainHTTP, c.BaseURL))
 		}
 	}
 	return ws

@@ -53,7 +53,7 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 		return store.Status{}, err
 	}
 	defer db.Close()
-	removeTemporaries(c.DB, c.Out, c.Notice)
+	removeTemporaries(c.DB, c.Out, c.Notice, c.Lang)
 	st, err := SameInput(ctx, db, c.Input)
 	if err != nil {
 		return st, err
@@ -68,9 +68,9 @@ type AuditConfig struct {
 	Read       reader.Options
 	// Lang is the language of the report (zh or en); the output's own
 	// language, whichever it is, is recognised.
-	Lang string
-	KeyFile    string    // the fingerprint key file; "" means store.DefaultKeyPath
-	Notice     io.Writer // gets the temporary outputs removed; nil discards
+	Lang    string
+	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice  io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers audit's flags on fs.
@@ -115,7 +115,7 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 		return rep, err
 	}
 	defer db.Close()
-	removeTemporaries(c.DB, c.Output, c.Notice)
+	removeTemporaries(c.DB, c.Output, c.Notice, c.Lang)
 	out, err := reader.Open(c.Output, c.Read)
 	if err != nil {
 		return rep, err
@@ -149,7 +149,7 @@ func openWithKey(ctx context.Context, path, keyFile string) (*store.DB, error) {
 // export killed while writing it left, with names and cards in them, when
 // no run holds the checkpoint at db (a running one may be writing out). It
 // tells notice, if not nil, what it removed or could not.
-func removeTemporaries(db, out string, notice io.Writer) {
+func removeTemporaries(db, out string, notice io.Writer, lang string) {
 	unlock, idle := store.LockIfIdle(db)
 	defer unlock()
 	if !idle {
@@ -159,9 +159,9 @@ func removeTemporaries(db, out string, notice io.Writer) {
 		notice = io.Discard
 	}
 	if n, err := writer.RemoveTemporaries(out); err != nil {
-		fmt.Fprintln(notice, "warning:", err)
+		fmt.Fprintln(notice, msg.Say(lang, msg.Warning, msg.Render(lang, err)))
 	} else if n > 0 {
-		fmt.Fprintf(notice, "removed %d temporary output file(s) left beside %s by a process killed while writing it\n", n, out)
+		fmt.Fprintln(notice, msg.Say(lang, msg.TempRemoved, n, out))
 	}
 }
 

@@ -117,7 +117,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if n, err := writer.RemoveTemporaries(c.Out); err != nil {
 		return res, err
 	} else if n > 0 {
-		fmt.Fprintf(env.Notice, "removed %d temporary output file(s) left beside %s by a run that was killed while writing\n", n, c.Out)
+		fmt.Fprintln(env.Notice, msg.Say(c.Lang, msg.TempRemoved, n, c.Out))
 	}
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
