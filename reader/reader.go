@@ -131,19 +131,18 @@ func Open(path string, opt Options) (*Reader, error) {
 	case ".csv", ".tsv", ".txt":
 		return openText(path, opt)
 	}
-	msg := fmt.Sprintf("cannot read %q files", ext)
+	msg := pipeline.Reason(pipeline.ErrFormat, ext)
 	switch ext {
 	case ".xls", ".et":
-		msg = "cannot read the old Excel format (.xls)"
+		msg = pipeline.Reason(pipeline.ErrFormatXLS)
 	case ".ods":
-		msg = "cannot read OpenDocument spreadsheets (.ods)"
+		msg = pipeline.Reason(pipeline.ErrFormatODS)
 	case ".numbers":
-		msg = "cannot read Apple Numbers files"
+		msg = pipeline.Reason(pipeline.ErrFormatNumbers)
 	case "":
-		msg = "cannot tell the format of a file without an extension"
+		msg = pipeline.Reason(pipeline.ErrFormatNoExt)
 	}
-	return nil, &pipeline.InputError{Path: path, Msg: msg,
-		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx (Excel Workbook), or as .csv"}
+	return nil, &pipeline.InputError{Path: path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSaveAs)}
 }
 
 func openText(path string, opt Options) (*Reader, error) {
