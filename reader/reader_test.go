@@ -244,7 +244,7 @@ func TestBOMContradictsText(t *testing.T) {
 	path := filepath.Join(fixtures, "list-bom-gbk.csv")
 	_, err := Open(path, Options{})
 	var ie *pipeline.InputError
-	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "byte order mark") || !strings.Contains(ie.Hint, "--encoding gbk") {
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "byte order mark") || !strings.Contains(msg.Text("en", ie.Hint), "--encoding gbk") {
 		t.Fatalf("UTF-8 BOM before GBK: err = %v; want an InputError about the mark naming --encoding gbk", err)
 	}
 	layout, recs := openAll(t, path, Options{Encoding: "gbk"})
