@@ -84,6 +84,15 @@ const (
 	RowChangedHint    Code = "row-changed-hint"
 	ColBeyond         Code = "col-beyond" // flag, its value, header columns, the headers
 	ColBeyondHint     Code = "col-beyond-hint"
+	ColSeveralName    Code = "col-several-name"
+	ColSeveralCard    Code = "col-several-card"
+	ColNoName         Code = "col-no-name" // spec
+	ColNoCard         Code = "col-no-card" // spec
+	ColNoNameCol      Code = "col-no-name-col"
+	ColNoCardCol      Code = "col-no-card-col"
+	ColSame           Code = "col-same"
+	ColHeaders        Code = "col-headers"    // the headers
+	HintColFlags      Code = "hint-col-flags" // flags
 	ErrBOM8           Code = "err-b-o-m8"
 	HintBOM8          Code = "hint-b-o-m8"
 	ErrBOM16          Code = "err-b-o-m16"

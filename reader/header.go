@@ -227,38 +227,38 @@ func columnError(path string, header []pipeline.Cell, rowNo, nameCol, cardCol in
 				Hint: pipeline.Reason(pipeline.ColBeyondHint)}
 		}
 	}
-	problem := func(what string, col int, spec colSpec) string {
+	problem := func(several, noSpec, none pipeline.Code, col int, spec colSpec) string {
 		switch {
 		case col == -2:
-			return fmt.Sprintf("several columns look like the %s column", what)
+			return pipeline.Reason(several)
 		case col < 0 && spec.raw != "":
-			return fmt.Sprintf("no column %q for the %s", spec.raw, what)
+			return pipeline.Reason(noSpec, spec.raw)
 		case col < 0:
-			return fmt.Sprintf("no %s column", what)
+			return pipeline.Reason(none)
 		}
 		return ""
 	}
 	var msgs []string
 	var flags []string
-	if m := problem("name", nameCol, nameSpec); m != "" {
+	if m := problem(pipeline.ColSeveralName, pipeline.ColNoName, pipeline.ColNoNameCol, nameCol, nameSpec); m != "" {
 		msgs = append(msgs, m)
 		flags = append(flags, "--name-col")
 	}
-	if m := problem("card", cardCol, cardSpec); m != "" {
+	if m := problem(pipeline.ColSeveralCard, pipeline.ColNoCard, pipeline.ColNoCardCol, cardCol, cardSpec); m != "" {
 		msgs = append(msgs, m)
 		flags = append(flags, "--card-col")
 	}
 	if nameCol >= 0 && nameCol == cardCol {
-		msgs = append(msgs, "the name and card columns are the same column")
+		msgs = append(msgs, pipeline.Reason(pipeline.ColSame))
 		flags = append(flags, "--name-col", "--card-col")
 	}
 	if len(msgs) == 0 {
 		return nil
 	}
+	msgs = append(msgs, pipeline.Reason(pipeline.ColHeaders, listHeaders(header)))
 	return &pipeline.InputError{Path: path, Row: rowNo,
-		Msg: fmt.Sprintf("%s; headers found: %s", strings.Join(msgs, ", "), listHeaders(header)),
-		Hint: fmt.Sprintf("give %s as a header text, a column letter (C) or a 1-based index, or --header-row N if this is not the header row",
-			strings.Join(flags, " and "))}
+		Msg:  pipeline.JoinReasons(msgs...),
+		Hint: pipeline.Reason(pipeline.HintColFlags, strings.Join(flags, ", "))}
 }
 
 func dropDigit(r rune) rune {
@@ -280,7 +280,7 @@ func listHeaders(row []pipeline.Cell) string {
 		}
 		if utf8.RuneCountInString(v)-utf8.RuneCountInString(strings.Map(dropDigit, v)) >= 6 {
 			// Perhaps a card number, if the row is not the header.
-			v = "(a number)"
+			v = "(…)"
 		}
 		parts = append(parts, fmt.Sprintf("%s=%q", columnName(i), v))
 		if len(parts) == 30 {
@@ -289,7 +289,7 @@ func listHeaders(row []pipeline.Cell) string {
 		}
 	}
 	if len(parts) == 0 {
-		return "none (the row is empty)"
+		return "—"
 	}
 	return strings.Join(parts, ", ")
 }

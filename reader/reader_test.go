@@ -396,7 +396,7 @@ func TestColumnOptions(t *testing.T) {
 		{"header text", Options{NameCol: "姓名", CardCol: "银行卡号"}, 3, 1, 2, ""},
 		{"header row", Options{HeaderRow: 3}, 3, 1, 2, ""},
 		{"header row and letters", Options{HeaderRow: 3, NameCol: "B", CardCol: "C"}, 3, 1, 2, ""},
-		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column, no card column; headers found: A=\"制表：合规部\""},
+		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column; no card column; headers found: A=\"制表：合规部\""},
 		{"header row past the end", Options{HeaderRow: 500}, 0, 0, 0, "past the end"},
 		{"header row too far", Options{HeaderRow: 5000}, 0, 0, 0, "not within the first 1000 rows"},
 		{"unknown header", Options{CardCol: "卡"}, 0, 0, 0, `no column "卡" for the card`},
