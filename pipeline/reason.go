@@ -62,6 +62,8 @@ const (
 	CallTooLong   Code = "call-too-long"   // limit in bytes
 	CallClosed    Code = "call-closed"
 	CallNet       Code = "call-net" // the system's error text, verbatim
+	CallTLS       Code = "call-tls" // the certificate's problem, verbatim
+	HintTLS       Code = "hint-tls"
 
 	// Why a run stopped early (Stats.StopReason).
 	StopInterrupted Code = "stop-interrupted"

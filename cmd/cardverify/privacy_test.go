@@ -49,7 +49,7 @@ func TestPrivacyMoveJob(t *testing.T) {
 	if _, err := os.Stat(otherKey); err == nil {
 		t.Error("a command on a job without its key file created a new key")
 	}
-	if r := cardverify(t, other, "status", "--db", db); r.code != 0 || !strings.Contains(r.stdout, "match") {
+	if r := cardverify(t, other, "status", "--db", db); r.code != 0 || !strings.Contains(r.stdout, "一致") {
 		t.Errorf("status without the key file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if srv.Handler.Calls() != calls {

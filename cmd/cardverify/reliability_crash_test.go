@@ -200,7 +200,7 @@ func TestReliabilityKillWhileCreatingCheckpoint(t *testing.T) {
 	// status says what happened and what to do (exit 2: there is no
 	// checkpoint to report on yet).
 	r := cardverify(t, nil, "status", "--db", db)
-	if r.code != 2 || !strings.Contains(r.stderr, "being created") || !strings.Contains(r.stderr, "run the same") {
+	if r.code != 2 || !strings.Contains(r.stderr, "检查点在创建时其进程停止了") || !strings.Contains(r.stderr, "再次运行同一个") {
 		t.Errorf("status after a kill during the checkpoint's creation: exit %d\n%s", r.code, r.stderr)
 	}
 	if r := cardverify(t, secrets(), args...); r.code != 0 {

@@ -267,9 +267,10 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 		// Nothing was sent: the handshake failed. Every call would fail
 		// the same way, so the run stops rather than marking rows.
 		a.Class = pipeline.Fatal
-		a.Reason = c.scrub(clip("TLS: the server's certificate is not trusted: "+cert), card, name)
-		a.Hint = "check --base-url (is it the API's host?); if a proxy on this network re-signs HTTPS, add its CA certificate to this machine's trust store"
-		return a, &callError{msg: "verify: " + a.Reason, err: err}
+		cert = c.scrub(clip(cert), card, name)
+		a.Reason = pipeline.Reason(pipeline.CallTLS, cert)
+		a.Hint = pipeline.Reason(pipeline.HintTLS)
+		return a, &callError{msg: "verify: TLS: the server's certificate is not trusted: " + cert, err: err}
 	}
 	// url.Error holds the URL, which holds no secret; it is dropped anyway
 	// so that the message reads the same whatever the base URL.

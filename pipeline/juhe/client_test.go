@@ -374,8 +374,8 @@ func TestVerifyHTTPS(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err = untrusted.Verify(context.Background(), "董好", "6217003180000902693")
-	if err == nil || a.Class != pipeline.Fatal || !strings.Contains(a.Reason, "certificate is not trusted") ||
-		!strings.Contains(a.Reason, "x509") || !strings.Contains(a.Hint, "--base-url") {
+	if err == nil || a.Class != pipeline.Fatal || !strings.Contains(msg.Text("en", a.Reason), "certificate is not trusted") ||
+		!strings.Contains(a.Reason, "x509") || !strings.Contains(msg.Text("en", a.Hint), "--base-url") {
 		t.Errorf("untrusted certificate: %+v, %v; want a Fatal answer naming the certificate and --base-url", a, err)
 	}
 	if h.Calls() != calls {

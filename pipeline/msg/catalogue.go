@@ -52,26 +52,28 @@ const (
 	AuditNoColsHint pipeline.Code = "audit-no-cols-hint"
 
 	// Errors as cmd prints them.
-	ErrPrefix    pipeline.Code = "err-prefix"    // the message
-	ErrRow       pipeline.Code = "err-row"       // row, message
-	ErrPath      pipeline.Code = "err-path"      // path, message
-	ErrCause     pipeline.Code = "err-cause"     // message, the system's error verbatim
-	ErrHint      pipeline.Code = "err-hint"      // message, hint
-	ErrAPI       pipeline.Code = "err-api"       // error_code, vendor's reason
-	UsageFlags   pipeline.Code = "usage-flags"   // the flag package's error, verbatim
-	UsageArgs    pipeline.Code = "usage-args"    // command, what it takes, count given
-	UsageCmd     pipeline.Code = "usage-cmd"     // the unknown command
-	UsageNoArgs  pipeline.Code = "usage-no-args" // command, count given
-	SandboxServe pipeline.Code = "sandbox-serve" // URL, openid
-	SandboxTry   pipeline.Code = "sandbox-try"   // openid, URL
-	UsageNone    pipeline.Code = "usage-none"
-	UsageOneOf   pipeline.Code = "usage-one-of" // flag, allowed, given
-	UsageNums    pipeline.Code = "usage-nums"
-	UsageStop    pipeline.Code = "usage-stop-at" // given
-	UsageKey     pipeline.Code = "usage-key"
-	UsageOpen    pipeline.Code = "usage-openid"
-	UsageLine    pipeline.Code = "usage-line"  // the synopsis of a command
-	ErrGeneric   pipeline.Code = "err-generic" // a system error verbatim
+	ErrPrefix      pipeline.Code = "err-prefix"       // the message
+	ErrRow         pipeline.Code = "err-row"          // row, message
+	ErrPath        pipeline.Code = "err-path"         // path, message
+	ErrCause       pipeline.Code = "err-cause"        // message, the system's error verbatim
+	ErrHint        pipeline.Code = "err-hint"         // message, hint
+	ErrAPI         pipeline.Code = "err-api"          // error_code, vendor's reason
+	ErrAPIUnusable pipeline.Code = "err-api-unusable" // why (rendered)
+	FromFlag       pipeline.Code = "from-flag"        // the flag that gave a secret
+	UsageFlags     pipeline.Code = "usage-flags"      // the flag package's error, verbatim
+	UsageArgs      pipeline.Code = "usage-args"       // command, what it takes, count given
+	UsageCmd       pipeline.Code = "usage-cmd"        // the unknown command
+	UsageNoArgs    pipeline.Code = "usage-no-args"    // command, count given
+	SandboxServe   pipeline.Code = "sandbox-serve"    // URL, openid
+	SandboxTry     pipeline.Code = "sandbox-try"      // openid, URL
+	UsageNone      pipeline.Code = "usage-none"
+	UsageOneOf     pipeline.Code = "usage-one-of" // flag, allowed, given
+	UsageNums      pipeline.Code = "usage-nums"
+	UsageStop      pipeline.Code = "usage-stop-at" // given
+	UsageKey       pipeline.Code = "usage-key"
+	UsageOpen      pipeline.Code = "usage-openid"
+	UsageLine      pipeline.Code = "usage-line"  // the synopsis of a command
+	ErrGeneric     pipeline.Code = "err-generic" // a system error verbatim
 )
 
 var catalogue = map[pipeline.Code]entry{
@@ -114,6 +116,8 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.CallNoVerdict:   {"接口返回 error_code 0 但没有 res 1 或 2：%[1]s", "the answer has error_code 0 but no res 1 or 2: %[1]s"},
 	pipeline.CallTooLong:     {"接口的回答超过 %[1]s 字节", "the answer is longer than %[1]s bytes"},
 	pipeline.CallClosed:      {"连接在回答完整之前关闭", "the connection closed before a complete answer"},
+	pipeline.CallTLS:         {"TLS：服务器的证书不受信任（系统信息：%[1]s）", "TLS: the server's certificate is not trusted: %[1]s"},
+	pipeline.HintTLS:         {"请检查 --base-url（是接口的主机吗？）；如果本网络的代理会重新签发 HTTPS 证书，请把它的 CA 证书加入本机的信任库", "check --base-url (is it the API's host?); if a proxy on this network re-signs HTTPS, add its CA certificate to this machine's trust store"},
 	pipeline.CallNet:         {"网络错误（系统信息：%[1]s）", "network error: %[1]s"},
 
 	// Why a run stopped.
@@ -298,26 +302,28 @@ var catalogue = map[pipeline.Code]entry{
 	AuditOK:         {"通过：全部 %[1]s 行与检查点一致", "ok: all %[1]s rows match the checkpoint"},
 
 	// Errors.
-	ErrPrefix:    {"cardverify：%[1]s", "cardverify: %[1]s"},
-	ErrRow:       {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
-	ErrPath:      {"%[1]s：%[2]s", "%[1]s: %[2]s"},
-	ErrCause:     {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
-	ErrHint:      {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
-	ErrAPI:       {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
-	UsageFlags:   {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
-	UsageArgs:    {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},
-	UsageNoArgs:  {"%[1]s 不接受参数，给了 %[2]s 个", "%[1]s takes no arguments, got %[2]s"},
-	SandboxServe: {"模拟的聚合数据接口在 %[1]s（接受任何密钥；--endpoint encrypted 的 openid 为 %[2]s）", "simulated Juhe API on %[1]s (any key; openid %[2]s for --endpoint encrypted)"},
-	SandboxTry:   {"试试：JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s", "try: JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s"},
-	UsageCmd:     {"未知的命令“%[1]s”", "unknown command %[1]q"},
-	UsageNone:    {"没有给出命令", "no command given"},
-	UsageOneOf:   {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
-	UsageNums:    {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers 和 --max-billed 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative"},
-	UsageStop:    {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
-	UsageKey:     {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
-	UsageOpen:    {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
-	UsageLine:    {"用法：%[1]s", "usage: %[1]s"},
-	ErrGeneric:   {"%[1]s", "%[1]s"},
+	ErrPrefix:      {"cardverify：%[1]s", "cardverify: %[1]s"},
+	ErrRow:         {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
+	ErrPath:        {"%[1]s：%[2]s", "%[1]s: %[2]s"},
+	ErrCause:       {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
+	ErrHint:        {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
+	ErrAPIUnusable: {"接口无法使用：%[1]s", "the API cannot be used: %[1]s"},
+	FromFlag:       {"用 %[2]s 给出的%[1]s", "the %[1]s given with %[2]s"},
+	ErrAPI:         {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
+	UsageFlags:     {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
+	UsageArgs:      {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},
+	UsageNoArgs:    {"%[1]s 不接受参数，给了 %[2]s 个", "%[1]s takes no arguments, got %[2]s"},
+	SandboxServe:   {"模拟的聚合数据接口在 %[1]s（接受任何密钥；--endpoint encrypted 的 openid 为 %[2]s）", "simulated Juhe API on %[1]s (any key; openid %[2]s for --endpoint encrypted)"},
+	SandboxTry:     {"试试：JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s", "try: JUHE_KEY=test JUHE_OPENID=%[1]s cardverify run LIST --base-url %[2]s"},
+	UsageCmd:       {"未知的命令“%[1]s”", "unknown command %[1]q"},
+	UsageNone:      {"没有给出命令", "no command given"},
+	UsageOneOf:     {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
+	UsageNums:      {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers 和 --max-billed 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative"},
+	UsageStop:      {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
+	UsageKey:       {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
+	UsageOpen:      {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
+	UsageLine:      {"用法：%[1]s", "usage: %[1]s"},
+	ErrGeneric:     {"%[1]s", "%[1]s"},
 }
 
 // apiMeaning is every error_code of the vendor's document: zh is the

@@ -67,7 +67,9 @@ func Render(lang Lang, err error) string {
 		return s
 	case errors.As(err, &api):
 		s := Say(lang, ErrAPI, api.Code, api.Reason)
-		if _, known := apiMeaning[api.Code]; known && lang == "en" {
+		if api.Code == 0 {
+			s = Say(lang, ErrAPIUnusable, Text(lang, api.Reason))
+		} else if _, known := apiMeaning[api.Code]; known && lang == "en" {
 			s = Say(lang, ErrAPI, api.Code, one(lang, pipeline.Reason(pipeline.Vendor, api.Code, api.Reason)))
 		}
 		hint := APIHint(lang, api.Code)
@@ -76,11 +78,11 @@ func Render(lang Lang, err error) string {
 		}
 		// cmd/internal/job's NameSecretSource rewrites the hint when the
 		// secret came from a flag: name the flag in this language too.
-		if strings.Contains(api.Hint, "--key") {
-			hint = strings.ReplaceAll(hint, "JUHE_KEY", "--key")
+		if strings.Contains(api.Hint, "given with --key") {
+			hint = strings.ReplaceAll(hint, "JUHE_KEY", Say(lang, FromFlag, map[bool]string{true: "key", false: "密钥"}[lang == "en"], "--key"))
 		}
-		if strings.Contains(api.Hint, "--openid") {
-			hint = strings.ReplaceAll(hint, "JUHE_OPENID", "--openid")
+		if strings.Contains(api.Hint, "given with --openid") {
+			hint = strings.ReplaceAll(hint, "JUHE_OPENID", Say(lang, FromFlag, "openid", "--openid"))
 		}
 		if hint != "" {
 			s = Say(lang, ErrHint, s, hint)
