@@ -116,3 +116,40 @@ func TestOneLanguage(t *testing.T) {
 		})
 	}
 }
+
+// TestDryRunReport checks what a dry run says it did, in both languages:
+// the file and the encoding it guessed or was given, that no call was
+// made, and the name of its output, whose pending rows say no call was made.
+func TestDryRunReport(t *testing.T) {
+	dir := t.TempDir()
+	in := copyFile(t, "../../testdata/juhe/sandbox-cards.csv", dir)
+	r := cardverify(t, nil, "run", in, "--dry-run")
+	for _, want := range []string{
+		"试运行：读取并校验了 " + in + "（推测编码 utf-8）：数据 15 行，有效 14 行，输入无效 1 行，重复 0 行\n",
+		"       1  卡号有 11 位数字；银行卡号为 12 到 19 位\n",
+		"最多计费 14 次（每个不同的有效姓名与卡号组合一次）\n",
+		"试运行：未调用接口，未计费\n",
+		"试运行输出：" + filepath.Join(dir, "sandbox-cards.dry-run.csv") + "\n",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run: exit %d, stdout:\n%s\nwant %q", r.code, r.stdout, want)
+		}
+	}
+	col, rows := readCSV(t, filepath.Join(dir, "sandbox-cards.dry-run.csv"))
+	if got := rows[0][col["说明"]]; got != "试运行：未调用接口" {
+		t.Errorf("a pending row of the dry run says %q", got)
+	}
+	r = cardverify(t, nil, "run", in, "--dry-run", "--lang", "en", "--encoding", "utf-8", "--out", filepath.Join(dir, "en.csv"))
+	for _, want := range []string{
+		"dry run: read and validated " + in + " (encoding utf-8, given with --encoding): 15 data rows, 14 valid, 1 invalid, 0 duplicates\n",
+		"dry run: no call made, nothing billed\n",
+	} {
+		if r.code != 0 || !strings.Contains(r.stdout, want) {
+			t.Errorf("dry run --lang en: exit %d, stdout:\n%s\nwant %q", r.code, r.stdout, want)
+		}
+	}
+	col, rows = readCSV(t, filepath.Join(dir, "en.csv"))
+	if got := rows[0][col["verify_reason"]]; got != "dry run: no call made" {
+		t.Errorf("a pending row of the dry run says %q", got)
+	}
+}

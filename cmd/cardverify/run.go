@@ -98,7 +98,10 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 func (a *app) reportDryRun(input string, res job.DryResult) {
 	w, stats, st := a.stdout, res.Stats, res.Status
 	enc := a.say(msg.DryEncXLSX)
-	if res.Layout.Encoding != "" {
+	switch {
+	case res.Layout.Encoding != "" && res.Given:
+		enc = a.say(msg.DryEncGiven, res.Layout.Encoding)
+	case res.Layout.Encoding != "":
 		enc = a.say(msg.DryEncoding, res.Layout.Encoding)
 	}
 	fmt.Fprintln(w, a.say(msg.DryDid, input, enc, stats.Rows, stats.Rows-stats.Invalid, stats.Invalid, stats.Duplicates))

@@ -25,8 +25,9 @@ const (
 	RunAbandoned   pipeline.Code = "run-abandoned"    // a second Ctrl-C
 
 	// The dry run (stdout).
-	DryDid      pipeline.Code = "dry-did"      // input, encoding (rendered), rows, valid, invalid, duplicates
-	DryEncoding pipeline.Code = "dry-encoding" // encoding name
+	DryDid      pipeline.Code = "dry-did"       // input, encoding (rendered), rows, valid, invalid, duplicates
+	DryEncoding pipeline.Code = "dry-encoding"  // encoding name
+	DryEncGiven pipeline.Code = "dry-enc-given" // encoding name
 	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"
 	DryMost     pipeline.Code = "dry-most" // at most billed calls
 	DryNoCall   pipeline.Code = "dry-no-call"
@@ -276,6 +277,7 @@ var catalogue = map[pipeline.Code]entry{
 
 	// The dry run.
 	DryDid:      {"试运行：读取并校验了 %[1]s（%[2]s）：数据 %[3]s 行，有效 %[4]s 行，输入无效 %[5]s 行，重复 %[6]s 行", "dry run: read and validated %[1]s (%[2]s): %[3]s data rows, %[4]s valid, %[5]s invalid, %[6]s duplicates"},
+	DryEncGiven: {"编码 %[1]s，由 --encoding 指定", "encoding %[1]s, given with --encoding"},
 	DryEncoding: {"推测编码 %[1]s", "guessed encoding %[1]s"},
 	DryEncXLSX:  {"XLSX 工作簿", "an XLSX workbook"},
 	DryMost:     {"最多计费 %[1]s 次（每个不同的有效姓名与卡号组合一次）", "at most %[1]s billed calls (one per unique valid name and card pair)"},

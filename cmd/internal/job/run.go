@@ -328,6 +328,8 @@ type DryResult struct {
 	// Layout is what the reader found: the format, the encoding it
 	// guessed (or was given), the header row and columns.
 	Layout reader.Layout
+	// Given says the encoding was given with --encoding, not guessed.
+	Given bool
 }
 
 // DryRun reads and validates the whole input against a throwaway
@@ -356,7 +358,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true}); err != nil {
 		return res, err
 	}
-	res.Layout = in.Layout()
+	res.Layout, res.Given = in.Layout(), c.Read.Encoding != ""
 	if res.Stats.Rows == 0 {
 		return res, noData(c.Input, in.Layout())
 	}
