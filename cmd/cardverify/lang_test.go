@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -151,5 +152,32 @@ func TestDryRunReport(t *testing.T) {
 	col, rows = readCSV(t, filepath.Join(dir, "en.csv"))
 	if got := rows[0][col["verify_reason"]]; got != "dry run: no call made" {
 		t.Errorf("a pending row of the dry run says %q", got)
+	}
+}
+
+// TestBudgetStop checks that --max-billed says once that the budget is
+// reached, how many calls were billed, and to raise it: running the same
+// command again would stop again.
+func TestBudgetStop(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../testdata/juhe/sandbox-cards.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitAfter(string(b), "\n")
+	in := filepath.Join(dir, "matches.csv")
+	if err := os.WriteFile(in, []byte(strings.Join(lines[:7], "")), 0o644); err != nil { // 6 billed rows
+		t.Fatal(err)
+	}
+	want := "cardverify：已达到计费调用上限：本任务已计费 3 次，--max-billed 为 3；要继续请调高 --max-billed 后再次运行\n"
+	for run := 1; run <= 2; run++ {
+		r := cardverify(t, nil, "run", in, "--sandbox", "--progress", "none", "--max-billed", "3")
+		if r.code != 4 || !strings.HasSuffix(r.stderr, want) || strings.Count(r.stderr, "计费调用上限") != 1 {
+			t.Errorf("run %d: exit %d, stderr:\n%s\nwant exit 4 ending with %q, said once", run, r.code, r.stderr, want)
+		}
+	}
+	r := cardverify(t, nil, "run", in, "--sandbox", "--progress", "none", "--max-billed", "2", "--lang", "en")
+	if want := "cardverify: budget of billed calls reached: this job has 3 billed calls and --max-billed is 2; raise --max-billed and run again to go on\n"; r.code != 4 || !strings.HasSuffix(r.stderr, want) {
+		t.Errorf("en: exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
 	}
 }
