@@ -181,3 +181,34 @@ func TestBudgetStop(t *testing.T) {
 		t.Errorf("en: exit %d, stderr:\n%s\nwant %q", r.code, r.stderr, want)
 	}
 }
+
+// TestChinaTimeWhateverTheZone runs a job on machines set to UTC and to New
+// York, and checks that every time a person reads is China time with its
+// offset: status's runs and the output's 核验时间.
+func TestChinaTimeWhateverTheZone(t *testing.T) {
+	stamp := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d\d:\d\d|Z)`)
+	for _, tz := range []string{"UTC", "America/New_York"} {
+		t.Run(tz, func(t *testing.T) {
+			dir := t.TempDir()
+			in := copyFile(t, "../../testdata/juhe/sandbox-cards.csv", dir)
+			env := []string{"TZ=" + tz}
+			cardverify(t, env, "run", in, "--sandbox", "--progress", "none")
+			r := cardverify(t, env, "status", "--db", filepath.Join(dir, "sandbox-cards.cardverify.db"))
+			times := stamp.FindAllStringSubmatch(r.stdout, -1)
+			if len(times) != 2 {
+				t.Fatalf("status shows %d times, want 2:\n%s", len(times), r.stdout)
+			}
+			col, rows := readCSV(t, filepath.Join(dir, "sandbox-cards.verified.csv"))
+			for _, row := range rows {
+				if at := row[col["核验时间"]]; at != "" {
+					times = append(times, stamp.FindStringSubmatch(at))
+				}
+			}
+			for _, m := range times {
+				if m == nil || m[1] != "+08:00" {
+					t.Errorf("TZ=%s: time %q is not China time", tz, m)
+				}
+			}
+		})
+	}
+}
