@@ -86,6 +86,16 @@ const (
 	RowChangedHint    Code = "row-changed-hint"
 	ColBeyond         Code = "col-beyond" // flag, its value, header columns, the headers
 	ColBeyondHint     Code = "col-beyond-hint"
+	ErrEndpoint       Code = "err-endpoint" // name
+	HintEndpoint      Code = "hint-endpoint"
+	ErrTimeout        Code = "err-timeout" // duration
+	HintTimeout       Code = "hint-timeout"
+	ErrKeyDamaged     Code = "err-key-damaged"
+	HintUseNewDB      Code = "hint-use-new-db"
+	ErrKeyMove        Code = "err-key-move" // old key ID, key file, its key ID
+	HintKeyMove       Code = "hint-key-move"
+	ErrNoKeyID        Code = "err-no-key-i-d"
+	HintNoKeyID       Code = "hint-no-key-i-d"
 	ColSeveralName    Code = "col-several-name"
 	ColSeveralCard    Code = "col-several-card"
 	ColNoName         Code = "col-no-name" // spec

@@ -280,7 +280,7 @@ func TestOldCheckpointKeyMovesOut(t *testing.T) {
 		}
 		_, err := Open(ctx, path, keyFile)
 		ie := wantInputError(t, err, 0)
-		if !strings.Contains(msg.Text("en", ie.Msg), keyFile) || !strings.Contains(ie.Hint, "--key-file") {
+		if !strings.Contains(msg.Text("en", ie.Msg), keyFile) || !strings.Contains(msg.Text("en", ie.Hint), "--key-file") {
 			t.Errorf("error %v: want the key file's path and --key-file", err)
 		}
 		if v := queryInt(t, rawDB(t, path), "PRAGMA user_version"); v != keyOutVersion-1 {

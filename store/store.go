@@ -500,7 +500,7 @@ func (db *DB) moveKeyOut(ctx context.Context) (string, error) {
 		return "", fmt.Errorf("read checkpoint %s key: %w", db.path, err)
 	}
 	if len(raw) != KeySize {
-		return "", &pipeline.InputError{Path: db.path, Msg: "the checkpoint's fingerprint key is damaged", Hint: "use a new --db"}
+		return "", &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrKeyDamaged), Hint: pipeline.Reason(pipeline.HintUseNewDB)}
 	}
 	var old Key
 	copy(old[:], raw)
@@ -512,9 +512,8 @@ func (db *DB) moveKeyOut(ctx context.Context) (string, error) {
 		}
 		if have != old {
 			return "", &pipeline.InputError{Path: db.path,
-				Msg: fmt.Sprintf("the checkpoint was made by an older cardverify that kept its fingerprint key (%s) inside; "+
-					"this cardverify moves it to the key file, but %s already holds another key (%s)", old.ID(), db.keyFile, have.ID()),
-				Hint: "give --key-file a path where no key file is yet (for example beside your other keys, not beside the checkpoint): the key is moved there; use the same --key-file for this job from then on"}
+				Msg:  pipeline.Reason(pipeline.ErrKeyMove, old.ID(), db.keyFile, have.ID()),
+				Hint: pipeline.Reason(pipeline.HintKeyMove)}
 		}
 		err = nil
 	}
@@ -590,7 +589,7 @@ func (db *DB) loadKey(ctx context.Context, q *sql.DB) error {
 	err := q.QueryRowContext(ctx, "SELECT key_id FROM meta WHERE id = 1").Scan(&db.keyID)
 	if errors.Is(err, sql.ErrNoRows) {
 		if db.readOnly {
-			return &pipeline.InputError{Path: db.path, Msg: "the checkpoint has no fingerprint key ID", Hint: "it was not written by cardverify; check --db"}
+			return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNoKeyID), Hint: pipeline.Reason(pipeline.HintNoKeyID)}
 		}
 		k, _, err := LoadOrCreateKey(db.keyFile)
 		if err != nil {

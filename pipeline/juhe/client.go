@@ -59,8 +59,8 @@ func ParseEndpoint(s string) (Endpoint, error) {
 		return Encrypted, nil
 	}
 	return Plain, &pipeline.InputError{
-		Msg:  fmt.Sprintf("unknown endpoint %q", s),
-		Hint: "use --endpoint plain or --endpoint encrypted",
+		Msg:  pipeline.Reason(pipeline.ErrEndpoint, s),
+		Hint: pipeline.Reason(pipeline.HintEndpoint),
 	}
 }
 
@@ -123,13 +123,13 @@ func New(cfg Config) (*Client, error) {
 		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoKey), Hint: pipeline.Reason(pipeline.HintNoKey)}
 	}
 	if cfg.Endpoint != Plain && cfg.Endpoint != Encrypted {
-		return nil, &pipeline.InputError{Msg: fmt.Sprintf("unknown endpoint %d", int(cfg.Endpoint)), Hint: "use --endpoint plain or --endpoint encrypted"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrEndpoint, int(cfg.Endpoint)), Hint: pipeline.Reason(pipeline.HintEndpoint)}
 	}
 	if cfg.Endpoint == Encrypted && cfg.OpenID == "" {
 		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoOpenID), Hint: pipeline.Reason(pipeline.HintNoOpenID)}
 	}
 	if cfg.Timeout < 0 {
-		return nil, &pipeline.InputError{Msg: fmt.Sprintf("negative timeout %s", cfg.Timeout), Hint: "give --timeout a positive duration such as 10s"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrTimeout, cfg.Timeout), Hint: pipeline.Reason(pipeline.HintTimeout)}
 	}
 	base := cfg.BaseURL
 	if base == "" {
