@@ -209,7 +209,7 @@ func Create(path string, opt Options) (*Writer, error) {
 func create(path string, opt Options, createTemp func(dir, pattern string) (tempFile, error)) (*Writer, error) {
 	l, err := langFor(opt.Lang)
 	if err != nil {
-		return nil, &pipeline.InputError{Msg: err.Error(), Hint: "use --lang zh or --lang en"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(msg.UsageOneOf, "lang", "zh, en", opt.Lang)}
 	}
 	if opt.MaskCard && opt.CardCol < 0 {
 		return nil, &pipeline.InputError{Path: opt.Input, Msg: pipeline.Reason(pipeline.ErrMaskNoCol),

@@ -637,7 +637,7 @@ func TestCreateErrors(t *testing.T) {
 		{"xlsm", "out.xlsm", Options{CardCol: -1}, true, `cannot write ".xlsm"`},
 		{"no extension", "out", Options{CardCol: -1}, true, "cannot write"},
 		{"mask without card column", "out.csv", Options{MaskCard: true, CardCol: -1}, true, "card column is unknown"},
-		{"unknown language", "out.csv", Options{Lang: "fr", CardCol: -1}, true, `language "fr"`},
+		{"unknown language", "out.csv", Options{Lang: "fr", CardCol: -1}, true, `--lang must be one of zh, en, not "fr"`},
 		{"directory", dir + "/sub.xlsx", Options{CardCol: -1}, true, "is a directory"},
 		{"missing directory", filepath.Join(dir, "nope", "out.xlsx"), Options{CardCol: -1}, false, "does not exist"},
 		{"parent is a file", filepath.Join(notDir, "out.csv"), Options{CardCol: -1}, false, "not a directory"},
