@@ -46,7 +46,10 @@ type Call struct {
 	HTTPStatus int
 	Code       int
 	Answered   bool
-	Billed     bool // error_code 0 with res 1 or 2: what the vendor charges
+	Billed     bool // error_code 0: what the vendor charges
+	// PossiblyBilled is a call that may have reached the vendor without an
+	// intact answer (Answer.PossiblyBilled).
+	PossiblyBilled bool
 	JobID      string
 	// MayReachBank is false when the answer proves the bank was not asked
 	// (a system-level code 10xxx, an HTTP error status from the gateway).

@@ -17,7 +17,7 @@ import (
 func (r *runner) handle(ctx, pause context.Context, j job) error {
 	defer r.release(j.pair)
 	defer r.count(func(s *Stats) { s.Done++ })
-	throttled := 0
+	throttled, unreached := 0, 0
 	var last Answer
 	for attempt := 1; ; {
 		if r.stopping(pause) {
@@ -30,7 +30,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			r.halt("budget of billed calls reached", ErrBudget)
 			return nil
 		}
-		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled, SentAt: r.cfg.Now()}
+		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled + unreached, SentAt: r.cfg.Now()}
 		id, err := r.ck.Begin(ctx, call)
 		if err != nil {
 			r.settle(call, false)
@@ -42,7 +42,8 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		}
 		a, err := r.v.Verify(ctx, j.name, j.card)
 		if err != nil && ctx.Err() != nil {
-			// Abandoned: the ledger keeps the call as sent with no answer.
+			// Abandoned: the ledger keeps the call as sent with no answer
+			// (possibly billed).
 			return ctx.Err()
 		}
 		call.Duration = r.cfg.Now().Sub(call.SentAt)
@@ -51,15 +52,41 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		// The vendor bills every error_code 0 ("返回值为0才计费"), with a
 		// verdict or not.
 		call.Billed = a.Answered && a.Code == 0
+		call.PossiblyBilled = !call.Billed && a.PossiblyBilled
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		last = a
 
 		switch {
+		case a.Class == Unreachable:
+			// The request never left the machine: the row is not decided
+			// by it and stays pending if the fault lasts.
+			if err := r.end(ctx, id, call, nil); err != nil {
+				return err
+			}
+			unreached++
+			if r.unreachable(a) || unreached >= r.cfg.MaxAttempts {
+				return nil
+			}
+			if !sleep(pause, r.cfg.Backoff(unreached)) {
+				return nil
+			}
+			continue
+		case a.Class == Unusable:
+			r.halt("the API cannot be used as configured", &ConfigError{Reason: a.Reason, Hint: a.Hint})
+			return r.end(ctx, id, call, nil)
+		case a.Suspect && r.suspect(j, a, call, attempt):
+			// Held: decided once the run shows whether its settings are
+			// right (see runner.suspect).
+			return r.end(ctx, id, call, nil)
+		}
+		r.reached(a)
+
+		switch {
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
 			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
-				"the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"))
+				"the API answered error_code 0 (billed) without a verdict (res 1 or 2): "+a.Reason+"; never sent again, so as not to pay twice: ask Juhe about this call"))
 		case call.Billed:
 			status := Match
 			if a.Res == 2 {
@@ -98,6 +125,96 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 	}
 }
 
+// Streaks that show a systemic fault. Before any call of a run reached the
+// API, startStreak unreachable calls in a row stop it: a wrong --base-url
+// stops within seconds, whatever the size of the list. Later, an outage
+// must last: midStreak unreachable calls in a row over at least midSpan.
+// startStreak suspect answers (218808 on the encrypted endpoint) before any
+// verdict or other answer stop the run too.
+const (
+	startStreak = 3
+	midStreak   = 32
+	midSpan     = 10 * time.Second
+)
+
+// unreachable counts a call that never reached the API and stops the run
+// when the streak shows a systemic fault. It reports whether it did.
+func (r *runner) unreachable(a Answer) bool {
+	r.mu.Lock()
+	now := r.cfg.Now()
+	if r.streak.n == 0 {
+		r.streak.since = now
+	}
+	r.streak.n++
+	stop := (!r.streak.reached && r.streak.n >= startStreak) ||
+		(r.streak.n >= midStreak && now.Sub(r.streak.since) >= midSpan)
+	n := r.streak.n
+	r.mu.Unlock()
+	if stop {
+		r.halt("the API cannot be reached", &ConfigError{
+			Reason: fmt.Sprintf("%d calls in a row never reached the API: %s", n, a.Reason), Hint: a.Hint})
+	}
+	return stop
+}
+
+// reached notes an answer from the API: it ends a streak of unreachable
+// calls, and a verdict or a per-row code that is not suspect shows that
+// the run's settings work, which decides the held suspect rows.
+func (r *runner) reached(a Answer) {
+	r.mu.Lock()
+	r.streak.reached = true
+	r.streak.n = 0
+	trusted := !r.trusted && (a.Class == Billed || a.Class == Reject || a.Class == Defer)
+	var held []heldRow
+	if trusted {
+		r.trusted = true
+		held, r.held = r.held, nil
+	}
+	r.mu.Unlock()
+	r.decideHeld(held)
+}
+
+// heldRow is a row answered with a suspect code before the run showed that
+// its settings work.
+type heldRow struct {
+	j       job
+	a       Answer
+	call    Call
+	attempt int
+}
+
+// suspect holds a row answered with a suspect code while no answer of the
+// run has shown its settings right, and stops the run at startStreak such
+// rows: they stay pending. It reports whether it held the row; once the
+// settings are shown right, suspect codes are ordinary answers.
+func (r *runner) suspect(j job, a Answer, c Call, attempt int) bool {
+	r.mu.Lock()
+	if r.trusted {
+		r.mu.Unlock()
+		return false
+	}
+	r.held = append(r.held, heldRow{j: j, a: a, call: c, attempt: attempt})
+	r.suspects++
+	n := r.suspects
+	r.mu.Unlock()
+	if n >= startStreak {
+		r.halt("the API's first answers show a wrong setting", &ConfigError{
+			Reason: fmt.Sprintf("the first %d calls were all answered %d %s", n, a.Code, a.Reason), Hint: a.Hint})
+	}
+	return true
+}
+
+// decideHeld records the outcome of rows held by suspect, as the ordinary
+// answers they turned out to be.
+func (r *runner) decideHeld(held []heldRow) {
+	for _, h := range held {
+		o := r.outcome(h.j, Rejected, h.a, h.attempt, h.a.Reason)
+		if err := r.end(context.Background(), 0, h.call, o); err != nil {
+			r.halt("cannot record an outcome", err)
+		}
+	}
+}
+
 func (r *runner) end(ctx context.Context, id int64, c Call, o *Outcome) error {
 	if o != nil {
 		r.count(func(s *Stats) { s.Outcomes[o.Status]++ })
@@ -121,9 +238,12 @@ func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string)
 }
 
 // mayReachBank reports whether the bank may have been asked during a call
-// that ended with a: a system-level code (10xxx) or an HTTP error status
-// from the gateway proves it was not.
+// that ended with a: a system-level code (10xxx), an HTTP error status from
+// the gateway, or a request that never left the machine proves it was not.
 func mayReachBank(a Answer) bool {
+	if a.Class == Unreachable {
+		return false
+	}
 	if a.Answered {
 		return a.Code == 0 || a.Code >= 100000
 	}
@@ -131,11 +251,11 @@ func mayReachBank(a Answer) bool {
 }
 
 // reserve books a call that may be billed, unless that could exceed the
-// budget.
+// budget: billed and possibly billed calls, and those in flight.
 func (r *runner) reserve() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.reserved >= r.cfg.MaxBilled {
+	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.stats.PossiblyBilled+r.reserved >= r.cfg.MaxBilled {
 		return false
 	}
 	r.reserved++
@@ -152,6 +272,9 @@ func (r *runner) settle(c Call, sent bool) {
 	}
 	if c.Billed {
 		r.stats.Billed++
+	}
+	if c.PossiblyBilled {
+		r.stats.PossiblyBilled++
 	}
 }
 

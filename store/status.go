@@ -26,9 +26,17 @@ type Status struct {
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0 with a verdict).
+	// vendor charges for (error_code 0).
 	Calls       int `json:"calls"`
 	BilledCalls int `json:"billed_calls"`
+	// PossiblyBilled counts the calls that may have reached the vendor
+	// without an intact answer (a timeout or reset after sending, a cut
+	// body) plus LostAnswers: the vendor may have charged for each. The
+	// vendor's bill is at most BilledCalls + PossiblyBilled.
+	PossiblyBilled int `json:"possibly_billed"`
+	// NoVerdict counts the failed rows whose answer was error_code 0
+	// without a verdict: billed, and never sent again by the tool.
+	NoVerdict int `json:"billed_no_verdict"`
 	// LostAnswers counts calls recorded as sent whose answer was never
 	// recorded: the process died while they were in flight. Each may have
 	// been billed; its pair is sent again on resume.
@@ -181,9 +189,16 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Running = true
 		inFlightRun = latest
 	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0),
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0), coalesce(sum(a.possibly_billed), 0),
 			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?), 0)
-		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).Scan(&st.Calls, &st.BilledCalls, &st.LostAnswers, &st.InFlight)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).
+		Scan(&st.Calls, &st.BilledCalls, &st.PossiblyBilled, &st.LostAnswers, &st.InFlight)
+	if err != nil {
+		return err
+	}
+	st.PossiblyBilled += st.LostAnswers
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
 	if err != nil {
 		return err
 	}

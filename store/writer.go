@@ -111,8 +111,8 @@ type writer struct {
 const bulkRows = 32
 
 const (
-	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank)"
-	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?)"
+	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank, possibly_billed)"
+	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at)"
 	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
@@ -420,7 +420,7 @@ func (w *writer) appendAnswer(vals []driver.Value, o *op) []driver.Value {
 		code = int64(c.Code)
 	}
 	return append(vals, o.id, float64(c.Duration)/float64(time.Millisecond), int64(c.HTTPStatus), code,
-		c.Answered, c.Billed, c.JobID, c.MayReachBank)
+		c.Answered, c.Billed, c.JobID, c.MayReachBank, c.PossiblyBilled)
 }
 
 func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {

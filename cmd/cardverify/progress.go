@@ -71,7 +71,10 @@ func (p *progress) line(s pipeline.Stats) string {
 	if eta := s.ETA(p.total, time.Now()); eta > 0 && took > 1 {
 		text += " · ETA " + eta.Round(time.Second).String()
 	}
-	text += fmt.Sprintf(" · %d match %d mismatch", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch])
+	text += fmt.Sprintf(" · %d match %d mismatch · %d billed", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch], s.Billed)
+	if s.PossiblyBilled > 0 {
+		text += fmt.Sprintf(" + %d possibly", s.PossiblyBilled)
+	}
 	return text
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime/pprof"
@@ -98,8 +99,8 @@ func (c *runConfig) check() error {
 			return err
 		}
 	}
-	if c.QPS <= 0 || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 {
-		return usagef("--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative")
+	if !(c.QPS > 0) || math.IsInf(c.QPS, 0) || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || c.MaxDuration < 0 {
+		return usagef("--qps must be a finite positive number, --timeout positive, --max-attempts at least 1, --workers, --max-billed and --max-duration not negative")
 	}
 	if c.StopAt != "" {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
@@ -217,9 +218,12 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 		if err != nil {
 			return err
 		}
-		if maxBilled = c.MaxBilled - before.BilledCalls; maxBilled <= 0 {
-			return fmt.Errorf("%w: this job already has %d billed answers and --max-billed is %d (raise it to go on)",
-				pipeline.ErrBudget, before.BilledCalls, c.MaxBilled)
+		// Possibly billed calls (and answers lost in a crash) count: the
+		// vendor's bill must never exceed --max-billed.
+		spent := before.BilledCalls + before.PossiblyBilled
+		if maxBilled = c.MaxBilled - spent; maxBilled <= 0 {
+			return fmt.Errorf("%w: this job already has %d billed and %d possibly billed calls and --max-billed is %d (raise it to go on)",
+				pipeline.ErrBudget, before.BilledCalls, before.PossiblyBilled, c.MaxBilled)
 		}
 	}
 	finished, st, err := finishedJob(ctx, db)
@@ -272,9 +276,11 @@ func (a *app) runJob(ctx context.Context, c runConfig) error {
 			return fmt.Errorf("%s — run the same command to resume: %w", stats.StopReason, runErr)
 		}
 		return runErr
-	case st.Pending+st.Failed+st.Deferred > 0:
+	case st.Pending+st.Failed-st.NoVerdict+st.Deferred > 0:
+		// Rows billed without a verdict are final: a hint to retry them
+		// would pay twice.
 		return fmt.Errorf("%d rows pending, %d failed, %d deferred — run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day): %w",
-			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
+			st.Pending, st.Failed-st.NoVerdict, st.Deferred, pipeline.ErrIncomplete)
 	}
 	return nil
 }
@@ -292,7 +298,7 @@ func finishedJob(ctx context.Context, db *store.DB) (bool, store.Status, error) 
 		return false, store.Status{}, err
 	}
 	st, err := db.Status(ctx)
-	return err == nil && st.Pending+st.Failed+st.Deferred == 0, st, err
+	return err == nil && st.Pending+st.Failed-st.NoVerdict+st.Deferred == 0, st, err
 }
 
 // deadline is when --max-duration or --stop-at, whichever comes first, ends
@@ -398,12 +404,15 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Rows == 0 {
 		fmt.Fprintf(w, "this run: nothing to send, every row was final already; output written in %s\n", took.Round(time.Millisecond))
 	} else {
-		fmt.Fprintf(w, "this run: %d calls, %d billed, %d rows already done before, in %s\n",
-			s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond))
+		fmt.Fprintf(w, "this run: %d calls, %d billed, %d possibly billed, %d rows already done before, in %s\n",
+			s.Calls, s.Billed, s.PossiblyBilled, s.Skipped, took.Round(time.Millisecond))
 	}
-	fmt.Fprintf(w, "whole job: %d calls, %d billed", st.Calls, st.BilledCalls)
+	fmt.Fprintf(w, "whole job: %d calls, %d billed, %d possibly billed", st.Calls, st.BilledCalls, st.PossiblyBilled)
 	if st.LostAnswers > 0 {
-		fmt.Fprintf(w, ", %d answers lost in a crash (possibly billed)", st.LostAnswers)
+		fmt.Fprintf(w, " (%d answers lost in a crash)", st.LostAnswers)
+	}
+	if st.NoVerdict > 0 {
+		fmt.Fprintf(w, "\n%d failed rows were billed without a verdict: never sent again, ask Juhe about them", st.NoVerdict)
 	}
 	fmt.Fprintf(w, "\noutput: %s\n", out)
 	if st.Sandbox {

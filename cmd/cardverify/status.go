@@ -47,10 +47,13 @@ func (a *app) status(ctx context.Context, args []string) error {
 	for _, s := range pipeline.Statuses {
 		fmt.Fprintf(w, "  %-9s %d\n", s, st.Count(s))
 	}
-	fmt.Fprintf(w, "calls       %d, billed %d", st.Calls, st.BilledCalls)
+	fmt.Fprintf(w, "calls       %d, billed %d, possibly billed %d", st.Calls, st.BilledCalls, st.PossiblyBilled)
 	if st.LostAnswers > 0 {
-		fmt.Fprintf(w, ", %d sent with no answer recorded (a crash: possibly billed, re-sent on resume)", st.LostAnswers)
+		fmt.Fprintf(w, " (%d of them sent with no answer recorded: a crash; re-sent on resume)", st.LostAnswers)
 	}
 	fmt.Fprintln(w)
+	if st.NoVerdict > 0 {
+		fmt.Fprintf(w, "            %d failed rows were billed without a verdict: never sent again, ask Juhe about them\n", st.NoVerdict)
+	}
 	return nil
 }

@@ -3,14 +3,18 @@ package juhe
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -97,6 +101,7 @@ type Config struct {
 // concurrent use. It holds the key and openid and never shows them.
 type Client struct {
 	url      string // base URL + endpoint path; holds no secret
+	base     string // the base URL, as errors name it
 	endpoint Endpoint
 	timeout  time.Duration
 	hc       *http.Client
@@ -139,6 +144,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		url:      strings.TrimRight(base, "/") + cfg.Endpoint.Path(),
+		base:     strings.TrimRight(base, "/"),
 		endpoint: cfg.Endpoint,
 		timeout:  cfg.Timeout,
 		hc:       cfg.HTTPClient,
@@ -196,9 +202,22 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		return c.failure(ctx, callCtx, 0, "cannot build the request", err, name, card)
 	}
 	req.Header["Content-Type"] = formType
+	// What the call got to: a connection (the TLS handshake and any proxy
+	// passed), then the whole request written. Without a connection the
+	// vendor cannot have seen the call; once written, it may have billed it.
+	var got, wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn:      func(httptrace.GotConnInfo) { got.Store(true) },
+		WroteRequest: func(w httptrace.WroteRequestInfo) { wrote.Store(w.Err == nil) },
+	}))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.failure(ctx, callCtx, 0, "", err, name, card)
+		if !got.Load() && ctx.Err() == nil {
+			return c.unreachable(err)
+		}
+		a, err := c.failure(ctx, callCtx, 0, "", err, name, card)
+		a.PossiblyBilled = wrote.Load()
+		return a, err
 	}
 	defer resp.Body.Close()
 
@@ -207,15 +226,20 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	defer bufPool.Put(buf)
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
+		a, err := c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
+		a.PossiblyBilled = resp.StatusCode == http.StatusOK
+		return a, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		a, err := statusAnswer(resp.StatusCode, resp.Header, c.now())
+		if a.Class == pipeline.Unusable {
+			a.Hint = "check --base-url " + c.base + ": the API answers there directly, never with a redirect"
+		}
 		return a, fmt.Errorf("verify: %w", err)
 	}
 	if buf.Len() > maxBody {
 		err := fmt.Errorf("body is longer than %d bytes", maxBody)
-		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: err.Error()}, fmt.Errorf("verify: %w", err)
+		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: err.Error(), PossiblyBilled: true}, fmt.Errorf("verify: %w", err)
 	}
 	a, err := parseBody(buf.Bytes())
 	a.HTTPStatus = resp.StatusCode
@@ -223,11 +247,57 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	if a.Answered && a.Reason == "" {
 		a.Reason = fmt.Sprintf("error_code %d", a.Code)
 	}
+	if !a.Answered {
+		// A 200 whose body holds no answer (cut, garbled) may be a billed
+		// answer that did not arrive intact.
+		a.PossiblyBilled = true
+	}
+	if a.Answered && a.Code == 218808 && c.endpoint == Encrypted {
+		// Every field is encrypted with the openid's key: a wrong openid
+		// makes every row's parameters wrong.
+		a.Suspect = true
+		a.Hint = "check JUHE_OPENID: with a wrong openid the encrypted endpoint cannot read any row (218808); the openid is in the Juhe console"
+	}
 	if err != nil {
 		// The Reason, scrubbed, says more than err (it quotes the vendor's).
 		return a, &callError{msg: "verify: " + a.Reason, err: err}
 	}
 	return a, nil
+}
+
+// unreachable describes a call that got no connection to the API: the
+// request never left the machine.
+func (c *Client) unreachable(err error) (pipeline.Answer, error) {
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner = ue.Err
+	}
+	var (
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		recErr  tls.RecordHeaderError
+		opErr   *net.OpError
+	)
+	hint := "check --base-url " + c.base + ": nothing answers there (a typo, a firewall, or the network is down)"
+	switch {
+	case errors.As(inner, &dnsErr):
+		hint = "check --base-url " + c.base + ": its host name is not known (a typo, or no DNS)"
+	case errors.As(inner, &certErr), errors.As(inner, &unknown), errors.As(inner, &host):
+		hint = "check --base-url " + c.base + ": its TLS certificate is not trusted on this machine (a wrong host, or a proxy that intercepts TLS)"
+	case errors.As(inner, &recErr):
+		hint = "check --base-url " + c.base + ": the server does not speak TLS (use http:// for it, or the right port)"
+	case errors.As(inner, &opErr) && opErr.Op == "proxyconnect":
+		hint = "check the proxy settings (HTTPS_PROXY, HTTP_PROXY): the proxy cannot be reached"
+	}
+	a := pipeline.Answer{
+		Class:  pipeline.Unreachable,
+		Reason: clip("cannot reach " + c.base + ": " + inner.Error()),
+		Hint:   hint,
+	}
+	return a, &callError{msg: "verify: " + a.Reason, err: err}
 }
 
 var formType = []string{"application/x-www-form-urlencoded"}

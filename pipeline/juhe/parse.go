@@ -166,7 +166,8 @@ func clip(s string) string {
 }
 
 // statusAnswer describes a response whose status is not 200: Throttle for 429
-// (with the server's Retry-After), Transient for any other.
+// (with the server's Retry-After), Unusable for a redirect, Transient for any
+// other.
 func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, error) {
 	err := fmt.Errorf("HTTP %d", status)
 	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: err.Error()}
@@ -175,6 +176,8 @@ func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, er
 		a.Class = pipeline.Throttle
 		a.RetryAfter = retryAfter(h.Get("Retry-After"), now)
 	case status >= 300 && status < 400:
+		// The API never redirects: the base URL is not the API's.
+		a.Class = pipeline.Unusable
 		// Say where to, without the path or query (which could hold
 		// anything), so that the user can fix --base-url.
 		if u, perr := url.Parse(h.Get("Location")); perr == nil && u.Host != "" {

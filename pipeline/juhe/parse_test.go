@@ -194,7 +194,7 @@ func TestStatusAnswer(t *testing.T) {
 		{503, "30", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: "HTTP 503"}},
 		{404, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 404, Reason: "HTTP 404"}},
 		{429, "", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{301, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 301, Reason: "HTTP 301"}},
+		{301, "", pipeline.Answer{Class: pipeline.Unusable, HTTPStatus: 301, Reason: "HTTP 301"}},
 		{429, "7", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 7 * time.Second}},
 		{429, "Fri, 27 Nov 2026 12:01:30 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 90 * time.Second}},
 		{429, "Fri, 27 Nov 2026 11:00:00 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
@@ -221,7 +221,7 @@ func TestStatusAnswerRedirect(t *testing.T) {
 	h := http.Header{"Location": {"https://v.juhe.cn/verifybankcard/query?key=SECRET"}}
 	a, err := statusAnswer(301, h, time.Time{})
 	want := "HTTP 301 redirect to https://v.juhe.cn: check --base-url"
-	if a.Reason != want || err == nil || err.Error() != want || a.Class != pipeline.Transient {
+	if a.Reason != want || err == nil || err.Error() != want || a.Class != pipeline.Unusable {
 		t.Errorf("got %+v, %v; want reason %q", a, err, want)
 	}
 }
