@@ -129,6 +129,9 @@ type fullStatus struct {
 	Calls       int         `json:"calls"`
 	BilledCalls int         `json:"billed_calls"`
 	LostAnswers int         `json:"lost_answers"`
+	// PossiblyBilled includes LostAnswers.
+	PossiblyBilled int `json:"possibly_billed"`
+	NoVerdict      int `json:"billed_no_verdict"`
 	Running     bool        `json:"running"`
 	InFlight    int         `json:"in_flight"`
 	Codes       map[int]int `json:"codes"`

@@ -99,8 +99,9 @@ type Handler struct {
 	qps qpsWindow
 
 	seq    atomic.Uint64 // numbers the calls, for random draws and jobids
-	calls  atomic.Int64
-	billed atomic.Int64
+	calls   atomic.Int64
+	billed  atomic.Int64
+	charged atomic.Int64
 
 	scriptMu   sync.Mutex
 	scripts    map[string][]Reply
@@ -176,6 +177,13 @@ func (h *Handler) Calls() int { return int(h.calls.Load()) }
 // Billed returns the number of complete JSON answers with error_code 0: what
 // the real API would charge for. Truncated and Raw answers are not counted.
 func (h *Handler) Billed() int { return int(h.billed.Load()) }
+
+// Charged returns the number of requests the real API would bill: every
+// request answered error_code 0, counted when the answer is decided, before
+// it is delivered, so also when it is cut short, when the connection is
+// closed instead (Hangup), or when the client gave up waiting. A client's
+// billed plus possibly billed calls must never be fewer.
+func (h *Handler) Charged() int { return int(h.charged.Load()) }
 
 // CallsFor returns the number of requests for card (plain digits), counted
 // even beyond the log's cap; 0 when Options.MaxLog is negative.
@@ -267,6 +275,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply := Reply{kind: kindAnswer, code: code}
 	if checked {
 		reply = h.choose(&x)
+		if reply.charged(x.card) {
+			h.charged.Add(1)
+		}
 	}
 	if h.wait(r, time.Duration(h.latency.Load())+reply.delay) {
 		h.answer(w, &x, reply, !encrypted, f.jobid == "1", buf)

@@ -76,3 +76,16 @@ func (r Reply) After(d time.Duration) Reply {
 	r.delay = d
 	return r
 }
+
+// charged reports whether the real API would bill a request for card that
+// gets r: its answer is error_code 0, delivered or not.
+func (r Reply) charged(card string) bool {
+	switch r.kind {
+	case kindRule, kindTruncated, kindHangup:
+		code, _ := Rule(card)
+		return code == 0
+	case kindAnswer:
+		return r.code == 0
+	}
+	return false
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+)
+
+// The trust suite (issue 11) runs the binary against what is wrong
+// systematically: a base URL where nothing answers, a redirect, a wrong
+// openid, answers lost after sending. The fake counts what the real API
+// would bill, and the tool's billed + possibly billed must never be fewer.
+
+// TestTrustUnreachableStops points a run at base URLs that cannot work: the
+// run stops at once with exit 3, the base URL, the real error and the fix,
+// leaves every row pending, and a rerun with the right URL verifies every
+// row (nothing deferred by the calls that never left the machine).
+func TestTrustUnreachableStops(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refused := "http://" + l.Addr().String()
+	l.Close()
+	badTLS := httptest.NewTLSServer(http.NotFoundHandler()) // a certificate nobody trusts
+	defer badTLS.Close()
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	moved := httptest.NewServer(http.RedirectHandler(srv.URL+"/verifybankcard/query", http.StatusFound))
+	defer moved.Close()
+
+	tests := []struct {
+		name, base string
+		says       []string // in the error printed
+	}{
+		{"refused", refused, []string{refused, "connection refused", "check --base-url"}},
+		{"unknown host", "http://no-such-host.invalid", []string{"http://no-such-host.invalid", "no-such-host.invalid", "check --base-url"}},
+		{"untrusted certificate", badTLS.URL, []string{badTLS.URL, "certificate", "TLS certificate is not trusted"}},
+		{"redirect", moved.URL, []string{moved.URL, "HTTP 302 redirect to " + srv.URL, "check --base-url"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			const rowsN, workers = 300, 16
+			dir := t.TempDir()
+			in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+			out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+			args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
+				"--qps", "1000", "--workers", fmt.Sprint(workers), "--timeout", "3s"}
+			before := srv.Calls()
+			r := run(t, time.Minute, secrets(), append(args, "--base-url", tc.base)...)
+			assertNoPanic(t, r.result)
+			if r.code != 3 {
+				t.Fatalf("exit %d, want 3; stderr:\n%s", r.code, r.stderr)
+			}
+			for _, s := range tc.says {
+				if !strings.Contains(r.stderr, s) {
+					t.Errorf("stderr does not say %q:\n%s", s, r.stderr)
+				}
+			}
+			if r.took > 10*time.Second {
+				t.Errorf("took %s to stop, want seconds", r.took)
+			}
+			st := statusOf(t, db)
+			if st.Pending != rowsN || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.Calls > 3+workers {
+				t.Errorf("status %+v: want %d rows pending, nothing billed, a handful of calls", st, rowsN)
+			}
+			assertNoSecrets(t, dir, r.stdout, r.stderr)
+
+			r = run(t, time.Minute, secrets(), append(args, "--base-url", srv.URL)...)
+			if r.code != 0 {
+				t.Fatalf("rerun with the right URL: exit %d, want 0; stderr:\n%s", r.code, r.stderr)
+			}
+			if st := statusOf(t, db); st.Match+st.Mismatch != rowsN {
+				t.Errorf("rerun: status %+v, want every row verified", st)
+			}
+			if n := srv.Calls() - before; n != rowsN {
+				t.Errorf("the right API got %d calls, want %d (one per row)", n, rowsN)
+			}
+		})
+	}
+}
+
+// TestTrustWrongOpenID runs the encrypted endpoint with a wrong openid: the
+// fake cannot decrypt a row and answers 218808 to each. The run stops with
+// exit 3 and says to check JUHE_OPENID, every row stays pending, and the
+// right openid then verifies them all.
+func TestTrustWrongOpenID(t *testing.T) {
+	const rowsN = 200
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
+		"--endpoint", "encrypted", "--base-url", srv.URL, "--qps", "1000", "--workers", "8"}
+	r := run(t, time.Minute, []string{"JUHE_KEY=" + testKey, "JUHE_OPENID=not-the-openid"}, args...)
+	assertNoPanic(t, r.result)
+	if r.code != 3 || !strings.Contains(r.stderr, "218808") || !strings.Contains(r.stderr, "check JUHE_OPENID") {
+		t.Fatalf("exit %d, want 3 with 218808 and the openid hint; stderr:\n%s", r.code, r.stderr)
+	}
+	if st := statusOf(t, db); st.Pending != rowsN || st.Rejected != 0 {
+		t.Errorf("status %+v: want every row pending, none rejected", st)
+	}
+	r = run(t, time.Minute, secrets(), args...)
+	if st := statusOf(t, db); r.code != 0 || st.Match+st.Mismatch != rowsN {
+		t.Errorf("with the right openid: exit %d, status %+v; want 0 and every row verified\n%s", r.code, st, r.stderr)
+	}
+}
+
+// TestTrustPossiblyBilled loses answers after they were sent: late answers
+// past --timeout, connections closed after the request was read, bodies
+// cut after a success. The vendor bills each of them; the tool must count
+// them as possibly billed, so that the vendor's count never exceeds billed
+// + possibly billed, and --max-billed holds against the vendor's count.
+func TestTrustPossiblyBilled(t *testing.T) {
+	const rowsN = 40
+	cs := customers(rowsN)
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	for i, c := range cs {
+		switch i % 4 {
+		case 1:
+			srv.Script(c.card, juhetest.Delay(2*time.Second)) // answered after the client gave up
+		case 2:
+			srv.Script(c.card, juhetest.Hangup())
+		case 3:
+			srv.Script(c.card, juhetest.Truncated())
+		}
+	}
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	r := run(t, time.Minute, secrets(), "run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
+		"--base-url", srv.URL, "--qps", "1000", "--workers", "8", "--timeout", "300ms")
+	assertNoPanic(t, r.result)
+	st := statusOf(t, db)
+	if st.Match+st.Mismatch != rowsN {
+		t.Errorf("status %+v: want every row verified after the retries", st)
+	}
+	lost := rowsN * 3 / 4
+	if st.PossiblyBilled != lost || st.BilledCalls != rowsN {
+		t.Errorf("billed %d, possibly billed %d; want %d and %d", st.BilledCalls, st.PossiblyBilled, rowsN, lost)
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d calls, the tool counts %d billed + %d possibly billed", charged, st.BilledCalls, st.PossiblyBilled)
+	}
+	if !strings.Contains(r.stderr, fmt.Sprintf("%d possibly billed", lost)) {
+		t.Errorf("the last lines do not show the possibly billed calls:\n%s", r.stderr)
+	}
+	s := cardverify(t, nil, "status", "--db", db)
+	if !strings.Contains(s.stdout, fmt.Sprintf("possibly billed %d", lost)) {
+		t.Errorf("status does not show the possibly billed calls:\n%s", s.stdout)
+	}
+}
+
+// TestTrustMaxBilledCountsPossiblyBilled runs a job whose every first call
+// is lost after sending, in runs of --max-billed 10: the vendor's count
+// must never exceed 10, and a later run must see the earlier runs' calls.
+func TestTrustMaxBilledCountsPossiblyBilled(t *testing.T) {
+	const rowsN, budget = 30, 10
+	cs := customers(rowsN)
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	for _, c := range cs {
+		srv.Script(c.card, juhetest.Hangup())
+	}
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	for range 2 {
+		r := run(t, time.Minute, secrets(), "run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
+			"--base-url", srv.URL, "--qps", "1000", "--workers", "4", "--max-billed", fmt.Sprint(budget))
+		assertNoPanic(t, r.result)
+		if r.code != 4 {
+			t.Errorf("exit %d, want 4 (budget reached)\n%s", r.code, r.stderr)
+		}
+	}
+	st := statusOf(t, db)
+	if charged := srv.Charged(); charged > budget || charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d calls with --max-billed %d; the tool counts %d + %d possibly", charged, budget, st.BilledCalls, st.PossiblyBilled)
+	}
+}
