@@ -118,23 +118,23 @@ func assertNoPanic(tb testing.TB, r result) {
 
 // fullStatus is `cardverify status --json`, all of it that the suite reads.
 type fullStatus struct {
-	Rows        int         `json:"rows"`
-	Match       int         `json:"match"`
-	Mismatch    int         `json:"mismatch"`
-	Invalid     int         `json:"invalid"`
-	Rejected    int         `json:"rejected"`
-	Deferred    int         `json:"deferred"`
-	Failed      int         `json:"failed"`
-	Pending     int         `json:"pending"`
-	Calls       int         `json:"calls"`
-	BilledCalls int         `json:"billed_calls"`
-	LostAnswers int         `json:"lost_answers"`
+	Rows        int `json:"rows"`
+	Match       int `json:"match"`
+	Mismatch    int `json:"mismatch"`
+	Invalid     int `json:"invalid"`
+	Rejected    int `json:"rejected"`
+	Deferred    int `json:"deferred"`
+	Failed      int `json:"failed"`
+	Pending     int `json:"pending"`
+	Calls       int `json:"calls"`
+	BilledCalls int `json:"billed_calls"`
+	LostAnswers int `json:"lost_answers"`
 	// PossiblyBilled includes LostAnswers.
-	PossiblyBilled int `json:"possibly_billed"`
-	NoVerdict      int `json:"billed_no_verdict"`
-	Running     bool        `json:"running"`
-	InFlight    int         `json:"in_flight"`
-	Codes       map[int]int `json:"codes"`
+	PossiblyBilled int         `json:"possibly_billed"`
+	NoVerdict      int         `json:"billed_no_verdict"`
+	Running        bool        `json:"running"`
+	InFlight       int         `json:"in_flight"`
+	Codes          map[int]int `json:"codes"`
 	// InvalidReasons counts invalid rows by reason.
 	InvalidReasons map[string]int `json:"invalid_reasons"`
 }

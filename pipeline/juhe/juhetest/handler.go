@@ -98,7 +98,7 @@ type Handler struct {
 
 	qps qpsWindow
 
-	seq    atomic.Uint64 // numbers the calls, for random draws and jobids
+	seq     atomic.Uint64 // numbers the calls, for random draws and jobids
 	calls   atomic.Int64
 	billed  atomic.Int64
 	charged atomic.Int64
