@@ -102,7 +102,7 @@ type Stats struct {
 	// an intact answer: the vendor may have charged for them.
 	PossiblyBilled int
 	// Outcomes counts the final outcomes reached in this run, by status.
-	Outcomes [len(statusNames)]int
+	Outcomes Counts
 	Workers  int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit   float64

@@ -5,8 +5,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"time"
+
+	"github.com/cardverify/cardverify/cmd/internal/job"
 )
 
 // app is one invocation of the command: its streams, its environment and
@@ -18,14 +19,8 @@ type app struct {
 	now            func() time.Time
 }
 
-// usageError is a mistake on the command line: exit code 2.
-type usageError struct{ msg string }
-
-func (e *usageError) Error() string { return e.msg }
-
-func usagef(format string, args ...any) error {
-	return &usageError{fmt.Sprintf(format, args...)}
-}
+// usagef returns a usage error (exit code 2).
+func usagef(format string, args ...any) error { return job.Usagef(format, args...) }
 
 const usage = `cardverify verifies that each customer's name matches the bank card on file,
 through Juhe's bank card two-element API, and annotates the list with the verdicts.
@@ -90,7 +85,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			if err == flag.ErrHelp {
 				return nil, err
 			}
-			return nil, &usageError{err.Error()}
+			return nil, &job.UsageError{Msg: err.Error()}
 		}
 		if fs.NArg() == 0 {
 			return pos, nil
@@ -98,14 +93,4 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, fs.Arg(0))
 		args = fs.Args()[1:]
 	}
-}
-
-// oneOf checks that value is one of allowed, for flag name.
-func oneOf(name, value string, allowed ...string) error {
-	for _, v := range allowed {
-		if value == v {
-			return nil
-		}
-	}
-	return usagef("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), value)
 }

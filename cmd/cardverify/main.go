@@ -15,6 +15,7 @@ import (
 	"runtime/debug"
 	"syscall"
 
+	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
 )
 
@@ -73,7 +74,7 @@ func exitCode(err error) int {
 		inputErr *pipeline.InputError
 		apiErr   *pipeline.APIError
 		cfgErr   *pipeline.ConfigError
-		usageErr *usageError
+		usageErr *job.UsageError
 	)
 	switch {
 	case err == nil, errors.Is(err, flag.ErrHelp):

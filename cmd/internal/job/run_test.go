@@ -1,0 +1,63 @@
+package job
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/juhe"
+)
+
+// copyDemo copies the demo list into a new directory and returns its path.
+func copyDemo(tb testing.TB) string {
+	tb.Helper()
+	b, err := os.ReadFile("../../../testdata/demo/customers.csv")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	p := filepath.Join(tb.TempDir(), "customers.csv")
+	if err := os.WriteFile(p, b, 0o600); err != nil {
+		tb.Fatal(err)
+	}
+	return p
+}
+
+func TestRunSandboxThenResume(t *testing.T) {
+	c := Config{Input: copyDemo(t), Sandbox: true, Endpoint: "plain", Lang: "en", QPS: 200, Timeout: juhe.DefaultTimeout, MaxAttempts: 2}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
+	c.DefaultPaths()
+	if filepath.Base(c.Out) != "customers.verified.csv" || filepath.Base(c.DB) != "customers.cardverify.db" {
+		t.Fatalf("default paths %s, %s", c.Out, c.DB)
+	}
+	res, err := Run(context.Background(), c, Env{})
+	if err != nil && !errors.Is(err, pipeline.ErrIncomplete) {
+		t.Fatal(err)
+	}
+	if !res.Written || res.Stats.Calls == 0 || res.Status.Rows != 30 || res.Status.Pending != 0 {
+		t.Fatalf("first run: written %v, %d calls, %d rows, %d pending; want an output, calls, 30 rows, none pending",
+			res.Written, res.Stats.Calls, res.Status.Rows, res.Status.Pending)
+	}
+	if _, err := os.Stat(c.Out); err != nil {
+		t.Fatal(err)
+	}
+	again, err := Run(context.Background(), c, Env{})
+	if err != nil && !errors.Is(err, pipeline.ErrIncomplete) {
+		t.Fatal(err)
+	}
+	if again.Stats.Calls != 0 || again.Status.Calls != res.Status.Calls {
+		t.Errorf("resume of a finished job made %d calls (job total %d, was %d); want none", again.Stats.Calls, again.Status.Calls, res.Status.Calls)
+	}
+}
+
+func TestCheckRefusesNoKey(t *testing.T) {
+	c := Config{Input: "x.csv", Endpoint: "plain", Lang: "zh", QPS: 1, Timeout: 1, MaxAttempts: 1}
+	var ue *UsageError
+	if err := c.Check(); !errors.As(err, &ue) {
+		t.Fatalf("Check without key or sandbox = %v, want a *UsageError", err)
+	}
+}
