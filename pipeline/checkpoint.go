@@ -50,7 +50,9 @@ type Call struct {
 	// PossiblyBilled is a call that may have reached the vendor without an
 	// intact answer (Answer.PossiblyBilled).
 	PossiblyBilled bool
-	JobID          string
+	// Simulated is an answer of a simulated API (Answer.Simulated).
+	Simulated bool
+	JobID     string
 	// MayReachBank is false when the answer proves the bank was not asked
 	// (a system-level code 10xxx, an HTTP error status from the gateway).
 	// Such calls do not count toward the card's daily limit; calls that

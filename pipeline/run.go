@@ -32,6 +32,11 @@ type Config struct {
 	// RetryDeferred sends deferred pairs again even on the day they were
 	// deferred. Without it they are retried only on a later day.
 	RetryDeferred bool
+	// Simulated says the run calls a simulated API (--sandbox): its
+	// outcomes are simulated, and it takes the simulated outcomes of earlier
+	// runs as done. A run that is not Simulated verifies those rows again,
+	// for real.
+	Simulated bool
 	// DryRun records and counts every row but makes no call.
 	DryRun bool
 	// Stop, when closed, ends the run gracefully: nothing more is
@@ -428,6 +433,9 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 
 // eligible reports whether a pair whose latest outcome is o needs a call.
 func (r *runner) eligible(o Outcome) bool {
+	if o.Simulated && !r.cfg.Simulated && o.Status != Invalid {
+		return true // a simulated verdict is no verdict for a real run
+	}
 	switch o.Status {
 	case Pending:
 		return true

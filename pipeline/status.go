@@ -99,6 +99,9 @@ type Outcome struct {
 	Reason string
 	// Attempts is the number of calls made for the pair.
 	Attempts int
+	// Simulated reports an outcome given by a simulated API: a real run
+	// treats the row as not done and verifies it for real.
+	Simulated bool
 	// At is when the outcome was reached.
 	At time.Time
 }
@@ -164,6 +167,9 @@ type Answer struct {
 	// whose answer was not received intact (a timeout or a reset after the
 	// request was sent, a cut body): the vendor may have charged for it.
 	PossiblyBilled bool
+	// Simulated reports an answer of a simulated API (cardverify's sandbox
+	// marks each of its answers): never a real verdict.
+	Simulated bool
 	// Suspect marks a per-row code that, when every call at the start of a
 	// run gets it, can only mean a configuration error (218808 on the
 	// encrypted endpoint: a wrong openid). Hint then says what to check.

@@ -53,6 +53,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		// verdict or not.
 		call.Billed = a.Answered && a.Code == 0
 		call.PossiblyBilled = !call.Billed && a.PossiblyBilled
+		call.Simulated = a.Simulated
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		last = a
@@ -225,15 +226,16 @@ func (r *runner) end(ctx context.Context, id int64, c Call, o *Outcome) error {
 // outcome builds the final outcome of a pair from its last answer a.
 func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string) *Outcome {
 	return &Outcome{
-		Row:      j.row,
-		Status:   s,
-		Res:      a.Res,
-		JobID:    a.JobID,
-		Code:     a.Code,
-		Answered: a.Answered,
-		Reason:   reason,
-		Attempts: attempts,
-		At:       r.cfg.Now(),
+		Row:       j.row,
+		Status:    s,
+		Res:       a.Res,
+		JobID:     a.JobID,
+		Code:      a.Code,
+		Answered:  a.Answered,
+		Reason:    reason,
+		Attempts:  attempts,
+		At:        r.cfg.Now(),
+		Simulated: a.Simulated || r.cfg.Simulated,
 	}
 }
 

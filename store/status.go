@@ -50,7 +50,13 @@ type Status struct {
 	InputSHA256 string `json:"input_sha256"`
 	InputSize   int64  `json:"input_size"`
 	Endpoint    string `json:"endpoint"`
-	Sandbox     bool   `json:"sandbox"`
+	BaseURL     string `json:"base_url"`
+	// Sandbox reports that the job's verdicts are simulated: every outcome
+	// from a call is simulated, or, before any, the latest run was a
+	// sandbox run. Simulated counts the rows whose outcome is simulated
+	// (a job can mix them with real ones; the output marks each row).
+	Sandbox   bool `json:"sandbox"`
+	Simulated int  `json:"simulated"`
 	// FirstAt is when the first run started; LastAt the latest of the last
 	// run's start or end and the last call. Both are zero before any run.
 	FirstAt time.Time `json:"first_at"`
@@ -168,11 +174,20 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		return err
 	}
 	if latest != 0 {
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, endpoint, sandbox FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.Endpoint, &st.Sandbox)
+		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, endpoint, base_url, sandbox FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.Endpoint, &st.BaseURL, &st.Sandbox)
 		if err != nil {
 			return err
 		}
+	}
+	var real int
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
+	if err != nil {
+		return err
+	}
+	if st.Simulated+real > 0 {
+		st.Sandbox = real == 0
 	}
 
 	// The unanswered calls of the run under way are in flight, not lost:

@@ -183,3 +183,86 @@ func TestTrustMaxBilledCountsPossiblyBilled(t *testing.T) {
 		t.Errorf("the vendor would bill %d calls with --max-billed %d; the tool counts %d + %d possibly", charged, budget, st.BilledCalls, st.PossiblyBilled)
 	}
 }
+
+// TestTrustSimulatedNeverReal runs a list in the sandbox, then for real on
+// the same checkpoint: the real run verifies every row again, and its
+// output carries no simulated mark. Answers of a sandbox reached through
+// --base-url are recorded as simulated and marked row by row.
+func TestTrustSimulatedNeverReal(t *testing.T) {
+	const rowsN = 30
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	common := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none", "--qps", "1000"}
+
+	// Half the list in the sandbox (--max-billed stops it), then the real API.
+	r := run(t, time.Minute, nil, append(common, "--sandbox", "--max-billed", "15", "--workers", "1")...)
+	if r.code != 4 {
+		t.Fatalf("sandbox run: exit %d, want 4 (budget)\n%s", r.code, r.stderr)
+	}
+	if st := statusOf(t, db); st.Simulated != 15 {
+		t.Errorf("after the sandbox run: %d simulated rows, want 15", st.Simulated)
+	}
+	col, rows := readCSV(t, out)
+	for _, row := range rows {
+		if v := row[col["verify_status"]]; (v == "match" || v == "mismatch") && !strings.HasPrefix(row[col["verify_reason"]], "[SANDBOX]") {
+			t.Errorf("row %v: a simulated verdict without the SANDBOX mark", row)
+		}
+	}
+
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	r = run(t, time.Minute, secrets(), append(common, "--base-url", srv.URL)...)
+	if r.code != 0 {
+		t.Fatalf("real run: exit %d, want 0\n%s", r.code, r.stderr)
+	}
+	if n := srv.Calls(); n != rowsN {
+		t.Errorf("the real API got %d calls, want %d: every row verified for real", n, rowsN)
+	}
+	if st := statusOf(t, db); st.Simulated != 0 || st.Match+st.Mismatch != rowsN {
+		t.Errorf("status %+v: want every row real", st)
+	}
+	col, rows = readCSV(t, out)
+	for _, row := range rows {
+		if strings.Contains(row[col["verify_reason"]], "SANDBOX") {
+			t.Errorf("row %v: a real verdict marked simulated", row)
+		}
+	}
+
+	// A sandbox behind --base-url, with a real key: still simulated.
+	sb := juhetest.NewSandbox(t, juhetest.Options{Key: testKey})
+	out2, db2 := filepath.Join(dir, "out2.csv"), filepath.Join(dir, "list2.db")
+	r = run(t, time.Minute, secrets(), "run", in, "--out", out2, "--db", db2, "--lang", "en", "--progress", "none", "--base-url", sb.URL)
+	if st := statusOf(t, db2); st.Simulated != rowsN || !st.Sandbox {
+		t.Errorf("through --base-url: exit %d, status %+v; want every row simulated\n%s", r.code, st, r.stderr)
+	}
+	col, rows = readCSV(t, out2)
+	for _, row := range rows {
+		if !strings.HasPrefix(row[col["verify_reason"]], "[SANDBOX]") {
+			t.Errorf("row %v: a simulated verdict without the SANDBOX mark", row)
+		}
+	}
+}
+
+// TestTrustJobSettings checks the settings refused as usage errors (exit
+// 2): an endpoint change within a job, and numbers that are not finite or
+// negative durations.
+func TestTrustJobSettings(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(5), 0)
+	db := filepath.Join(dir, "list.db")
+	common := []string{"run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL}
+	if r := run(t, time.Minute, secrets(), append(common, "--endpoint", "plain")...); r.code != 0 {
+		t.Fatalf("plain run: exit %d\n%s", r.code, r.stderr)
+	}
+	r := run(t, time.Minute, secrets(), append(common, "--endpoint", "encrypted", "--retry-failed")...)
+	if r.code != 2 || !strings.Contains(r.stderr, "--endpoint plain") {
+		t.Errorf("endpoint change: exit %d, want 2 naming the job's endpoint\n%s", r.code, r.stderr)
+	}
+	for _, bad := range [][]string{{"--qps", "NaN"}, {"--qps", "Inf"}, {"--qps", "-1"}, {"--max-duration", "-1h"}} {
+		r := run(t, time.Minute, secrets(), append(common, bad...)...)
+		if r.code != 2 || strings.Contains(r.stderr, "SQL") {
+			t.Errorf("%v: exit %d, want 2 (usage)\n%s", bad, r.code, r.stderr)
+		}
+	}
+}

@@ -69,6 +69,12 @@ func ParseEndpoint(s string) (Endpoint, error) {
 // DefaultBaseURL is the API's address, used when Config.BaseURL is empty.
 const DefaultBaseURL = "http://v.juhe.cn"
 
+// SandboxHeader is the response header, set to "1", by which cardverify's
+// simulated API (package sandbox) marks every answer (its jobids also start
+// with "SANDBOX", for a person to see). An answer with it is
+// Answer.Simulated.
+const SandboxHeader = "X-Cardverify-Sandbox"
+
 // DefaultTimeout bounds one call when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
@@ -178,6 +184,9 @@ func newTransport() *http.Transport {
 	return t
 }
 
+// BaseURL returns the base URL c calls, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
 // Endpoint returns the endpoint c calls.
 func (c *Client) Endpoint() Endpoint { return c.endpoint }
 
@@ -243,6 +252,8 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	}
 	a, err := parseBody(buf.Bytes())
 	a.HTTPStatus = resp.StatusCode
+	// cardverify's sandbox marks its answers.
+	a.Simulated = resp.Header.Get(SandboxHeader) == "1"
 	a.Reason = c.scrub(a.Reason, card)
 	if a.Answered && a.Reason == "" {
 		a.Reason = fmt.Sprintf("error_code %d", a.Code)

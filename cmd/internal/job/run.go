@@ -108,7 +108,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	defer db.Close()
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
-		Endpoint: c.Endpoint, Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
+		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
 	})
 	if err != nil {
 		return res, err
@@ -117,7 +117,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	finished, st, err := finishedJob(ctx, db)
+	finished, st, err := finishedJob(ctx, db, c.Sandbox)
 	if err != nil {
 		return res, err
 	}
@@ -129,7 +129,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		}
 		res.Stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
-			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred,
+			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
 			Stop: env.Stop, Deadline: c.deadline(start), Progress: update, Now: env.Now,
 		})
 		finish()
@@ -208,14 +208,15 @@ func incomplete(runErr error, s pipeline.Stats, st store.Status) error {
 // rewrites the output, without reading the input against the checkpoint.
 // Failed and deferred rows always go through the pipeline, which knows
 // when they may be retried. The status of a finished job is returned with
-// it, for the output.
-func finishedJob(ctx context.Context, db *store.DB) (bool, store.Status, error) {
+// it, for the output. For a real run (not sandbox), rows with a simulated
+// verdict are not done.
+func finishedJob(ctx context.Context, db *store.DB, sandbox bool) (bool, store.Status, error) {
 	all, err := db.ReadAll(ctx)
 	if err != nil || !all {
 		return false, store.Status{}, err
 	}
 	st, err := db.Status(ctx)
-	return err == nil && st.Pending+st.Failed-st.NoVerdict+st.Deferred == 0, st, err
+	return err == nil && st.Pending+st.Failed-st.NoVerdict+st.Deferred == 0 && (sandbox || st.Simulated == 0), st, err
 }
 
 // newClient returns the Juhe client of c: the real API, or the simulated
@@ -296,6 +297,7 @@ func summary(st store.Status, o Output, sheet string) writer.Summary {
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
 		Endpoint: st.Endpoint, QPS: o.QPS, Calls: st.Calls, BilledCalls: st.BilledCalls,
+		PossiblyBilled: st.PossiblyBilled, Simulated: st.Simulated,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
 	}
 	for code, n := range st.Codes {

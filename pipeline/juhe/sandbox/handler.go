@@ -35,6 +35,11 @@ type Options struct {
 	// of ceil(QPSLimit)/QPSLimit seconds (one second for a whole number):
 	// requests beyond it get 10011.
 	QPSLimit float64
+	// PoseAsReal leaves out the X-Cardverify-Sandbox header by which
+	// every answer says it is simulated, so that a client takes the fake
+	// for the real API: for tests only (juhetest.NewServer sets it);
+	// `cardverify sandbox` and `run --sandbox` never do.
+	PoseAsReal bool
 	// Seed makes the random faults and the jobids reproducible: the same
 	// seed and the same order of calls give the same answers.
 	Seed int64
@@ -82,13 +87,14 @@ type Request struct {
 // Handler is the fake API as an http.Handler. Its setters change the fault
 // switches while it serves; all its methods are safe for concurrent use.
 type Handler struct {
-	key    string
-	cipher *juhe.Cipher // nil without Options.OpenID
-	seed   uint64
-	maxLog int
-	now    func() time.Time
-	done   chan struct{} // closed by Close: waits end at once
-	once   sync.Once
+	poseAsReal bool
+	key        string
+	cipher     *juhe.Cipher // nil without Options.OpenID
+	seed       uint64
+	maxLog     int
+	now        func() time.Time
+	done       chan struct{} // closed by Close: waits end at once
+	once       sync.Once
 
 	latency       atomic.Int64 // time.Duration
 	failCode      atomic.Int64
@@ -116,12 +122,13 @@ type Handler struct {
 // NewHandler returns a fake configured by opt.
 func NewHandler(opt Options) *Handler {
 	h := &Handler{
-		key:     opt.Key,
-		seed:    uint64(opt.Seed),
-		maxLog:  opt.MaxLog,
-		now:     time.Now,
-		done:    make(chan struct{}),
-		scripts: make(map[string][]Reply),
+		key:        opt.Key,
+		poseAsReal: opt.PoseAsReal,
+		seed:       uint64(opt.Seed),
+		maxLog:     opt.MaxLog,
+		now:        time.Now,
+		done:       make(chan struct{}),
+		scripts:    make(map[string][]Reply),
 	}
 	if h.maxLog == 0 {
 		h.maxLog = DefaultMaxLog
@@ -213,6 +220,8 @@ func (h *Handler) Close() {
 	h.once.Do(func() { close(h.done) })
 }
 
+var sandboxMark = []string{"1"}
+
 const (
 	plainPath     = "/verifybankcard/query"
 	encryptedPath = "/verifybankcard/queryEncry"
@@ -220,6 +229,11 @@ const (
 
 // ServeHTTP answers one request as the package documentation describes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer says it is simulated, so that a client reaching the
+	// sandbox through any URL never takes it for a real verdict.
+	if !h.poseAsReal {
+		w.Header()[juhe.SandboxHeader] = sandboxMark
+	}
 	var encrypted bool
 	switch r.URL.Path {
 	case plainPath:
