@@ -135,6 +135,8 @@ type fullStatus struct {
 	Running        bool        `json:"running"`
 	InFlight       int         `json:"in_flight"`
 	Codes          map[int]int `json:"codes"`
+	Simulated      int         `json:"simulated"`
+	Sandbox        bool        `json:"sandbox"`
 	// InvalidReasons counts invalid rows by reason.
 	InvalidReasons map[string]int `json:"invalid_reasons"`
 }
