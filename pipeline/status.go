@@ -167,6 +167,9 @@ type Answer struct {
 	// whose answer was not received intact (a timeout or a reset after the
 	// request was sent, a cut body): the vendor may have charged for it.
 	PossiblyBilled bool
+	// Foreign reports a verdict whose echoed card does not fit the card
+	// sent: billed, but no verdict on this row.
+	Foreign bool
 	// Simulated reports an answer of a simulated API (cardverify's sandbox
 	// marks each of its answers): never a real verdict.
 	Simulated bool

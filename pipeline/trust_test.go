@@ -215,3 +215,25 @@ func ExampleConfigError() {
 	fmt.Println(err)
 	// Output: the API cannot be used as configured: 3 calls in a row never reached the API: cannot reach http://127.0.0.1:1: connection refused (check --base-url)
 }
+
+// TestRunAnswerChecks checks that an answer about another card fails its
+// row, billed and never re-sent, and that a verdict without a jobid is kept
+// with a flag in its reason.
+func TestRunAnswerChecks(t *testing.T) {
+	const foreign, noJobID = "6222000000000001", "6222000000000002"
+	api := newAPI()
+	api.script(foreign, Answer{Class: Transient, HTTPStatus: 200, Answered: true, Foreign: true, JobID: "J1", Reason: "the answer's card does not fit"})
+	api.script(noJobID, Answer{Class: Billed, HTTPStatus: 200, Answered: true, Res: 1, Reason: "成功"})
+	ck := newMem()
+	cfg := fastConfig()
+	cfg.RetryFailed = true
+	for range 2 {
+		mustRun(t, rows("张三", foreign, "李四", noJobID), ck, api, cfg)
+	}
+	if o := ck.outcome(2); o.Status != Failed || o.Res != 0 || !strings.Contains(o.Reason, "another card") || api.callsFor(foreign) != 1 {
+		t.Errorf("foreign answer: outcome %+v after %d calls; want failed, no res, one call", o, api.callsFor(foreign))
+	}
+	if o := ck.outcome(3); o.Status != Match || !strings.Contains(o.Reason, "no jobid") {
+		t.Errorf("no jobid: outcome %+v; want a match flagged in its reason", o)
+	}
+}

@@ -84,6 +84,9 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		r.reached(a)
 
 		switch {
+		case call.Billed && a.Foreign:
+			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+				"the answer (billed) is about another card than the one sent: not taken as a verdict, and never sent again, so as not to pay twice: ask Juhe about this call"))
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
 			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
@@ -94,7 +97,11 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 				status = Mismatch
 			}
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, status, a, attempt, a.Reason))
+			reason := a.Reason
+			if a.JobID == "" {
+				reason += "; no jobid in the answer although jobid=1 was sent: ask Juhe for this call's record"
+			}
+			return r.end(ctx, id, call, r.outcome(j, status, a, attempt, reason))
 		case a.Class == Reject:
 			r.limiter.recover()
 			return r.end(ctx, id, call, r.outcome(j, Rejected, a, attempt, a.Reason))

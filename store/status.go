@@ -37,6 +37,9 @@ type Status struct {
 	// NoVerdict counts the failed rows whose answer was error_code 0
 	// without a verdict: billed, and never sent again by the tool.
 	NoVerdict int `json:"billed_no_verdict"`
+	// NoJobID counts the rows whose verdict came without a jobid (although
+	// jobid=1 was sent): kept, and flagged in the reason.
+	NoJobID int `json:"verdicts_without_jobid"`
 	// LostAnswers counts calls recorded as sent whose answer was never
 	// recorded: the process died while they were in flight. Each may have
 	// been billed; its pair is sent again on resume.
@@ -214,6 +217,11 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	st.PossiblyBilled += st.LostAnswers
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
 		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''`).Scan(&st.NoJobID)
 	if err != nil {
 		return err
 	}

@@ -56,6 +56,9 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	if sum.Simulated > 0 {
 		field(l.fields.simulated, sum.Simulated)
 	}
+	if sum.NoJobID > 0 {
+		field(l.fields.noJobID, sum.NoJobID)
+	}
 	field(l.fields.calls, sum.Calls)
 	field(l.fields.endpoint, orNone(l, sum.Endpoint))
 	field(l.fields.qps, sum.QPS)

@@ -28,7 +28,7 @@ type lang struct {
 
 type summaryFields struct {
 	version, input, sha, sheet, rows, statuses, billed, calls,
-	endpoint, qps, start, end, sandbox, possiblyBilled, simulated string
+	endpoint, qps, start, end, sandbox, possiblyBilled, simulated, noJobID string
 }
 
 var langs = map[string]*lang{
@@ -46,7 +46,7 @@ var langs = map[string]*lang{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
 			rows: "数据行数", statuses: "各状态行数", billed: "计费调用次数", calls: "调用总次数",
 			endpoint: "接口", qps: "每秒请求数 (QPS)", start: "开始时间", end: "结束时间",
-			sandbox: "模拟数据", possiblyBilled: "可能计费的调用次数（已发出但未收到完整应答）", simulated: "模拟结果行数（非真实核验）",
+			sandbox: "模拟数据", possiblyBilled: "可能计费的调用次数（已发出但未收到完整应答）", simulated: "模拟结果行数（非真实核验）", noJobID: "无核验单号的结果行数",
 		},
 		statusHead: [3]string{"核验状态", "行数", "含义"},
 		codeHead:   [3]string{"错误码", "次数", "接口说明"},
@@ -79,7 +79,7 @@ var langs = map[string]*lang{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
 			rows: "Data rows", statuses: "Rows per status", billed: "Billed calls", calls: "Total calls",
 			endpoint: "Endpoint", qps: "Requests per second (QPS)", start: "Started", end: "Ended",
-			sandbox: "Sandbox", possiblyBilled: "Possibly billed calls (sent, no intact answer)", simulated: "Rows with a simulated verdict (not real)",
+			sandbox: "Sandbox", possiblyBilled: "Possibly billed calls (sent, no intact answer)", simulated: "Rows with a simulated verdict (not real)", noJobID: "Verdicts without a jobid",
 		},
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
 		codeHead:   [3]string{"Error code", "Count", "Vendor's meaning"},

@@ -94,7 +94,9 @@ type Summary struct {
 	PossiblyBilled int
 	// Simulated counts the rows whose verdict came from a simulated API;
 	// each such row's reason starts with the SANDBOX mark.
-	Simulated  int
+	Simulated int
+	// NoJobID counts the verdicts that came without a jobid.
+	NoJobID    int
 	Start, End time.Time
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.

@@ -132,6 +132,7 @@ type fullStatus struct {
 	// PossiblyBilled includes LostAnswers.
 	PossiblyBilled int         `json:"possibly_billed"`
 	NoVerdict      int         `json:"billed_no_verdict"`
+	NoJobID        int         `json:"verdicts_without_jobid"`
 	Running        bool        `json:"running"`
 	InFlight       int         `json:"in_flight"`
 	Codes          map[int]int `json:"codes"`

@@ -266,3 +266,41 @@ func TestTrustJobSettings(t *testing.T) {
 		}
 	}
 }
+
+// TestTrustAnswerChecks answers one row about another card and one without
+// a jobid: the first is failed, billed and never sent again (not even with
+// --retry-failed), the second is a verdict flagged in its reason and
+// counted.
+func TestTrustAnswerChecks(t *testing.T) {
+	cs := customers(10)
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	srv.Script(cs[1].card, juhetest.Match().Echo("99999"+cs[1].card[5:]))
+	srv.Script(cs[2].card, juhetest.Match().WithoutJobID())
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL}
+	r := run(t, time.Minute, secrets(), args...)
+	assertNoPanic(t, r.result)
+	if r.code != 0 || strings.Contains(r.stderr, "--retry-failed") {
+		t.Errorf("exit %d, want 0 and no advice to pay again\n%s", r.code, r.stderr)
+	}
+	run(t, time.Minute, secrets(), append(args, "--retry-failed")...)
+	if n := srv.CallsFor(cs[1].card); n != 1 {
+		t.Errorf("the row answered about another card was sent %d times, want 1", n)
+	}
+	col, rows := readCSV(t, out)
+	if s, reason := rows[1][col["verify_status"]], rows[1][col["verify_reason"]]; s != "failed" || !strings.Contains(reason, "another card") || rows[1][col["verify_res"]] != "" {
+		t.Errorf("row about another card: %v, want failed with a reason that says why", rows[1])
+	}
+	if s, reason := rows[2][col["verify_status"]], rows[2][col["verify_reason"]]; s != "match" || !strings.Contains(reason, "no jobid") {
+		t.Errorf("row without a jobid: %v, want match flagged in its reason", rows[2])
+	}
+	st := statusOf(t, db)
+	if st.NoVerdict != 1 || st.NoJobID != 1 || st.BilledCalls != 10 {
+		t.Errorf("status %+v: want 1 billed without a verdict, 1 verdict without a jobid, 10 billed", st)
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
+	}
+}

@@ -263,6 +263,13 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		// answer that did not arrive intact.
 		a.PossiblyBilled = true
 	}
+	if a.Class == pipeline.Billed && !fits(echoedCard(buf.Bytes()), card) {
+		// A verdict about another card is no verdict on this row (a
+		// proxy or the vendor mixed answers up). It was billed.
+		a.Class, a.Res, a.Foreign = pipeline.Transient, 0, true
+		a.Reason = "the answer's card (result.bankcard) does not fit the card sent"
+		return a, &callError{msg: "verify: " + a.Reason, err: errForeign}
+	}
 	if a.Answered && a.Code == 218808 && c.endpoint == Encrypted {
 		// Every field is encrypted with the openid's key: a wrong openid
 		// makes every row's parameters wrong.
@@ -363,6 +370,9 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// errForeign is wrapped by the error of an answer about another card.
+var errForeign = errors.New("answer about another card")
 
 // errTimeout is wrapped by the error of a call that outlived Config.Timeout.
 // It is deliberately not context.DeadlineExceeded: the caller's context did

@@ -407,3 +407,23 @@ func TestVerifyUnreachable(t *testing.T) {
 		t.Errorf("the plain server counted %d calls for a TLS handshake", plainSrv.Calls())
 	}
 }
+
+// TestVerifyAnswerChecks checks that a verdict echoing another card is not a
+// verdict (but was billed), and that one without a jobid stays a verdict.
+func TestVerifyAnswerChecks(t *testing.T) {
+	card := juhetest.MatchCard(3)
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	srv.Script(card, juhetest.Match().Echo("99999"+card[5:]), juhetest.Match().WithoutJobID())
+	c, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := c.Verify(context.Background(), "董好", card)
+	if err == nil || !a.Foreign || a.Class != pipeline.Transient || a.Res != 0 || !a.Answered || a.Code != 0 {
+		t.Errorf("echo of another card: got %+v, %v; want a billed answer that is no verdict", a, err)
+	}
+	a, err = c.Verify(context.Background(), "董好", card)
+	if err != nil || a.Class != pipeline.Billed || a.Res != 1 || a.JobID != "" {
+		t.Errorf("no jobid: got %+v, %v; want a match without a jobid", a, err)
+	}
+}

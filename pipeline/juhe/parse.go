@@ -213,3 +213,47 @@ func retryAfter(v string, now time.Time) time.Duration {
 	}
 	return max(0, min(d, maxRetryAfter))
 }
+
+// echoedCard returns the card the answer's result echoes (bankcard), as
+// sent: the plain endpoint echoes it masked ("62220*****"). Empty when the
+// answer echoes none.
+func echoedCard(body []byte) string {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	var raw []byte
+	scanObject(body, func(name, v []byte) {
+		if string(name) == `"result"` {
+			raw = v
+		}
+	})
+	if len(raw) > 0 && raw[0] == '"' {
+		s, ok := unquote(raw)
+		if !ok {
+			return ""
+		}
+		raw = []byte(s)
+	}
+	var card []byte
+	scanObject(raw, func(name, v []byte) {
+		if string(name) == `"bankcard"` {
+			card = v
+		}
+	})
+	return text(card)
+}
+
+// fits reports whether echo, a card as an answer echoes it with '*' for
+// hidden digits, can be card: its visible leading and trailing digits are
+// card's. An empty echo, or one that is not digits and '*' (the encrypted
+// endpoint's ciphertext), fits any card: there is nothing to compare.
+func fits(echo, card string) bool {
+	echo = strings.TrimSpace(echo)
+	if echo == "" || strings.Trim(echo, "0123456789*") != "" {
+		return true
+	}
+	first, last := strings.IndexByte(echo, '*'), strings.LastIndexByte(echo, '*')
+	if first < 0 {
+		return echo == card
+	}
+	lead, trail := echo[:first], echo[last+1:]
+	return len(card) >= len(lead)+len(trail) && strings.HasPrefix(card, lead) && strings.HasSuffix(card, trail)
+}

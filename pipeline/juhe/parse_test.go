@@ -269,3 +269,26 @@ func BenchmarkParseBody(b *testing.B) {
 		}
 	}
 }
+
+func TestFits(t *testing.T) {
+	const card = "6222021234567890123"
+	tests := []struct {
+		echo string
+		want bool
+	}{
+		{"", true},
+		{"62220*****", true},  // the plain endpoint's echo (vendor's example: 62222*****)
+		{"62221*****", false}, // another card's first digits
+		{"622202******0123", true},
+		{"622202******0124", false},
+		{card, true},
+		{"6222021234567890124", false},
+		{"6222021234567890123456*", false}, // longer than the card
+		{"q83v9Rz+Pw==", true},             // ciphertext: nothing to compare
+	}
+	for _, tc := range tests {
+		if got := fits(tc.echo, card); got != tc.want {
+			t.Errorf("fits(%q, %q) = %v, want %v", tc.echo, card, got, tc.want)
+		}
+	}
+}

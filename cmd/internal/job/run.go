@@ -297,7 +297,7 @@ func summary(st store.Status, o Output, sheet string) writer.Summary {
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
 		Endpoint: st.Endpoint, QPS: o.QPS, Calls: st.Calls, BilledCalls: st.BilledCalls,
-		PossiblyBilled: st.PossiblyBilled, Simulated: st.Simulated,
+		PossiblyBilled: st.PossiblyBilled, Simulated: st.Simulated, NoJobID: st.NoJobID,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
 	}
 	for code, n := range st.Codes {
