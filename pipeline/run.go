@@ -110,8 +110,11 @@ type Stats struct {
 	Outcomes Counts
 	Workers  int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
-	Limit   float64
-	Started time.Time
+	Limit float64
+	// PausedUntil, when not zero, is the end of a pause asked by the API
+	// (Retry-After): no call is sent before it. Stop ends it at once.
+	PausedUntil time.Time
+	Started     time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
 }
@@ -329,6 +332,7 @@ func (r *runner) snapshot() Stats {
 	s := r.stats
 	s.Workers = int(r.workers.Load())
 	s.Limit = r.limiter.current()
+	s.PausedUntil = r.limiter.pausedUntil()
 	return s
 }
 

@@ -300,19 +300,33 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// throttle is the rate limiter, slowed down when the API says so: halved on
-// a 10011 or HTTP 429 (at most once a second, since one burst of the API's
-// limit answers many calls in flight at once) and paused for its
-// Retry-After, then raised again by a fiftieth of the target rate with each
-// good answer.
+// throttle is the rate limiter, slowed down when the API says so. On a
+// 10011 or HTTP 429 (at most once a second, since one burst over the API's
+// limit answers many calls in flight at once) the rate is set just below
+// the rate of good answers of the last second, which is the API's limit
+// when it throttles, or halved when too little was seen to measure; a
+// Retry-After pauses every call. Each good answer then raises the rate
+// slowly (about 1% a second) toward the target, probing the limit again
+// without a burst of throttled calls.
 type throttle struct {
 	lim    *rate.Limiter
 	target float64
 
-	mu      sync.Mutex
-	until   time.Time // no call before this (Retry-After)
-	lastCut time.Time
+	mu        sync.Mutex
+	until     time.Time // no call before this (Retry-After)
+	lastCut   time.Time
+	lastRaise time.Time
+	good      goodRate // good answers
+	bad       goodRate // throttled answers
 }
+
+// Throttle tuning: below is the share of the measured good rate kept after
+// a throttled answer, raise the rate's growth per raiseEvery.
+const (
+	below      = 0.97
+	raise      = 0.001
+	raiseEvery = 100 * time.Millisecond
+)
 
 // waitSlice is the longest a worker waits on one reservation of the
 // limiter. A reservation made while the rate was cut keeps its slow slot
@@ -357,19 +371,88 @@ func (t *throttle) backOff(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
-	if now.Sub(t.lastCut) >= time.Second {
-		t.lastCut = now
-		t.lim.SetLimit(max(t.lim.Limit()/2, rate.Limit(t.target/64)))
+	t.bad.add(now)
+	// A throttled answer or two among many good ones is the API's bucket
+	// catching a burst, not a rate above its limit: cutting for it would
+	// ratchet the rate down.
+	bad, _ := t.bad.perSecond(now)
+	good, measured := t.good.perSecond(now)
+	if now.Sub(t.lastCut) >= time.Second && (!measured || bad >= max(2, good/100)) {
+		t.lastCut, t.lastRaise = now, now
+		cur := float64(t.lim.Limit())
+		next := cur / 2
+		if measured {
+			next = min(cur, below*good)
+		}
+		t.lim.SetLimit(rate.Limit(max(next, t.target/64)))
 	}
 	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
 	}
 }
 
+// recover notes a good answer and raises the rate a little.
 func (t *throttle) recover() {
-	if cur := float64(t.lim.Limit()); cur < t.target {
-		t.lim.SetLimit(rate.Limit(min(t.target, cur+t.target/50)))
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.good.add(now)
+	if now.Sub(t.lastRaise) < raiseEvery {
+		return
 	}
+	t.lastRaise = now
+	if cur := float64(t.lim.Limit()); cur < t.target {
+		t.lim.SetLimit(rate.Limit(min(t.target, cur*(1+raise)+0.01)))
+	}
+}
+
+// pausedUntil is the end of the Retry-After pause, zero when there is none.
+func (t *throttle) pausedUntil() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if time.Now().After(t.until) {
+		return time.Time{}
+	}
+	return t.until
+}
+
+// goodRate counts good answers in slots of a tenth of a second over the last
+// second.
+type goodRate struct {
+	slots [10]struct {
+		at int64 // slot number: UnixNano / 100ms
+		n  int
+	}
+	first time.Time
+}
+
+func (g *goodRate) add(now time.Time) {
+	if g.first.IsZero() {
+		g.first = now
+	}
+	k := now.UnixNano() / int64(raiseEvery)
+	s := &g.slots[k%int64(len(g.slots))]
+	if s.at != k {
+		s.at, s.n = k, 0
+	}
+	s.n++
+}
+
+// perSecond returns the answers per second over the whole slots of the
+// last second, or false when fewer than 200 ms were observed.
+func (g *goodRate) perSecond(now time.Time) (float64, bool) {
+	span := min(now.Sub(g.first)-raiseEvery, time.Second-raiseEvery)
+	if g.first.IsZero() || span < 200*time.Millisecond {
+		return 0, false
+	}
+	k := now.UnixNano() / int64(raiseEvery) // the slot under way, left out
+	n := 0
+	for _, s := range g.slots {
+		if s.at >= k-int64(len(g.slots))+1 && s.at < k {
+			n += s.n
+		}
+	}
+	return float64(n) / span.Seconds(), n > 0
 }
 
 func (t *throttle) current() float64 { return float64(t.lim.Limit()) }

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/cardverify/cardverify/pipeline/juhe"
 )
 
@@ -102,7 +104,8 @@ type Handler struct {
 	html502Rate   atomic.Uint64
 	truncatedRate atomic.Uint64
 
-	qps qpsWindow
+	qps    qpsWindow
+	hidden atomic.Pointer[rate.Limiter] // nil: no hidden limit
 
 	seq     atomic.Uint64 // numbers the calls, for random draws and jobids
 	calls   atomic.Int64
@@ -158,6 +161,18 @@ func (h *Handler) SetHTML502Rate(rate float64) { h.html502Rate.Store(math.Float6
 
 // SetTruncatedRate sets the fraction of requests answered with truncated JSON.
 func (h *Handler) SetTruncatedRate(rate float64) { h.truncatedRate.Store(math.Float64bits(rate)) }
+
+// SetHiddenLimit sets a limit of qps answers a second, as a token bucket
+// holding a tenth of a second's answers: requests beyond it get 10011,
+// like the real API's per-IP limit, which a client does not know. 0 removes
+// it.
+func (h *Handler) SetHiddenLimit(qps float64) {
+	if qps <= 0 {
+		h.hidden.Store(nil)
+		return
+	}
+	h.hidden.Store(rate.NewLimiter(rate.Limit(qps), max(1, int(qps/10))))
+}
 
 // SetQPSLimit sets the QPS limit (see Options.QPSLimit); 0 removes it. The
 // window starts afresh.
@@ -326,6 +341,10 @@ func (h *Handler) choose(x *exchange) Reply {
 		}
 	}
 	if h.qps.enabled() && !h.qps.allow(h.now()) {
+		x.fault = "qps"
+		return Code(10011)
+	}
+	if lim := h.hidden.Load(); lim != nil && !lim.Allow() {
 		x.fault = "qps"
 		return Code(10011)
 	}
