@@ -113,6 +113,16 @@ var EOF = io.EOF
 // saving), so no time zone database is needed.
 var chinaZone = time.FixedZone("CST", 8*60*60)
 
+// ChinaTime returns t as a person in China reads it: "15:04:05 CST" on
+// t's China day, with the date in front otherwise ("2006-01-02 15:04:05
+// CST") when t is not today in China.
+func ChinaTime(t, now time.Time) string {
+	if ChinaDay(t) == ChinaDay(now) {
+		return t.In(chinaZone).Format("15:04:05 MST")
+	}
+	return t.In(chinaZone).Format("2006-01-02 15:04:05 MST")
+}
+
 // ChinaDay returns the calendar day of t in China, as "2006-01-02". The API's
 // daily limits (a card is locked until the next day) count in China time.
 func ChinaDay(t time.Time) string {

@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 )
 
 // unreachable is what the client answers for a call that got no connection.
@@ -235,5 +237,49 @@ func TestRunAnswerChecks(t *testing.T) {
 	}
 	if o := ck.outcome(3); o.Status != Match || !strings.Contains(o.Reason, "no jobid") {
 		t.Errorf("no jobid: outcome %+v; want a match flagged in its reason", o)
+	}
+}
+
+// stampAPI answers every call at once and records when each came.
+type stampAPI struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (s *stampAPI) Verify(ctx context.Context, name, card string) (Answer, error) {
+	s.mu.Lock()
+	s.times = append(s.times, time.Now())
+	s.mu.Unlock()
+	return Answer{Class: Billed, HTTPStatus: 200, Answered: true, Res: 1, JobID: "J", Reason: "成功"}, nil
+}
+
+// TestRunNeverAboveQPS fails when the calls of any second after the first
+// exceed QPS by more than 5%: a limiter doubled, or a burst made up after a
+// pause, would. A slow machine only lowers the rate, so the test cannot
+// fail for want of speed.
+func TestRunNeverAboveQPS(t *testing.T) {
+	const qps = 200
+	api := &stampAPI{}
+	stop := make(chan struct{})
+	time.AfterFunc(2500*time.Millisecond, func() { close(stop) })
+	cfg := Config{QPS: qps, Workers: 8, Stop: stop}
+	if _, err := Run(context.Background(), rows(manyPairs(5000)...), newMem(), api, cfg); !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("err = %v, want ErrIncomplete", err)
+	}
+	ts := api.times
+	if len(ts) < 2 {
+		t.Fatal("no calls")
+	}
+	// Every window of one second, from each call on, after the first.
+	for i, j := 0, 0; i < len(ts); i++ {
+		if ts[i].Sub(ts[0]) < time.Second/2 {
+			continue // the limiter's burst
+		}
+		for j < len(ts) && ts[j].Sub(ts[i]) < time.Second {
+			j++
+		}
+		if n := j - i; float64(n) > qps*1.05+float64(max(1, qps/50)) {
+			t.Fatalf("%d calls in the second from %s, want at most %d (--qps %d + 5%%)", n, ts[i].Sub(ts[0]), int(qps*1.05), qps)
+		}
 	}
 }

@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -303,4 +307,70 @@ func TestTrustAnswerChecks(t *testing.T) {
 	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
 		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
 	}
+}
+
+// TestTrustRetryAfterAnnounced answers Retry-After: 3600: the log says at
+// once that the API paused the run and until when (China time), and Ctrl-C
+// ends the wait at once, rows left pending.
+func TestTrustRetryAfterAnnounced(t *testing.T) {
+	cs := customers(5)
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	srv.Script(cs[0].card, juhetest.TooMany("3600"))
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", cs, 0)
+	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+		"--base-url", srv.URL, "--workers", "1")
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(stderr.String(), "paused by the API (Retry-After) until") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("no announcement of the pause:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "CST") {
+		t.Errorf("the pause's end is not in China time:\n%s", stderr.String())
+	}
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("Ctrl-C did not end the pause")
+	}
+	if took := time.Since(sent); took > 3*time.Second {
+		t.Errorf("Ctrl-C took %s to end the pause", took)
+	}
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Errorf("exit %d, want 4 (interrupted)\n%s", code, stderr.String())
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }
