@@ -374,3 +374,43 @@ func (s *syncBuffer) String() string {
 	defer s.mu.Unlock()
 	return s.b.String()
 }
+
+// TestTrustMaxBilledAcrossKills SIGKILLs runs of --max-billed 60 while
+// calls are in flight, then lets a last run finish: calls lost in the kills
+// count as possibly billed, so the vendor never bills more than 60.
+func TestTrustMaxBilledAcrossKills(t *testing.T) {
+	const rowsN, budget = 200, 60
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 100 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
+		"--qps", "100", "--workers", "8", "--max-billed", fmt.Sprint(budget)}
+	for kill := range 3 {
+		cmd := exec.Command(binPath, args...)
+		cmd.Env = append(os.Environ(), secrets()...)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		before := srv.Calls()
+		deadline := time.Now().Add(20 * time.Second)
+		for srv.Calls() < before+10 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Logf("kill %d after %d calls", kill+1, srv.Calls()-before)
+	}
+	r := run(t, time.Minute, secrets(), args...)
+	assertNoPanic(t, r.result)
+	if r.code != 4 {
+		t.Errorf("last run: exit %d, want 4 (budget)\n%s", r.code, r.stderr)
+	}
+	st := statusOf(t, db)
+	if charged := srv.Charged(); charged > budget || charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d with --max-billed %d; the tool counts %d billed + %d possibly", charged, budget, st.BilledCalls, st.PossiblyBilled)
+	}
+	if st.BilledCalls+st.PossiblyBilled > budget || st.PossiblyBilled == 0 {
+		t.Errorf("status %+v: want billed + possibly billed within %d, some possibly billed from the kills", st, budget)
+	}
+}
