@@ -414,3 +414,47 @@ func TestTrustMaxBilledAcrossKills(t *testing.T) {
 		t.Errorf("status %+v: want billed + possibly billed within %d, some possibly billed from the kills", st, budget)
 	}
 }
+
+// TestTrustCountsAfterStop interrupts a run early: the last lines count
+// every row of the input (rows not read yet as pending), as the output
+// holds them.
+func TestTrustCountsAfterStop(t *testing.T) {
+	const rowsN = 3000
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	out := filepath.Join(dir, "out.csv")
+	cmd := exec.Command(binPath, "run", in, "--out", out, "--db", filepath.Join(dir, "list.db"), "--lang", "en",
+		"--progress", "none", "--base-url", srv.URL, "--qps", "100")
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.Calls() < 20 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	cmd.Process.Signal(os.Interrupt)
+	cmd.Wait()
+	if code := cmd.ProcessState.ExitCode(); code != 4 {
+		t.Fatalf("exit %d, want 4\n%s", code, stderr.String())
+	}
+	col, rows := readCSV(t, out)
+	pending := 0
+	for _, row := range rows {
+		if row[col["verify_status"]] == "pending" {
+			pending++
+		}
+	}
+	if len(rows) != rowsN || pending == 0 {
+		t.Fatalf("output has %d rows, %d pending; want %d rows, some pending", len(rows), pending, rowsN)
+	}
+	var n, match, mismatch, invalid, rejected, deferred, failed, pend int
+	line := stderr.String()[strings.Index(stderr.String(), fmt.Sprintf("\n%d rows:", rowsN))+1:]
+	if _, err := fmt.Sscanf(line, "%d rows: %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed, %d pending",
+		&n, &match, &mismatch, &invalid, &rejected, &deferred, &failed, &pend); err != nil || n != rowsN || pend != pending {
+		t.Errorf("last lines %q (%v): want %d rows, %d pending as in the output", line, err, rowsN, pending)
+	}
+}

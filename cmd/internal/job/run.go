@@ -157,7 +157,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			return res, errors.Join(runErr, err)
 		}
 	}
-	if err := WriteOutput(ctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, QPS: c.QPS, Version: env.Version}); err != nil {
+	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, QPS: c.QPS, Version: env.Version}); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
@@ -265,8 +265,10 @@ type Output struct {
 
 // WriteOutput writes the annotated copy of o.Input to o.Path from the
 // checkpoint, atomically; st is the checkpoint's status, for the Summary
-// sheet.
-func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) error {
+// sheet. Once the output is written, st's row counts are set to what it
+// holds: every data row of the input, those the checkpoint has not seen yet
+// (a run stopped before reading them) as pending.
+func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) error {
 	in, err := reader.Open(o.Input, o.Read)
 	if err != nil {
 		return err
@@ -280,16 +282,39 @@ func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) e
 	defer res.Close()
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		Summary: summary(st, o, layout.Sheet),
+		Summary: summary(*st, o, layout.Sheet),
 	})
 	if err != nil {
 		return err
 	}
-	if err := pipeline.Export(ctx, in, res, db, w); err != nil {
+	cs := &countingSink{Sink: w}
+	if err := pipeline.Export(ctx, in, res, db, cs); err != nil {
 		w.Abort()
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	st.Rows = 0
+	for _, n := range cs.n {
+		st.Rows += n
+	}
+	st.Match, st.Mismatch, st.Invalid = cs.n[pipeline.Match], cs.n[pipeline.Mismatch], cs.n[pipeline.Invalid]
+	st.Rejected, st.Deferred, st.Failed, st.Pending = cs.n[pipeline.Rejected], cs.n[pipeline.Deferred], cs.n[pipeline.Failed], cs.n[pipeline.Pending]
+	return nil
+}
+
+// countingSink counts the data rows written, by status.
+type countingSink struct {
+	pipeline.Sink
+	n pipeline.Counts
+}
+
+func (s *countingSink) Write(rec pipeline.Record, o pipeline.Outcome) error {
+	if rec.Kind == pipeline.Data {
+		s.n[o.Status]++
+	}
+	return s.Sink.Write(rec, o)
 }
 
 // summary is what the output's Summary sheet says about the job.
@@ -348,7 +373,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: env.Version}); err != nil {
+	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: env.Version}); err != nil {
 		return res, err
 	}
 	res.Out = c.Out
