@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -456,5 +457,48 @@ func TestTrustCountsAfterStop(t *testing.T) {
 	if _, err := fmt.Sscanf(line, "%d rows: %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed, %d pending",
 		&n, &match, &mismatch, &invalid, &rejected, &deferred, &failed, &pend); err != nil || n != rowsN || pend != pending {
 		t.Errorf("last lines %q (%v): want %d rows, %d pending as in the output", line, err, rowsN, pending)
+	}
+}
+
+// TestTrustCtrlCWhileReading interrupts a run whose input never ends (a
+// pipe kept open): Ctrl-C ends it within a second, exit 4.
+func TestTrustCtrlCWhileReading(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "endless.csv")
+	if err := syscall.Mkfifo(in, 0o600); err != nil {
+		t.Skipf("no named pipe here: %v", err)
+	}
+	feed := make(chan struct{})
+	go func() {
+		f, err := os.OpenFile(in, os.O_WRONLY, 0)
+		if err != nil {
+			return
+		}
+		defer f.Close()
+		f.WriteString("姓名,银行卡号\n")
+		<-feed // kept open, never ending
+	}()
+	defer close(feed)
+	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "e.db"), "--out", filepath.Join(dir, "e.out.csv"), "--progress", "none", "--lang", "en")
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(500 * time.Millisecond)
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatalf("Ctrl-C ignored while the input is read\n%s", stderr.String())
+	}
+	if took := time.Since(sent); took > time.Second || cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("ended in %s with exit %d, want within 1 s and 4\n%s", took, cmd.ProcessState.ExitCode(), stderr.String())
 	}
 }

@@ -73,7 +73,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	start := env.Now()
 	// One pass for the fingerprint and the line count, one to plan, one
 	// to write: Open and the output's reader reuse the count.
-	sum, err := reader.Digest(c.Input)
+	sum, err := digest(ctx, env.Stop, c.Input)
 	if err != nil {
 		return res, err
 	}
@@ -396,4 +396,26 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
 	}
 	return st, nil
+}
+
+// digest is reader.Digest, given up at once when ctx ends or stop is closed
+// (Ctrl-C while a huge or endless input is read): nothing has been sent or
+// recorded yet, so there is nothing to finish.
+func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum, error) {
+	type result struct {
+		sum reader.Sum
+		err error
+	}
+	done := make(chan result, 1) // the reader ends on its own, or with the process
+	go func() {
+		sum, err := reader.Digest(path)
+		done <- result{sum, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sum, r.err
+	case <-ctx.Done():
+	case <-stop:
+	}
+	return reader.Sum{}, fmt.Errorf("interrupted while reading %s, before any call — run the same command to start again: %w", path, pipeline.ErrIncomplete)
 }
