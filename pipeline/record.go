@@ -110,13 +110,27 @@ type Source interface {
 var EOF = io.EOF
 
 // chinaZone is China Standard Time. It is fixed (China has no daylight
-// saving), so no time zone database is needed.
+// saving), so no time zone database is needed. It is the only zone of the
+// module: every time a person reads is in it, whatever the machine's zone.
 var chinaZone = time.FixedZone("CST", 8*60*60)
 
-// ChinaTime returns t as a person in China reads it: "15:04:05 CST" on
-// t's China day, with the date in front otherwise ("2006-01-02 15:04:05
-// CST") when t is not today in China.
-func ChinaTime(t, now time.Time) string {
+// China returns China Standard Time (UTC+08:00), the zone of every time
+// a person reads: logs, progress, the output, status, audit, --stop-at.
+func China() *time.Location { return chinaZone }
+
+// ChinaTime formats t in China time as RFC 3339, with its +08:00 offset;
+// "" for the zero time.
+func ChinaTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(chinaZone).Format(time.RFC3339)
+}
+
+// ChinaClock returns t as a person in China reads a clock: "15:04:05 CST"
+// on now's China day, with the date in front otherwise ("2006-01-02
+// 15:04:05 CST").
+func ChinaClock(t, now time.Time) string {
 	if ChinaDay(t) == ChinaDay(now) {
 		return t.In(chinaZone).Format("15:04:05 MST")
 	}

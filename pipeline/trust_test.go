@@ -172,7 +172,7 @@ func TestRunNoVerdictNeverResent(t *testing.T) {
 	ck := newMem()
 	st := mustRun(t, rows("张三", card), ck, api, fastConfig())
 	o := ck.outcome(2)
-	if o.Status != Failed || st.Billed != 1 || !strings.Contains(o.Reason, "never sent again") || strings.Contains(o.Reason, "retry") {
+	if o.Status != Failed || st.Billed != 1 || o.Reason != Reason(BilledNoVerdict) {
 		t.Errorf("outcome %+v, billed %d; want failed, billed 1, a reason saying it is never sent again", o, st.Billed)
 	}
 	cfg := fastConfig()
@@ -232,10 +232,10 @@ func TestRunAnswerChecks(t *testing.T) {
 	for range 2 {
 		mustRun(t, rows("张三", foreign, "李四", noJobID), ck, api, cfg)
 	}
-	if o := ck.outcome(2); o.Status != Failed || o.Res != 0 || !strings.Contains(o.Reason, "another card") || api.callsFor(foreign) != 1 {
+	if o := ck.outcome(2); o.Status != Failed || o.Res != 0 || o.Reason != Reason(BilledForeign) || api.callsFor(foreign) != 1 {
 		t.Errorf("foreign answer: outcome %+v after %d calls; want failed, no res, one call", o, api.callsFor(foreign))
 	}
-	if o := ck.outcome(3); o.Status != Match || !strings.Contains(o.Reason, "no jobid") {
+	if o := ck.outcome(3); o.Status != Match || !strings.HasSuffix(o.Reason, Reason(NoJobID)) {
 		t.Errorf("no jobid: outcome %+v; want a match flagged in its reason", o)
 	}
 }

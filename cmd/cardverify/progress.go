@@ -74,7 +74,7 @@ func (p *progress) line(s pipeline.Stats) string {
 	}
 	if now := time.Now(); s.PausedUntil.Sub(now) > pauseShown {
 		// A long silence must say why and until when; Ctrl-C ends it.
-		text += " · paused by the API (Retry-After) until " + pipeline.ChinaTime(s.PausedUntil, now) + ", Ctrl-C to stop"
+		text += " · paused by the API (Retry-After) until " + pipeline.ChinaClock(s.PausedUntil, now) + ", Ctrl-C to stop"
 	}
 	text += fmt.Sprintf(" · %d match %d mismatch · %d billed", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch], s.Billed)
 	if s.PossiblyBilled > 0 {
@@ -96,7 +96,7 @@ func (p *progress) update(s pipeline.Stats) {
 		p.bar.Set(s.Resolved())
 	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
 		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s))
+		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s))
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const (
@@ -98,7 +99,7 @@ func TestVerifyEveryCode(t *testing.T) {
 			// On the encrypted endpoint a wrong openid makes every row
 			// 218808: a streak of it at the start stops the run.
 			want.Suspect = true
-			want.Hint = "check JUHE_OPENID: with a wrong openid the encrypted endpoint cannot read any row (218808); the openid is in the Juhe console"
+			want.Hint = pipeline.Reason(pipeline.HintOpenID)
 		}
 		if got != want {
 			t.Errorf("card %s:\n got %+v\nwant %+v", card, got, want)
@@ -113,20 +114,19 @@ func TestVerifyFailures(t *testing.T) {
 		reply juhetest.Reply
 		want  pipeline.Answer
 	}{
-		{"HTML 502", juhetest.HTTPError(502), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: "HTTP 502"}},
-		{"HTTP 503 JSON", juhetest.Raw(503, "application/json", `{"error_code":0,"result":{"res":1}}`), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: "HTTP 503"}},
-		{"429 Retry-After", juhetest.TooMany("7"), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 7 * time.Second}},
-		{"429 without Retry-After", juhetest.TooMany(""), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		// A 200 without an intact answer may be a billed answer cut short.
-		{"truncated", juhetest.Truncated(), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON", PossiblyBilled: true}},
-		{"HTML 200", juhetest.Raw(200, "text/html", "<html>维护中</html>"), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON", PossiblyBilled: true}},
+		{"HTML 502", juhetest.HTTPError(502), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: pipeline.Reason(pipeline.CallHTTP, 502)}},
+		{"HTTP 503 JSON", juhetest.Raw(503, "application/json", `{"error_code":0,"result":{"res":1}}`), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: pipeline.Reason(pipeline.CallHTTP, 503)}},
+		{"429 Retry-After", juhetest.TooMany("7"), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 7 * time.Second}},
+		{"429 without Retry-After", juhetest.TooMany(""), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{"truncated", juhetest.Truncated(), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallNotJSON), PossiblyBilled: true}},
+		{"HTML 200", juhetest.Raw(200, "text/html", "<html>维护中</html>"), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallNotJSON), PossiblyBilled: true}},
 		{"huge body", juhetest.Raw(200, "application/json", `{"reason":"`+strings.Repeat("x", 70<<10)+`","error_code":0}`),
-			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is longer than 65536 bytes", PossiblyBilled: true}},
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallTooLong, 65536), PossiblyBilled: true}},
 		{"code 0 without result", juhetest.Raw(200, "application/json", `{"reason":"成功","result":null,"error_code":0}`),
-			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}},
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功")}},
 		// Sent, then no answer in time: the vendor may answer (and bill) later.
-		{"timeout", juhetest.Delay(time.Second), pipeline.Answer{Class: pipeline.Transient, Reason: "timeout after 100ms", PossiblyBilled: true}},
-		{"hangup after reading", juhetest.Hangup(), pipeline.Answer{Class: pipeline.Transient, Reason: "connection closed without a complete answer", PossiblyBilled: true}},
+		{"timeout", juhetest.Delay(time.Second), pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallTimeout, "100ms"), PossiblyBilled: true}},
+		{"hangup after reading", juhetest.Hangup(), pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallClosed), PossiblyBilled: true}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,8 +143,9 @@ func TestVerifyFailures(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
 			}
-			if err != nil && !strings.Contains(err.Error(), tc.want.Reason) {
-				t.Errorf("error %q does not say %q", err, tc.want.Reason)
+			// The error says what the reason says: its parameter, if any.
+			if _, args, _ := pipeline.ParseReason(tc.want.Reason); err != nil && len(args) > 0 && !strings.Contains(err.Error(), args[len(args)-1]) {
+				t.Errorf("error %q does not say %q", err, args[len(args)-1])
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				t.Errorf("error %v looks like the caller's context ended", err)
@@ -164,8 +165,8 @@ func TestVerifyNoRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := c.Verify(context.Background(), "董好", "6217003180000902693")
-	want := "HTTP 307 redirect to " + target.URL + ": check --base-url"
-	if err == nil || a.Reason != want || a.Class != pipeline.Unusable || !strings.Contains(a.Hint, redirect.URL) {
+	want := pipeline.Reason(pipeline.CallRedirect, 307, target.URL)
+	if err == nil || a.Reason != want || a.Class != pipeline.Unusable || a.Hint != pipeline.Reason(pipeline.HintRedirect, redirect.URL) {
 		t.Errorf("got %+v, %v; want reason %q", a, err, want)
 	}
 	if target.Calls() != 0 {
@@ -217,8 +218,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		reason string // what the Reason must say
 	}{
 		{"connection refused", closed.URL, "connection refused"},
-		{"hangup", srv.URL, "connection closed without a complete answer"},
-		{"timeout", srv.URL, "timeout after 100ms"},
+		{"hangup", srv.URL, pipeline.Reason(pipeline.CallClosed)},
+		{"timeout", srv.URL, pipeline.Reason(pipeline.CallTimeout, "100ms")},
 		{"reason echoes secrets", srv.URL, "卡号***不合法 key *** openid ***"},
 		{"wrong key (10001)", wrongKey.URL, "错误的请求KEY"},
 	}
@@ -277,7 +278,7 @@ func TestNew(t *testing.T) {
 				return
 			}
 			var ie *pipeline.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Hint, tc.hint) {
+			if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Fatalf("New = %v, want an InputError whose hint names %s", err, tc.hint)
 			}
 			if tc.cfg.Key != "" && strings.Contains(err.Error(), "key=k") {
@@ -375,12 +376,12 @@ func TestVerifyUnreachable(t *testing.T) {
 	tests := []struct {
 		name, base string
 		reason     string // in the Reason, after the base URL
-		hint       string // in the Hint
+		hint       pipeline.Code
 	}{
-		{"refused", refused, "connection refused", "nothing answers there"},
-		{"unknown host", "http://no-such-host.invalid", "no-such-host.invalid", "host name is not known"},
-		{"untrusted certificate", tlsSrv.URL, "certificate", "TLS certificate is not trusted"},
-		{"https to a plain server", "https" + strings.TrimPrefix(plainSrv.URL, "http"), "HTTP response to HTTPS client", "check --base-url"},
+		{"refused", refused, "connection refused", pipeline.HintUnreachable},
+		{"unknown host", "http://no-such-host.invalid", "no-such-host.invalid", pipeline.HintUnknownHost},
+		{"untrusted certificate", tlsSrv.URL, "certificate", pipeline.HintUntrustedTLS},
+		{"https to a plain server", "https" + strings.TrimPrefix(plainSrv.URL, "http"), "HTTP response to HTTPS client", pipeline.HintUnreachable},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -392,11 +393,12 @@ func TestVerifyUnreachable(t *testing.T) {
 			if err == nil || a.Class != pipeline.Unreachable || a.PossiblyBilled {
 				t.Fatalf("got %+v, %v; want Unreachable, not possibly billed", a, err)
 			}
-			if !strings.HasPrefix(a.Reason, "cannot reach "+tc.base+": ") || !strings.Contains(a.Reason, tc.reason) {
-				t.Errorf("reason %q: want the base URL %s and %q", a.Reason, tc.base, tc.reason)
+			code, args, _ := pipeline.ParseReason(a.Reason)
+			if code != pipeline.CallUnreachable || len(args) != 2 || args[0] != tc.base || !strings.Contains(args[1], tc.reason) {
+				t.Errorf("reason %q: want %s with the base URL %s and %q", a.Reason, pipeline.CallUnreachable, tc.base, tc.reason)
 			}
-			if !strings.Contains(a.Hint, tc.hint) || !strings.Contains(a.Hint, tc.base) {
-				t.Errorf("hint %q: want %q and the base URL", a.Hint, tc.hint)
+			if hint, args, _ := pipeline.ParseReason(a.Hint); hint != tc.hint || (hint != pipeline.HintProxy && (len(args) != 1 || args[0] != tc.base)) {
+				t.Errorf("hint %q: want %s with the base URL", a.Hint, tc.hint)
 			}
 			if strings.Contains(a.Reason+a.Hint+err.Error(), testKey) {
 				t.Errorf("the key shows in %q / %q / %v", a.Reason, a.Hint, err)
@@ -425,5 +427,38 @@ func TestVerifyAnswerChecks(t *testing.T) {
 	a, err = c.Verify(context.Background(), "董好", card)
 	if err != nil || a.Class != pipeline.Billed || a.Res != 1 || a.JobID != "" {
 		t.Errorf("no jobid: got %+v, %v; want a match without a jobid", a, err)
+	}
+}
+
+// TestVerifyHTTPS: an https base URL works when its certificate is
+// trusted; an untrusted certificate is Unreachable (every call would fail
+// alike: a streak stops the run) with the certificate's error and the fix,
+// and nothing reaches the server.
+func TestVerifyHTTPS(t *testing.T) {
+	h := juhetest.NewHandler(juhetest.Options{Key: testKey})
+	defer h.Close()
+	srv := httptest.NewTLSServer(h) // on 127.0.0.1
+	defer srv.Close()
+
+	trusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := trusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if err != nil || !a.Answered || a.Code != 0 {
+		t.Fatalf("https with a trusted certificate: %+v, %v; want an answer", a, err)
+	}
+	calls := h.Calls()
+
+	untrusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = untrusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if hint, _, _ := pipeline.ParseReason(a.Hint); err == nil || a.Class != pipeline.Unreachable || !strings.Contains(a.Reason, "x509") || hint != pipeline.HintUntrustedTLS {
+		t.Errorf("untrusted certificate: %+v, %v; want an Unreachable answer naming the certificate, and the TLS hint", a, err)
+	}
+	if h.Calls() != calls {
+		t.Errorf("the call with an untrusted certificate reached the server")
 	}
 }

@@ -1,4 +1,4 @@
--- 0005: every call accounted, every verdict real.
+-- 0006: every call accounted, every verdict real.
 --
 -- possibly_billed marks a call that may have reached the vendor without an
 -- intact answer (a timeout or a reset after sending, a cut body): the vendor
