@@ -49,7 +49,7 @@ func TestPrivacyMoveJob(t *testing.T) {
 	if _, err := os.Stat(otherKey); err == nil {
 		t.Error("a command on a job without its key file created a new key")
 	}
-	if r := cardverify(t, other, "status", "--db", db); r.code != 0 || !strings.Contains(r.stdout, "match") {
+	if r := cardverify(t, other, "status", "--db", db, "--lang", "en"); r.code != 0 || !strings.Contains(r.stdout, "match") {
 		t.Errorf("status without the key file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 	if srv.Handler.Calls() != calls {
@@ -83,7 +83,7 @@ func TestPrivacySecretWarnings(t *testing.T) {
 	if !strings.Contains(r.stderr, "--key is visible to every user") {
 		t.Errorf("no warning about --key:\n%s", r.stderr)
 	}
-	if r.code != 3 || !strings.Contains(r.stderr, "the key given with --key") || strings.Contains(r.stderr, "JUHE_KEY:") {
+	if r.code != 3 || !strings.Contains(r.stderr, "check --key") || strings.Contains(r.stderr, "JUHE_KEY:") {
 		t.Errorf("wrong --key: exit %d\n%s\nwant exit 3 naming --key", r.code, r.stderr)
 	}
 	if strings.Contains(r.stderr, "wrong-key") {
