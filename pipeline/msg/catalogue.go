@@ -63,7 +63,6 @@ const (
 	ErrHint        pipeline.Code = "err-hint"         // message, hint
 	ErrAPI         pipeline.Code = "err-api"          // error_code, vendor's reason
 	ErrAPIUnusable pipeline.Code = "err-api-unusable" // why (rendered)
-	FromFlag       pipeline.Code = "from-flag"        // the flag that gave a secret
 	UsageFlags     pipeline.Code = "usage-flags"      // the flag package's error, verbatim
 	UsageArgs      pipeline.Code = "usage-args"       // command, what it takes, count given
 	UsageCmd       pipeline.Code = "usage-cmd"        // the unknown command
@@ -338,7 +337,6 @@ var catalogue = map[pipeline.Code]entry{
 	ErrCause:       {"%[1]s（系统信息：%[2]s）", "%[1]s: %[2]s"},
 	ErrHint:        {"%[1]s（%[2]s）", "%[1]s (%[2]s)"},
 	ErrAPIUnusable: {"接口无法使用：%[1]s", "the API cannot be used: %[1]s"},
-	FromFlag:       {"用 %[2]s 给出的%[1]s", "the %[1]s given with %[2]s"},
 	ErrAPI:         {"接口错误 %[1]s：%[2]s", "API error %[1]s: %[2]s"},
 	UsageFlags:     {"命令行参数有误（系统信息：%[1]s）", "%[1]s"},
 	UsageArgs:      {"%[1]s 需要一个 %[2]s 文件，给了 %[3]s 个参数", "%[1]s takes one %[2]s file, got %[3]s arguments"},

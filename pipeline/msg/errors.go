@@ -80,10 +80,10 @@ func Render(lang Lang, err error) string {
 		// cmd/internal/job's NameSecretSource rewrites the hint when the
 		// secret came from a flag: name the flag in this language too.
 		if strings.Contains(api.Hint, "given with --key") {
-			hint = strings.ReplaceAll(hint, "JUHE_KEY", Say(lang, FromFlag, map[bool]string{true: "key", false: "密钥"}[lang == "en"], "--key"))
+			hint = strings.ReplaceAll(hint, "JUHE_KEY", "--key")
 		}
 		if strings.Contains(api.Hint, "given with --openid") {
-			hint = strings.ReplaceAll(hint, "JUHE_OPENID", Say(lang, FromFlag, "openid", "--openid"))
+			hint = strings.ReplaceAll(hint, "JUHE_OPENID", "--openid")
 		}
 		if hint != "" {
 			s = Say(lang, ErrHint, s, hint)
