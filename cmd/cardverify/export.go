@@ -4,13 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
-	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
-	"github.com/cardverify/cardverify/writer"
 )
 
 // export writes the annotated output of INPUT from a checkpoint, at any
@@ -71,24 +68,11 @@ func (a *app) audit(ctx context.Context, args []string) error {
 		return err
 	}
 	defer db.Close()
-	out, err := reader.Open(pos[0], ro)
+	a2, err := job.Audit(ctx, db, pos[0], ro)
 	if err != nil {
 		return err
 	}
-	defer out.Close()
-	cols, err := verdictColumns(out.Layout().Header)
-	if err != nil {
-		return &pipeline.InputError{Path: pos[0], Msg: err.Error(), Hint: "audit reads a file written by cardverify run or export"}
-	}
-	res, err := db.Results(ctx)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
-	found, rows, err := pipeline.Audit(ctx, out, res, db, cols)
-	if err != nil {
-		return err
-	}
+	found, rows := a2.Found, a2.Rows
 	for _, d := range found {
 		fmt.Fprintf(a.stdout, "row %d: %s\n", d.Row, d.Problem)
 	}
@@ -97,18 +81,4 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "ok: all %d rows match the checkpoint\n", rows)
 	return nil
-}
-
-// verdictColumns finds the appended status, res and jobid columns in an
-// output's header, in either language.
-func verdictColumns(header []string) (pipeline.AuditColumns, error) {
-	for _, lang := range []string{"zh", "en"} {
-		h := writer.Headers(lang)
-		st := slices.Index(header, h[0])
-		if st < 0 {
-			continue
-		}
-		return pipeline.AuditColumns{Status: st, Res: slices.Index(header, h[1]), JobID: slices.Index(header, h[2])}, nil
-	}
-	return pipeline.AuditColumns{}, fmt.Errorf("no %q or %q column in the header", writer.Headers("zh")[0], writer.Headers("en")[0])
 }
