@@ -1,0 +1,604 @@
+package web
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/cardverify/cardverify/cmd/internal/job"
+	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/reader"
+	"github.com/cardverify/cardverify/store"
+)
+
+// The states of a job, as job.json records them.
+const (
+	Draft   = "draft"   // uploaded, previewed, not started
+	Queued  = "queued"  // waiting for the job before it (one at a time per key)
+	Running = "running" // job.Run is going on
+	Stopped = "stopped" // stopped by a person, interrupted, or rows left to do
+	Done    = "done"    // every row has a final status
+	Failed  = "failed"  // the run was refused: input, API or configuration
+)
+
+// Record is a job as job.json holds it: its settings and state, never the
+// API key, never a name or a card number.
+type Record struct {
+	ID       string    `json:"id"`
+	Seq      int       `json:"seq"`  // creation order: the queue's order
+	Name     string    `json:"name"` // the uploaded file's name
+	Input    string    `json:"input"`
+	Created  time.Time `json:"created"`
+	Updated  time.Time `json:"updated"`
+	State    string    `json:"state"`
+	Message  string    `json:"message,omitempty"` // why it stopped or failed
+	Sandbox  bool      `json:"sandbox"`
+	Lang     string    `json:"lang"` // of the output
+	Read     reader.Options
+	MaskCard bool `json:"mask_card"`
+	// RetryFailed sends failed rows again on the next run (Resume asks).
+	RetryFailed bool `json:"retry_failed"`
+	// Preview is the latest dry run; PreviewErr why it could not be made.
+	Preview    *job.Preview `json:"preview,omitempty"`
+	PreviewErr string       `json:"preview_error,omitempty"`
+	// Confirmed is the number of calls the person agreed to pay for.
+	Confirmed int `json:"confirmed"`
+	// Status is the checkpoint's status after the latest run.
+	Status *store.Status `json:"status,omitempty"`
+}
+
+// dir returns the directory of job id under data.
+func jobDir(data, id string) string { return filepath.Join(data, "jobs", id) }
+
+// validID matches the ids newID makes: nothing from a request that does not
+// match it is ever joined to a path.
+var validID = regexp.MustCompile(`^[0-9a-f]{16}$`)
+
+func newID() string {
+	var b [8]byte
+	rand.Read(b[:]) // never fails (crypto/rand)
+	return hex.EncodeToString(b[:])
+}
+
+// live is what a running job reports while it runs.
+type live struct {
+	stats   pipeline.Stats
+	total   int
+	rate    float64 // calls per second over the last few seconds
+	lastAt  time.Time
+	lastN   int
+	stop    chan struct{}
+	stopped bool
+}
+
+// Jobs keeps the jobs under a data directory and runs the queued ones, one
+// at a time, since the vendor's rate limit is per API key and serve has one
+// key. It is safe for concurrent use. Its runner goroutine ends when the
+// context given to Start is cancelled or Close is called.
+type Jobs struct {
+	data    string
+	api     job.Config // the API settings of every job; holds the key
+	version string
+	now     func() time.Time
+
+	mu      sync.Mutex
+	jobs    map[string]*Record
+	seq     int
+	live    map[string]*live // the running job's progress
+	wake    chan struct{}
+	closing bool
+	done    chan struct{}
+	outMu   sync.Mutex // one output written at a time
+}
+
+// OpenJobs loads the jobs under data. A job that was running when serve
+// ended (a crash or a kill) is marked stopped: it waits for Resume, so that
+// nothing is spent after a crash without a person asking. Queued jobs stay
+// queued and run in their order.
+func OpenJobs(data string, api job.Config, version string, now func() time.Time) (*Jobs, error) {
+	j := &Jobs{data: data, api: api, version: version, now: now, jobs: map[string]*Record{},
+		live: map[string]*live{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+	if err := os.MkdirAll(filepath.Join(data, "jobs"), 0o700); err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	ents, err := os.ReadDir(filepath.Join(data, "jobs"))
+	if err != nil {
+		return nil, fmt.Errorf("data directory: %w", err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() || !validID.MatchString(e.Name()) {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(jobDir(data, e.Name()), "job.json"))
+		if err != nil {
+			continue // an upload that never finished
+		}
+		var r Record
+		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
+			return nil, fmt.Errorf("job %s: job.json is damaged: %v", e.Name(), err)
+		}
+		if r.State == Running {
+			r.State, r.Message = Stopped, "interrupted: serve ended while this job ran; press Resume to go on"
+			j.logf(&r, "%s", r.Message)
+			if err := j.save(&r); err != nil {
+				return nil, err
+			}
+		}
+		j.jobs[r.ID] = &r
+		j.seq = max(j.seq, r.Seq)
+	}
+	return j, nil
+}
+
+// Start runs queued jobs until ctx is cancelled or Close is called.
+func (j *Jobs) Start(ctx context.Context) {
+	go j.loop(ctx)
+	j.kick()
+}
+
+func (j *Jobs) kick() {
+	select {
+	case j.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop runs the next queued job, in Seq order, whenever there is one. It
+// ends when ctx is done or Close was called, after the running job ended.
+func (j *Jobs) loop(ctx context.Context) {
+	defer close(j.done)
+	for {
+		r, lv := j.next()
+		if r != nil {
+			j.run(ctx, r, lv)
+			continue
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-j.wake:
+			j.mu.Lock()
+			closing := j.closing
+			j.mu.Unlock()
+			if closing {
+				return
+			}
+		}
+	}
+}
+
+// next marks the first queued job running and returns it.
+func (j *Jobs) next() (*Record, *live) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.closing {
+		return nil, nil
+	}
+	var first *Record
+	for _, r := range j.jobs {
+		// A job runs only with the kind of API it was confirmed for.
+		if r.State == Queued && r.Sandbox == j.api.Sandbox && (first == nil || r.Seq < first.Seq) {
+			first = r
+		}
+	}
+	if first == nil {
+		return nil, nil
+	}
+	first.State, first.Message = Running, ""
+	j.touch(first)
+	lv := &live{stop: make(chan struct{}), lastAt: j.now()}
+	j.live[first.ID] = lv
+	return first, lv
+}
+
+// Close stops the running job gracefully and waits for it to end, or for
+// ctx.
+func (j *Jobs) Close(ctx context.Context) error {
+	j.mu.Lock()
+	j.closing = true
+	for _, lv := range j.live {
+		if !lv.stopped {
+			lv.stopped = true
+			close(lv.stop)
+		}
+	}
+	j.mu.Unlock()
+	j.kick()
+	select {
+	case <-j.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// config is the job.Config of a run of r.
+func (j *Jobs) config(r *Record) job.Config {
+	c := j.api
+	dir := jobDir(j.data, r.ID)
+	c.Input = filepath.Join(dir, r.Input)
+	c.DB = filepath.Join(dir, "checkpoint.db")
+	c.Out = filepath.Join(dir, "output"+outExt(r.Input))
+	c.Read, c.Lang, c.MaskCard, c.RetryFailed = r.Read, r.Lang, r.MaskCard, r.RetryFailed
+	c.Progress = "none"
+	return c
+}
+
+// outExt is the extension of the output job.Run writes for an input.
+func outExt(input string) string {
+	if e := filepath.Ext(input); e == ".xlsx" {
+		return e
+	}
+	return ".csv"
+}
+
+// run runs r until it ends, records how, and saves it.
+func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
+	j.mu.Lock()
+	c := j.config(r)
+	j.logf(r, "started (%s)", c.Endpoint)
+	j.mu.Unlock()
+	logw := &logWriter{j: j, r: r}
+	env := job.Env{Version: j.version, Stop: lv.stop, Now: j.now, Notice: logw,
+		Progress: func(total int) (func(pipeline.Stats), func()) {
+			j.mu.Lock()
+			lv.total = total
+			j.mu.Unlock()
+			return func(s pipeline.Stats) { j.update(lv, s) }, func() {}
+		}}
+	res, err := job.Run(ctx, c, env)
+	st := res.Status
+	if !res.Written {
+		st, _ = readStatus(ctx, c.DB)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	delete(j.live, r.ID)
+	if res.Written || st.Rows > 0 {
+		r.Status = &st
+	}
+	r.RetryFailed = false
+	switch {
+	case err == nil:
+		r.State, r.Message = Done, ""
+		j.logf(r, "done: %d rows, %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed; %d calls, %d billed",
+			st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
+	case errors.Is(err, pipeline.ErrIncomplete) || errors.Is(err, pipeline.ErrBudget):
+		r.State, r.Message = Stopped, err.Error()
+		j.logf(r, "stopped: %v", err)
+	default:
+		r.State, r.Message = Failed, err.Error()
+		j.logf(r, "failed: %v", err)
+	}
+	j.touch(r)
+}
+
+// readStatus reads the status of the checkpoint at path, if there is one.
+func readStatus(ctx context.Context, path string) (store.Status, error) {
+	if _, err := os.Stat(path); err != nil {
+		return store.Status{}, err
+	}
+	db, err := store.OpenReadOnly(ctx, path)
+	if err != nil {
+		return store.Status{}, err
+	}
+	defer db.Close()
+	return db.Status(ctx)
+}
+
+// update records the latest counters of a running job.
+func (j *Jobs) update(lv *live, s pipeline.Stats) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	now := j.now()
+	if d := now.Sub(lv.lastAt); d >= 2*time.Second {
+		lv.rate = float64(s.Calls-lv.lastN) / d.Seconds()
+		lv.lastAt, lv.lastN = now, s.Calls
+	} else if lv.rate == 0 && d > 0 && s.Calls > lv.lastN {
+		lv.rate = float64(s.Calls-lv.lastN) / d.Seconds()
+	}
+	lv.stats = s
+}
+
+// Live returns the counters of job id while it runs.
+func (j *Jobs) Live(id string) (s pipeline.Stats, total int, rate float64, ok bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	lv, ok := j.live[id]
+	if !ok {
+		return s, 0, 0, false
+	}
+	return lv.stats, lv.total, lv.rate, true
+}
+
+// Get returns a copy of job id.
+func (j *Jobs) Get(id string) (Record, bool) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.jobs[id]
+	if !ok {
+		return Record{}, false
+	}
+	return *r, true
+}
+
+// List returns every job, newest first.
+func (j *Jobs) List() []Record {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	out := make([]Record, 0, len(j.jobs))
+	for _, r := range j.jobs {
+		out = append(out, *r)
+	}
+	sort.Slice(out, func(a, b int) bool { return out[a].Seq > out[b].Seq })
+	return out
+}
+
+// Create makes a draft job from an uploaded file: src is copied into the
+// job's directory as input + ext.
+func (j *Jobs) Create(name, ext, lang string, src io.Reader) (Record, error) {
+	id := newID()
+	dir := jobDir(j.data, id)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Record{}, fmt.Errorf("create job: %w", err)
+	}
+	in := "input" + ext
+	f, err := os.OpenFile(filepath.Join(dir, in), os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o600)
+	if err != nil {
+		return Record{}, fmt.Errorf("create job: %w", err)
+	}
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		os.RemoveAll(dir)
+		return Record{}, fmt.Errorf("save the upload: %w", err)
+	}
+	if err := f.Close(); err != nil {
+		os.RemoveAll(dir)
+		return Record{}, fmt.Errorf("save the upload: %w", err)
+	}
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	j.seq++
+	now := j.now()
+	r := &Record{ID: id, Seq: j.seq, Name: name, Input: in, Created: now, Updated: now, State: Draft,
+		Sandbox: j.api.Sandbox, Lang: lang}
+	if err := j.save(r); err != nil {
+		os.RemoveAll(dir)
+		return Record{}, err
+	}
+	j.jobs[id] = r
+	j.logf(r, "uploaded %s", name)
+	return *r, nil
+}
+
+// Preview makes the dry run of draft job id with the reading options ro.
+func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask bool) (Record, error) {
+	j.mu.Lock()
+	r, ok := j.jobs[id]
+	if !ok || r.State != Draft {
+		j.mu.Unlock()
+		return Record{}, errNotDraft
+	}
+	r.Read, r.MaskCard = ro, mask
+	c := j.config(r)
+	j.mu.Unlock()
+	p, err := job.DryPreview(ctx, c)
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if err != nil {
+		r.Preview, r.PreviewErr = nil, err.Error()
+	} else {
+		r.Preview, r.PreviewErr = &p, ""
+	}
+	j.touch(r)
+	return *r, nil
+}
+
+// errNotDraft is the error of an action that needs a job not started yet.
+var errNotDraft = errors.New("this job has started already")
+
+// errState is the error of an action the job's state does not allow.
+var errState = errors.New("not possible in this job's state")
+
+// Begin queues draft job id, once the person confirmed calls, the figure
+// of its preview.
+func (j *Jobs) Begin(id string, calls int) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.jobs[id]
+	if !ok || r.State != Draft {
+		return errNotDraft
+	}
+	if r.Preview == nil || r.Preview.Calls != calls {
+		return errors.New("the preview changed: check the figure and confirm again")
+	}
+	r.State, r.Confirmed = Queued, calls
+	j.logf(r, "queued: at most %d calls confirmed", calls)
+	j.touch(r)
+	j.kick()
+	return nil
+}
+
+// Stop stops job id: gracefully while it runs (calls in flight finish),
+// at once while it waits in the queue.
+func (j *Jobs) Stop(id string) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.jobs[id]
+	if !ok {
+		return errState
+	}
+	switch r.State {
+	case Queued:
+		r.State, r.Message = Stopped, "stopped before it started"
+		j.logf(r, "%s", r.Message)
+		j.touch(r)
+	case Running:
+		lv := j.live[id]
+		if lv != nil && !lv.stopped {
+			lv.stopped = true
+			close(lv.stop)
+			j.logf(r, "stop asked: waiting for the calls in flight")
+		}
+	default:
+		return errState
+	}
+	return nil
+}
+
+// Resume queues a stopped or failed job again; retryFailed sends its
+// failed rows again.
+func (j *Jobs) Resume(id string, retryFailed bool) error {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	r, ok := j.jobs[id]
+	if !ok || (r.State != Stopped && r.State != Failed) || r.Sandbox != j.api.Sandbox {
+		return errState
+	}
+	r.State, r.Message, r.RetryFailed = Queued, "", retryFailed
+	j.logf(r, "resume asked (retry failed rows: %v)", retryFailed)
+	j.touch(r)
+	j.kick()
+	return nil
+}
+
+// touch saves r after a change; j.mu is held. A failed save is logged in
+// the job's log: the state in memory stays right until a restart.
+func (j *Jobs) touch(r *Record) {
+	r.Updated = j.now()
+	if err := j.save(r); err != nil {
+		j.logf(r, "cannot save job.json: %v", err)
+	}
+}
+
+// save writes r's job.json atomically.
+func (j *Jobs) save(r *Record) error {
+	b, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := jobDir(j.data, r.ID)
+	tmp := filepath.Join(dir, "job.json.tmp")
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("save job %s: %w", r.ID, err)
+	}
+	if err := os.Rename(tmp, filepath.Join(dir, "job.json")); err != nil {
+		return fmt.Errorf("save job %s: %w", r.ID, err)
+	}
+	return nil
+}
+
+// logf appends a line to r's log, with the time in China Standard Time.
+func (j *Jobs) logf(r *Record, format string, args ...any) {
+	line := j.now().In(cst).Format("2006-01-02 15:04:05") + "  " + fmt.Sprintf(format, args...) + "\n"
+	f, err := os.OpenFile(filepath.Join(jobDir(j.data, r.ID), "log.txt"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		return
+	}
+	f.WriteString(line)
+	f.Close()
+}
+
+// cst is China Standard Time, the zone of every time a person reads.
+var cst = time.FixedZone("CST", 8*3600)
+
+// Log returns the last lines of job id's log.
+func (j *Jobs) Log(id string, maxLines int) []string {
+	b, err := os.ReadFile(filepath.Join(jobDir(j.data, id), "log.txt"))
+	if err != nil {
+		return nil
+	}
+	lines := splitLines(string(b))
+	if len(lines) > maxLines {
+		lines = lines[len(lines)-maxLines:]
+	}
+	return lines
+}
+
+func splitLines(s string) []string {
+	var out []string
+	for len(s) > 0 {
+		i := 0
+		for i < len(s) && s[i] != '\n' {
+			i++
+		}
+		if i > 0 {
+			out = append(out, s[:i])
+		}
+		if i == len(s) {
+			break
+		}
+		s = s[i+1:]
+	}
+	return out
+}
+
+// logWriter sends a job's notices (the sandbox banner) to its log.
+type logWriter struct {
+	j *Jobs
+	r *Record
+}
+
+func (w *logWriter) Write(p []byte) (int, error) {
+	for _, l := range splitLines(string(p)) {
+		w.j.logf(w.r, "%s", l)
+	}
+	return len(p), nil
+}
+
+// Output writes (when it is older than the job's latest change, or the job
+// is running) the annotated output of job id in format ext (".xlsx" or
+// ".csv") and returns its path.
+func (j *Jobs) Output(ctx context.Context, id, ext string) (string, error) {
+	r, ok := j.Get(id)
+	if !ok {
+		return "", errState
+	}
+	j.mu.Lock()
+	c := j.config(&r)
+	j.mu.Unlock()
+	path := filepath.Join(jobDir(j.data, id), "download."+r.Lang+ext)
+	j.outMu.Lock()
+	defer j.outMu.Unlock()
+	if fi, err := os.Stat(path); err == nil && r.State != Running && fi.ModTime().After(r.Updated) {
+		return path, nil
+	}
+	db, err := store.OpenReadOnly(ctx, c.DB)
+	if err != nil {
+		return "", err
+	}
+	defer db.Close()
+	st, err := job.SameInput(ctx, db, c.Input)
+	if err != nil {
+		return "", err
+	}
+	if err := job.WriteOutput(ctx, db, st, job.Output{Input: c.Input, Path: path, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, QPS: c.QPS, Version: j.version}); err != nil {
+		return "", err
+	}
+	return path, nil
+}
+
+// Status reads job id's checkpoint status now (while it runs, too).
+func (j *Jobs) Status(ctx context.Context, id string) (store.Status, error) {
+	return readStatus(ctx, filepath.Join(jobDir(j.data, id), "checkpoint.db"))
+}
+
+// Audit checks the annotated output at path against job id's checkpoint.
+func (j *Jobs) Audit(ctx context.Context, id, path string) (job.AuditResult, error) {
+	db, err := store.OpenReadOnly(ctx, filepath.Join(jobDir(j.data, id), "checkpoint.db"))
+	if err != nil {
+		return job.AuditResult{}, err
+	}
+	defer db.Close()
+	return job.Audit(ctx, db, path, reader.Options{})
+}
