@@ -248,7 +248,7 @@ func (s *Server) jobPage() func(http.ResponseWriter, *http.Request, Record) {
 			return
 		}
 		_, _, _, running := s.jobs.Live(rec.ID)
-		s.render(w, r, http.StatusOK, "job", jobData{Job: rec, V: s.progress(r, rec, true), Log: s.jobs.Log(rec.ID, 200),
+		s.render(w, r, http.StatusOK, "job", jobData{Job: rec, V: s.progress(r, rec, true), Log: s.jobs.Log(rec.ID, lang(w, r), 200),
 			Created: rec.Created.In(cst).Format("2006-01-02 15:04:05"), Stopped: running && rec.State == Running && s.stopAsked(rec.ID)})
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,16 +35,19 @@ const (
 // Record is a job as job.json holds it: its settings and state, never the
 // API key, never a name or a card number.
 type Record struct {
-	ID       string    `json:"id"`
-	Seq      int       `json:"seq"`  // creation order: the queue's order
-	Name     string    `json:"name"` // the uploaded file's name
-	Input    string    `json:"input"`
-	Created  time.Time `json:"created"`
-	Updated  time.Time `json:"updated"`
-	State    string    `json:"state"`
-	Message  string    `json:"message,omitempty"` // why it stopped or failed
-	Sandbox  bool      `json:"sandbox"`
-	Lang     string    `json:"lang"` // of the output
+	ID      string    `json:"id"`
+	Seq     int       `json:"seq"`  // creation order: the queue's order
+	Name    string    `json:"name"` // the uploaded file's name
+	Input   string    `json:"input"`
+	Created time.Time `json:"created"`
+	Updated time.Time `json:"updated"`
+	State   string    `json:"state"`
+	// Note is the catalogue code of why the job stopped, when serve
+	// stopped it; Message the text of package job's error otherwise.
+	Note     string `json:"note,omitempty"`
+	Message  string `json:"message,omitempty"`
+	Sandbox  bool   `json:"sandbox"`
+	Lang     string `json:"lang"` // of the output
 	Read     reader.Options
 	MaskCard bool `json:"mask_card"`
 	// RetryFailed sends failed rows again on the next run (Resume asks).
@@ -128,8 +132,8 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 			return nil, fmt.Errorf("job %s: job.json is damaged: %v", e.Name(), err)
 		}
 		if r.State == Running {
-			r.State, r.Message = Stopped, "interrupted: serve ended while this job ran; press Resume to go on"
-			j.logf(&r, "%s", r.Message)
+			r.State, r.Note, r.Message = Stopped, "note_interrupted", ""
+			j.logf(&r, "note_interrupted")
 			if err := j.save(&r); err != nil {
 				return nil, err
 			}
@@ -194,7 +198,7 @@ func (j *Jobs) next() (*Record, *live) {
 	if first == nil {
 		return nil, nil
 	}
-	first.State, first.Message = Running, ""
+	first.State, first.Note, first.Message = Running, "", ""
 	j.touch(first)
 	lv := &live{stop: make(chan struct{}), lastAt: j.now()}
 	j.live[first.ID] = lv
@@ -246,7 +250,7 @@ func outExt(input string) string {
 func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	j.mu.Lock()
 	c := j.config(r)
-	j.logf(r, "started (%s)", c.Endpoint)
+	j.logf(r, "log_started", c.Endpoint)
 	j.mu.Unlock()
 	logw := &logWriter{j: j, r: r}
 	env := job.Env{Version: j.version, Stop: lv.stop, Now: j.now, Notice: logw,
@@ -270,15 +274,14 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	r.RetryFailed = false
 	switch {
 	case err == nil:
-		r.State, r.Message = Done, ""
-		j.logf(r, "done: %d rows, %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed; %d calls, %d billed",
-			st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
+		r.State, r.Note, r.Message = Done, "", ""
+		j.logf(r, "log_done", st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
 	case errors.Is(err, pipeline.ErrIncomplete) || errors.Is(err, pipeline.ErrBudget):
-		r.State, r.Message = Stopped, err.Error()
-		j.logf(r, "stopped: %v", err)
+		r.State, r.Note, r.Message = Stopped, "", err.Error()
+		j.logf(r, "log_stopped", err)
 	default:
-		r.State, r.Message = Failed, err.Error()
-		j.logf(r, "failed: %v", err)
+		r.State, r.Note, r.Message = Failed, "", err.Error()
+		j.logf(r, "log_failed", err)
 	}
 	j.touch(r)
 }
@@ -377,7 +380,7 @@ func (j *Jobs) Create(name, ext, lang string, src io.Reader) (Record, error) {
 		return Record{}, err
 	}
 	j.jobs[id] = r
-	j.logf(r, "uploaded %s", name)
+	j.logf(r, "log_uploaded", name)
 	return *r, nil
 }
 
@@ -423,7 +426,7 @@ func (j *Jobs) Begin(id string, calls int) error {
 		return errors.New("the preview changed: check the figure and confirm again")
 	}
 	r.State, r.Confirmed = Queued, calls
-	j.logf(r, "queued: at most %d calls confirmed", calls)
+	j.logf(r, "log_queued", calls)
 	j.touch(r)
 	j.kick()
 	return nil
@@ -440,15 +443,15 @@ func (j *Jobs) Stop(id string) error {
 	}
 	switch r.State {
 	case Queued:
-		r.State, r.Message = Stopped, "stopped before it started"
-		j.logf(r, "%s", r.Message)
+		r.State, r.Note = Stopped, "note_stopped_queued"
+		j.logf(r, "note_stopped_queued")
 		j.touch(r)
 	case Running:
 		lv := j.live[id]
 		if lv != nil && !lv.stopped {
 			lv.stopped = true
 			close(lv.stop)
-			j.logf(r, "stop asked: waiting for the calls in flight")
+			j.logf(r, "log_stop_asked")
 		}
 	default:
 		return errState
@@ -465,8 +468,12 @@ func (j *Jobs) Resume(id string, retryFailed bool) error {
 	if !ok || (r.State != Stopped && r.State != Failed) || r.Sandbox != j.api.Sandbox {
 		return errState
 	}
-	r.State, r.Message, r.RetryFailed = Queued, "", retryFailed
-	j.logf(r, "resume asked (retry failed rows: %v)", retryFailed)
+	r.State, r.Note, r.Message, r.RetryFailed = Queued, "", "", retryFailed
+	if retryFailed {
+		j.logf(r, "log_resume_failed")
+	} else {
+		j.logf(r, "log_resume")
+	}
 	j.touch(r)
 	j.kick()
 	return nil
@@ -477,7 +484,7 @@ func (j *Jobs) Resume(id string, retryFailed bool) error {
 func (j *Jobs) touch(r *Record) {
 	r.Updated = j.now()
 	if err := j.save(r); err != nil {
-		j.logf(r, "cannot save job.json: %v", err)
+		j.logf(r, "log_save_failed", err)
 	}
 }
 
@@ -498,23 +505,36 @@ func (j *Jobs) save(r *Record) error {
 	return nil
 }
 
-// logf appends a line to r's log, with the time in China Standard Time.
-func (j *Jobs) logf(r *Record, format string, args ...any) {
-	line := j.now().In(cst).Format("2006-01-02 15:04:05") + "  " + fmt.Sprintf(format, args...) + "\n"
-	f, err := os.OpenFile(filepath.Join(jobDir(j.data, r.ID), "log.txt"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+// logLine is one entry of a job's log (log.jsonl): a catalogue code and
+// its parameters, so that the log reads in the page's language.
+type logLine struct {
+	At   time.Time `json:"at"`
+	Code string    `json:"code"`
+	Args []string  `json:"args,omitempty"`
+}
+
+// logf appends an entry to r's log. Its args are formatted with %v.
+func (j *Jobs) logf(r *Record, code string, args ...any) {
+	l := logLine{At: j.now(), Code: code}
+	for _, a := range args {
+		l.Args = append(l.Args, fmt.Sprint(a))
+	}
+	b, _ := json.Marshal(l)
+	f, err := os.OpenFile(filepath.Join(jobDir(j.data, r.ID), "log.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return
 	}
-	f.WriteString(line)
+	f.Write(append(b, '\n'))
 	f.Close()
 }
 
 // cst is China Standard Time, the zone of every time a person reads.
 var cst = time.FixedZone("CST", 8*3600)
 
-// Log returns the last lines of job id's log.
-func (j *Jobs) Log(id string, maxLines int) []string {
-	b, err := os.ReadFile(filepath.Join(jobDir(j.data, id), "log.txt"))
+// Log returns the last maxLines entries of job id's log, in lang, each
+// with its time in China Standard Time.
+func (j *Jobs) Log(id, lang string, maxLines int) []string {
+	b, err := os.ReadFile(filepath.Join(jobDir(j.data, id), "log.jsonl"))
 	if err != nil {
 		return nil
 	}
@@ -522,7 +542,19 @@ func (j *Jobs) Log(id string, maxLines int) []string {
 	if len(lines) > maxLines {
 		lines = lines[len(lines)-maxLines:]
 	}
-	return lines
+	out := make([]string, 0, len(lines))
+	for _, l := range lines {
+		var e logLine
+		if json.Unmarshal([]byte(l), &e) != nil {
+			continue
+		}
+		args := make([]any, len(e.Args))
+		for i, a := range e.Args {
+			args[i] = a
+		}
+		out = append(out, e.At.In(cst).Format("2006-01-02 15:04:05")+"  "+tr(lang, e.Code, args...))
+	}
+	return out
 }
 
 func splitLines(s string) []string {
@@ -551,7 +583,11 @@ type logWriter struct {
 
 func (w *logWriter) Write(p []byte) (int, error) {
 	for _, l := range splitLines(string(p)) {
-		w.j.logf(w.r, "%s", l)
+		if strings.HasPrefix(l, "SANDBOX:") {
+			w.j.logf(w.r, "sandbox_banner")
+			continue
+		}
+		w.j.logf(w.r, "log_notice", l)
 	}
 	return len(p), nil
 }

@@ -279,6 +279,15 @@ func TestWholeFlow(t *testing.T) {
 	if got := figure(t, body, "f-rows"); got != "30 / 30" {
 		t.Errorf("job page rows %q, want 30 / 30", got)
 	}
+	for _, want := range []string{"已上传 customers.csv", "已排队：确认最多付费调用 26 次", "模拟模式：结果来自内置的模拟接口"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("the job's log lacks %q", want)
+		}
+	}
+	if _, body := cs.get("/jobs/" + id + "?lang=en"); !strings.Contains(body, "uploaded customers.csv") || strings.Contains(body, "已上传") {
+		t.Errorf("the job's log is not English with ?lang=en")
+	}
+	cs.get("/?lang=zh")
 	_, body = cs.get("/jobs")
 	if !strings.Contains(body, `data-job="`+id+`"`) || !strings.Contains(body, "已完成") {
 		t.Errorf("jobs page lacks the done job:\n%s", body)
@@ -530,7 +539,7 @@ func TestRestart(t *testing.T) {
 	write("00000000000000bb", Queued, 2)
 	cs := newConsole(t, consoleOpt{data: data})
 	rec, _ := cs.jobs.Get("00000000000000aa")
-	if rec.State != Stopped || !strings.Contains(rec.Message, "Resume") {
+	if rec.State != Stopped || rec.Note != "note_interrupted" {
 		t.Errorf("interrupted job: %s %q, want stopped, waiting for Resume", rec.State, rec.Message)
 	}
 	cs.waitState("00000000000000bb", Done)
