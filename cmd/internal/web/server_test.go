@@ -281,7 +281,7 @@ func TestWholeFlow(t *testing.T) {
 	}
 	for _, want := range []string{"已上传 customers.csv", "已排队：确认最多付费调用 26 次", "模拟模式：结果来自内置的模拟接口"} {
 		if !strings.Contains(body, want) {
-			t.Errorf("the job's log lacks %q", want)
+			t.Errorf("the job's log lacks %q:\n%s", want, body)
 		}
 	}
 	if _, body := cs.get("/jobs/" + id + "?lang=en"); !strings.Contains(body, "uploaded customers.csv") || strings.Contains(body, "已上传") {

@@ -144,6 +144,20 @@ var texts = map[string][2]string{
 	"err_internal":     {"内部错误：%s", "Internal error: %s"},
 	"err_not_started":  {"任务尚未开始，还没有结果。", "The job has not started: there is no result yet."},
 	"back":             {"返回", "Back"},
+
+	"note_interrupted":    {"serve 在任务运行时退出了（崩溃或被终止）。已完成的行已保存，不会重复付费；按“继续”接着核验。", "serve ended while this job ran (a crash or a kill). Finished rows are saved and never paid again; press Resume to go on."},
+	"note_stopped_queued": {"在开始前停止。", "Stopped before it started."},
+	"log_uploaded":        {"已上传 %s", "uploaded %s"},
+	"log_queued":          {"已排队：确认最多付费调用 %s 次", "queued: at most %s paid calls confirmed"},
+	"log_started":         {"开始核验（接口 %s）", "started (endpoint %s)"},
+	"log_done":            {"完成：%s 行，一致 %s，不一致 %s，输入无效 %s，被拒绝 %s，次日重试 %s，失败 %s；调用 %s 次，计费 %s 次", "done: %s rows, %s match, %s mismatch, %s invalid, %s rejected, %s deferred, %s failed; %s calls, %s billed"},
+	"log_stopped":         {"已停止：%s", "stopped: %s"},
+	"log_failed":          {"失败：%s", "failed: %s"},
+	"log_stop_asked":      {"请求停止：等待进行中的调用完成", "stop asked: waiting for the calls in flight"},
+	"log_resume":          {"请求继续", "resume asked"},
+	"log_resume_failed":   {"请求继续，并重试失败的行", "resume asked, retrying failed rows"},
+	"log_save_failed":     {"无法保存 job.json：%s", "cannot save job.json: %s"},
+	"log_notice":          {"%s", "%s"},
 }
 
 // page is what every template gets: the language, the session's CSRF
