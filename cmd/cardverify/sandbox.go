@@ -5,11 +5,11 @@ import (
 	"fmt"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
-	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/pipeline/juhe/sandbox"
 )
 
 func (a *app) sandbox(ctx context.Context, args []string) error {
-	var opt juhetest.Options
+	var opt sandbox.Options
 	fs := a.newFlags("sandbox")
 	addr := fs.String("addr", "127.0.0.1:8080", "listen `address`")
 	fs.StringVar(&opt.OpenID, "openid", job.SandboxOpenID, "openid that decrypts the encrypted endpoint")

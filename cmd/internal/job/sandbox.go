@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/pipeline/juhe/sandbox"
 )
 
 // The credentials "run --sandbox" uses with its in-process simulated API.
@@ -19,20 +19,20 @@ const (
 )
 
 // SandboxOptions are the simulated API's settings for "run --sandbox".
-func SandboxOptions() juhetest.Options {
-	return juhetest.Options{OpenID: SandboxOpenID}
+func SandboxOptions() sandbox.Options {
+	return sandbox.Options{OpenID: SandboxOpenID}
 }
 
 // Sandbox is the simulated Juhe API served over HTTP on loopback.
 type Sandbox struct {
 	URL     string
-	handler *juhetest.Handler
+	handler *sandbox.Handler
 	srv     *http.Server
 	done    chan error
 }
 
 // StartSandbox serves juhetest's simulated API on addr until Close.
-func StartSandbox(addr string, opt juhetest.Options) (*Sandbox, error) {
+func StartSandbox(addr string, opt sandbox.Options) (*Sandbox, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: %w", err)
@@ -40,7 +40,7 @@ func StartSandbox(addr string, opt juhetest.Options) (*Sandbox, error) {
 	if opt.MaxLog == 0 {
 		opt.MaxLog = -1 // a long run needs no request log
 	}
-	h := juhetest.NewHandler(opt)
+	h := sandbox.NewHandler(opt)
 	s := &Sandbox{
 		URL:     "http://" + ln.Addr().String(),
 		handler: h,

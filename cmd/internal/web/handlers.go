@@ -451,7 +451,7 @@ func (s *Server) summaryPage() func(http.ResponseWriter, *http.Request, Record) 
 type auditData struct {
 	Job    Record
 	Done   bool
-	Result job.AuditResult
+	Result job.AuditReport
 	Error  string
 }
 

@@ -630,11 +630,6 @@ func (j *Jobs) Status(ctx context.Context, id string) (store.Status, error) {
 }
 
 // Audit checks the annotated output at path against job id's checkpoint.
-func (j *Jobs) Audit(ctx context.Context, id, path string) (job.AuditResult, error) {
-	db, err := store.OpenReadOnly(ctx, filepath.Join(jobDir(j.data, id), "checkpoint.db"))
-	if err != nil {
-		return job.AuditResult{}, err
-	}
-	defer db.Close()
-	return job.Audit(ctx, db, path, reader.Options{})
+func (j *Jobs) Audit(ctx context.Context, id, path string) (job.AuditReport, error) {
+	return job.Audit(ctx, job.AuditConfig{Output: path, DB: filepath.Join(jobDir(j.data, id), "checkpoint.db")})
 }

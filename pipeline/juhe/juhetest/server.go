@@ -1,8 +1,45 @@
+// Package juhetest is a fake of Juhe's bank card two-element API for tests,
+// in the style of net/http/httptest: NewServer starts the simulated API of
+// package sandbox on 127.0.0.1 and closes it when the test ends. The names
+// below are sandbox's, so that tests need only this package; see sandbox for
+// how a request is answered.
 package juhetest
 
 import (
 	"net/http/httptest"
 	"testing"
+
+	"github.com/cardverify/cardverify/pipeline/juhe/sandbox"
+)
+
+// The simulated API's types and constructors, from package sandbox.
+type (
+	Options = sandbox.Options
+	Handler = sandbox.Handler
+	Request = sandbox.Request
+	Reply   = sandbox.Reply
+)
+
+// DefaultMaxLog is sandbox.DefaultMaxLog.
+const DefaultMaxLog = sandbox.DefaultMaxLog
+
+// The simulated API's functions, from package sandbox.
+var (
+	NewHandler   = sandbox.NewHandler
+	Rule         = sandbox.Rule
+	MatchCard    = sandbox.MatchCard
+	MismatchCard = sandbox.MismatchCard
+	CodeCard     = sandbox.CodeCard
+	Answer       = sandbox.Answer
+	Match        = sandbox.Match
+	Mismatch     = sandbox.Mismatch
+	Code         = sandbox.Code
+	HTTPError    = sandbox.HTTPError
+	TooMany      = sandbox.TooMany
+	Truncated    = sandbox.Truncated
+	Raw          = sandbox.Raw
+	Hangup       = sandbox.Hangup
+	Delay        = sandbox.Delay
 )
 
 // Server is a fake Juhe API listening on 127.0.0.1, with the Handler's

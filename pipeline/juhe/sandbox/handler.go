@@ -1,4 +1,4 @@
-package juhetest
+package sandbox
 
 import (
 	"math"

@@ -1,7 +1,9 @@
-// Package juhetest is a fake of Juhe's bank card two-element API, in the
-// style of net/http/httptest: NewServer starts it on 127.0.0.1 for a test,
-// NewHandler gives the same fake as an http.Handler for `cardverify sandbox`
-// and `cardverify run --sandbox`. Nothing it answers is a real verdict.
+// Package sandbox is a simulated Juhe bank card two-element API: NewHandler
+// gives it as an http.Handler, which `cardverify sandbox` and `cardverify run
+// --sandbox` serve, and which package juhetest wraps in a test server on
+// 127.0.0.1 (in the style of net/http/httptest). Nothing it answers is a real
+// verdict. It is production code: it imports neither testing nor httptest,
+// so the cardverify binary links neither.
 //
 // It serves both endpoints, /verifybankcard/query and
 // /verifybankcard/queryEncry (whose realname and bankcard it decrypts with
@@ -49,4 +51,4 @@
 // switches are atomics, no lock is held while a request waits out its
 // latency, and the request log stops growing at Options.MaxLog entries
 // (counters keep counting).
-package juhetest
+package sandbox

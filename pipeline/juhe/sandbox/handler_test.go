@@ -1,4 +1,4 @@
-package juhetest
+package sandbox
 
 import (
 	"encoding/json"
@@ -438,7 +438,7 @@ func TestJobIDs(t *testing.T) {
 // cutting a long wait short.
 func TestServer(t *testing.T) {
 	const card = "6217003180000902693"
-	s := NewServer(t, Options{Latency: 30 * time.Millisecond})
+	s := newTestServer(t, Options{Latency: 30 * time.Millisecond})
 	if !strings.HasPrefix(s.URL, "http://127.0.0.1:") {
 		t.Fatalf("URL %q", s.URL)
 	}
@@ -483,8 +483,11 @@ func TestServer(t *testing.T) {
 		}
 		done <- err
 	}()
-	for s.ScriptsLeft() > 0 { // wait until the request is in its delay
-		time.Sleep(time.Millisecond)
+	// Wait until the request is in its delay.
+	for limit := time.Now().Add(5 * time.Second); s.ScriptsLeft() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatal("the request never reached its scripted delay")
+		}
 	}
 	s.Close()
 	select {
@@ -498,7 +501,7 @@ func TestServer(t *testing.T) {
 // TestConcurrent changes switches while many clients call, for the race
 // detector.
 func TestConcurrent(t *testing.T) {
-	s := NewServer(t, Options{OpenID: testOpenID, MaxLog: 100})
+	s := newTestServer(t, Options{OpenID: testOpenID, MaxLog: 100})
 	var wg sync.WaitGroup
 	for w := range 8 {
 		wg.Go(func() {
@@ -566,3 +569,22 @@ func BenchmarkHandler(b *testing.B) {
 		})
 	}
 }
+
+// testServer is the handler on a real port of 127.0.0.1, for the tests of
+// this package (juhetest.Server is the same for other packages' tests).
+type testServer struct {
+	*Handler
+	URL string
+}
+
+func newTestServer(tb testing.TB, opt Options) *testServer {
+	tb.Helper()
+	h := NewHandler(opt)
+	ts := httptest.NewServer(h)
+	s := &testServer{Handler: h, URL: ts.URL}
+	tb.Cleanup(func() { h.Close(); ts.Close() })
+	return s
+}
+
+// Close ends the waits in progress; the server itself closes at cleanup.
+func (s *testServer) Close() { s.Handler.Close() }
