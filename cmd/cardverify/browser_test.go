@@ -10,8 +10,6 @@ package main
 // (testdata/web to refresh the README's).
 
 import (
-	"bufio"
-	"bytes"
 	"context"
 	"fmt"
 	"net"
@@ -21,7 +19,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,80 +43,6 @@ func chromium(t *testing.T) string {
 	}
 	t.Skip(msg)
 	return ""
-}
-
-// serveProc is a "cardverify serve" started by a test.
-type serveProc struct {
-	url  string
-	cmd  *exec.Cmd
-	done chan struct{}
-	errb *bytes.Buffer
-}
-
-// startServe starts the binary's serve with args and waits for its URL.
-func startServe(t *testing.T, env []string, args ...string) *serveProc {
-	t.Helper()
-	cmd := exec.Command(binPath, append([]string{"serve"}, args...)...)
-	cmd.Env = append(append(os.Environ(), env...), "XDG_CONFIG_HOME="+t.TempDir())
-	pr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &serveProc{cmd: cmd, done: make(chan struct{}), errb: &bytes.Buffer{}}
-	urls := make(chan string, 1)
-	// The reading goroutine ends when serve exits and closes its stderr.
-	go func() {
-		sc := bufio.NewScanner(pr)
-		re := regexp.MustCompile(`console: (http://\S+/)`)
-		for sc.Scan() {
-			p.errb.WriteString(sc.Text() + "\n")
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				urls <- m[1]
-			}
-		}
-		cmd.Wait()
-		close(p.done)
-	}()
-	select {
-	case p.url = <-urls:
-	case <-p.done:
-		t.Fatalf("serve ended at once:\n%s", p.errb)
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		t.Fatal("serve printed no URL")
-	}
-	t.Cleanup(func() { p.stop(t) })
-	return p
-}
-
-// stop ends serve as Ctrl-C does, and waits.
-func (p *serveProc) stop(t *testing.T) {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	p.cmd.Process.Signal(syscall.SIGINT)
-	select {
-	case <-p.done:
-	case <-time.After(20 * time.Second):
-		p.cmd.Process.Kill()
-		<-p.done
-		t.Errorf("serve did not stop on SIGINT:\n%s", p.errb)
-	}
-}
-
-// freeAddr returns a free port on host.
-func freeAddr(t *testing.T, host string) string {
-	ln, err := net.Listen("tcp", host+":0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 func newBrowser(t *testing.T) (context.Context, string) {
@@ -213,7 +136,7 @@ func TestBrowser(t *testing.T) {
 	}
 	shot := shots{t, shotDir}
 	data := t.TempDir()
-	srv := startServe(t, []string{"JUHE_KEY=" + testKey}, "--sandbox", "--addr", "127.0.0.1:0", "--data", data, "--qps", "20")
+	srv := startServe(t, t.TempDir(), []string{"JUHE_KEY=" + testKey}, "--sandbox", "--addr", "127.0.0.1:0", "--data", data, "--qps", "20")
 	demo, err := filepath.Abs("../../testdata/demo/customers.csv")
 	if err != nil {
 		t.Fatal(err)
@@ -332,7 +255,7 @@ func TestBrowser(t *testing.T) {
 	// Bound to a non-loopback address: the login page first.
 	addr := freeAddr(t, "0.0.0.0")
 	_, port, _ := net.SplitHostPort(addr)
-	pw := startServe(t, []string{"JUHE_KEY=" + testKey, "CV_TEST_PASSWORD=open sesame"}, "--sandbox", "--addr", "0.0.0.0:"+port,
+	pw := startServe(t, t.TempDir(), []string{"JUHE_KEY=" + testKey, "CV_TEST_PASSWORD=open sesame"}, "--sandbox", "--addr", "0.0.0.0:"+port,
 		"--data", t.TempDir(), "--password-env", "CV_TEST_PASSWORD")
 	base := "http://127.0.0.1:" + port + "/"
 	run1(t, ctx, "open the guarded console", chromedp.Navigate(base+"jobs"), chromedp.WaitVisible(chromedp.ID("password")))

@@ -133,6 +133,10 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 		}
 		if r.State == Running {
 			r.State, r.Note, r.Message = Stopped, "note_interrupted", ""
+			// What the run did before it died is in the checkpoint only.
+			if st, err := readStatus(context.Background(), filepath.Join(jobDir(data, r.ID), "checkpoint.db")); err == nil {
+				r.Status = &st
+			}
 			j.logf(&r, "note_interrupted")
 			if err := j.save(&r); err != nil {
 				return nil, err
