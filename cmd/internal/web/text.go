@@ -28,7 +28,7 @@ var texts = map[string][2]string{
 	"new_file":     {"选择文件", "Choose a file"},
 	"new_limit":    {"支持 .csv .tsv .txt .xlsx，最大 %s MiB。", "Accepted: .csv .tsv .txt .xlsx, at most %s MiB."},
 	"new_submit":   {"上传并预览", "Upload and preview"},
-	"new_privacy":  {"页面只显示卡号的前 6 位和后 4 位；下载的结果文件与上传的文件一致。", "Pages show only the first 6 and last 4 digits of cards; the downloaded workbook carries what you uploaded."},
+	"new_privacy":  {"页面上不显示任何卡号；下载的结果文件保留上传文件的全部内容（可在预览中选择隐藏卡号中间位）。", "Pages show no card number; the downloaded workbook carries what you uploaded (or masked cards, if you tick it on the preview)."},
 	"file":         {"文件", "File"},
 	"format":       {"格式", "Format"},
 	"sheet":        {"工作表", "Sheet"},
