@@ -249,16 +249,10 @@ func (s *Server) jobPage() func(http.ResponseWriter, *http.Request, Record) {
 		}
 		_, _, _, running := s.jobs.Live(rec.ID)
 		s.render(w, r, http.StatusOK, "job", jobData{Job: rec, V: s.progress(r, rec, true), Log: s.jobs.Log(rec.ID, lang(w, r), 200),
-			Created: rec.Created.In(cst).Format("2006-01-02 15:04:05"), Stopped: running && rec.State == Running && s.stopAsked(rec.ID)})
+			Created: rec.Created.In(cst).Format("2006-01-02 15:04:05"), Stopped: running && rec.State == Running && s.jobs.StopAsked(rec.ID)})
 	}
 }
 
-func (s *Server) stopAsked(id string) bool {
-	s.jobs.mu.Lock()
-	defer s.jobs.mu.Unlock()
-	lv := s.jobs.live[id]
-	return lv != nil && lv.stopped
-}
 
 // progress is the figures the job page shows (and the events update),
 // formatted in the request's language. withStatus reads the checkpoint
@@ -375,6 +369,10 @@ func (s *Server) download() func(http.ResponseWriter, *http.Request, Record) {
 			return
 		}
 		path, err := s.jobs.Output(r.Context(), rec.ID, ext)
+		if errors.Is(err, errNoCheckpoint) {
+			s.fail(w, r, http.StatusConflict, "err_not_started")
+			return
+		}
 		if err != nil {
 			s.failText(w, r, http.StatusInternalServerError, err.Error())
 			return

@@ -281,13 +281,21 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 		r.State, r.Note, r.Message = Done, "", ""
 		j.logf(r, "log_done", st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
 	case errors.Is(err, pipeline.ErrIncomplete) || errors.Is(err, pipeline.ErrBudget):
-		r.State, r.Note, r.Message = Stopped, "", err.Error()
+		r.State, r.Note, r.Message = Stopped, "", j.clean(r, err)
 		j.logf(r, "log_stopped", err)
 	default:
-		r.State, r.Note, r.Message = Failed, "", err.Error()
+		r.State, r.Note, r.Message = Failed, "", j.clean(r, err)
 		j.logf(r, "log_failed", err)
 	}
 	j.touch(r)
+}
+
+// clean is the text of a job's error as a page shows it: the input named
+// as uploaded, not by where serve keeps it.
+func (j *Jobs) clean(r *Record, err error) string {
+	dir := jobDir(j.data, r.ID)
+	msg := strings.ReplaceAll(err.Error(), filepath.Join(dir, r.Input), r.Name)
+	return strings.ReplaceAll(msg, dir+string(filepath.Separator), "")
 }
 
 // readStatus reads the status of the checkpoint at path, if there is one.
@@ -326,6 +334,14 @@ func (j *Jobs) Live(id string) (s pipeline.Stats, total int, rate float64, ok bo
 		return s, 0, 0, false
 	}
 	return lv.stats, lv.total, lv.rate, true
+}
+
+// StopAsked reports whether a Stop of running job id is under way.
+func (j *Jobs) StopAsked(id string) bool {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	lv := j.live[id]
+	return lv != nil && lv.stopped
 }
 
 // Get returns a copy of job id.
@@ -403,7 +419,7 @@ func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask b
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if err != nil {
-		r.Preview, r.PreviewErr = nil, err.Error()
+		r.Preview, r.PreviewErr = nil, j.clean(r, err)
 	} else {
 		r.Preview, r.PreviewErr = &p, ""
 	}
@@ -413,6 +429,10 @@ func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask b
 
 // errNotDraft is the error of an action that needs a job not started yet.
 var errNotDraft = errors.New("this job has started already")
+
+// errNoCheckpoint is the error of a download of a job that made no
+// checkpoint: it never ran, or its input was refused.
+var errNoCheckpoint = errors.New("this job has no result yet")
 
 // errState is the error of an action the job's state does not allow.
 var errState = errors.New("not possible in this job's state")
@@ -612,6 +632,9 @@ func (j *Jobs) Output(ctx context.Context, id, ext string) (string, error) {
 	defer j.outMu.Unlock()
 	if fi, err := os.Stat(path); err == nil && r.State != Running && fi.ModTime().After(r.Updated) {
 		return path, nil
+	}
+	if _, err := os.Stat(c.DB); err != nil {
+		return "", errNoCheckpoint
 	}
 	db, err := store.OpenReadOnly(ctx, c.DB)
 	if err != nil {

@@ -570,3 +570,33 @@ func TestLanguage(t *testing.T) {
 		t.Errorf("?lang=zh: not the Chinese page")
 	}
 }
+
+// TestPreviewError: a list whose columns cannot be found shows why, with
+// the form to choose them; a file that is not an output cannot be audited.
+func TestPreviewError(t *testing.T) {
+	t.Setenv("XDG_CONFIG_HOME", t.TempDir())
+	cs := newConsole(t, consoleOpt{})
+	token := cs.csrf()
+	id := cs.uploadJob("odd.csv", []byte("a,b\n张三,6228480402564890018\n李四,6228480402564890026\n"), token)
+	_, body := cs.get("/jobs/" + id)
+	if !strings.Contains(body, `id="preview-error"`) || !strings.Contains(body, `id="card-col"`) || strings.Contains(body, `id="start"`) || strings.Contains(body, cs.data) {
+		t.Fatalf("a list without known headers: want the error and the column form, no Start:\n%s", body)
+	}
+	if resp, _ := cs.get("/jobs/" + id + "/download/xlsx"); resp.StatusCode != http.StatusConflict {
+		t.Errorf("download of a job not started: %d, want 409", resp.StatusCode)
+	}
+	cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"A"}, "card_col": {"B"}, "header_row": {"1"}})
+	_, body = cs.get("/jobs/" + id)
+	if got := figure(t, body, "n-calls"); got != "2" {
+		t.Errorf("with columns A and B chosen: %s calls, want 2", got)
+	}
+	if resp, body := cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "header_row": {"0"}}); resp.StatusCode != http.StatusBadRequest || !strings.Contains(body, "表头行") {
+		t.Errorf("header row 0: %d, want 400 naming the header row", resp.StatusCode)
+	}
+	cs.post("/jobs/"+id+"/start", url.Values{"csrf": {token}, "calls": {"2"}, "confirm": {"yes"}})
+	cs.waitState(id, Done)
+	_, body = cs.upload("/jobs/"+id+"/audit", "other.csv", []byte("x,y\n1,2\n"), token)
+	if !strings.Contains(body, `id="error"`) || strings.Contains(body, cs.data) {
+		t.Errorf("audit of a file that is no output: want an error that does not show where serve keeps files:\n%s", body)
+	}
+}
