@@ -253,7 +253,6 @@ func (s *Server) jobPage() func(http.ResponseWriter, *http.Request, Record) {
 	}
 }
 
-
 // progress is the figures the job page shows (and the events update),
 // formatted in the request's language. withStatus reads the checkpoint
 // while the job runs, for the counts of the whole job.
