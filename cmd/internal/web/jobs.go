@@ -95,14 +95,16 @@ type Jobs struct {
 	version string
 	now     func() time.Time
 
-	mu      sync.Mutex
-	jobs    map[string]*Record
-	seq     int
-	live    map[string]*live // the running job's progress
-	wake    chan struct{}
-	closing bool
-	done    chan struct{}
-	outMu   sync.Mutex // one output written at a time
+	mu   sync.Mutex
+	jobs map[string]*Record
+	seq  int
+	live map[string]*live // the running job's progress
+	// statuses are the checkpoint statuses read lately, by job.
+	statuses map[string]cachedStatus
+	wake     chan struct{}
+	closing  bool
+	done     chan struct{}
+	outMu    sync.Mutex // one output written at a time
 }
 
 // OpenJobs loads the jobs under data. A job that was running when serve
@@ -111,7 +113,7 @@ type Jobs struct {
 // queued and run in their order.
 func OpenJobs(data string, api job.Config, version string, now func() time.Time) (*Jobs, error) {
 	j := &Jobs{data: data, api: api, version: version, now: now, jobs: map[string]*Record{},
-		live: map[string]*live{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		live: map[string]*live{}, statuses: map[string]cachedStatus{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := os.MkdirAll(filepath.Join(data, "jobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -272,6 +274,7 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	delete(j.live, r.ID)
+	delete(j.statuses, r.ID)
 	if res.Written || st.Rows > 0 {
 		r.Status = &st
 	}
@@ -651,9 +654,33 @@ func (j *Jobs) Output(ctx context.Context, id, ext string) (string, error) {
 	return path, nil
 }
 
-// Status reads job id's checkpoint status now (while it runs, too).
+// statusTTL is how long a status read from a checkpoint is reused: every
+// page open on a running job asks for it every second, and counting a
+// million rows is not free.
+const statusTTL = 2 * time.Second
+
+// Status reads job id's checkpoint status (while it runs, too), or returns
+// the one read less than statusTTL ago.
 func (j *Jobs) Status(ctx context.Context, id string) (store.Status, error) {
-	return readStatus(ctx, filepath.Join(jobDir(j.data, id), "checkpoint.db"))
+	j.mu.Lock()
+	c, ok := j.statuses[id]
+	j.mu.Unlock()
+	if ok && j.now().Sub(c.at) < statusTTL {
+		return c.st, nil
+	}
+	st, err := readStatus(ctx, filepath.Join(jobDir(j.data, id), "checkpoint.db"))
+	if err == nil {
+		j.mu.Lock()
+		j.statuses[id] = cachedStatus{st: st, at: j.now()}
+		j.mu.Unlock()
+	}
+	return st, err
+}
+
+// cachedStatus is a checkpoint's status and when it was read.
+type cachedStatus struct {
+	st store.Status
+	at time.Time
 }
 
 // Audit checks the annotated output at path against job id's checkpoint.

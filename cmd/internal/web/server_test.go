@@ -307,6 +307,17 @@ func TestWholeFlow(t *testing.T) {
 		t.Errorf("CSV download: %d, no status column", resp.StatusCode)
 	}
 
+	// No file serve keeps holds the key, nor job.json a card number.
+	filepath.Walk(cs.data, func(path string, fi os.FileInfo, err error) error {
+		if err == nil && !fi.IsDir() && bytes.Contains(readFile(t, path), []byte(testKey)) {
+			t.Errorf("%s holds the API key", path)
+		}
+		return nil
+	})
+	if b := readFile(t, filepath.Join(jobDir(cs.data, id), "job.json")); bytes.Contains(b, []byte("6228488159083016614")) || bytes.Contains(b, []byte("陈杰")) {
+		t.Errorf("job.json holds a card number or a name")
+	}
+
 	// Audit: the workbook as downloaded is fine; an edited one is not.
 	_, body = cs.upload("/jobs/"+id+"/audit", "back.xlsx", []byte(xlsx), token)
 	if !strings.Contains(body, "一致：30 行都与检查点记录相符") {
