@@ -59,6 +59,11 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("API error %d: %s", e.Code, e.Reason)
+	if e.Code == 0 {
+		// No vendor code: the API could not be used at all (an untrusted
+		// TLS certificate), and "API error 0" would read as success.
+		s = "the API cannot be used: " + e.Reason
+	}
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}

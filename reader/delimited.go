@@ -62,7 +62,10 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	}
 	delim := sniffDelimiter(decoded, tsv)
 
-	lim := &limitReader{r: tr}
+	// A lone CR ends a line (classic Mac OS, Excel for Mac's "CSV
+	// (Macintosh)"); encoding/csv would keep it inside the field and read
+	// the whole file as one record.
+	lim := &limitReader{r: loneCR{tr}}
 	cr := csv.NewReader(lim)
 	cr.Comma = delim
 	cr.LazyQuotes = true
@@ -81,9 +84,37 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	return r, nil
 }
 
+// loneCR turns a CR that no LF follows into an LF. It reads from a
+// bufio.Reader so that a CR at the end of a read can be judged by the next
+// byte.
+type loneCR struct{ r *bufio.Reader }
+
+func (l loneCR) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\r')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+1 < n {
+			if p[i+1] != '\n' {
+				p[i] = '\n'
+			}
+		} else if next, perr := l.r.Peek(1); perr != nil || next[0] != '\n' {
+			p[i] = '\n'
+		}
+		i++
+	}
+	return n, err
+}
+
 // chooseEncoding returns the encoding of a text file from its first bytes
 // or the label the user gave: its name, a decoder (nil for UTF-8, which
-// needs none) and the length of the byte order mark to skip.
+// needs none) and the length of the byte order mark to skip. A byte order
+// mark is skipped whatever the label says, and one that the text after it
+// contradicts (a UTF-8 mark before GBK text) is an *pipeline.InputError
+// naming --encoding.
 func chooseEncoding(path string, sample []byte, label string) (string, encoding.Encoding, int, error) {
 	bom := 0
 	switch {
@@ -96,9 +127,6 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 		l := strings.ToLower(strings.TrimSpace(label))
 		switch l {
 		case "utf-8", "utf8":
-			if bom != 3 {
-				bom = 0
-			}
 			return "utf-8", nil, bom, nil
 		case "utf-16", "utf16":
 			// The byte order mark decides; without one, little endian,
@@ -106,17 +134,11 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 			if bom == 2 && sample[0] == 0xFE {
 				return "utf-16be", unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), 2, nil
 			}
-			if bom != 2 {
-				bom = 0
-			}
 			return "utf-16le", unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), bom, nil
 		case "utf-16le", "utf-16be", "utf16le", "utf16be":
 			order := unicode.LittleEndian
 			if strings.HasSuffix(l, "be") {
 				order = unicode.BigEndian
-			}
-			if bom != 2 {
-				bom = 0
 			}
 			return strings.Replace(l, "utf16", "utf-16", 1), unicode.UTF16(order, unicode.IgnoreBOM), bom, nil
 		}
@@ -125,9 +147,23 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 			return "", nil, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("unknown encoding %q", label),
 				Hint: "use utf-8, gbk, gb18030, big5, utf-16le or utf-16be"}
 		}
-		return l, enc, 0, nil
+		// The user named the encoding: a byte order mark before the text
+		// (left by a tool that added one to a file already in GBK) is
+		// not text, and decoded as GBK it would be mojibake in the first
+		// header.
+		return l, enc, bom, nil
 	}
 	switch {
+	case bom == 3 && !validUTF8Prefix(sample[3:]):
+		return "", nil, 0, &pipeline.InputError{Path: path,
+			Msg:  "the file starts with a UTF-8 byte order mark, but the text after it is not UTF-8 (it may be GBK, as Excel on Chinese Windows saves CSV)",
+			Hint: "give the file's encoding: --encoding gbk (the mark is then skipped)"}
+	case bom == 2 && len(sample) > 8 && bytes.IndexByte(sample[2:], 0) < 0:
+		// UTF-16 text of a list has a zero byte in every ASCII
+		// character: its delimiters and line ends.
+		return "", nil, 0, &pipeline.InputError{Path: path,
+			Msg:  "the file starts with a UTF-16 byte order mark, but the text after it is not UTF-16",
+			Hint: "give the file's encoding: --encoding gbk or --encoding utf-8 (the mark is then skipped)"}
 	case bom == 3:
 		return "utf-8-bom", nil, 3, nil
 	case bom == 2 && sample[0] == 0xFF:
@@ -180,6 +216,10 @@ func validUTF8Prefix(b []byte) bool {
 // sniffDelimiter picks among comma, tab, semicolon and pipe the separator
 // that appears the same number of times on most of the first lines.
 func sniffDelimiter(sample []byte, tsv bool) rune {
+	if bytes.IndexByte(sample, '\r') >= 0 {
+		// Lines may end with CR LF or a lone CR.
+		sample = bytes.ReplaceAll(bytes.ReplaceAll(sample, []byte("\r\n"), []byte{'\n'}), []byte{'\r'}, []byte{'\n'})
+	}
 	lines := bytes.Split(sample, []byte{'\n'})
 	if len(lines) > 1 {
 		lines = lines[:len(lines)-1] // the last line may be cut

@@ -3,6 +3,7 @@ package reader
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -288,5 +289,41 @@ func TestHeaderErrorHidesCards(t *testing.T) {
 	}
 	if strings.Contains(err.Error(), "6222021234567890128") || !strings.Contains(err.Error(), "(a number)") {
 		t.Errorf("err = %v: shows the card", err)
+	}
+}
+
+// TestLoneCR: lines ending in a lone CR are rows, wherever the CR falls in
+// the reads below the CSV parser; a CR LF stays one line end.
+func TestLoneCR(t *testing.T) {
+	var b strings.Builder
+	b.WriteString("姓名,卡号\r")
+	const rows = 3000
+	for i := range rows {
+		end := "\r"
+		if i%7 == 0 {
+			end = "\r\n"
+		}
+		fmt.Fprintf(&b, "%s,6222021234567890128%s", strings.Repeat("王", 1+i%5), end)
+	}
+	r, err := NewDelimited(iotest.HalfReader(strings.NewReader(b.String())), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for {
+		rec, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			t.Fatalf("after %d records: %v", n, err)
+		}
+		if rec.Kind == pipeline.Data && (len(rec.Problems) > 0 || rec.Card != "6222021234567890128") {
+			t.Fatalf("row %d: card %q, problems %q", rec.RowNo, rec.Card, rec.Problems)
+		}
+		n++
+	}
+	if n != rows+1 {
+		t.Errorf("%d records, want %d", n, rows+1)
 	}
 }

@@ -172,19 +172,23 @@ func openText(path string, opt Options) (*Reader, error) {
 	return r, nil
 }
 
-// countLines counts the line feeds of f, for a progress estimate.
+// countLines counts the lines of f, for a progress estimate: its line
+// feeds, or its carriage returns if there are more (lines ending in a lone
+// CR).
 func countLines(f io.Reader) (int, error) {
 	buf := make([]byte, 1<<20)
-	n := 0
+	lf, cr := 0, 0
 	last := byte('\n')
 	for {
 		k, err := f.Read(buf)
 		if k > 0 {
-			n += bytes.Count(buf[:k], []byte{'\n'})
+			lf += bytes.Count(buf[:k], []byte{'\n'})
+			cr += bytes.Count(buf[:k], []byte{'\r'})
 			last = buf[k-1]
 		}
 		if err == io.EOF {
-			if last != '\n' && last != 0 {
+			n := max(lf, cr)
+			if last != '\n' && last != '\r' && last != 0 {
 				n++
 			}
 			return n, nil

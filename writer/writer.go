@@ -35,8 +35,11 @@
 // the target (".NAME.tmp-*"), synced, and renamed over the target only by
 // Close; until then, and whatever goes wrong, an existing file at the target
 // is left as it was. A new output gets the input's permission bits (or
-// 0600), a replaced one keeps its own. Temporary files left by a writer
-// killed more than 6 hours ago are removed by the next successful Close.
+// 0600), a replaced one keeps its own. The temporary file is created 0600:
+// it holds names and cards. Temporary files left by a writer killed more
+// than 6 hours ago are removed by the next successful Close;
+// RemoveTemporaries removes them all, for a caller that knows no other
+// writer of the same output is running.
 package writer
 
 import (
@@ -553,6 +556,41 @@ func (w *Writer) Close() error {
 // taken as left by a process that was killed while writing: a writer holds
 // its temporary file from Create to Close, which takes minutes at most.
 const staleAfter = 6 * time.Hour
+
+// RemoveTemporaries removes every temporary output of path (".NAME.tmp-*"
+// beside it), whatever its age: the files a writer killed while writing
+// left behind, which hold names and cards in plaintext. Call it only when
+// no other writer of path can be running (cardverify holds the
+// checkpoint's lock). It returns how many files it removed and the first
+// error.
+func RemoveTemporaries(path string) (int, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("remove temporary outputs of %s: %w", path, err)
+	}
+	n := 0
+	var first error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "."+base+".tmp-") {
+			continue
+		}
+		err := os.Remove(filepath.Join(dir, e.Name()))
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, fs.ErrNotExist) && first == nil:
+			first = fmt.Errorf("remove temporary output %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+	}
+	return n, first
+}
 
 // removeStale removes the temporary outputs of path last modified before
 // cutoff. Errors are ignored: they are hidden files, and a later Close

@@ -1082,3 +1082,44 @@ func TestMaskOverflow(t *testing.T) {
 		t.Errorf("last row = %q, want the card masked after the verify columns", got)
 	}
 }
+
+// TestTemporaryOutput: the temporary output is created 0600 whatever the
+// umask and the input's mode (it holds names and cards before Close), and
+// RemoveTemporaries removes every temporary of its output however new, and
+// nothing else.
+func TestTemporaryOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "list.csv")
+	os.WriteFile(in, []byte("x"), 0o644)
+	out := filepath.Join(dir, "list.verified.csv")
+	w, err := Create(out, Options{Lang: "en", CardCol: 1, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".list.verified.csv.tmp-*"))
+	if len(tmps) != 1 {
+		t.Fatalf("temporaries %v, want one", tmps)
+	}
+	if fi, err := os.Stat(tmps[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("temporary output mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	// w is a writer killed while writing: its file stays.
+	_ = w
+	keep := []string{"list.verified.csv", ".other.csv.tmp-1", "list.verified.csv.tmp-2"}
+	for _, name := range append(keep, ".list.verified.csv.tmp-3") {
+		os.WriteFile(filepath.Join(dir, name), []byte("王伟,6222021234567890"), 0o600)
+	}
+	n, err := RemoveTemporaries(out)
+	if err != nil || n != 2 {
+		t.Errorf("RemoveTemporaries = %d, %v; want 2 removed", n, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".list.verified.csv.tmp-*"))
+	if len(left) != 0 {
+		t.Errorf("left %v", left)
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("RemoveTemporaries removed %s", name)
+		}
+	}
+}

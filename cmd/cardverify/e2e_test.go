@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "cardverify")
+	// The fingerprint key file goes to the user's config directory: keep
+	// the tests' keys out of the real one, for the binary and in-process
+	// runs alike.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {

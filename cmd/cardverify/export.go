@@ -10,7 +10,7 @@ import (
 // export writes the annotated output of INPUT from a checkpoint, at any
 // time, even while a run is going on.
 func (a *app) export(ctx context.Context, args []string) error {
-	var c job.ExportConfig
+	c := job.ExportConfig{Notice: a.stderr}
 	fs := a.newFlags("export")
 	c.Flags(fs)
 	pos, err := parse(fs, args)
@@ -35,7 +35,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 
 // audit checks an annotated output against the checkpoint's records.
 func (a *app) audit(ctx context.Context, args []string) error {
-	var c job.AuditConfig
+	c := job.AuditConfig{Notice: a.stderr}
 	fs := a.newFlags("audit")
 	c.Flags(fs)
 	pos, err := parse(fs, args)

@@ -26,7 +26,13 @@ func (a *app) parseRun(args []string) (job.Config, error) {
 	}
 	c.Input = pos[0]
 	c.Secrets(a.getenv)
-	return c, c.Check()
+	if err := c.Check(); err != nil {
+		return c, err
+	}
+	for _, w := range c.Warnings() {
+		fmt.Fprintln(a.stderr, "warning:", w)
+	}
+	return c, nil
 }
 
 func (a *app) run(ctx context.Context, args []string) error {

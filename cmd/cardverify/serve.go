@@ -33,6 +33,7 @@ func (a *app) parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.PasswordEnv, "password-env", "", "environment `variable` holding the console's password")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload", web.DefaultMaxUpload>>20, "largest upload in `MiB`")
 	c.API.APIFlags(fs)
+	job.KeyFileFlag(fs, &c.API.KeyFile)
 	// --price may come with run's flags; define it here only when not.
 	price := fs.Lookup("price")
 	if price == nil {

@@ -33,7 +33,10 @@ func (a *app) status(ctx context.Context, args []string) error {
 	if c.DB == "" || len(pos) > 0 {
 		return usagef("usage: cardverify status --db PATH [--json]")
 	}
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	// Without the key: status shows counts, which need no fingerprint, so
+	// it works on any copy of the checkpoint (an auditor's, another
+	// machine's).
+	db, err := store.OpenReadOnly(ctx, c.DB, "")
 	if err != nil {
 		return err
 	}
@@ -49,6 +52,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 	}
 	w := a.stdout
 	fmt.Fprintf(w, "checkpoint  %s\n", c.DB)
+	fmt.Fprintf(w, "key         fingerprint key %s (run, export and audit need its key file)\n", db.KeyID())
 	fmt.Fprintf(w, "input       %s (%d bytes, sha256 %s)\n", st.InputPath, st.InputSize, st.InputSHA256)
 	fmt.Fprintf(w, "endpoint    %s", st.Endpoint)
 	if st.Sandbox {

@@ -3,6 +3,8 @@ package juhe
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -260,6 +262,14 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 		a.Reason = "timeout after " + c.timeout.String()
 		return a, &callError{msg: "verify: " + a.Reason, err: errTimeout}
 	}
+	if cert := certificateError(err); cert != "" {
+		// Nothing was sent: the handshake failed. Every call would fail
+		// the same way, so the run stops rather than marking rows.
+		a.Class = pipeline.Fatal
+		a.Reason = c.scrub(clip("TLS: the server's certificate is not trusted: "+cert), card, name)
+		a.Hint = "check --base-url (is it the API's host?); if a proxy on this network re-signs HTTPS, add its CA certificate to this machine's trust store"
+		return a, &callError{msg: "verify: " + a.Reason, err: err}
+	}
 	// url.Error holds the URL, which holds no secret; it is dropped anyway
 	// so that the message reads the same whatever the base URL.
 	inner := err
@@ -276,6 +286,28 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 	}
 	a.Reason = c.scrub(clip(msg), card, name)
 	return a, &callError{msg: "verify: " + a.Reason, err: err}
+}
+
+// certificateError describes err if it is the failure to verify the
+// server's TLS certificate, and is "" otherwise.
+func certificateError(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return unknown.Error()
+	case errors.As(err, &hostname):
+		return hostname.Error()
+	case errors.As(err, &invalid):
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return verify.Err.Error()
+	}
+	return ""
 }
 
 func isTimeout(err error) bool {

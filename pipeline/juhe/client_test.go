@@ -346,3 +346,37 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestVerifyHTTPS: an https base URL works when its certificate is
+// trusted; an untrusted certificate is a Fatal answer (every call would
+// fail alike) whose reason says it is the certificate, and nothing reaches
+// the server.
+func TestVerifyHTTPS(t *testing.T) {
+	h := juhetest.NewHandler(juhetest.Options{Key: testKey})
+	defer h.Close()
+	srv := httptest.NewTLSServer(h) // on 127.0.0.1
+	defer srv.Close()
+
+	trusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := trusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if err != nil || !a.Answered || a.Code != 0 {
+		t.Fatalf("https with a trusted certificate: %+v, %v; want an answer", a, err)
+	}
+	calls := h.Calls()
+
+	untrusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = untrusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if err == nil || a.Class != pipeline.Fatal || !strings.Contains(a.Reason, "certificate is not trusted") ||
+		!strings.Contains(a.Reason, "x509") || !strings.Contains(a.Hint, "--base-url") {
+		t.Errorf("untrusted certificate: %+v, %v; want a Fatal answer naming the certificate and --base-url", a, err)
+	}
+	if h.Calls() != calls {
+		t.Errorf("the call with an untrusted certificate reached the server")
+	}
+}

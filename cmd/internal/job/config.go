@@ -3,6 +3,8 @@ package job
 import (
 	"flag"
 	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
 	"github.com/cardverify/cardverify/reader"
+	"github.com/cardverify/cardverify/store"
 )
 
 // Config is everything a run of a job was asked to do: the flags of
@@ -20,21 +23,27 @@ type Config struct {
 	Endpoint       string
 	BaseURL        string
 	Key, OpenID    string
-	QPS            float64
-	Workers        int
-	Timeout        time.Duration
-	MaxAttempts    int
-	MaxBilled      int
-	DryRun         bool
-	RetryFailed    bool
-	RetryDeferred  bool
-	Sandbox        bool
-	Lang           string
-	MaskCard       bool
-	MaxDuration    time.Duration
-	StopAt         string
-	Progress       string
-	CPUProfile     string
+	// KeyFrom and OpenIDFrom say where Key and OpenID came from: "--key"
+	// or "JUHE_KEY", "--openid" or "JUHE_OPENID" (set by Secrets).
+	KeyFrom, OpenIDFrom string
+	// KeyFile is the fingerprint key file of the checkpoint; "" means
+	// store.DefaultKeyPath.
+	KeyFile       string
+	QPS           float64
+	Workers       int
+	Timeout       time.Duration
+	MaxAttempts   int
+	MaxBilled     int
+	DryRun        bool
+	RetryFailed   bool
+	RetryDeferred bool
+	Sandbox       bool
+	Lang          string
+	MaskCard      bool
+	MaxDuration   time.Duration
+	StopAt        string
+	Progress      string
+	CPUProfile    string
 }
 
 // Defaults of the API flags, shared by run and serve.
@@ -92,16 +101,88 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this local time, `HH:MM`")
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
+	KeyFileFlag(fs, &c.KeyFile)
 }
 
-// Secrets fills Key and OpenID from the environment when no flag gave them.
+// KeyFileFlag registers --key-file on fs.
+func KeyFileFlag(fs *flag.FlagSet, path *string) {
+	fs.StringVar(path, "key-file", "", "fingerprint key `file` of the checkpoint (default: cardverify/fingerprint.key in the user's config directory)")
+}
+
+// KeyFile returns the fingerprint key file to use: path, or
+// store.DefaultKeyPath when path is "".
+func KeyFile(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	return store.DefaultKeyPath()
+}
+
+// Secrets fills Key and OpenID from the environment when no flag gave them,
+// and records where each came from.
 func (c *Config) Secrets(getenv func(string) string) {
+	c.KeyFrom, c.OpenIDFrom = "--key", "--openid"
 	if c.Key == "" {
-		c.Key = getenv("JUHE_KEY")
+		c.Key, c.KeyFrom = getenv("JUHE_KEY"), "JUHE_KEY"
 	}
 	if c.OpenID == "" {
-		c.OpenID = getenv("JUHE_OPENID")
+		c.OpenID, c.OpenIDFrom = getenv("JUHE_OPENID"), "JUHE_OPENID"
 	}
+}
+
+// Warnings returns what the person starting the run should know before it
+// starts: a secret given as a flag, which every user of the machine can read
+// in the process list, and names and cards about to cross the network
+// unencrypted (plain endpoint over plain HTTP to a host other than this
+// machine).
+func (c *Config) Warnings() []string {
+	var ws []string
+	if c.Key != "" && c.KeyFrom == "--key" {
+		ws = append(ws, "--key is visible to every user of this machine in the process list (ps); set JUHE_KEY in the environment instead")
+	}
+	if c.OpenID != "" && c.OpenIDFrom == "--openid" {
+		ws = append(ws, "--openid is visible to every user of this machine in the process list (ps); set JUHE_OPENID in the environment instead")
+	}
+	if !c.Sandbox && !c.DryRun && c.Endpoint == "plain" {
+		u, err := url.Parse(c.BaseURL)
+		if err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
+			ws = append(ws, fmt.Sprintf("--base-url %s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; "+
+				"use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)", c.BaseURL))
+		}
+	}
+	return ws
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NameSecretSource makes the hint of a run-level API error name where the
+// key or openid came from, when it was a flag: the code table's hints say
+// "check JUHE_KEY".
+func (c *Config) NameSecretSource(err error) error {
+	ae, ok := err.(*pipeline.APIError)
+	if !ok {
+		return err
+	}
+	hint := ae.Hint
+	if c.KeyFrom == "--key" {
+		hint = strings.ReplaceAll(hint, "JUHE_KEY", "the key given with --key")
+	}
+	if c.OpenIDFrom == "--openid" {
+		hint = strings.ReplaceAll(hint, "JUHE_OPENID", "the openid given with --openid")
+	}
+	if hint == ae.Hint {
+		return err
+	}
+	named := *ae
+	named.Hint = hint
+	return &named
 }
 
 // OneOf checks that value is one of allowed, for flag name.

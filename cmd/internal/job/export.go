@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -20,6 +21,8 @@ type ExportConfig struct {
 	Read           reader.Options
 	Lang           string
 	MaskCard       bool
+	KeyFile        string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice         io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers export's flags on fs.
@@ -28,6 +31,7 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Out, "out", "", "output `path` (.xlsx, .csv or .tsv)")
 	fs.StringVar(&c.Lang, "lang", "zh", "output language: zh or en")
 	fs.BoolVar(&c.MaskCard, "mask-card", false, "show only the first 6 and last 4 digits of cards")
+	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
 
@@ -43,11 +47,12 @@ func (c *ExportConfig) Check() error {
 // any time, even while a run is going on, and returns the checkpoint's
 // status.
 func Export(ctx context.Context, c ExportConfig, version string) (store.Status, error) {
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	db, err := openWithKey(ctx, c.DB, c.KeyFile)
 	if err != nil {
 		return store.Status{}, err
 	}
 	defer db.Close()
+	removeTemporaries(c.DB, c.Out, c.Notice)
 	st, err := SameInput(ctx, db, c.Input)
 	if err != nil {
 		return st, err
@@ -60,11 +65,14 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 type AuditConfig struct {
 	Output, DB string
 	Read       reader.Options
+	KeyFile    string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice     io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers audit's flags on fs.
 func (c *AuditConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
+	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
 
@@ -97,11 +105,12 @@ func (r AuditReport) Err() error {
 // Audit checks an annotated output against the checkpoint's records.
 func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	var rep AuditReport
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	db, err := openWithKey(ctx, c.DB, c.KeyFile)
 	if err != nil {
 		return rep, err
 	}
 	defer db.Close()
+	removeTemporaries(c.DB, c.Output, c.Notice)
 	out, err := reader.Open(c.Output, c.Read)
 	if err != nil {
 		return rep, err
@@ -118,6 +127,36 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	defer res.Close()
 	rep.Differences, rep.Rows, err = pipeline.Audit(ctx, out, res, db, cols)
 	return rep, err
+}
+
+// openWithKey opens the checkpoint at path read-only with its fingerprint
+// key (keyFile, or the default key file).
+func openWithKey(ctx context.Context, path, keyFile string) (*store.DB, error) {
+	keyFile, err := KeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenReadOnly(ctx, path, keyFile)
+}
+
+// removeTemporaries removes the temporary files beside out that a run or
+// export killed while writing it left, with names and cards in them, when
+// no run holds the checkpoint at db (a running one may be writing out). It
+// tells notice, if not nil, what it removed or could not.
+func removeTemporaries(db, out string, notice io.Writer) {
+	unlock, idle := store.LockIfIdle(db)
+	defer unlock()
+	if !idle {
+		return
+	}
+	if notice == nil {
+		notice = io.Discard
+	}
+	if n, err := writer.RemoveTemporaries(out); err != nil {
+		fmt.Fprintln(notice, "warning:", err)
+	} else if n > 0 {
+		fmt.Fprintf(notice, "removed %d temporary output file(s) left beside %s by a process killed while writing it\n", n, out)
+	}
 }
 
 // verdictColumns finds the appended status, res and jobid columns in an

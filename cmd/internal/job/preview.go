@@ -60,7 +60,8 @@ func DryPreview(ctx context.Context, c Config) (Preview, error) {
 	}
 	defer in.Close()
 	p.Layout = in.Layout()
-	db, err := store.Open(ctx, filepath.Join(tmp, "preview.db"))
+	// A throwaway checkpoint with a throwaway key, as DryRun's.
+	db, err := store.Open(ctx, filepath.Join(tmp, "preview.db"), filepath.Join(tmp, "preview.key"))
 	if err != nil {
 		return p, err
 	}

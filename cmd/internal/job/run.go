@@ -101,11 +101,23 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	defer closeClient()
-	db, err := store.Open(ctx, c.DB)
+	keyFile, err := KeyFile(c.KeyFile)
+	if err != nil {
+		return res, err
+	}
+	db, err := store.Open(ctx, c.DB, keyFile)
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
+	// The checkpoint's lock is held: no other run of this job writes the
+	// output now, so every temporary output beside it was left by a run
+	// killed while writing, with names and cards in it.
+	if n, err := writer.RemoveTemporaries(c.Out); err != nil {
+		return res, err
+	} else if n > 0 {
+		fmt.Fprintf(env.Notice, "removed %d temporary output file(s) left beside %s by a run that was killed while writing\n", n, c.Out)
+	}
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
 		Endpoint: c.Endpoint, Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
@@ -161,7 +173,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, incomplete(runErr, res.Stats, st)
+	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st))
 }
 
 // budgetLeft is what remains of the job's --max-billed for this run: the
@@ -329,7 +341,9 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer in.Close()
-	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"))
+	// A throwaway checkpoint with a throwaway key: a dry run leaves no
+	// key file behind.
+	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"), filepath.Join(tmp, "dry-run.key"))
 	if err != nil {
 		return res, err
 	}

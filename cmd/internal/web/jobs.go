@@ -306,7 +306,7 @@ func readStatus(ctx context.Context, path string) (store.Status, error) {
 	if _, err := os.Stat(path); err != nil {
 		return store.Status{}, err
 	}
-	db, err := store.OpenReadOnly(ctx, path)
+	db, err := store.OpenReadOnly(ctx, path, "") // counts need no key
 	if err != nil {
 		return store.Status{}, err
 	}
@@ -639,7 +639,13 @@ func (j *Jobs) Output(ctx context.Context, id, ext string) (string, error) {
 	if _, err := os.Stat(c.DB); err != nil {
 		return "", errNoCheckpoint
 	}
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	// Not job.Export: it takes the checkpoint's lock a moment to remove
+	// stale temporaries, and a job starting then would find it taken.
+	keyFile, err := job.KeyFile(c.KeyFile)
+	if err != nil {
+		return "", err
+	}
+	db, err := store.OpenReadOnly(ctx, c.DB, keyFile)
 	if err != nil {
 		return "", err
 	}
@@ -685,5 +691,5 @@ type cachedStatus struct {
 
 // Audit checks the annotated output at path against job id's checkpoint.
 func (j *Jobs) Audit(ctx context.Context, id, path string) (job.AuditReport, error) {
-	return job.Audit(ctx, job.AuditConfig{Output: path, DB: filepath.Join(jobDir(j.data, id), "checkpoint.db")})
+	return job.Audit(ctx, job.AuditConfig{Output: path, DB: filepath.Join(jobDir(j.data, id), "checkpoint.db"), KeyFile: j.api.KeyFile})
 }
