@@ -258,6 +258,16 @@ func TestWholeFlow(t *testing.T) {
 	}
 	cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"2"}, "card_col": {"3"}})
 
+	// A draft has no Summary, no audit and no download yet.
+	for _, p := range []string{"/summary", "/download/csv"} {
+		if resp, _ := cs.get("/jobs/" + id + p); resp.StatusCode != http.StatusConflict {
+			t.Errorf("GET %s of a draft: %d, want 409", p, resp.StatusCode)
+		}
+	}
+	if resp, _ := cs.upload("/jobs/"+id+"/audit", "x.csv", []byte("a\n"), token); resp.StatusCode != http.StatusConflict {
+		t.Errorf("audit of a draft: %d, want 409", resp.StatusCode)
+	}
+
 	// Start needs the confirmation of the preview's figure.
 	if resp, _ := cs.post("/jobs/"+id+"/start", url.Values{"csrf": {token}, "calls": {"26"}}); resp.StatusCode != http.StatusBadRequest {
 		t.Errorf("start without confirmation: %d, want 400", resp.StatusCode)
@@ -319,6 +329,9 @@ func TestWholeFlow(t *testing.T) {
 	}
 
 	// Audit: the workbook as downloaded is fine; an edited one is not.
+	if resp, body := cs.get("/jobs/" + id + "/audit"); resp.StatusCode != 200 || !strings.Contains(body, `enctype="multipart/form-data"`) {
+		t.Errorf("audit page: %d, want the upload form", resp.StatusCode)
+	}
 	_, body = cs.upload("/jobs/"+id+"/audit", "back.xlsx", []byte(xlsx), token)
 	if !strings.Contains(body, "一致：30 行都与检查点记录相符") {
 		t.Errorf("audit of the downloaded workbook:\n%s", body)
