@@ -26,7 +26,7 @@ var texts = map[string][2]string{
 
 	"new_intro":    {"上传客户名单（CSV 或 Excel XLSX，每行一个姓名和银行卡号）。先免费预览：检查读取的列、无效行和需要付费的次数，确认后才开始核验。", "Upload a customer list (CSV or Excel XLSX, one name and bank card per row). You get a free preview first: the columns read, the invalid rows and the calls to pay for. Nothing is sent before you confirm."},
 	"new_file":     {"选择文件", "Choose a file"},
-	"new_limit":    {"支持 .csv .tsv .txt .xlsx，最大 %s MiB。预览会读完整个文件：百万行的名单约需一分钟。", "Accepted: .csv .tsv .txt .xlsx, at most %s MiB. The preview reads the whole file: about a minute for a million rows."},
+	"new_limit":    {"支持 .csv .tsv .txt .xlsx，最大 %s MiB。预览会读完整个文件：百万行的名单约需半分钟。", "Accepted: .csv .tsv .txt .xlsx, at most %s MiB. The preview reads the whole file: about half a minute for a million rows."},
 	"new_submit":   {"上传并预览", "Upload and preview"},
 	"new_privacy":  {"页面上不显示任何卡号；下载的结果文件保留上传文件的全部内容（可在预览中选择隐藏卡号中间位）。", "Pages show no card number; the downloaded workbook carries what you uploaded (or masked cards, if you tick it on the preview)."},
 	"file":         {"文件", "File"},
