@@ -415,12 +415,19 @@ func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask b
 		j.mu.Unlock()
 		return Record{}, errNotDraft
 	}
-	r.Read, r.MaskCard = ro, mask
-	c := j.config(r)
+	// The options change with the preview, never before: a Start while
+	// this preview runs confirms the figure of the options it showed.
+	next := *r
+	next.Read, next.MaskCard = ro, mask
+	c := j.config(&next)
 	j.mu.Unlock()
 	p, err := job.DryPreview(ctx, c)
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	if r.State != Draft {
+		return Record{}, errNotDraft
+	}
+	r.Read, r.MaskCard = ro, mask
 	if err != nil {
 		r.Preview, r.PreviewErr = nil, j.clean(r, err)
 	} else {
