@@ -97,7 +97,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	}
 	base, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return base }}
+	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute, BaseContext: func(net.Listener) context.Context { return base }}
 	served := make(chan error, 1)
 	// The serving goroutine ends when hs is shut down below.
 	go func() { served <- hs.Serve(ln) }()

@@ -285,7 +285,19 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 		j.logf(r, "log_done", st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
 	case errors.Is(err, pipeline.ErrIncomplete) || errors.Is(err, pipeline.ErrBudget):
 		r.State, r.Note, r.Message = Stopped, "", j.clean(r, err)
-		j.logf(r, "log_stopped", err)
+		// Stopped as asked: the CLI's advice ("run the same command")
+		// does not fit a page with a Resume button.
+		switch {
+		case j.closing:
+			r.Note, r.Message = "note_serve_stopped", ""
+		case lv.stopped:
+			r.Note, r.Message = "note_stopped", ""
+		}
+		if r.Note != "" {
+			j.logf(r, r.Note)
+		} else {
+			j.logf(r, "log_stopped", r.Message)
+		}
 	default:
 		r.State, r.Note, r.Message = Failed, "", j.clean(r, err)
 		j.logf(r, "log_failed", err)

@@ -533,6 +533,9 @@ func TestStopResume(t *testing.T) {
 	if rec.Status == nil || rec.Status.Pending == 0 || rec.Status.Pending == 80 {
 		t.Fatalf("stopped job status %+v, want some rows done and some pending", rec.Status)
 	}
+	if rec.Note != "note_stopped" {
+		t.Errorf("stopped job note %q, want note_stopped", rec.Note)
+	}
 	_, body := cs.get("/jobs/" + id)
 	if !strings.Contains(body, `id="resume"`) {
 		t.Errorf("stopped job page has no Resume button")

@@ -146,6 +146,8 @@ var texts = map[string][2]string{
 	"back":             {"返回", "Back"},
 
 	"note_interrupted":    {"serve 在任务运行时退出了（崩溃或被终止）。已完成的行已保存，不会重复付费；按“继续”接着核验。", "serve ended while this job ran (a crash or a kill). Finished rows are saved and never paid again; press Resume to go on."},
+	"note_stopped":        {"已按要求停止；进行中的调用已完成。按“继续”接着核验，已完成的行不会重复付费。", "Stopped as asked; the calls in flight finished. Press Resume to go on: finished rows are never paid again."},
+	"note_serve_stopped":  {"serve 已停止（Ctrl-C），任务随之停下。重新启动 serve 后按“继续”接着核验。", "serve was stopped (Ctrl-C), and the job with it. Start serve again and press Resume to go on."},
 	"note_stopped_queued": {"在开始前停止。", "Stopped before it started."},
 	"log_uploaded":        {"已上传 %s", "uploaded %s"},
 	"log_queued":          {"已排队：确认最多付费调用 %s 次", "queued: at most %s paid calls confirmed"},
