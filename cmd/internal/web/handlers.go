@@ -90,7 +90,7 @@ func (s *Server) upload() http.HandlerFunc {
 			s.fail(w, r, http.StatusInternalServerError, "err_internal", err.Error())
 			return
 		}
-		if _, err := s.jobs.Preview(r.Context(), rec.ID, reader.Options{}, false); err != nil {
+		if err := s.jobs.StartPreview(rec.ID, reader.Options{}, false); err != nil {
 			s.fail(w, r, http.StatusInternalServerError, "err_internal", err.Error())
 			return
 		}
@@ -163,7 +163,7 @@ func (s *Server) preview() func(http.ResponseWriter, *http.Request, Record) {
 			}
 			ro.HeaderRow = n
 		}
-		if _, err := s.jobs.Preview(r.Context(), rec.ID, ro, r.PostFormValue("mask_card") == "on"); err != nil {
+		if err := s.jobs.StartPreview(rec.ID, ro, r.PostFormValue("mask_card") == "on"); err != nil {
 			s.fail(w, r, http.StatusConflict, "err_state")
 			return
 		}

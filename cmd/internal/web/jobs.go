@@ -55,6 +55,8 @@ type Record struct {
 	// Preview is the latest dry run; PreviewErr why it could not be made.
 	Preview    *job.Preview `json:"preview,omitempty"`
 	PreviewErr string       `json:"preview_error,omitempty"`
+	// Previewing is set while a dry run for the preview goes on.
+	Previewing bool `json:"previewing,omitempty"`
 	// Confirmed is the number of calls the person agreed to pay for.
 	Confirmed int `json:"confirmed"`
 	// Status is the checkpoint's status after the latest run.
@@ -105,6 +107,14 @@ type Jobs struct {
 	closing  bool
 	done     chan struct{}
 	outMu    sync.Mutex // one output written at a time
+
+	// previews are the dry runs going on, by job: each has its own
+	// number, so that only the latest one asked for is kept.
+	previews   map[string]int
+	previewN   int
+	previewCtx context.Context // cancelled by Close
+	stopPrev   context.CancelFunc
+	previewWG  sync.WaitGroup
 }
 
 // OpenJobs loads the jobs under data. A job that was running when serve
@@ -113,7 +123,7 @@ type Jobs struct {
 // queued and run in their order.
 func OpenJobs(data string, api job.Config, version string, now func() time.Time) (*Jobs, error) {
 	j := &Jobs{data: data, api: api, version: version, now: now, jobs: map[string]*Record{},
-		live: map[string]*live{}, statuses: map[string]cachedStatus{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
+		live: map[string]*live{}, statuses: map[string]cachedStatus{}, previews: map[string]int{}, wake: make(chan struct{}, 1), done: make(chan struct{})}
 	if err := os.MkdirAll(filepath.Join(data, "jobs"), 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -121,6 +131,8 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 	if err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
+	j.previewCtx, j.stopPrev = context.WithCancel(context.Background())
+	var again []string
 	for _, e := range ents {
 		if !e.IsDir() || !validID.MatchString(e.Name()) {
 			continue
@@ -144,8 +156,15 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 				return nil, err
 			}
 		}
+		if r.Previewing {
+			again = append(again, r.ID) // serve ended during the preview
+		}
 		j.jobs[r.ID] = &r
 		j.seq = max(j.seq, r.Seq)
+	}
+	for _, id := range again {
+		r := j.jobs[id]
+		j.StartPreview(id, r.Read, r.MaskCard)
 	}
 	return j, nil
 }
@@ -214,6 +233,8 @@ func (j *Jobs) next() (*Record, *live) {
 // Close stops the running job gracefully and waits for it to end, or for
 // ctx.
 func (j *Jobs) Close(ctx context.Context) error {
+	j.stopPrev()
+	j.previewWG.Wait()
 	j.mu.Lock()
 	j.closing = true
 	for _, lv := range j.live {
@@ -419,14 +440,36 @@ func (j *Jobs) Create(name, ext, lang string, src io.Reader) (Record, error) {
 	return *r, nil
 }
 
-// Preview makes the dry run of draft job id with the reading options ro.
-func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask bool) (Record, error) {
+// StartPreview starts the dry run of draft job id with the reading options
+// ro, in the background: the job is Previewing until it ends. A later
+// StartPreview of the same job supersedes this one.
+func (j *Jobs) StartPreview(id string, ro reader.Options, mask bool) error {
 	j.mu.Lock()
+	defer j.mu.Unlock()
 	r, ok := j.jobs[id]
 	if !ok || r.State != Draft {
-		j.mu.Unlock()
-		return Record{}, errNotDraft
+		return errNotDraft
 	}
+	j.previewN++
+	n := j.previewN
+	j.previews[id] = n
+	r.Previewing = true
+	j.touch(r)
+	j.previewWG.Add(1)
+	// The preview goroutine ends with the dry run, or when Close cancels
+	// previewCtx.
+	go func() {
+		defer j.previewWG.Done()
+		j.preview(j.previewCtx, id, n, ro, mask)
+	}()
+	return nil
+}
+
+// preview makes the dry run number n of draft job id with the reading
+// options ro, and keeps it if no later one was asked for.
+func (j *Jobs) preview(ctx context.Context, id string, n int, ro reader.Options, mask bool) {
+	j.mu.Lock()
+	r := j.jobs[id]
 	// The options change with the preview, never before: a Start while
 	// this preview runs confirms the figure of the options it showed.
 	next := *r
@@ -436,17 +479,17 @@ func (j *Jobs) Preview(ctx context.Context, id string, ro reader.Options, mask b
 	p, err := job.DryPreview(ctx, c)
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	if r.State != Draft {
-		return Record{}, errNotDraft
+	if r.State != Draft || j.previews[id] != n || ctx.Err() != nil {
+		return // started, superseded, or serve is ending: Previewing stays for the restart
 	}
-	r.Read, r.MaskCard = ro, mask
+	delete(j.previews, id)
+	r.Read, r.MaskCard, r.Previewing = ro, mask, false
 	if err != nil {
 		r.Preview, r.PreviewErr = nil, j.clean(r, err)
 	} else {
 		r.Preview, r.PreviewErr = &p, ""
 	}
 	j.touch(r)
-	return *r, nil
 }
 
 // errNotDraft is the error of an action that needs a job not started yet.
@@ -468,7 +511,7 @@ func (j *Jobs) Begin(id string, calls int) error {
 	if !ok || r.State != Draft {
 		return errNotDraft
 	}
-	if r.Preview == nil || r.Preview.Calls != calls {
+	if r.Previewing || r.Preview == nil || r.Preview.Calls != calls {
 		return errors.New("the preview changed: check the figure and confirm again")
 	}
 	r.State, r.Confirmed = Queued, calls

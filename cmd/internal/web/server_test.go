@@ -122,6 +122,21 @@ func (cs *console) csrf() string {
 	return m[1]
 }
 
+// waitPreview waits until the preview of job id is made.
+func (cs *console) waitPreview(id string) {
+	cs.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		if r, _ := cs.jobs.Get(id); !r.Previewing {
+			return
+		}
+		if time.Now().After(deadline) {
+			cs.t.Fatalf("the preview of job %s did not end", id)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
 func (cs *console) post(path string, form url.Values) (*http.Response, string) {
 	cs.t.Helper()
 	req, _ := http.NewRequest("POST", cs.srv.URL+path, strings.NewReader(form.Encode()))
@@ -161,6 +176,7 @@ func (cs *console) uploadJob(name string, content []byte, token string) string {
 	if resp.StatusCode != http.StatusSeeOther || m == nil {
 		t.Fatalf("got %d to %q, want a redirect to a job:\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
+	cs.waitPreview(m[1])
 	return m[1]
 }
 
@@ -246,6 +262,7 @@ func TestWholeFlow(t *testing.T) {
 	}
 	// The phone column as the card column: every phone has 11 digits.
 	resp, body = cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"2"}, "card_col": {"4"}, "header_row": {"1"}})
+	cs.waitPreview(id)
 	if resp.StatusCode != http.StatusSeeOther {
 		t.Fatalf("preview again: %d\n%s", resp.StatusCode, body)
 	}
@@ -257,6 +274,7 @@ func TestWholeFlow(t *testing.T) {
 		t.Errorf("with the phone as card: %s calls, want 0", got)
 	}
 	cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"2"}, "card_col": {"3"}})
+	cs.waitPreview(id)
 
 	// A draft has no Summary, no audit and no download yet.
 	for _, p := range []string{"/summary", "/download/csv"} {
@@ -559,12 +577,17 @@ func TestRestart(t *testing.T) {
 		dir := jobDir(data, id)
 		os.MkdirAll(dir, 0o700)
 		os.WriteFile(filepath.Join(dir, "input.csv"), readFile(t, demo), 0o600)
-		b, _ := json.Marshal(Record{ID: id, Seq: seq, Name: "c.csv", Input: "input.csv", State: state, Sandbox: true, Lang: "zh"})
+		b, _ := json.Marshal(Record{ID: id, Seq: seq, Name: "c.csv", Input: "input.csv", State: state, Sandbox: true, Lang: "zh", Previewing: state == Draft})
 		os.WriteFile(filepath.Join(dir, "job.json"), b, 0o600)
 	}
 	write("00000000000000aa", Running, 1)
 	write("00000000000000bb", Queued, 2)
+	write("00000000000000cc", Draft, 3) // serve ended during its preview
 	cs := newConsole(t, consoleOpt{data: data})
+	cs.waitPreview("00000000000000cc")
+	if rec, _ := cs.jobs.Get("00000000000000cc"); rec.Preview == nil || rec.Preview.Calls != 26 {
+		t.Errorf("a preview cut by a restart is made again: got %+v", rec.Preview)
+	}
 	rec, _ := cs.jobs.Get("00000000000000aa")
 	if rec.State != Stopped || rec.Note != "note_interrupted" {
 		t.Errorf("interrupted job: %s %q, want stopped, waiting for Resume", rec.State, rec.Message)
@@ -576,7 +599,7 @@ func TestRestart(t *testing.T) {
 			t.Errorf("jobs page after restart lacks %q", want)
 		}
 	}
-	if got := fmt.Sprint(cs.jobs.List()[0].ID); got != "00000000000000bb" {
+	if got := fmt.Sprint(cs.jobs.List()[1].ID); got != "00000000000000bb" {
 		t.Errorf("newest job first: got %s", got)
 	}
 }
@@ -613,6 +636,7 @@ func TestPreviewError(t *testing.T) {
 		t.Errorf("download of a job not started: %d, want 409", resp.StatusCode)
 	}
 	cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"A"}, "card_col": {"B"}, "header_row": {"1"}})
+	cs.waitPreview(id)
 	_, body = cs.get("/jobs/" + id)
 	if got := figure(t, body, "n-calls"); got != "2" {
 		t.Errorf("with columns A and B chosen: %s calls, want 2", got)

@@ -59,6 +59,7 @@ var texts = map[string][2]string{
 	"confirm":      {"我确认：最多付费调用 %d 次%s。", "I confirm: at most %d paid calls%s."},
 	"confirm_cost": {"，最多 ¥%s", ", at most ¥%s"},
 	"sandbox_free": {"（模拟模式，不产生费用）", " (sandbox: no cost)"},
+	"previewing":   {"正在读取并检查整个文件，页面会自动刷新……", "Reading and checking the whole file; this page refreshes by itself…"},
 	"preview_err":  {"无法读取这个文件", "This file cannot be read"},
 
 	"state":         {"状态", "State"},
@@ -172,6 +173,9 @@ type page struct {
 	Authed  bool
 	Logout  bool
 	Data    any
+	// Refresh, when positive, reloads the page after that many seconds
+	// (a meta refresh: no script needed).
+	Refresh int
 }
 
 // T returns the text of code in the page's language, formatted with args.
@@ -229,6 +233,9 @@ func (s *Server) render(w http.ResponseWriter, r *http.Request, status int, name
 	sess := sessionOf(r)
 	p := page{Lang: lang(w, r), Title: "title_" + name, CSRF: sess.csrf, Sandbox: s.opt.Sandbox,
 		Authed: sess.authed, Logout: sess.authed && s.opt.Password != "", Data: data}
+	if d, ok := data.(previewData); ok && d.Job.Previewing {
+		p.Refresh = 1
+	}
 	var buf bytes.Buffer
 	if err := s.pages[name].Execute(&buf, p); err != nil {
 		s.log.Printf("render %s: %v", name, err)
