@@ -162,7 +162,19 @@ func (cl *client) upload(path string) string {
 	if resp.StatusCode != http.StatusSeeOther || !strings.HasPrefix(loc, "/jobs/") {
 		cl.t.Fatalf("upload: %d to %q\n%s", resp.StatusCode, loc, body)
 	}
-	return strings.TrimPrefix(loc, "/jobs/")
+	id := strings.TrimPrefix(loc, "/jobs/")
+	// The preview runs in the background; Start needs it.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, body := cl.do("GET", "jobs/"+id, nil, "")
+		if strings.Contains(body, `id="n-calls"`) {
+			return id
+		}
+		if time.Now().After(deadline) {
+			cl.t.Fatalf("no preview of the upload:\n%s", body)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 }
 
 // jobState reads a job's job.json.
