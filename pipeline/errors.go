@@ -30,8 +30,11 @@ type InputError struct {
 	Err  error  // the underlying error, if any
 }
 
+// Error describes e in plain words for logs and wrapping; a coded Msg or
+// Hint shows as its code and parameters. What a person reads is rendered in
+// their language by package pipeline/msg.
 func (e *InputError) Error() string {
-	s := e.Msg
+	s := plain(e.Msg)
 	if e.Row > 0 {
 		s = fmt.Sprintf("row %d: %s", e.Row, s)
 	}
@@ -42,7 +45,7 @@ func (e *InputError) Error() string {
 		s += ": " + e.Err.Error()
 	}
 	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
+		s += " (" + plain(e.Hint) + ")"
 	}
 	return s
 }

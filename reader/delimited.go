@@ -57,8 +57,8 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	tr := bufio.NewReaderSize(text, sniffSize)
 	decoded, err := tr.Peek(sniffSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot decode the file as " + name, Err: err,
-			Hint: "give the file's encoding with --encoding (utf-8, gbk, utf-16le, ...)"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrDecode, name), Err: err,
+			Hint: pipeline.Reason(pipeline.HintEncoding)}
 	}
 	delim := sniffDelimiter(decoded, tsv)
 
@@ -144,8 +144,8 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 		}
 		enc, err := htmlindex.Get(l)
 		if err != nil {
-			return "", nil, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("unknown encoding %q", label),
-				Hint: "use utf-8, gbk, gb18030, big5, utf-16le or utf-16be"}
+			return "", nil, 0, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEncodingName, label),
+				Hint: pipeline.Reason(pipeline.HintEncodings)}
 		}
 		// The user named the encoding: a byte order mark before the text
 		// (left by a tool that added one to a file already in GBK) is
@@ -156,14 +156,14 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 	switch {
 	case bom == 3 && !validUTF8Prefix(sample[3:]):
 		return "", nil, 0, &pipeline.InputError{Path: path,
-			Msg:  "the file starts with a UTF-8 byte order mark, but the text after it is not UTF-8 (it may be GBK, as Excel on Chinese Windows saves CSV)",
-			Hint: "give the file's encoding: --encoding gbk (the mark is then skipped)"}
+			Msg:  pipeline.Reason(pipeline.ErrBOM8),
+			Hint: pipeline.Reason(pipeline.HintBOM8)}
 	case bom == 2 && len(sample) > 8 && bytes.IndexByte(sample[2:], 0) < 0:
 		// UTF-16 text of a list has a zero byte in every ASCII
 		// character: its delimiters and line ends.
 		return "", nil, 0, &pipeline.InputError{Path: path,
-			Msg:  "the file starts with a UTF-16 byte order mark, but the text after it is not UTF-16",
-			Hint: "give the file's encoding: --encoding gbk or --encoding utf-8 (the mark is then skipped)"}
+			Msg:  pipeline.Reason(pipeline.ErrBOM16),
+			Hint: pipeline.Reason(pipeline.HintBOM16)}
 	case bom == 3:
 		return "utf-8-bom", nil, 3, nil
 	case bom == 2 && sample[0] == 0xFF:
@@ -185,18 +185,18 @@ func checkText(path string, sample []byte) error {
 	var msg string
 	switch {
 	case len(sample) == 0:
-		return &pipeline.InputError{Path: path, Msg: "the file is empty", Hint: "check that you chose the right file"}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEmpty), Hint: pipeline.Reason(pipeline.HintRightFile)}
 	case bytes.HasPrefix(sample, []byte("PK\x03\x04")):
-		msg = "the file is a zip archive (perhaps an .xlsx workbook), not text"
+		msg = pipeline.Reason(pipeline.ErrZipNotText)
 	case bytes.HasPrefix(sample, []byte{0xD0, 0xCF, 0x11, 0xE0}):
-		msg = "the file is an old Excel workbook (.xls), not text"
+		msg = pipeline.Reason(pipeline.ErrXLSNotText)
 	case bytes.IndexByte(sample, 0) >= 0:
-		msg = "the file is binary, not text"
+		msg = pipeline.Reason(pipeline.ErrBinary)
 	default:
 		return nil
 	}
 	return &pipeline.InputError{Path: path, Msg: msg,
-		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx or .csv, or give it its right extension"}
+		Hint: pipeline.Reason(pipeline.HintNotText)}
 }
 
 // validUTF8Prefix reports whether b is valid UTF-8, allowing a character
@@ -299,17 +299,17 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 	row := s.no + 1
 	if errors.Is(err, errRecordTooLong) {
 		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-			Msg:  fmt.Sprintf("the record is longer than %d MiB", maxRecordBytes>>20),
-			Hint: "check that this is the customer list, and that its quotes are balanced"}
+			Msg:  pipeline.Reason(pipeline.ErrLongRecord, maxRecordBytes>>20),
+			Hint: pipeline.Reason(pipeline.HintQuotes)}
 	}
 	if err != nil {
-		return 0, nil, &pipeline.InputError{Path: s.path, Row: row, Msg: "cannot read the record", Err: err,
-			Hint: "check the file's encoding (--encoding) and quotes"}
+		return 0, nil, &pipeline.InputError{Path: s.path, Row: row, Msg: pipeline.Reason(pipeline.ErrRecord), Err: err,
+			Hint: pipeline.Reason(pipeline.HintRecord)}
 	}
 	if len(rec) > maxColumns {
 		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-			Msg:  fmt.Sprintf("the record has %d fields; cardverify reads at most %d", len(rec), maxColumns),
-			Hint: "delete the extra columns, or check the delimiter"}
+			Msg:  pipeline.Reason(pipeline.ErrWideRecord, len(rec), maxColumns),
+			Hint: pipeline.Reason(pipeline.HintWideRecord)}
 	}
 	s.lim.start = s.csv.InputOffset()
 	s.no = row
@@ -317,8 +317,8 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 	for i, f := range rec {
 		if len(f) > maxCellChars && utf8.RuneCountInString(f) > maxCellChars {
 			return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-				Msg:  fmt.Sprintf("column %s has more than %d characters, more than a spreadsheet cell can hold", columnName(i), maxCellChars),
-				Hint: "check that this is the customer list, and that its quotes are balanced"}
+				Msg:  pipeline.Reason(pipeline.ErrLongColumn, columnName(i), maxCellChars),
+				Hint: pipeline.Reason(pipeline.HintQuotes)}
 		}
 		s.cells = append(s.cells, pipeline.Cell{Value: f})
 	}

@@ -15,6 +15,7 @@ import (
 	"golang.org/x/text/encoding/unicode"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const sampleCSV = "客户名单\n" +
@@ -194,7 +195,7 @@ func TestDelimitedHeaders(t *testing.T) {
 			r, err := NewDelimited(strings.NewReader(tc.text), tc.opt)
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) || !strings.Contains(ie.Hint, tc.hint) {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 					t.Fatalf("NewDelimited(%q) = %v; want an InputError with %q and hint %q", tc.text, err, tc.err, tc.hint)
 				}
 				return
@@ -248,7 +249,7 @@ func TestHostileText(t *testing.T) {
 				}
 			}
 			var ie *pipeline.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) {
+			if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) {
 				t.Fatalf("err = %v, want an InputError with %q", err, tc.err)
 			}
 			if ie.Row == 0 {
@@ -287,7 +288,7 @@ func TestHeaderErrorHidesCards(t *testing.T) {
 	if !errors.As(err, &ie) {
 		t.Fatalf("err = %v, want an InputError", err)
 	}
-	if strings.Contains(err.Error(), "6222021234567890128") || !strings.Contains(err.Error(), "(a number)") {
+	if strings.Contains(err.Error(), "6222021234567890128") || !strings.Contains(err.Error(), `B="(…)"`) {
 		t.Errorf("err = %v: shows the card", err)
 	}
 }

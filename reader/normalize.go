@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -18,25 +17,26 @@ const (
 	maxNameRunes  = 50
 )
 
-// Problems and warnings. They are stored in the checkpoint and shown in the
-// output, so they never quote the name or the card number.
-const (
-	probCardEmpty    = "card number is empty; fill it in or delete the row"
-	probCardChars    = "card number has characters other than digits; keep only its digits"
-	probCardENote    = "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"
-	probCardNumber   = "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"
-	probCardFraction = "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"
-	probNameEmpty    = "name is empty; fill it in or delete the row"
-	probNameDigits   = "name contains digits; check that the name and card columns are not swapped"
-	probNameControl  = "name contains control characters; retype it"
-	probNameEncoding = "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"
-	probNameBidi     = "name contains invisible text-direction characters (U+200E, U+202E and the like), which can make the name shown differ from the name sent; retype it"
-	probNameNoLetter = "name has no letter, only symbols, emoji or invisible characters; fill in the person's name"
-	probUnsaved      = "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"
-	probLineBreak    = "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"
-	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
-	warnLuhnInvalid  = "card number also fails the Luhn check (many UnionPay cards do: alone, that would not stop the row)"
-	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
+// Problems and warnings, as codes of the message catalogue
+// (pipeline/msg). They are stored in the checkpoint and shown in the output,
+// so they never quote the name or the card number.
+var (
+	probCardEmpty    = pipeline.Reason(pipeline.CardEmpty)
+	probCardChars    = pipeline.Reason(pipeline.CardChars)
+	probCardENote    = pipeline.Reason(pipeline.CardENote)
+	probCardNumber   = pipeline.Reason(pipeline.CardNumber)
+	probCardFraction = pipeline.Reason(pipeline.CardFraction)
+	probNameEmpty    = pipeline.Reason(pipeline.NameEmpty)
+	probNameDigits   = pipeline.Reason(pipeline.NameDigits)
+	probNameControl  = pipeline.Reason(pipeline.NameControl)
+	probNameEncoding = pipeline.Reason(pipeline.NameEncoding)
+	probNameBidi     = pipeline.Reason(pipeline.NameBidi)
+	probNameNoLetter = pipeline.Reason(pipeline.NameNoLetter)
+	probUnsaved      = pipeline.Reason(pipeline.Unsaved)
+	probLineBreak    = pipeline.Reason(pipeline.LineBreak)
+	warnLuhn         = pipeline.Reason(pipeline.WarnLuhn)
+	warnLuhnInvalid  = pipeline.Reason(pipeline.WarnLuhnInvalid)
+	warnZeros        = pipeline.Reason(pipeline.WarnZeros)
 )
 
 // NormalizeCard returns card as it is sent to the API: without spaces, tabs,
@@ -89,7 +89,7 @@ func CheckCard(card string) (problems, warnings []string) {
 		}
 	}
 	if n := len(card); n < minCardDigits || n > maxCardDigits {
-		return []string{fmt.Sprintf("card number has %d digits; a bank card has %d to %d", n, minCardDigits, maxCardDigits)}, nil
+		return []string{pipeline.Reason(pipeline.CardDigits, n, minCardDigits, maxCardDigits)}, nil
 	}
 	if len(card) > 16 && strings.Trim(card[15:], "0") == "" {
 		warnings = append(warnings, warnZeros)
@@ -296,10 +296,10 @@ func CheckName(name string) (problems []string) {
 		return []string{probNameEmpty}
 	}
 	if n := utf8.RuneCountInString(name); n > maxNameRunes {
-		problems = append(problems, fmt.Sprintf("name has %d characters; the API accepts at most %d", n, maxNameRunes))
+		problems = append(problems, pipeline.Reason(pipeline.NameLong, n, maxNameRunes))
 	}
 	if strings.ContainsRune("=+-@", rune(name[0])) {
-		problems = append(problems, fmt.Sprintf("name starts with %q, as a spreadsheet formula does; a name starts with a letter: remove the %q or fix the cell", name[0], name[0]))
+		problems = append(problems, pipeline.Reason(pipeline.NameFormula, name[:1]))
 	}
 	digits, control, undecodable, bidi, letter := false, false, false, false, false
 	var format rune
@@ -332,7 +332,7 @@ func CheckName(name string) (problems []string) {
 		problems = append(problems, probNameBidi)
 	}
 	if format != 0 {
-		problems = append(problems, fmt.Sprintf("name contains an invisible formatting character (U+%04X); retype it", format))
+		problems = append(problems, pipeline.Reason(pipeline.NameFormat, "U+"+strings.ToUpper(strconv.FormatInt(int64(format), 16))))
 	}
 	if !letter && !digits && !undecodable {
 		problems = append(problems, probNameNoLetter)

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 func TestNormalizeCard(t *testing.T) {
@@ -106,12 +107,17 @@ func checkSubstr(tb testing.TB, what string, msgs []string, want string) {
 		}
 		return
 	}
+	// The reader gives codes; their English text is what is checked.
+	var texts []string
 	for _, m := range msgs {
+		texts = append(texts, msg.Text("en", m))
+	}
+	for _, m := range texts {
 		if strings.Contains(m, want) {
 			return
 		}
 	}
-	tb.Errorf("%s = %q, want one containing %q", what, msgs, want)
+	tb.Errorf("%s = %q, want one containing %q", what, texts, want)
 }
 
 func TestCheckName(t *testing.T) {
@@ -186,6 +192,7 @@ func TestCardFromCell(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			card, prob := CardFromCell(tc.cell)
+			prob = msg.Text("en", prob)
 			if card != tc.card || (tc.problem == "") != (prob == "") || !strings.Contains(prob, tc.problem) {
 				t.Errorf("CardFromCell(%+v) = %q, %q; want %q, a problem containing %q", tc.cell, card, prob, tc.card, tc.problem)
 			}

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const fixtures = "../testdata/reader"
@@ -231,7 +232,7 @@ func TestEncodingOverride(t *testing.T) {
 		t.Errorf("GBK read as UTF-8: err = %v, want an InputError (no header found)", err)
 	}
 	_, err = Open(filepath.Join(fixtures, "list-utf8.csv"), Options{Encoding: "klingon"})
-	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "unknown encoding") {
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "unknown encoding") {
 		t.Errorf("unknown encoding: err = %v", err)
 	}
 }
@@ -243,7 +244,7 @@ func TestBOMContradictsText(t *testing.T) {
 	path := filepath.Join(fixtures, "list-bom-gbk.csv")
 	_, err := Open(path, Options{})
 	var ie *pipeline.InputError
-	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "byte order mark") || !strings.Contains(ie.Hint, "--encoding gbk") {
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "byte order mark") || !strings.Contains(msg.Text("en", ie.Hint), "--encoding gbk") {
 		t.Fatalf("UTF-8 BOM before GBK: err = %v; want an InputError about the mark naming --encoding gbk", err)
 	}
 	layout, recs := openAll(t, path, Options{Encoding: "gbk"})
@@ -332,7 +333,7 @@ func TestRefusedFormats(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("Open(%s) = %T %v, want an InputError", tc.path, err, err)
 			}
-			if !strings.Contains(ie.Msg, tc.msg) || !strings.Contains(ie.Hint, tc.hint) {
+			if !strings.Contains(msg.Text("en", ie.Msg), tc.msg) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Errorf("Open(%s) = %v; want message with %q and hint with %q", tc.path, err, tc.msg, tc.hint)
 			}
 		})
@@ -365,7 +366,7 @@ func TestSheetChoice(t *testing.T) {
 			r, err := Open(path, Options{Sheet: tc.sheet})
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) || !strings.Contains(ie.Hint, "--sheet") {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) || !strings.Contains(msg.Text("en", ie.Hint), "--sheet") {
 					t.Fatalf("Open(sheet %q) = %v, want an InputError with %q", tc.sheet, err, tc.err)
 				}
 				return
@@ -395,7 +396,7 @@ func TestColumnOptions(t *testing.T) {
 		{"header text", Options{NameCol: "姓名", CardCol: "银行卡号"}, 3, 1, 2, ""},
 		{"header row", Options{HeaderRow: 3}, 3, 1, 2, ""},
 		{"header row and letters", Options{HeaderRow: 3, NameCol: "B", CardCol: "C"}, 3, 1, 2, ""},
-		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column, no card column; headers found: A=\"制表：合规部\""},
+		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column; no card column; headers found: A=\"制表：合规部\""},
 		{"header row past the end", Options{HeaderRow: 500}, 0, 0, 0, "past the end"},
 		{"header row too far", Options{HeaderRow: 5000}, 0, 0, 0, "not within the first 1000 rows"},
 		{"unknown header", Options{CardCol: "卡"}, 0, 0, 0, `no column "卡" for the card`},
@@ -406,7 +407,7 @@ func TestColumnOptions(t *testing.T) {
 			r, err := Open(path, tc.opt)
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) {
 					t.Fatalf("Open(%+v) = %v, want an InputError with %q", tc.opt, err, tc.err)
 				}
 				return

@@ -57,12 +57,12 @@ func LoadKey(path string) (Key, error) {
 		return k, fmt.Errorf("read fingerprint key %s: %w", path, err)
 	}
 	if len(b) != 2*KeySize+1 && len(b) != 2*KeySize {
-		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
-			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+		return k, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotKey),
+			Hint: pipeline.Reason(pipeline.HintNotKey)}
 	}
 	if _, err := hex.Decode(k[:], b[:2*KeySize]); err != nil {
-		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
-			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+		return k, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotKey),
+			Hint: pipeline.Reason(pipeline.HintNotKey)}
 	}
 	return k, nil
 }

@@ -14,8 +14,8 @@ import (
 func lockFile(abs, path string) (*os.File, error) {
 	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot create the checkpoint",
-			Hint: "check --db: its directory must exist and be writable", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrCreateDB),
+			Hint: pipeline.Reason(pipeline.HintDBDir), Err: err}
 	}
 	return f, nil
 }

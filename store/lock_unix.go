@@ -29,15 +29,15 @@ import (
 func lockFile(abs, path string) (*os.File, error) {
 	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot create the checkpoint",
-			Hint: "check --db: its directory must exist and be writable", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrCreateDB),
+			Hint: pipeline.Reason(pipeline.HintDBDir), Err: err}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, &pipeline.InputError{
-				Msg:  fmt.Sprintf("checkpoint %s is in use by another cardverify process (pid %s)", path, lockOwner(f)),
-				Hint: "wait for that run to end or stop it; to verify another file at the same time, give it its own --db",
+				Msg:  pipeline.Reason(pipeline.ErrDBInUse, path, lockOwner(f)),
+				Hint: pipeline.Reason(pipeline.HintDBInUse),
 			}
 		}
 		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)

@@ -176,8 +176,8 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		k := &known[i]
 		if rec, ok := recorded[r.No]; ok {
 			if rec.fp != k.Pair || rec.invalid != (r.Invalid != "") {
-				return &pipeline.InputError{Row: r.No, Msg: "the input changed since the checkpoint was written",
-					Hint: "use a new --db to verify the edited file as a new job"}
+				return &pipeline.InputError{Row: r.No, Msg: pipeline.Reason(pipeline.ErrInputChanged),
+					Hint: pipeline.Reason(pipeline.HintNewDB)}
 			}
 		}
 		if r.Invalid != "" {

@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // copyCheckpoint copies the checkpoint files at path (the database, its
@@ -279,7 +280,7 @@ func TestOldCheckpointKeyMovesOut(t *testing.T) {
 		}
 		_, err := Open(ctx, path, keyFile)
 		ie := wantInputError(t, err, 0)
-		if !strings.Contains(ie.Msg, keyFile) || !strings.Contains(ie.Hint, "--key-file") {
+		if !strings.Contains(msg.Text("en", ie.Msg), keyFile) || !strings.Contains(ie.Hint, "--key-file") {
 			t.Errorf("error %v: want the key file's path and --key-file", err)
 		}
 		if v := queryInt(t, rawDB(t, path), "PRAGMA user_version"); v != keyOutVersion-1 {
@@ -311,12 +312,12 @@ func TestWrongOrMissingKeyRefused(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Open(ctx, path, tc.keyFile)
 			ie := wantInputError(t, err, 0)
-			if !strings.Contains(ie.Msg, tc.want) || !strings.Contains(ie.Msg, tc.keyFile) {
+			if !strings.Contains(msg.Text("en", ie.Msg), tc.want) || !strings.Contains(msg.Text("en", ie.Msg), tc.keyFile) {
 				t.Errorf("Open: %v; want %q and the key file's path", err, tc.want)
 			}
 			_, err = OpenReadOnly(ctx, path, tc.keyFile)
 			ie = wantInputError(t, err, 0)
-			if !strings.Contains(ie.Msg, tc.keyFile) {
+			if !strings.Contains(msg.Text("en", ie.Msg), tc.keyFile) {
 				t.Errorf("OpenReadOnly: %v; want the key file's path", err)
 			}
 		})

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // childEnv names the checkpoint a re-executed test binary works on.
@@ -113,7 +114,7 @@ func TestCrashedRun(t *testing.T) {
 
 	_, err := Open(ctx, path, testKeyFile(path))
 	ie := wantInputError(t, err, 0)
-	if want := "(pid " + strconv.Itoa(cmd.Process.Pid) + ")"; !strings.Contains(ie.Msg, want) {
+	if want := "(pid " + strconv.Itoa(cmd.Process.Pid) + ")"; !strings.Contains(msg.Text("en", ie.Msg), want) {
 		t.Errorf("error %q does not name %s", err, want)
 	}
 

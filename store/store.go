@@ -177,15 +177,15 @@ const sqliteMagic = "SQLite format 3\x00"
 // checkpoint.
 func preflight(ctx context.Context, abs, path string) error {
 	notCheckpoint := func(err error) error {
-		return &pipeline.InputError{Path: path, Msg: "not a cardverify checkpoint (nothing was changed)",
-			Hint: "check --db: give the checkpoint of this job, or a new path for a new job", Err: err}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDBUntouched),
+			Hint: pipeline.Reason(pipeline.HintNotDB), Err: err}
 	}
 	fi, err := os.Stat(abs) // follows a symlink: its target is judged
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return &pipeline.InputError{Path: path, Msg: "cannot open the checkpoint", Hint: "check --db", Err: err}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	if !fi.Mode().IsRegular() {
 		return notCheckpoint(nil)
@@ -195,7 +195,7 @@ func preflight(ctx context.Context, abs, path string) error {
 	}
 	f, err := os.Open(abs)
 	if err != nil {
-		return &pipeline.InputError{Path: path, Msg: "cannot open the checkpoint", Hint: "check --db", Err: err}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	head := make([]byte, len(sqliteMagic))
 	_, err = io.ReadFull(f, head)
@@ -299,7 +299,7 @@ func OpenReadOnly(ctx context.Context, path, keyFile string) (*DB, error) {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the checkpoint", Hint: "check --db", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	// A directory that cannot be written cannot take the -shm file:
 	// without a -wal to read (a checkpoint whose last run ended, or was
@@ -318,14 +318,14 @@ func OpenReadOnly(ctx context.Context, path, keyFile string) (*DB, error) {
 		// read-only connection cannot roll the journal back.
 		db.closeAll()
 		return nil, &pipeline.InputError{Path: path, Err: err,
-			Msg:  "the checkpoint was being created when its process stopped: it holds no row and no call yet",
-			Hint: "run the same `cardverify run` command again to start the job"}
+			Msg:  pipeline.Reason(pipeline.ErrDBHalfMade),
+			Hint: pipeline.Reason(pipeline.HintRunAgain)}
 	}
 	if err != nil && !writable(filepath.Dir(abs)) && !notADatabase(err) {
 		db.closeAll()
 		return nil, &pipeline.InputError{Path: path, Err: err,
-			Msg:  "the checkpoint's directory cannot be written, and its -wal file holds changes that only a writable copy can read",
-			Hint: "copy the checkpoint with its -wal and -shm files to a writable directory and give that copy to --db"}
+			Msg:  pipeline.Reason(pipeline.ErrDBReadOnlyWAL),
+			Hint: pipeline.Reason(pipeline.HintDBCopy)}
 	}
 	if err != nil {
 		db.closeAll()
@@ -339,15 +339,15 @@ func OpenReadOnly(ctx context.Context, path, keyFile string) (*DB, error) {
 	switch {
 	case v == 0:
 		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Msg: "not a cardverify checkpoint", Hint: "check --db"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB)}
 	case v > latest:
 		db.closeAll()
 		return nil, db.newerSchema(v, latest)
 	case v < latest:
 		db.closeAll()
 		return nil, &pipeline.InputError{Path: path,
-			Msg:  fmt.Sprintf("the checkpoint has schema version %d, this cardverify reads %d", v, latest),
-			Hint: "run the same `cardverify run` command once to upgrade it"}
+			Msg:  pipeline.Reason(pipeline.ErrDBOld, v, latest),
+			Hint: pipeline.Reason(pipeline.HintDBUpgrade)}
 	}
 	if err := db.loadKey(ctx, db.rdb); err != nil {
 		db.closeAll()
@@ -570,15 +570,15 @@ func userVersion(ctx context.Context, q *sql.DB) (int, error) {
 
 func (db *DB) notCheckpoint(err error) error {
 	if notADatabase(err) {
-		return &pipeline.InputError{Path: db.path, Msg: "not a cardverify checkpoint", Hint: "check --db", Err: err}
+		return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 }
 
 func (db *DB) newerSchema(v, latest int) error {
 	return &pipeline.InputError{Path: db.path,
-		Msg:  fmt.Sprintf("the checkpoint has schema version %d, newer than this cardverify's %d", v, latest),
-		Hint: "use the cardverify version that wrote it, or a newer one"}
+		Msg:  pipeline.Reason(pipeline.ErrDBNew, v, latest),
+		Hint: pipeline.Reason(pipeline.HintDBNewer)}
 }
 
 // loadKey reads the ID of the checkpoint's fingerprint key from meta and
@@ -613,16 +613,16 @@ func (db *DB) loadKey(ctx context.Context, q *sql.DB) error {
 	k, err := LoadKey(db.keyFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return &pipeline.InputError{Path: db.path,
-			Msg:  fmt.Sprintf("no fingerprint key file at %s: this checkpoint was made with key %s", db.keyFile, db.keyID),
-			Hint: "copy the key file from the machine or account that started this job and point --key-file at it (README: moving a job to another machine); without it every row would be verified and billed again"}
+			Msg:  pipeline.Reason(pipeline.ErrNoKeyFile, db.keyFile, db.keyID),
+			Hint: pipeline.Reason(pipeline.HintKeyFile)}
 	}
 	if err != nil {
 		return err
 	}
 	if k.ID() != db.keyID {
 		return &pipeline.InputError{Path: db.path,
-			Msg:  fmt.Sprintf("the key file %s holds fingerprint key %s, but this checkpoint was made with key %s", db.keyFile, k.ID(), db.keyID),
-			Hint: "point --key-file at the key file this job was started with; with another key every row would be verified and billed again"}
+			Msg:  pipeline.Reason(pipeline.ErrOtherKey, db.keyFile, k.ID(), db.keyID),
+			Hint: pipeline.Reason(pipeline.HintOtherKey)}
 	}
 	db.fp.key = k
 	return nil

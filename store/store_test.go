@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 func TestMigrationsFromEmpty(t *testing.T) {
@@ -306,7 +307,7 @@ func TestPlanRefusesChangedRows(t *testing.T) {
 			tc.edit(edited)
 			err := db.Plan(ctx, edited, make([]pipeline.Known, len(edited)))
 			ie := wantInputError(t, err, tc.row)
-			if ie.Msg != "the input changed since the checkpoint was written" || !strings.Contains(ie.Hint, "--db") {
+			if msg.Text("en", ie.Msg) != "the input changed since the checkpoint was written" || !strings.Contains(msg.Text("en", ie.Hint), "--db") {
 				t.Errorf("error = %v", err)
 			}
 			db.Close()
@@ -655,7 +656,7 @@ func TestSecondOpenRefused(t *testing.T) {
 	db, path := tempDB(t)
 	_, err := Open(ctx, path, testKeyFile(path))
 	ie := wantInputError(t, err, 0)
-	if !strings.Contains(ie.Msg, "in use by another cardverify process") || !strings.Contains(ie.Msg, "pid "+itoa(os.Getpid())) {
+	if !strings.Contains(msg.Text("en", ie.Msg), "in use by another cardverify process") || !strings.Contains(msg.Text("en", ie.Msg), "pid "+itoa(os.Getpid())) {
 		t.Errorf("error = %v", err)
 	}
 	// Reports still work beside the run.

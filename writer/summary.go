@@ -8,6 +8,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // summarySheet writes the Summary sheet (汇总): what was checked, when, how
@@ -71,7 +72,11 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.line(0, "", l.noCodes)
 	}
 	for _, c := range sum.Codes {
-		b.line(0, "", c.Code, c.Count, c.Meaning)
+		meaning, ok := msg.APIMeaning(l.code, c.Code)
+		if !ok {
+			meaning = c.Meaning
+		}
+		b.line(0, "", c.Code, c.Count, meaning)
 	}
 	if b.err != nil {
 		return b.err
@@ -104,7 +109,7 @@ func timeText(l *lang, t time.Time) string {
 	if t.IsZero() {
 		return l.none
 	}
-	return t.In(chinaZone).Format(time.RFC3339)
+	return pipeline.ChinaTime(t)
 }
 
 // sheetBuilder writes a small sheet line by line, keeping the first error.

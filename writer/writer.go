@@ -54,6 +54,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // Options says how to write an output.
@@ -76,6 +77,9 @@ type Options struct {
 	// sheet's name, or "Sheet1" when empty. Characters a sheet name cannot
 	// hold are replaced.
 	SheetName string
+	// DryRun says the output is a dry run's: its pending rows say that no
+	// call was made, rather than to run again.
+	DryRun bool
 	// Summary fills the Summary sheet of an XLSX output. The counts per
 	// status are not in it: the writer counts the rows it writes.
 	Summary Summary
@@ -208,8 +212,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 		return nil, &pipeline.InputError{Msg: err.Error(), Hint: "use --lang zh or --lang en"}
 	}
 	if opt.MaskCard && opt.CardCol < 0 {
-		return nil, &pipeline.InputError{Path: opt.Input, Msg: "cannot mask card numbers: the card column is unknown",
-			Hint: "name it with --card-col"}
+		return nil, &pipeline.InputError{Path: opt.Input, Msg: pipeline.Reason(pipeline.ErrMaskNoCol),
+			Hint: pipeline.Reason(pipeline.HintCardCol)}
 	}
 	var f format
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
@@ -220,8 +224,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	case ".tsv":
 		f = &csvFormat{comma: '\t'}
 	default:
-		return nil, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("cannot write %q files", ext),
-			Hint: "name the output .xlsx, .csv or .tsv"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOutExt, ext),
+			Hint: pipeline.Reason(pipeline.HintOutExt)}
 	}
 	if err := checkTarget(path, opt.Input); err != nil {
 		return nil, err
@@ -250,7 +254,7 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 func checkTarget(out, in string) error {
 	outInfo, err := os.Stat(out)
 	if err == nil && outInfo.IsDir() {
-		return &pipeline.InputError{Path: out, Msg: "the output is a directory", Hint: "give --out a file name"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutDir), Hint: pipeline.Reason(pipeline.HintOutName)}
 	}
 	if in == "" {
 		return nil
@@ -267,8 +271,8 @@ func checkTarget(out, in string) error {
 		}
 	}
 	if same {
-		return &pipeline.InputError{Path: out, Msg: "the output would overwrite the input",
-			Hint: "choose another --out; the input must stay as it was"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutIsIn),
+			Hint: pipeline.Reason(pipeline.HintOutIsIn)}
 	}
 	return nil
 }
@@ -411,7 +415,7 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			w.extra = w.verdict(w.extra[:0], rec, o)
 			r.extra = w.extra
 			if r.overflow != nil {
-				r.extra[4] = joinReason(r.extra[4], w.lang.overflow(len(r.overflow)))
+				r.extra[4] = msg.Join(w.lang.code, r.extra[4], msg.Say(w.lang.code, pipeline.Overflow, len(r.overflow)))
 			}
 			r.status = o.Status
 			w.count(o)
@@ -463,7 +467,7 @@ func (w *Writer) verdict(dst []string, rec *pipeline.Record, o pipeline.Outcome)
 		code = itoa(o.Code)
 	}
 	if !o.At.IsZero() {
-		at = o.At.In(chinaZone).Format(time.RFC3339)
+		at = pipeline.ChinaTime(o.At)
 	}
 	return append(dst, o.Status.Label(w.lang.code), res, o.JobID, code, w.reason(rec, o), at)
 }
@@ -471,24 +475,29 @@ func (w *Writer) verdict(dst []string, rec *pipeline.Record, o pipeline.Outcome)
 // reason is the reason cell: the duplicate note, the outcome's reason (or
 // the row's problems when the caller gave none), then the row's warnings.
 func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
+	lang := w.lang.code
 	var s string
 	if o.DupOf != 0 {
-		s = w.lang.duplicate(o.DupOf)
+		s = msg.Say(lang, pipeline.DupOf, o.DupOf)
 	}
 	r := o.Reason
 	switch {
-	case o.Status == pipeline.Pending && (r == "" || r == pipeline.PendingReason):
-		r = w.lang.pending
+	case o.Status == pipeline.Pending && (r == "" || r == pipeline.PendingReason || r == legacyPending):
+		r = pipeline.PendingReason
+		if w.opt.DryRun {
+			r = pipeline.Reason(pipeline.DryPending)
+		}
 	case r == "" && o.Status == pipeline.Invalid:
-		r = strings.Join(rec.Problems, "; ")
+		r = pipeline.JoinReasons(rec.Problems...)
 	}
+	r = msg.Text(lang, r)
 	if !strings.Contains(r, s) {
-		s = joinReason(s, r)
+		s = msg.Join(lang, s, r)
 	} else {
 		s = r
 	}
 	for _, warn := range rec.Warnings {
-		s = joinReason(s, warn)
+		s = msg.Join(lang, s, msg.Text(lang, warn))
 	}
 	if w.opt.Summary.Sandbox {
 		s = strings.TrimSpace(w.lang.sandboxMark + " " + s)
@@ -496,15 +505,9 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 	return s
 }
 
-func joinReason(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
+// legacyPending is the reason of a pending row in checkpoints written
+// before reasons were codes.
+const legacyPending = "not verified yet: run the same command again to resume"
 
 // Close writes what is still held, finishes the document (the Summary sheet
 // of an XLSX output), syncs it and renames it over the target. On any error
@@ -668,6 +671,3 @@ func ioError(doing, path string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w (%s)", doing, path, err, hint)
 }
-
-// chinaZone is China Standard Time, the zone of verified_at.
-var chinaZone = time.FixedZone("CST", 8*60*60)

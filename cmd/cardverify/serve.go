@@ -13,6 +13,7 @@ import (
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/cmd/internal/web"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // serveConfig is what "cardverify serve" was asked to do.
@@ -33,6 +34,7 @@ func (a *app) parseServe(args []string) (serveConfig, error) {
 	fs.StringVar(&c.PasswordEnv, "password-env", "", "environment `variable` holding the console's password")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload", web.DefaultMaxUpload>>20, "largest upload in `MiB`")
 	c.API.APIFlags(fs)
+	fs.StringVar(&c.API.Lang, "lang", "zh", "language of serve's terminal messages and of the outputs' default: zh or en (each page has its own switch)")
 	job.KeyFileFlag(fs, &c.API.KeyFile)
 	// --price may come with run's flags; define it here only when not.
 	price := fs.Lookup("price")
@@ -44,25 +46,24 @@ func (a *app) parseServe(args []string) (serveConfig, error) {
 		return c, err
 	}
 	if len(pos) != 0 {
-		return c, usagef("serve takes no arguments, got %q", pos)
+		return c, usagef(msg.UsageNoArgs, "serve", len(pos))
 	}
 	if price != nil {
 		if c.Price, err = strconv.ParseFloat(price.Value.String(), 64); err != nil {
-			return c, usagef("--price: %v", err)
+			return c, usagef(msg.UsageFlags, "--price: "+err.Error())
 		}
 	}
 	c.API.Secrets(a.getenv)
-	c.API.Lang = "zh"
 	if err := c.API.Check(); err != nil {
 		return c, err
 	}
 	if c.MaxUploadMB < 1 || c.Price < 0 {
-		return c, usagef("--max-upload must be at least 1 and --price not negative")
+		return c, usagef(msg.ServeNums)
 	}
 	if c.Data == "" {
 		dir, err := os.UserConfigDir()
 		if err != nil {
-			return c, usagef("no --data directory and no user config directory: %v", err)
+			return c, usagef(msg.ServeNoData, err)
 		}
 		c.Data = filepath.Join(dir, "cardverify", "console")
 	}
@@ -79,7 +80,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	password := ""
 	if c.PasswordEnv != "" {
 		if password = a.getenv(c.PasswordEnv); password == "" {
-			return usagef("--password-env %s: that environment variable is empty; set it to the console's password", c.PasswordEnv)
+			return usagef(msg.ServeEmptyPw, c.PasswordEnv)
 		}
 	}
 	jobs, err := web.OpenJobs(c.Data, c.API, version, a.now)
@@ -89,7 +90,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	srv, err := web.New(jobs, web.Options{Addr: c.Addr, Password: password, MaxUpload: c.MaxUploadMB << 20,
 		Price: c.Price, Sandbox: c.API.Sandbox, Now: a.now, Log: a.stderr})
 	if err != nil {
-		return &job.UsageError{Msg: err.Error()}
+		return err
 	}
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -102,9 +103,9 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	// The serving goroutine ends when hs is shut down below.
 	go func() { served <- hs.Serve(ln) }()
 	jobs.Start(ctx)
-	fmt.Fprintf(a.stderr, "cardverify console: http://%s/  (jobs in %s; Ctrl-C to stop)\n", ln.Addr(), c.Data)
+	fmt.Fprintln(a.stderr, a.say(msg.ServeURL, "http://"+ln.Addr().String()+"/", c.Data))
 	if c.API.Sandbox {
-		fmt.Fprintln(a.stderr, "SANDBOX: answers come from the built-in simulated API; they are not real verdicts")
+		fmt.Fprintln(a.stderr, a.say(msg.SandboxStart))
 	}
 	select {
 	case <-a.stop:
@@ -112,7 +113,7 @@ func (a *app) serve(ctx context.Context, args []string) error {
 	case err := <-served:
 		return fmt.Errorf("serve: %w", err)
 	}
-	fmt.Fprintln(a.stderr, "stopping: the running job stops after its calls in flight")
+	fmt.Fprintln(a.stderr, a.say(msg.ServeStopping))
 	cerr := jobs.Close(ctx)
 	cancel() // ends the progress streams
 	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -48,7 +48,7 @@ func startServe(t *testing.T, cfg string, env []string, args ...string) *servePr
 	// The reading goroutine ends when serve exits and closes its stderr.
 	go func() {
 		sc := bufio.NewScanner(pr)
-		re := regexp.MustCompile(`console: (http://\S+/)`)
+		re := regexp.MustCompile(`(http://[^\s/]+/)`) // in either language
 		for sc.Scan() {
 			p.errb.WriteString(sc.Text() + "\n")
 			if m := re.FindStringSubmatch(sc.Text()); m != nil {

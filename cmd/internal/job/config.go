@@ -2,7 +2,6 @@ package job
 
 import (
 	"flag"
-	"fmt"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 )
@@ -52,15 +52,12 @@ const (
 	DefaultMaxAttempts = 4
 )
 
-// UsageError is a mistake in the flags or the request: exit code 2.
-type UsageError struct{ Msg string }
+// UsageError is a mistake in the flags or the request: exit code 2. Its
+// message is a code of the catalogue, said in the user's language.
+type UsageError = msg.Usage
 
-func (e *UsageError) Error() string { return e.Msg }
-
-// Usagef returns a *UsageError with a formatted message.
-func Usagef(format string, args ...any) error {
-	return &UsageError{fmt.Sprintf(format, args...)}
-}
+// Usagef returns a *UsageError of code c.
+func Usagef(c pipeline.Code, args ...any) error { return msg.Usagef(c, args...) }
 
 // ReaderFlags registers on fs the flags that say how to read an input.
 func ReaderFlags(fs *flag.FlagSet, o *reader.Options) {
@@ -130,7 +127,7 @@ func (c *Config) Secrets(getenv func(string) string) {
 	}
 }
 
-// Warnings returns what the person starting the run should know before it
+// Warnings returns, as catalogue codes, what the person starting the run should know before it
 // starts: a secret given as a flag, which every user of the machine can read
 // in the process list, and names and cards about to cross the network
 // unencrypted (plain endpoint over plain HTTP to a host other than this
@@ -138,16 +135,15 @@ func (c *Config) Secrets(getenv func(string) string) {
 func (c *Config) Warnings() []string {
 	var ws []string
 	if c.Key != "" && c.KeyFrom == "--key" {
-		ws = append(ws, "--key is visible to every user of this machine in the process list (ps); set JUHE_KEY in the environment instead")
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--key", "JUHE_KEY"))
 	}
 	if c.OpenID != "" && c.OpenIDFrom == "--openid" {
-		ws = append(ws, "--openid is visible to every user of this machine in the process list (ps); set JUHE_OPENID in the environment instead")
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--openid", "JUHE_OPENID"))
 	}
 	if !c.Sandbox && !c.DryRun && c.Endpoint == "plain" {
 		u, err := url.Parse(c.BaseURL)
 		if err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
-			ws = append(ws, fmt.Sprintf("--base-url %s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; "+
-				"use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)", c.BaseURL))
+			ws = append(ws, pipeline.Reason(msg.WarnPlainHTTP, c.BaseURL))
 		}
 	}
 	return ws
@@ -192,7 +188,7 @@ func OneOf(name, value string, allowed ...string) error {
 			return nil
 		}
 	}
-	return Usagef("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), value)
+	return Usagef(msg.UsageOneOf, name, strings.Join(allowed, ", "), value)
 }
 
 // Check validates what can be validated before reading anything.
@@ -209,18 +205,18 @@ func (c *Config) Check() error {
 		}
 	}
 	if c.QPS <= 0 || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 {
-		return Usagef("--qps and --timeout must be positive, --max-attempts at least 1, --workers and --max-billed not negative")
+		return Usagef(msg.UsageNums)
 	}
 	if c.StopAt != "" {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
-			return Usagef("--stop-at: %v", err)
+			return Usagef(msg.UsageStop, c.StopAt)
 		}
 	}
 	if c.Key == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost")
+		return Usagef(msg.UsageKey)
 	}
 	if c.Endpoint == "encrypted" && c.OpenID == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)")
+		return Usagef(msg.UsageOpen)
 	}
 	return nil
 }

@@ -9,6 +9,7 @@ import (
 	"slices"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -38,7 +39,7 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 // Check validates c before anything is opened.
 func (c *ExportConfig) Check() error {
 	if c.Input == "" || c.DB == "" || c.Out == "" {
-		return Usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
+		return Usagef(msg.UsageLine, "cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
 	}
 	return OneOf("lang", c.Lang, "zh", "en")
 }
@@ -52,7 +53,7 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 		return store.Status{}, err
 	}
 	defer db.Close()
-	removeTemporaries(c.DB, c.Out, c.Notice)
+	removeTemporaries(c.DB, c.Out, c.Notice, c.Lang)
 	st, err := SameInput(ctx, db, c.Input)
 	if err != nil {
 		return st, err
@@ -65,13 +66,17 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 type AuditConfig struct {
 	Output, DB string
 	Read       reader.Options
-	KeyFile    string    // the fingerprint key file; "" means store.DefaultKeyPath
-	Notice     io.Writer // gets the temporary outputs removed; nil discards
+	// Lang is the language of the report (zh or en); the output's own
+	// language, whichever it is, is recognised.
+	Lang    string
+	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice  io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers audit's flags on fs.
 func (c *AuditConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
+	fs.StringVar(&c.Lang, "lang", "zh", "language of the report: zh or en")
 	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
@@ -79,9 +84,9 @@ func (c *AuditConfig) Flags(fs *flag.FlagSet) {
 // Check validates c before anything is opened.
 func (c *AuditConfig) Check() error {
 	if c.Output == "" || c.DB == "" {
-		return Usagef("usage: cardverify audit OUTPUT --db PATH")
+		return Usagef(msg.UsageLine, "cardverify audit OUTPUT --db PATH [--lang zh|en]")
 	}
-	return nil
+	return OneOf("lang", c.Lang, "zh", "en")
 }
 
 // ErrAudit reports an output that does not match its checkpoint: exit 1.
@@ -99,7 +104,7 @@ func (r AuditReport) Err() error {
 	if len(r.Differences) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d of %d rows differ", ErrAudit, len(r.Differences), r.Rows)
+	return msg.Errorf(ErrAudit, msg.AuditDiffer, len(r.Differences), r.Rows)
 }
 
 // Audit checks an annotated output against the checkpoint's records.
@@ -110,7 +115,7 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 		return rep, err
 	}
 	defer db.Close()
-	removeTemporaries(c.DB, c.Output, c.Notice)
+	removeTemporaries(c.DB, c.Output, c.Notice, c.Lang)
 	out, err := reader.Open(c.Output, c.Read)
 	if err != nil {
 		return rep, err
@@ -118,7 +123,8 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	defer out.Close()
 	cols, err := verdictColumns(out.Layout().Header)
 	if err != nil {
-		return rep, &pipeline.InputError{Path: c.Output, Msg: err.Error(), Hint: "audit reads a file written by cardverify run or export"}
+		return rep, &pipeline.InputError{Path: c.Output, Msg: pipeline.Reason(msg.AuditNoCols, writer.Headers("zh")[0], writer.Headers("en")[0]),
+			Hint: pipeline.Reason(msg.AuditNoColsHint)}
 	}
 	res, err := db.Results(ctx)
 	if err != nil {
@@ -143,7 +149,7 @@ func openWithKey(ctx context.Context, path, keyFile string) (*store.DB, error) {
 // export killed while writing it left, with names and cards in them, when
 // no run holds the checkpoint at db (a running one may be writing out). It
 // tells notice, if not nil, what it removed or could not.
-func removeTemporaries(db, out string, notice io.Writer) {
+func removeTemporaries(db, out string, notice io.Writer, lang string) {
 	unlock, idle := store.LockIfIdle(db)
 	defer unlock()
 	if !idle {
@@ -153,9 +159,9 @@ func removeTemporaries(db, out string, notice io.Writer) {
 		notice = io.Discard
 	}
 	if n, err := writer.RemoveTemporaries(out); err != nil {
-		fmt.Fprintln(notice, "warning:", err)
+		fmt.Fprintln(notice, msg.Say(lang, msg.Warning, msg.Render(lang, err)))
 	} else if n > 0 {
-		fmt.Fprintf(notice, "removed %d temporary output file(s) left beside %s by a process killed while writing it\n", n, out)
+		fmt.Fprintln(notice, msg.Say(lang, msg.TempRemoved, n, out))
 	}
 }
 
@@ -170,5 +176,5 @@ func verdictColumns(header []string) (pipeline.AuditColumns, error) {
 		}
 		return pipeline.AuditColumns{Status: st, Res: slices.Index(header, h[1]), JobID: slices.Index(header, h[2])}, nil
 	}
-	return pipeline.AuditColumns{}, fmt.Errorf("no %q or %q column in the header", writer.Headers("zh")[0], writer.Headers("en")[0])
+	return pipeline.AuditColumns{}, errors.New("no status column in the header")
 }

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // copyDemo copies the demo list into a new directory and returns its path.
@@ -84,8 +85,8 @@ func TestWarnings(t *testing.T) {
 				t.Fatalf("warnings %q, want %d", got, len(tc.want))
 			}
 			for i, w := range tc.want {
-				if !strings.Contains(got[i], w) {
-					t.Errorf("warning %q, want it to say %q", got[i], w)
+				if en := msg.Text("en", got[i]); !strings.Contains(en, w) {
+					t.Errorf("warning %q, want it to say %q", en, w)
 				}
 			}
 		})

@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
-	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -373,7 +373,7 @@ func (s *Server) download() func(http.ResponseWriter, *http.Request, Record) {
 			return
 		}
 		if err != nil {
-			s.failText(w, r, http.StatusInternalServerError, err.Error())
+			s.failText(w, r, http.StatusInternalServerError, msg.Render(lang(w, r), err))
 			return
 		}
 		f, err := os.Open(path)
@@ -430,8 +430,8 @@ func (s *Server) summaryPage() func(http.ResponseWriter, *http.Request, Record) 
 		sum := job.SummaryOf(st, job.Output{Input: rec.Name, QPS: s.jobs.api.QPS, Version: s.jobs.version}, sheet)
 		d := summaryData{Job: rec, S: sum, St: st, Meaning: map[int]string{}}
 		for _, c := range sum.Codes {
-			if info, ok := juhe.Lookup(c.Code); ok {
-				d.Meaning[c.Code] = info.Meaning
+			if m, ok := msg.APIMeaning(lang(w, r), c.Code); ok {
+				d.Meaning[c.Code] = m
 			}
 		}
 		if !sum.Start.IsZero() {
@@ -487,7 +487,7 @@ func (s *Server) audit() func(http.ResponseWriter, *http.Request, Record) {
 		d.Result, err = s.jobs.Audit(r.Context(), rec.ID, tmp.Name())
 		if err != nil {
 			// The message names the uploaded file, not where serve keeps it.
-			d.Done, d.Error = false, strings.ReplaceAll(err.Error(), tmp.Name(), name)
+			d.Done, d.Error = false, strings.ReplaceAll(msg.Render(lang(w, r), err), tmp.Name(), name)
 		}
 		s.render(w, r, http.StatusOK, "audit", d)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 )
@@ -45,7 +46,7 @@ type Record struct {
 	// Note is the catalogue code of why the job stopped, when serve
 	// stopped it; Message the text of package job's error otherwise.
 	Note     string `json:"note,omitempty"`
-	Message  string `json:"message,omitempty"`
+	Message  said   `json:"message,omitzero"`
 	Sandbox  bool   `json:"sandbox"`
 	Lang     string `json:"lang"` // of the output
 	Read     reader.Options
@@ -54,7 +55,7 @@ type Record struct {
 	RetryFailed bool `json:"retry_failed"`
 	// Preview is the latest dry run; PreviewErr why it could not be made.
 	Preview    *job.Preview `json:"preview,omitempty"`
-	PreviewErr string       `json:"preview_error,omitempty"`
+	PreviewErr said         `json:"preview_error,omitzero"`
 	// Previewing is set while a dry run for the preview goes on.
 	Previewing bool `json:"previewing,omitempty"`
 	// Confirmed is the number of calls the person agreed to pay for.
@@ -146,7 +147,7 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 			return nil, fmt.Errorf("job %s: job.json is damaged: %v", e.Name(), err)
 		}
 		if r.State == Running {
-			r.State, r.Note, r.Message = Stopped, "note_interrupted", ""
+			r.State, r.Note, r.Message = Stopped, "note_interrupted", said{}
 			// What the run did before it died is in the checkpoint only.
 			if st, err := readStatus(context.Background(), filepath.Join(jobDir(data, r.ID), "checkpoint.db")); err == nil {
 				r.Status = &st
@@ -223,7 +224,7 @@ func (j *Jobs) next() (*Record, *live) {
 	if first == nil {
 		return nil, nil
 	}
-	first.State, first.Note, first.Message = Running, "", ""
+	first.State, first.Note, first.Message = Running, "", said{}
 	j.touch(first)
 	lv := &live{stop: make(chan struct{}), lastAt: j.now()}
 	j.live[first.ID] = lv
@@ -302,7 +303,7 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	r.RetryFailed = false
 	switch {
 	case err == nil:
-		r.State, r.Note, r.Message = Done, "", ""
+		r.State, r.Note, r.Message = Done, "", said{}
 		j.logf(r, "log_done", st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Calls, st.BilledCalls)
 	case errors.Is(err, pipeline.ErrIncomplete) || errors.Is(err, pipeline.ErrBudget):
 		r.State, r.Note, r.Message = Stopped, "", j.clean(r, err)
@@ -310,14 +311,14 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 		// does not fit a page with a Resume button.
 		switch {
 		case j.closing:
-			r.Note, r.Message = "note_serve_stopped", ""
+			r.Note, r.Message = "note_serve_stopped", said{}
 		case lv.stopped:
-			r.Note, r.Message = "note_stopped", ""
+			r.Note, r.Message = "note_stopped", said{}
 		}
 		if r.Note != "" {
 			j.logf(r, r.Note)
 		} else {
-			j.logf(r, "log_stopped", r.Message)
+			j.logf(r, "log_stopped", err)
 		}
 	default:
 		r.State, r.Note, r.Message = Failed, "", j.clean(r, err)
@@ -326,12 +327,26 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	j.touch(r)
 }
 
-// clean is the text of a job's error as a page shows it: the input named
-// as uploaded, not by where serve keeps it.
-func (j *Jobs) clean(r *Record, err error) string {
+// said is a message in both languages of the pages.
+type said struct {
+	Zh string `json:"zh,omitempty"`
+	En string `json:"en,omitempty"`
+}
+
+// In is the message in lang.
+func (s said) In(lang string) string {
+	if lang == "en" {
+		return s.En
+	}
+	return s.Zh
+}
+
+// clean is a job's error as a page shows it, in both languages: with the
+// input named as uploaded, not by where serve keeps it.
+func (j *Jobs) clean(r *Record, err error) said {
 	dir := jobDir(j.data, r.ID)
-	msg := strings.ReplaceAll(err.Error(), filepath.Join(dir, r.Input), r.Name)
-	return strings.ReplaceAll(msg, dir+string(filepath.Separator), "")
+	fix := strings.NewReplacer(filepath.Join(dir, r.Input), r.Name, dir+string(filepath.Separator), "")
+	return said{Zh: fix.Replace(msg.Render("zh", err)), En: fix.Replace(msg.Render("en", err))}
 }
 
 // readStatus reads the status of the checkpoint at path, if there is one.
@@ -487,7 +502,7 @@ func (j *Jobs) preview(ctx context.Context, id string, n int, ro reader.Options,
 	if err != nil {
 		r.Preview, r.PreviewErr = nil, j.clean(r, err)
 	} else {
-		r.Preview, r.PreviewErr = &p, ""
+		r.Preview, r.PreviewErr = &p, said{}
 	}
 	j.touch(r)
 }
@@ -557,7 +572,7 @@ func (j *Jobs) Resume(id string, retryFailed bool) error {
 	if !ok || (r.State != Stopped && r.State != Failed) || r.Sandbox != j.api.Sandbox {
 		return errState
 	}
-	r.State, r.Note, r.Message, r.RetryFailed = Queued, "", "", retryFailed
+	r.State, r.Note, r.Message, r.RetryFailed = Queued, "", said{}, retryFailed
 	if retryFailed {
 		j.logf(r, "log_resume_failed")
 	} else {
@@ -600,13 +615,23 @@ type logLine struct {
 	At   time.Time `json:"at"`
 	Code string    `json:"code"`
 	Args []string  `json:"args,omitempty"`
+	// ArgsEn, when set, are the args in English: an error is kept
+	// rendered in both languages.
+	ArgsEn []string `json:"args_en,omitempty"`
 }
 
-// logf appends an entry to r's log. Its args are formatted with %v.
+// logf appends an entry to r's log. Its args are formatted with %v, an
+// error rendered in both languages.
 func (j *Jobs) logf(r *Record, code string, args ...any) {
 	l := logLine{At: j.now(), Code: code}
 	for _, a := range args {
-		l.Args = append(l.Args, fmt.Sprint(a))
+		zh, en := fmt.Sprint(a), fmt.Sprint(a)
+		if err, ok := a.(error); ok {
+			s := j.clean(r, err)
+			zh, en = s.Zh, s.En
+		}
+		l.Args = append(l.Args, zh)
+		l.ArgsEn = append(l.ArgsEn, en)
 	}
 	b, _ := json.Marshal(l)
 	f, err := os.OpenFile(filepath.Join(jobDir(j.data, r.ID), "log.jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
@@ -637,8 +662,12 @@ func (j *Jobs) Log(id, lang string, maxLines int) []string {
 		if json.Unmarshal([]byte(l), &e) != nil {
 			continue
 		}
-		args := make([]any, len(e.Args))
-		for i, a := range e.Args {
+		as := e.Args
+		if lang == "en" && len(e.ArgsEn) == len(e.Args) {
+			as = e.ArgsEn
+		}
+		args := make([]any, len(as))
+		for i, a := range as {
 			args[i] = a
 		}
 		out = append(out, e.At.In(cst).Format("2006-01-02 15:04:05")+"  "+tr(lang, e.Code, args...))

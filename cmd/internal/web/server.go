@@ -6,7 +6,6 @@ package web
 
 import (
 	"embed"
-	"fmt"
 	"html/template"
 	"io"
 	"io/fs"
@@ -17,6 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
+
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 //go:embed templates/*.html
@@ -74,7 +75,7 @@ func IsLoopback(addr string) bool {
 // without a password.
 func New(jobs *Jobs, opt Options) (*Server, error) {
 	if !IsLoopback(opt.Addr) && opt.Password == "" {
-		return nil, fmt.Errorf("serve: %s is not a loopback address: other machines could reach it, so it needs a password (put one in an environment variable and name it with --password-env), or use --addr 127.0.0.1:8080", opt.Addr)
+		return nil, msg.Usagef(msg.ServePassword, opt.Addr)
 	}
 	if opt.MaxUpload <= 0 {
 		opt.MaxUpload = DefaultMaxUpload

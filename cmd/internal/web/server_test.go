@@ -255,11 +255,15 @@ func TestWholeFlow(t *testing.T) {
 			t.Errorf("preview %s = %q, want %q", id, got, want)
 		}
 	}
-	for _, want := range []string{"<td class=\"rows\">14</td>", "<td class=\"rows\">17</td>", "<td class=\"rows\">23</td>", "第 11 行与第 5 行相同", `<option value="3" selected>C · 银行卡号</option>`} {
+	for _, want := range []string{"<td class=\"rows\">14</td>", "<td class=\"rows\">17</td>", "<td class=\"rows\">23</td>", "第 11 行与第 5 行相同", "卡号含有数字以外的字符：只保留数字", `<option value="3" selected>C · 银行卡号</option>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("preview lacks %q", want)
 		}
 	}
+	if _, body := cs.get("/jobs/" + id + "?lang=en"); !strings.Contains(body, "card number has characters other than digits") {
+		t.Errorf("the English preview does not give the reasons in English")
+	}
+	cs.get("/?lang=zh")
 	// The phone column as the card column: every phone has 11 digits.
 	resp, body = cs.post("/jobs/"+id+"/preview", url.Values{"csrf": {token}, "name_col": {"2"}, "card_col": {"4"}, "header_row": {"1"}})
 	cs.waitPreview(id)

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // texts is the console's catalogue: every text a page shows, by code, in
@@ -177,6 +179,10 @@ type page struct {
 	// (a meta refresh: no script needed).
 	Refresh int
 }
+
+// Say renders a reason of the shared catalogue (pipeline/msg: invalid
+// rows, audit problems) in the page's language.
+func (p page) Say(reason string) string { return msg.Text(p.Lang, reason) }
 
 // T returns the text of code in the page's language, formatted with args.
 func (p page) T(code string, args ...any) string { return tr(p.Lang, code, args...) }
