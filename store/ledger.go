@@ -18,6 +18,7 @@ type RunInfo struct {
 	InputSHA256 string // hex
 	Sheet       string
 	Endpoint    string // plain or encrypted
+	BaseURL     string // the API's base URL (it holds no secret)
 	Sandbox     bool
 	Version     string
 	QPS         float64
@@ -28,7 +29,9 @@ type RunInfo struct {
 // follow are recorded under it. It refuses with an *pipeline.InputError
 // when an earlier run of this checkpoint recorded another input SHA-256: the
 // file was edited, and its rows cannot be matched with the recorded ones.
-// The record is durable when BeginRun returns.
+// It also refuses, with an *pipeline.InputError, a run on another endpoint
+// than the job's earlier runs: the Summary and the audit name one endpoint
+// per job. The record is durable when BeginRun returns.
 func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 	if db.readOnly {
 		return 0, errReadOnly
@@ -44,14 +47,24 @@ func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
 	}
+	var endpoint string
+	err = db.rdb.QueryRowContext(ctx, "SELECT endpoint FROM runs WHERE endpoint <> ? ORDER BY id DESC LIMIT 1", ri.Endpoint).Scan(&endpoint)
+	switch {
+	case err == nil:
+		return 0, &pipeline.InputError{Path: ri.InputPath,
+			Msg:  fmt.Sprintf("checkpoint %s was written with --endpoint %s, this run asks for --endpoint %s", db.path, endpoint, ri.Endpoint),
+			Hint: "a job keeps one endpoint: run it again with --endpoint " + endpoint + ", or use a new --db to verify the file on the other endpoint"}
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
 	started := ri.Started
 	if started.IsZero() {
 		started = time.Now()
 	}
 	id, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (input_path, input_size, input_sha256, sheet, endpoint, sandbox, version, qps, started_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ri.InputPath, ri.InputSize, ri.InputSHA256, ri.Sheet, ri.Endpoint, ri.Sandbox, ri.Version, ri.QPS, formatTime(started))
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (input_path, input_size, input_sha256, sheet, endpoint, sandbox, version, qps, started_at, base_url)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ri.InputPath, ri.InputSize, ri.InputSHA256, ri.Sheet, ri.Endpoint, ri.Sandbox, ri.Version, ri.QPS, formatTime(started), ri.BaseURL)
 		if err != nil {
 			return 0, fmt.Errorf("record run: %w", err)
 		}
@@ -145,7 +158,7 @@ func (db *DB) Begin(ctx context.Context, c pipeline.Call) (int64, error) {
 // the writer's next commit, and at the latest when Close returns. Plan sees
 // the outcome at once. An earlier error of the writer is returned.
 func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Outcome) error {
-	e := op{kind: opEnd, id: id, call: c}
+	e := op{kind: opEnd, id: id, call: c, run: db.run.Load()}
 	if o != nil {
 		if c.Row == 0 && o.Row == 0 {
 			return errors.New("record an outcome: no row given")

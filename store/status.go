@@ -26,9 +26,20 @@ type Status struct {
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0 with a verdict).
+	// vendor charges for (error_code 0).
 	Calls       int `json:"calls"`
 	BilledCalls int `json:"billed_calls"`
+	// PossiblyBilled counts the calls that may have reached the vendor
+	// without an intact answer (a timeout or reset after sending, a cut
+	// body) plus LostAnswers: the vendor may have charged for each. The
+	// vendor's bill is at most BilledCalls + PossiblyBilled.
+	PossiblyBilled int `json:"possibly_billed"`
+	// NoVerdict counts the failed rows whose answer was error_code 0
+	// without a verdict: billed, and never sent again by the tool.
+	NoVerdict int `json:"billed_no_verdict"`
+	// NoJobID counts the rows whose verdict came without a jobid (although
+	// jobid=1 was sent): kept, and flagged in the reason.
+	NoJobID int `json:"verdicts_without_jobid"`
 	// LostAnswers counts calls recorded as sent whose answer was never
 	// recorded: the process died while they were in flight. Each may have
 	// been billed; its pair is sent again on resume.
@@ -42,7 +53,13 @@ type Status struct {
 	InputSHA256 string `json:"input_sha256"`
 	InputSize   int64  `json:"input_size"`
 	Endpoint    string `json:"endpoint"`
-	Sandbox     bool   `json:"sandbox"`
+	BaseURL     string `json:"base_url"`
+	// Sandbox reports that the job's verdicts are simulated: every outcome
+	// from a call is simulated, or, before any, the latest run was a
+	// sandbox run. Simulated counts the rows whose outcome is simulated
+	// (a job can mix them with real ones; the output marks each row).
+	Sandbox   bool `json:"sandbox"`
+	Simulated int  `json:"simulated"`
 	// FirstAt is when the first run started; LastAt the latest of the last
 	// run's start or end and the last call. Both are zero before any run.
 	FirstAt time.Time `json:"first_at"`
@@ -160,11 +177,20 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		return err
 	}
 	if latest != 0 {
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, endpoint, sandbox FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.Endpoint, &st.Sandbox)
+		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, endpoint, base_url, sandbox FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.Endpoint, &st.BaseURL, &st.Sandbox)
 		if err != nil {
 			return err
 		}
+	}
+	var real int
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
+	if err != nil {
+		return err
+	}
+	if st.Simulated+real > 0 {
+		st.Sandbox = real == 0
 	}
 
 	// The unanswered calls of the run under way are in flight, not lost:
@@ -181,9 +207,21 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Running = true
 		inFlightRun = latest
 	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0),
+	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0), coalesce(sum(a.possibly_billed), 0),
 			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?), 0)
-		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).Scan(&st.Calls, &st.BilledCalls, &st.LostAnswers, &st.InFlight)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).
+		Scan(&st.Calls, &st.BilledCalls, &st.PossiblyBilled, &st.LostAnswers, &st.InFlight)
+	if err != nil {
+		return err
+	}
+	st.PossiblyBilled += st.LostAnswers
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''`).Scan(&st.NoJobID)
 	if err != nil {
 		return err
 	}

@@ -53,6 +53,13 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	field(l.fields.rows, st.rows)
 	field(l.fields.sandbox, map[bool]string{true: l.yes, false: l.no}[sum.Sandbox])
 	field(l.fields.billed, sum.BilledCalls)
+	field(l.fields.possiblyBilled, sum.PossiblyBilled)
+	if sum.Simulated > 0 {
+		field(l.fields.simulated, sum.Simulated)
+	}
+	if sum.NoJobID > 0 {
+		field(l.fields.noJobID, sum.NoJobID)
+	}
 	field(l.fields.calls, sum.Calls)
 	field(l.fields.endpoint, orNone(l, sum.Endpoint))
 	field(l.fields.qps, sum.QPS)

@@ -25,7 +25,7 @@ type lang struct {
 
 type summaryFields struct {
 	version, input, sha, sheet, rows, statuses, billed, calls,
-	endpoint, qps, start, end, sandbox string
+	endpoint, qps, start, end, sandbox, possiblyBilled, simulated, noJobID string
 }
 
 var langs = map[string]*lang{
@@ -40,7 +40,7 @@ var langs = map[string]*lang{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
 			rows: "数据行数", statuses: "各状态行数", billed: "计费调用次数", calls: "调用总次数",
 			endpoint: "接口", qps: "每秒请求数 (QPS)", start: "开始时间", end: "结束时间",
-			sandbox: "模拟数据",
+			sandbox: "模拟数据", possiblyBilled: "可能计费的调用次数（已发出但未收到完整应答）", simulated: "模拟结果行数（非真实核验）", noJobID: "无核验单号的结果行数",
 		},
 		statusHead: [3]string{"核验状态", "行数", "含义"},
 		codeHead:   [3]string{"错误码", "次数", "接口说明"},
@@ -51,7 +51,7 @@ var langs = map[string]*lang{
 			pipeline.Invalid:  "输入无效，未调用接口，未计费",
 			pipeline.Rejected: "接口拒绝此行（218804、218805、218806、218808），不重试",
 			pipeline.Deferred: "该卡当日被限制校验（218866），或当日已核验 3 次，次日重试",
-			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试",
+			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试；已计费但无结果的行不会再次发送",
 		},
 		duplicates: "其中重复行（沿用首行结果，未重复调用）",
 		noCodes:    "无",
@@ -70,7 +70,7 @@ var langs = map[string]*lang{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
 			rows: "Data rows", statuses: "Rows per status", billed: "Billed calls", calls: "Total calls",
 			endpoint: "Endpoint", qps: "Requests per second (QPS)", start: "Started", end: "Ended",
-			sandbox: "Sandbox",
+			sandbox: "Sandbox", possiblyBilled: "Possibly billed calls (sent, no intact answer)", simulated: "Rows with a simulated verdict (not real)", noJobID: "Verdicts without a jobid",
 		},
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
 		codeHead:   [3]string{"Error code", "Count", "Meaning"},
@@ -81,7 +81,7 @@ var langs = map[string]*lang{
 			pipeline.Invalid:  "invalid input: no call made, nothing billed",
 			pipeline.Rejected: "the API refused the row (218804, 218805, 218806, 218808); not retried",
 			pipeline.Deferred: "the card is blocked for the day (218866), or already had its 3 checks today; retried on a later day",
-			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed",
+			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed (rows billed without a verdict are never sent again)",
 		},
 		duplicates: "of which duplicates (sharing an earlier row's verdict, no call)",
 		noCodes:    "none",

@@ -95,7 +95,16 @@ type Summary struct {
 	QPS         float64
 	Calls       int // every HTTP call made for this input, over all runs
 	BilledCalls int // the calls the vendor charges for
-	Start, End  time.Time
+	// PossiblyBilled counts the calls that may have reached the vendor
+	// without an intact answer: the bill is at most BilledCalls +
+	// PossiblyBilled.
+	PossiblyBilled int
+	// Simulated counts the rows whose verdict came from a simulated API;
+	// each such row's reason starts with the SANDBOX mark.
+	Simulated int
+	// NoJobID counts the verdicts that came without a jobid.
+	NoJobID    int
+	Start, End time.Time
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.
 	Sandbox bool
@@ -499,7 +508,7 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 	for _, warn := range rec.Warnings {
 		s = msg.Join(lang, s, msg.Text(lang, warn))
 	}
-	if w.opt.Summary.Sandbox {
+	if w.opt.Summary.Sandbox || o.Simulated {
 		s = strings.TrimSpace(w.lang.sandboxMark + " " + s)
 	}
 	return s

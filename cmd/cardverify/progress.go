@@ -20,6 +20,7 @@ type progress struct {
 	plain bool
 	total int // data rows expected, 0 if unknown
 	next  time.Time
+	pause time.Time // the last pause logged
 	last  pipeline.Stats
 }
 
@@ -71,7 +72,14 @@ func (p *progress) line(s pipeline.Stats) string {
 	if eta := s.ETA(p.total, time.Now()); eta > 0 && took > 1 {
 		text += " · ETA " + eta.Round(time.Second).String()
 	}
-	text += fmt.Sprintf(" · %d match %d mismatch", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch])
+	if now := time.Now(); s.PausedUntil.Sub(now) > pauseShown {
+		// A long silence must say why and until when; Ctrl-C ends it.
+		text += " · paused by the API (Retry-After) until " + pipeline.ChinaClock(s.PausedUntil, now) + ", Ctrl-C to stop"
+	}
+	text += fmt.Sprintf(" · %d match %d mismatch · %d billed", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch], s.Billed)
+	if s.PossiblyBilled > 0 {
+		text += fmt.Sprintf(" + %d possibly", s.PossiblyBilled)
+	}
 	return text
 }
 
@@ -86,10 +94,20 @@ func (p *progress) update(s pipeline.Stats) {
 		}
 		p.bar.Describe(p.line(s))
 		p.bar.Set(s.Resolved())
-	case p.plain && time.Now().After(p.next):
+	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
 		p.next = time.Now().Add(plainEvery)
 		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s))
 	}
+}
+
+// newPause reports a pause longer than pauseShown not logged yet, so that a
+// log says at once why it falls silent.
+func (p *progress) newPause(s pipeline.Stats) bool {
+	if s.PausedUntil.Sub(time.Now()) <= pauseShown || s.PausedUntil.Equal(p.pause) {
+		return false
+	}
+	p.pause = s.PausedUntil
+	return true
 }
 
 func (p *progress) finish() {
@@ -108,3 +126,6 @@ func isTerminal(w io.Writer) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// pauseShown is the shortest pause asked by the API that progress shows.
+const pauseShown = 5 * time.Second

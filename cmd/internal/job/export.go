@@ -58,7 +58,7 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 	if err != nil {
 		return st, err
 	}
-	return st, WriteOutput(ctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: version})
+	return st, WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: version})
 }
 
 // AuditConfig is what "cardverify audit" was asked to do: check the
