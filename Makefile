@@ -3,6 +3,7 @@
 #   make demo    build, then verify testdata/demo/customers.csv against the
 #                built-in simulated API and write out/demo.verified.xlsx
 #   make test    gofmt check, go vet, and the race-enabled test suite (short)
+#   make test-browser  the web console driven by a headless chromium
 
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
@@ -10,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/cardverify
 GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 
-.PHONY: build test test-long demo bench bench-e2e fuzz clean
+.PHONY: build test test-browser test-long demo bench bench-e2e fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cardverify
@@ -22,6 +23,11 @@ test:
 	@if $(GO) list -deps ./cmd/cardverify | grep -E '^(testing|net/http/httptest)$$'; then \
 		echo "cmd/cardverify links test packages"; exit 1; fi
 	$(GO) test -race -short -count=1 ./...
+
+# The web console in a real browser (chromium, driven by chromedp). Keep the
+# screenshots with CARDVERIFY_SCREENSHOTS=testdata/web (a path from the repo).
+test-browser:
+	CARDVERIFY_REQUIRE_BROWSER=$${CARDVERIFY_REQUIRE_BROWSER:-0} $(GO) test -tags browser -count=1 -timeout 10m -run '^TestBrowser$$' -v ./cmd/cardverify
 
 # The whole suite, heavy crash and fault tests included.
 test-long:

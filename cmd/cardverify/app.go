@@ -55,6 +55,7 @@ const usageZH = `cardverify 通过聚合数据的银行卡二元素接口，逐�
   cardverify status --db PATH [--json] [--lang zh|en]
   cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
   cardverify audit OUTPUT --db PATH [--lang zh|en]  对照检查点检查已标注的文件
+  cardverify serve [--addr 127.0.0.1:8080] [--data DIR] [--sandbox]  网页控制台
   cardverify sandbox [--addr 127.0.0.1:8080]  提供模拟的聚合数据接口
   cardverify version
 
@@ -69,6 +70,7 @@ Usage:
   cardverify status --db PATH [--json] [--lang zh|en]
   cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
   cardverify audit OUTPUT --db PATH [--lang zh|en]  check an annotated file against the checkpoint
+  cardverify serve [--addr 127.0.0.1:8080] [--data DIR] [--sandbox]  the web console
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 
@@ -98,6 +100,8 @@ func (a *app) main(ctx context.Context, args []string) error {
 		return a.audit(ctx, args)
 	case "sandbox":
 		return a.sandbox(ctx, args)
+	case "serve":
+		return a.serve(ctx, args)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, "cardverify", version)
 		return nil

@@ -79,6 +79,17 @@ const (
 	ErrGeneric     pipeline.Code = "err-generic" // a system error verbatim
 )
 
+// Codes of serve, the web console (its pages have their own texts in
+// cmd/internal/web).
+const (
+	ServeURL      pipeline.Code = "serve-url"      // URL, data directory
+	ServeStopping pipeline.Code = "serve-stopping" // first Ctrl-C
+	ServePassword pipeline.Code = "serve-password" // address
+	ServeEmptyPw  pipeline.Code = "serve-empty-pw" // variable
+	ServeNums     pipeline.Code = "serve-nums"
+	ServeNoData   pipeline.Code = "serve-no-data" // the system's error
+)
+
 var catalogue = map[pipeline.Code]entry{
 	// Problems of a row.
 	pipeline.CardEmpty:       {"卡号为空：请填写卡号或删除该行", "card number is empty; fill it in or delete the row"},
@@ -352,6 +363,14 @@ var catalogue = map[pipeline.Code]entry{
 	UsageOpen:      {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},
 	UsageLine:      {"用法：%[1]s", "usage: %[1]s"},
 	ErrGeneric:     {"%[1]s", "%[1]s"},
+
+	// serve.
+	ServeURL:      {"cardverify 控制台：%[1]s （任务保存在 %[2]s；按 Ctrl-C 停止）", "cardverify console: %[1]s  (jobs in %[2]s; Ctrl-C to stop)"},
+	ServeStopping: {"正在停止：运行中的任务会在进行中的调用完成后停下", "stopping: the running job stops after its calls in flight"},
+	ServePassword: {"%[1]s 不是本机回环地址，其他电脑也能访问，因此需要密码：把密码放在一个环境变量里并用 --password-env 指明；或改用 --addr 127.0.0.1:8080", "%[1]s is not a loopback address: other machines could reach it, so it needs a password (put one in an environment variable and name it with --password-env), or use --addr 127.0.0.1:8080"},
+	ServeEmptyPw:  {"--password-env %[1]s：这个环境变量是空的；请把控制台的密码放进去", "--password-env %[1]s: that environment variable is empty; set it to the console's password"},
+	ServeNums:     {"--max-upload 至少为 1，--price 不能为负数", "--max-upload must be at least 1 and --price not negative"},
+	ServeNoData:   {"没有给出 --data 目录，也找不到用户配置目录（系统信息：%[1]s）", "no --data directory and no user config directory: %[1]s"},
 }
 
 // apiMeaning is every error_code of the vendor's document: zh is the
