@@ -92,9 +92,23 @@ func fixture() []struct {
 func summary() Summary {
 	return Summary{
 		Version: "v1.2.3", InputName: "customers.xlsx", InputSHA256: strings.Repeat("ab", 32),
-		Sheet: "客户", Endpoint: "encrypted", QPS: 10, Calls: 9, BilledCalls: 2,
-		Start: at.Add(-time.Hour), End: at,
-		Codes: []CodeInfo{{218804, "银行卡号不合法 同一银行卡请求过于频繁", 1}, {218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", 1}},
+		Sheet: "客户", OutputName: "customers.verified.xlsx", Endpoint: "encrypted",
+		URLs: []string{"http://v.juhe.cn/verifybankcard/queryEncry"}, KeyIDs: []string{"sha256:0123456789ab"},
+		Operators: []string{"alice@box1", "bob@box2"},
+		Calls:     9, BilledCalls: 2, PossiblyBilled: 1, RealRows: 7,
+		Start: at.Add(-26 * time.Hour), End: at,
+		Runs: []Run{
+			{Start: at.Add(-26 * time.Hour), End: at.Add(-25 * time.Hour), Stop: "interrupted", Calls: 3, Billed: 1, PossiblyBilled: 1,
+				QPS: 5, Operator: "alice@box1", Command: "cardverify run customers.xlsx --key *** --qps 5"},
+			{Start: at.Add(-2 * time.Hour), End: at.Add(-time.Hour), Stop: "budget", Calls: 2, Billed: 1, QPS: 10,
+				Operator: "bob@box2", Command: "cardverify run customers.xlsx --max-billed 2"},
+			{Start: at.Add(-time.Hour), Stop: "", Calls: 4, QPS: 10, Operator: "bob@box2", Command: "cardverify run customers.xlsx"},
+		},
+		Days:    []Day{{Day: "2026-11-26", Calls: 3, Billed: 1, PossiblyBilled: 1}, {Day: "2026-11-27", Calls: 6, Billed: 1}},
+		Invalid: []ReasonCount{{"姓名为空; 卡号长度不对", 1}},
+		Price:   0.35,
+		Created: at.Add(time.Minute),
+		Codes:   []CodeInfo{{218804, "银行卡号不合法 同一银行卡请求过于频繁", 1}, {218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", 1}},
 	}
 }
 
@@ -169,6 +183,16 @@ func dumpXLSX(tb testing.TB, path string) []byte {
 	}
 	defer f.Close()
 	var b bytes.Buffer
+	props, err := f.GetDocProps()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	app, err := f.GetAppProps()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(&b, "properties: creator=%q version=%q description=%q title=%q created=%s modified=%s language=%s application=%q\n",
+		props.Creator, props.Version, props.Description, props.Title, props.Created, props.Modified, props.Language, app.Application)
 	fmt.Fprintf(&b, "active sheet: %d\n", f.GetActiveSheetIndex())
 	for _, dn := range f.GetDefinedName() {
 		fmt.Fprintf(&b, "defined name: %s scope=%s %s\n", dn.Name, dn.Scope, dn.RefersTo)
@@ -205,6 +229,15 @@ func dumpXLSX(tb testing.TB, path string) []byte {
 		merged, _ := f.GetMergeCells(sheet)
 		for _, m := range merged {
 			fmt.Fprintf(&b, "merged: %s:%s\n", m.GetStartAxis(), m.GetEndAxis())
+		}
+		var heights []string
+		for r := range rows {
+			if h, err := f.GetRowHeight(sheet, r+1); err == nil && h != 15 {
+				heights = append(heights, fmt.Sprintf("%d=%g", r+1, h))
+			}
+		}
+		if heights != nil {
+			fmt.Fprintf(&b, "row heights: %s\n", strings.Join(heights, " "))
 		}
 		for r := range rows {
 			for c := 1; c <= width; c++ {
@@ -262,6 +295,17 @@ func dumpCell(tb testing.TB, f *excelize.File, sheet, ref string) string {
 		}
 		if st.CustomNumFmt != nil {
 			parts = append(parts, fmt.Sprintf("numfmt=%q", *st.CustomNumFmt))
+		}
+		if a := st.Alignment; a != nil {
+			if a.Horizontal != "" {
+				parts = append(parts, a.Horizontal)
+			}
+			if a.WrapText {
+				parts = append(parts, "wrap")
+			}
+		}
+		for _, bd := range st.Border {
+			parts = append(parts, "border-"+bd.Type)
 		}
 		if len(parts) > 0 {
 			line += " [" + strings.Join(parts, " ") + "]"

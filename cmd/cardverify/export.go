@@ -22,13 +22,18 @@ func (a *app) export(ctx context.Context, args []string) error {
 	out := fs.String("out", "", "output `path` (.xlsx, .csv or .tsv)")
 	lang := fs.String("lang", "zh", "output language: zh or en")
 	mask := fs.Bool("mask-card", false, "show only the first 6 and last 4 digits of cards")
+	var price float64
+	job.PriceFlag(fs, &price)
 	job.ReaderFlags(fs, &ro)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
 	if len(pos) != 1 || *dbPath == "" || *out == "" {
-		return usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
+		return usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]")
+	}
+	if !(price >= 0) {
+		return usagef("--price must not be negative")
 	}
 	if err := job.OneOf("lang", *lang, "zh", "en"); err != nil {
 		return err
@@ -43,7 +48,8 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := job.WriteOutput(ctx, db, st, job.Output{Input: input, Path: *out, Read: ro, Lang: *lang, MaskCard: *mask, Version: version}); err != nil {
+	if err := job.WriteOutput(ctx, db, st, job.Output{Input: input, Path: *out, Read: ro, Lang: *lang, MaskCard: *mask,
+		Price: price, Version: version, Now: a.now}); err != nil {
 		return err
 	}
 	fmt.Fprintf(a.stderr, "%d rows (%d match, %d mismatch, %d pending) written to %s\n", st.Rows, st.Match, st.Mismatch, st.Pending, *out)
