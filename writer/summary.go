@@ -19,7 +19,7 @@ var summaryWidths = [...]float64{36, 27, 26, 11, 11, 13, 10, 24}
 
 // summaryStyles are the cell styles of the Summary sheet.
 type summaryStyles struct {
-	title, banner, head, label, wrap, date, money, total, sign int
+	title, banner, head, label, wrap, date, money, total, sign, signLabel int
 }
 
 func (x *xlsxFormat) newSummaryStyles() (summaryStyles, error) {
@@ -40,6 +40,7 @@ func (x *xlsxFormat) newSummaryStyles() (summaryStyles, error) {
 		{&s.money, excelize.Style{Font: font(false, 0, ""), Alignment: left, NumFmt: 2}},
 		{&s.total, excelize.Style{Font: font(true, 0, ""), Alignment: left,
 			Border: []excelize.Border{{Type: "top", Color: "000000", Style: 1}}}},
+		{&s.signLabel, excelize.Style{Font: font(true, 0, "")}},
 		{&s.sign, excelize.Style{Font: font(false, 0, ""),
 			Border: []excelize.Border{{Type: "bottom", Color: "000000", Style: 1}}}},
 	} {
@@ -202,10 +203,10 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	b.line(0, "")
 	b.line(sty.title, "A", l.signTitle)
 	for _, who := range l.sign {
-		b.line(sty.label, "A", who, nil, nil, l.signDate)
+		b.line(sty.signLabel, "A", who, nil, nil, l.signDate)
 		b.style("B", "C", sty.sign)
 		b.merge("B", "C")
-		b.style("D", "D", sty.label)
+		b.style("D", "D", sty.signLabel)
 		b.style("E", "G", sty.sign)
 		b.merge("E", "G")
 		b.height(2 * rowHeight)
@@ -233,7 +234,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 
 // dateTimeFmt shows a date-time cell of China time with its offset, as
 // verified_at is written in a CSV.
-var dateTimeFmt = `yyyy-mm-dd hh:mm:ss"+08:00"`
+var dateTimeFmt = `yyyy-mm-dd hh:mm:ss\+\0\8\:\0\0`
 
 // rowHeight is the height, in points, of one line of 11 pt text, Chinese
 // included.

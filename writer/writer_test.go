@@ -239,9 +239,26 @@ func dumpXLSX(tb testing.TB, path string) []byte {
 		if heights != nil {
 			fmt.Fprintf(&b, "row heights: %s\n", strings.Join(heights, " "))
 		}
+		// A merged range's cells all read as its first: only that one is
+		// shown.
+		hidden := map[string]bool{}
+		for _, m := range merged {
+			c1, r1, _ := excelize.CellNameToCoordinates(m.GetStartAxis())
+			c2, r2, _ := excelize.CellNameToCoordinates(m.GetEndAxis())
+			for r := r1; r <= r2; r++ {
+				for c := c1; c <= c2; c++ {
+					if ref, _ := excelize.CoordinatesToCellName(c, r); ref != m.GetStartAxis() {
+						hidden[ref] = true
+					}
+				}
+			}
+		}
 		for r := range rows {
 			for c := 1; c <= width; c++ {
 				ref, _ := excelize.CoordinatesToCellName(c, r+1)
+				if hidden[ref] {
+					continue
+				}
 				if line := dumpCell(tb, f, sheet, ref); line != "" {
 					fmt.Fprintf(&b, "%s %s\n", ref, line)
 				}

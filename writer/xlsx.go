@@ -92,7 +92,7 @@ func (x *xlsxFormat) begin(l *layout) error {
 		style excelize.Style
 	}{
 		{&x.code, excelize.Style{Alignment: &excelize.Alignment{Horizontal: "left"}}},
-		{&x.reason, excelize.Style{Alignment: &excelize.Alignment{WrapText: true, Vertical: "top"}}},
+		{&x.reason, excelize.Style{Alignment: &excelize.Alignment{WrapText: true}}},
 		{&x.when, excelize.Style{Alignment: &excelize.Alignment{Horizontal: "left"}, CustomNumFmt: &dateTimeFmt}},
 	} {
 		if *st.id, err = x.f.NewStyle(&st.style); err != nil {
