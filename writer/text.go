@@ -116,7 +116,7 @@ var langs = map[string]*lang{
 			output: "Output file", rows: "Data rows", source: "Verdicts from",
 			billed: "Billed calls", possibly: "Possibly billed calls (answer not received intact)", calls: "Total calls",
 			endpoint: "Endpoint", url: "API address", keyID: "API key identifier (not the key)", operator: "Run by (OS user@host)",
-			runs: "Runs", start: "Started", end: "Ended",
+			runs: "Number of runs", start: "Started", end: "Ended",
 			price: "Price (yuan per billed call)", cost: "Cost (billed calls × price, yuan)", costMax: "Cost at most (billed + possibly billed × price, yuan)",
 		},
 		real:         "the real API",
