@@ -97,12 +97,23 @@ type Stats struct {
 	Done       int // dispatched pairs that ended, final or not
 	Calls      int // HTTP calls made
 	Billed     int // billed answers
+	// PossiblyBilled counts the calls that ended without a vendor answer
+	// after they may have reached it (a timeout after sending, a cut body):
+	// the vendor may have billed them.
+	PossiblyBilled int
+	// Throttled counts the answers that asked to slow down (10011, HTTP
+	// 429).
+	Throttled int
 	// Outcomes counts the final outcomes reached in this run, by status.
 	Outcomes [len(statusNames)]int
 	Workers  int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
-	Limit   float64
-	Started time.Time
+	Limit float64
+	QPS   float64 // the rate asked for
+	// PausedUntil, when after now, is when calls resume after the API's
+	// Retry-After.
+	PausedUntil time.Time
+	Started     time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
 }
@@ -294,6 +305,8 @@ func (r *runner) snapshot() Stats {
 	s := r.stats
 	s.Workers = int(r.workers.Load())
 	s.Limit = r.limiter.current()
+	s.QPS = r.cfg.QPS
+	s.PausedUntil = r.limiter.pausedUntil()
 	return s
 }
 

@@ -79,6 +79,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		case a.Class == Throttle && throttled < throttleLimit:
 			r.limiter.backOff(a.RetryAfter)
 			throttled++
+			r.count(func(s *Stats) { s.Throttled++ })
 			if err := r.end(ctx, id, call, nil); err != nil {
 				return err
 			}
@@ -149,6 +150,9 @@ func (r *runner) settle(c Call, sent bool) {
 	r.reserved--
 	if sent {
 		r.stats.Calls++
+		if !c.Answered && c.MayReachBank {
+			r.stats.PossiblyBilled++
+		}
 	}
 	if c.Billed {
 		r.stats.Billed++
@@ -241,6 +245,13 @@ func (t *throttle) recover() {
 }
 
 func (t *throttle) current() float64 { return float64(t.lim.Limit()) }
+
+// pausedUntil is the end of the latest Retry-After pause.
+func (t *throttle) pausedUntil() time.Time {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.until
+}
 
 // latency keeps the last call durations to estimate the p95 latency, which
 // sizes the worker pool.

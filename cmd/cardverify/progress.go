@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -12,35 +14,60 @@ import (
 )
 
 // progress shows how a run is going: a bar on a terminal, a line every
-// plainEvery in a log, or nothing. Its rates and ETA use this run's own work
-// only, so rows skipped on resume do not make them look faster.
+// plainEvery in a log, or nothing. Every count it shows is this run's own,
+// and the line says so ("this run"): the rows of the input this run has
+// dealt with out of all of them (rows found already done in the checkpoint
+// count as dealt with, and their number is shown apart), the call rate,
+// the ETA at this run's own pace, the billed and possibly billed calls, the
+// failed and invalid rows, and any throttling by the API or pause for its
+// Retry-After. The end-of-run report gives the whole job's figures.
 type progress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar // nil unless mode is bar
 	plain bool
 	total int // data rows expected, 0 if unknown
+	text  *progressText
 	next  time.Time
 	last  pipeline.Stats
 }
 
 const plainEvery = 10 * time.Second
 
-func (a *app) newProgress(mode string, total int) *progress {
+// progressText is the wording of the progress line in one language.
+type progressText struct {
+	prefix, rows, before, rate, eta, billed, possibly, failed, invalid, throttled, paused string
+}
+
+var progressTexts = map[string]*progressText{
+	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
+		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
+		throttled: "接口限流：降速至 %.1f/%.0f 次/秒", paused: "按接口要求暂停 %s"},
+	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
+		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
+		throttled: "throttled by the API: %.1f of %.0f calls/s", paused: "paused %s as the API asked"},
+}
+
+func (a *app) newProgress(mode, lang string, total int) *progress {
 	if mode == "" {
 		mode = "plain"
 		if isTerminal(a.stderr) {
 			mode = "bar"
 		}
 	}
-	p := &progress{w: a.stderr, total: max(total, 0)}
+	text := progressTexts[lang]
+	if text == nil {
+		text = progressTexts["zh"]
+	}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(p.barMax(),
 			progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
-			progressbar.OptionSetWidth(30),
+			progressbar.OptionSetWidth(20),
 			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionShowDescriptionAtLineEnd(),
+			progressbar.OptionFullWidth(),
 		)
 	case "plain":
 		p.plain = true
@@ -56,23 +83,38 @@ func (p *progress) barMax() int {
 	return -1 // a spinner
 }
 
-// line describes s: rows done, call rate, ETA, verdicts so far.
-func (p *progress) line(s pipeline.Stats) string {
+// line describes s at now.
+func (p *progress) line(s pipeline.Stats, now time.Time) string {
+	t := p.text
 	done := s.Resolved()
-	took := time.Since(s.Started).Seconds()
-	text := fmt.Sprintf("%d", done)
+	took := now.Sub(s.Started).Seconds()
+	rows := strconv.Itoa(done)
 	if p.total > 0 {
-		text += fmt.Sprintf("/%d", p.total)
+		rows += "/" + strconv.Itoa(p.total)
 	}
-	text += " rows"
+	rows = fmt.Sprintf(t.rows, rows)
+	if s.Skipped > 0 {
+		rows += fmt.Sprintf(t.before, s.Skipped)
+	}
+	parts := []string{rows}
 	if took > 0 {
-		text += fmt.Sprintf(" · %.1f calls/s", float64(s.Calls)/took)
+		parts = append(parts, fmt.Sprintf(t.rate, float64(s.Calls)/took))
 	}
-	if eta := s.ETA(p.total, time.Now()); eta > 0 && took > 1 {
-		text += " · ETA " + eta.Round(time.Second).String()
+	if eta := s.ETA(p.total, now); eta > 0 && took > 1 {
+		parts = append(parts, fmt.Sprintf(t.eta, eta.Round(time.Second)))
 	}
-	text += fmt.Sprintf(" · %d match %d mismatch", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch])
-	return text
+	parts = append(parts, fmt.Sprintf(t.billed, s.Billed))
+	if s.PossiblyBilled > 0 {
+		parts = append(parts, fmt.Sprintf(t.possibly, s.PossiblyBilled))
+	}
+	parts = append(parts, fmt.Sprintf(t.failed, s.Outcomes[pipeline.Failed]), fmt.Sprintf(t.invalid, s.Invalid))
+	if s.QPS > 0 && s.Limit < s.QPS*0.99 {
+		parts = append(parts, fmt.Sprintf(t.throttled, s.Limit, s.QPS))
+	}
+	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
+		parts = append(parts, fmt.Sprintf(t.paused, wait.Round(time.Second)))
+	}
+	return t.prefix + strings.Join(parts, " · ")
 }
 
 // update is pipeline.Config.Progress.
@@ -84,11 +126,11 @@ func (p *progress) update(s pipeline.Stats) {
 			p.total = s.Resolved()
 			p.bar.ChangeMax(p.total)
 		}
-		p.bar.Describe(p.line(s))
+		p.bar.Describe(p.line(s, time.Now()))
 		p.bar.Set(s.Resolved())
 	case p.plain && time.Now().After(p.next):
 		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s))
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s, time.Now()))
 	}
 }
 
