@@ -95,6 +95,7 @@ type Stats struct {
 	Skipped    int // rows whose pair was already final in the checkpoint
 	Dispatched int // pairs handed to the workers (or, in a dry run, that would be)
 	Done       int // dispatched pairs that ended, final or not
+	Abandoned  int // of those, the pairs left pending: the run stopped before their final outcome
 	Calls      int // HTTP calls made
 	Billed     int // billed answers
 	// PossiblyBilled counts the calls that ended without a vendor answer
@@ -118,9 +119,9 @@ type Stats struct {
 	StopReason string
 }
 
-// Resolved is the number of rows dealt with so far: read, and not waiting
-// for an answer.
-func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) }
+// Resolved is the number of rows dealt with so far: read, and neither
+// waiting for an answer nor left pending by a stop.
+func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) - s.Abandoned }
 
 // ETA estimates the time left to resolve total rows at this run's own pace:
 // rows skipped because the checkpoint had them took no time, so they are

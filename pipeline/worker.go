@@ -16,7 +16,19 @@ import (
 // under ctx, waits under pause.
 func (r *runner) handle(ctx, pause context.Context, j job) error {
 	defer r.release(j.pair)
-	defer r.count(func(s *Stats) { s.Done++ })
+	final := false
+	defer r.count(func(s *Stats) {
+		s.Done++
+		if !final {
+			s.Abandoned++
+		}
+	})
+	// end records the call and, when o is not nil, the pair's final
+	// outcome.
+	end := func(ctx context.Context, id int64, c Call, o *Outcome) error {
+		final = final || o != nil
+		return r.end(ctx, id, c, o)
+	}
 	throttled := 0
 	var last Answer
 	for attempt := 1; ; {
@@ -35,7 +47,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {
-				return r.end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1,
+				return end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1,
 					"card already had its daily checks (China time): retried on a later day so that the bank does not lock it"))
 			}
 			return err
@@ -58,7 +70,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		switch {
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
-			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
 				"the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"))
 		case call.Billed:
 			status := Match
@@ -66,30 +78,30 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 				status = Mismatch
 			}
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, status, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, status, a, attempt, a.Reason))
 		case a.Class == Reject:
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, Rejected, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, a.Reason))
 		case a.Class == Defer:
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, Deferred, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, Deferred, a, attempt, a.Reason))
 		case a.Class == Fatal:
 			r.halt(fmt.Sprintf("API error %d", a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
-			return r.end(ctx, id, call, nil)
+			return end(ctx, id, call, nil)
 		case a.Class == Throttle && throttled < throttleLimit:
 			r.limiter.backOff(a.RetryAfter)
 			throttled++
 			r.count(func(s *Stats) { s.Throttled++ })
-			if err := r.end(ctx, id, call, nil); err != nil {
+			if err := end(ctx, id, call, nil); err != nil {
 				return err
 			}
 			continue
 		case attempt >= r.cfg.MaxAttempts || a.Class == Throttle:
-			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
 				fmt.Sprintf("gave up after %d attempts: %s", attempt+throttled, a.Reason)))
 		}
 		// A transient failure: wait, then try again.
-		if err := r.end(ctx, id, call, nil); err != nil {
+		if err := end(ctx, id, call, nil); err != nil {
 			return err
 		}
 		if !sleep(pause, r.cfg.Backoff(attempt)) {

@@ -65,7 +65,6 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 			progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
 			progressbar.OptionSetWidth(20),
-			progressbar.OptionThrottle(200*time.Millisecond),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 			progressbar.OptionFullWidth(),
 		)
@@ -136,7 +135,13 @@ func (p *progress) update(s pipeline.Stats) {
 
 func (p *progress) finish() {
 	if p.bar != nil {
-		p.bar.Finish()
+		// A stopped run leaves the bar where it is: full only when
+		// every row was dealt with.
+		if p.total > 0 && p.last.Resolved() >= p.total {
+			p.bar.Finish()
+		} else {
+			p.bar.Exit()
+		}
 		fmt.Fprintln(p.w)
 	}
 }
