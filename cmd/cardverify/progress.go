@@ -41,10 +41,10 @@ type progressText struct {
 var progressTexts = map[string]*progressText{
 	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
 		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
-		throttled: "接口限流：降速至 %.1f/%.0f 次/秒", paused: "按接口要求暂停 %s"},
+		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "按接口要求暂停 %s"},
 	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
 		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
-		throttled: "throttled by the API: %.1f of %.0f calls/s", paused: "paused %s as the API asked"},
+		throttled: "throttled %.1f/%.0f calls/s", paused: "paused %s (Retry-After)"},
 }
 
 func (a *app) newProgress(mode, lang string, total int) *progress {
@@ -64,9 +64,8 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 		p.bar = progressbar.NewOptions(p.barMax(),
 			progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
-			progressbar.OptionSetWidth(20),
+			progressbar.OptionSetWidth(barWidth),
 			progressbar.OptionShowDescriptionAtLineEnd(),
-			progressbar.OptionFullWidth(),
 		)
 	case "plain":
 		p.plain = true
@@ -82,39 +81,88 @@ func (p *progress) barMax() int {
 	return -1 // a spinner
 }
 
-// line describes s at now.
-func (p *progress) line(s pipeline.Stats, now time.Time) string {
+// line describes s at now, in at most width columns (0: no limit). A line
+// too wide leaves out its least needed parts first (the rows done before,
+// the invalid rows, the rate, the ETA, the failed rows), never the rows or
+// the billed calls.
+func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 	t := p.text
-	done := s.Resolved()
+	type part struct {
+		text string
+		keep int // higher is kept longer
+	}
+	var parts []part
+	add := func(keep int, format string, args ...any) {
+		parts = append(parts, part{fmt.Sprintf(format, args...), keep})
+	}
 	took := now.Sub(s.Started).Seconds()
-	rows := strconv.Itoa(done)
+	rows := strconv.Itoa(s.Resolved())
 	if p.total > 0 {
 		rows += "/" + strconv.Itoa(p.total)
 	}
-	rows = fmt.Sprintf(t.rows, rows)
+	add(9, t.rows, rows)
 	if s.Skipped > 0 {
-		rows += fmt.Sprintf(t.before, s.Skipped)
+		add(1, t.before, s.Skipped)
 	}
-	parts := []string{rows}
 	if took > 0 {
-		parts = append(parts, fmt.Sprintf(t.rate, float64(s.Calls)/took))
+		add(3, " · "+t.rate, float64(s.Calls)/took)
 	}
 	if eta := s.ETA(p.total, now); eta > 0 && took > 1 {
-		parts = append(parts, fmt.Sprintf(t.eta, eta.Round(time.Second)))
+		add(4, " · "+t.eta, eta.Round(time.Second))
 	}
-	parts = append(parts, fmt.Sprintf(t.billed, s.Billed))
+	add(9, " · "+t.billed, s.Billed)
 	if s.PossiblyBilled > 0 {
-		parts = append(parts, fmt.Sprintf(t.possibly, s.PossiblyBilled))
+		add(8, " · "+t.possibly, s.PossiblyBilled)
 	}
-	parts = append(parts, fmt.Sprintf(t.failed, s.Outcomes[pipeline.Failed]), fmt.Sprintf(t.invalid, s.Invalid))
+	add(5, " · "+t.failed, s.Outcomes[pipeline.Failed])
+	add(2, " · "+t.invalid, s.Invalid)
 	if s.QPS > 0 && s.Limit < s.QPS*0.99 {
-		parts = append(parts, fmt.Sprintf(t.throttled, s.Limit, s.QPS))
+		add(7, " · "+t.throttled, s.Limit, s.QPS)
 	}
 	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
-		parts = append(parts, fmt.Sprintf(t.paused, wait.Round(time.Second)))
+		add(7, " · "+t.paused, wait.Round(time.Second))
 	}
-	return t.prefix + strings.Join(parts, " · ")
+	text := func() string {
+		var b strings.Builder
+		b.WriteString(t.prefix)
+		for _, p := range parts {
+			if p.keep > 0 {
+				b.WriteString(p.text)
+			}
+		}
+		return b.String()
+	}
+	for keep := 1; width > 0 && textWidth(text()) > width && keep < 9; keep++ {
+		for i := range parts {
+			if parts[i].keep == keep {
+				parts[i].keep = 0
+			}
+		}
+	}
+	return text()
 }
+
+// textWidth is the width of s on a terminal: Chinese characters take two
+// columns.
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) ||
+			(r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// barColumns is what the bar takes of a line besides its description:
+// "100% |", the bar, "|  ".
+const barColumns = 8 + barWidth + 3
+
+const barWidth = 20
 
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {
@@ -125,11 +173,15 @@ func (p *progress) update(s pipeline.Stats) {
 			p.total = s.Resolved()
 			p.bar.ChangeMax(p.total)
 		}
-		p.bar.Describe(p.line(s, time.Now()))
+		width := 0
+		if cols := terminalWidth(p.w); cols > barColumns {
+			width = cols - barColumns - 1
+		}
+		p.bar.Describe(p.line(s, time.Now(), width))
 		p.bar.Set(s.Resolved())
 	case p.plain && time.Now().After(p.next):
 		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s, time.Now()))
+		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s, time.Now(), 0))
 	}
 }
 
