@@ -1143,3 +1143,150 @@ func TestMaskOverflow(t *testing.T) {
 		t.Errorf("last row = %q, want the card masked after the verify columns", got)
 	}
 }
+
+// TestVerdictCells checks the verdict cells of an XLSX: 核验时间 a date-time
+// of China time shown with its offset, res and error_code left-aligned
+// numbers, the reason wrapped in a row tall enough for it.
+func TestVerdictCells(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.xlsx")
+	w, err := Create(path, Options{CardCol: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复 ", 4)
+	for _, r := range []struct {
+		rec pipeline.Record
+		o   pipeline.Outcome
+	}{
+		{pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: []pipeline.Cell{text("姓名"), text("卡号")}}, pipeline.Outcome{}},
+		{pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: []pipeline.Cell{text("张三"), text("6217003180000902693")}},
+			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true, Reason: long, At: at}},
+	} {
+		if err := w.Write(r.rec, r.o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	style := func(ref string) *excelize.Style {
+		id, _ := f.GetCellStyle("Sheet1", ref)
+		st, err := f.GetStyle(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// at is 2026-11-27 02:30 UTC: 10:30 in China, serial 46353 + 10.5/24.
+	raw, _ := f.GetCellValue("Sheet1", "H2", excelize.Options{RawCellValue: true})
+	shown, _ := f.GetCellValue("Sheet1", "H2")
+	typ, _ := f.GetCellType("Sheet1", "H2")
+	if raw != "46353.4375" || typ != excelize.CellTypeUnset || shown != "2026-11-27 10:30:00+08:00" {
+		t.Errorf("核验时间 = %q (type %d) shown %q; want the number 46353.4375 shown 2026-11-27 10:30:00+08:00", raw, typ, shown)
+	}
+	if code, _ := f.GetCellValue("Sheet1", "F2", excelize.Options{RawCellValue: true}); code != "218866" {
+		t.Errorf("错误码 = %q, want 218866", code)
+	}
+	if a := style("F2").Alignment; a == nil || a.Horizontal != "left" {
+		t.Errorf("错误码 alignment %+v, want left", a)
+	}
+	if a := style("G2").Alignment; a == nil || !a.WrapText {
+		t.Errorf("说明 alignment %+v, want wrapped", a)
+	}
+	width, _ := f.GetColWidth("Sheet1", "G")
+	height, _ := f.GetRowHeight("Sheet1", 2)
+	if lines := float64(textWidth(long)) / width; width != 60 || height < 16*lines {
+		t.Errorf("说明 column %g wide, row %g high, for a reason of %d columns; want 60 wide and %g lines high", width, height, textWidth(long), lines)
+	}
+}
+
+// TestWorkbookProperties checks that the workbook says who made it, with
+// which version, and when.
+func TestWorkbookProperties(t *testing.T) {
+	created := time.Date(2026, 12, 1, 13, 4, 5, 0, time.UTC)
+	path := writeFixture(t, "out.xlsx", Options{CardCol: 2, Summary: Summary{Version: "v9.8.7", Created: created}})
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := f.GetDocProps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Creator != "cardverify" || p.Version != "v9.8.7" || p.Created != "2026-12-01T13:04:05Z" || p.Modified != "2026-12-01T13:04:05Z" {
+		t.Errorf("properties %+v; want creator cardverify, version v9.8.7, created and modified 2026-12-01T13:04:05Z", p)
+	}
+}
+
+// TestSummaryLabels checks a few Summary cells in each language: the
+// labels, the per-day total and the cost.
+func TestSummaryLabels(t *testing.T) {
+	for _, tc := range []struct {
+		lang, sheet            string
+		cells                  map[string]string
+		costLabel, totalLabel  string
+		stopLabel, signOffRows string
+	}{
+		{"zh", "汇总", map[string]string{"A3": "工具版本", "A8": "数据行数", "A9": "核验结果来源", "B9": "真实接口"},
+			"费用（计费调用 × 单价，元）", "合计", "达到计费上限（--max-billed）", "编制人 复核人"},
+		{"en", "Summary", map[string]string{"A3": "Tool version", "A8": "Data rows", "A9": "Verdicts from", "B9": "the real API"},
+			"Cost (billed calls × price, yuan)", "Total", "billed budget reached (--max-billed)", "Prepared by Reviewed by"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			path := writeFixture(t, "out.xlsx", Options{Lang: tc.lang, CardCol: 2, Summary: summary()})
+			f, err := excelize.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for ref, want := range tc.cells {
+				if got, _ := f.GetCellValue(tc.sheet, ref); got != want {
+					t.Errorf("%s = %q, want %q", ref, got, want)
+				}
+			}
+			rows, err := f.GetRows(tc.sheet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			find := func(label string) []string {
+				for _, r := range rows {
+					if len(r) > 0 && r[0] == label {
+						return r
+					}
+				}
+				t.Errorf("no row %q", label)
+				return nil
+			}
+			// summary(): 2 billed calls at 0.35 yuan.
+			if r := find(tc.costLabel); len(r) < 2 || r[1] != "0.70" {
+				t.Errorf("cost row %q, want 0.70", r)
+			}
+			// Days 2026-11-26 and 2026-11-27: 1 + 1 billed, 1 possibly, 3 + 6 calls.
+			if r := find(tc.totalLabel); fmt.Sprint(r) != "["+tc.totalLabel+" 2 1 9]" {
+				t.Errorf("total row %q, want %s 2 1 9", r, tc.totalLabel)
+			}
+			stops := 0
+			for _, r := range rows {
+				if len(r) > 2 && r[2] == tc.stopLabel {
+					stops++
+				}
+			}
+			if stops != 1 {
+				t.Errorf("%d runs stopped by the budget, want 1", stops)
+			}
+			var last []string
+			for _, r := range rows[len(rows)-2:] {
+				last = append(last, r[0])
+			}
+			if strings.Join(last, " ") != tc.signOffRows {
+				t.Errorf("last rows %q, want %s", last, tc.signOffRows)
+			}
+		})
+	}
+}
