@@ -24,8 +24,8 @@ type summaryStyles struct {
 
 func (x *xlsxFormat) newSummaryStyles() (summaryStyles, error) {
 	var s summaryStyles
-	top := &excelize.Alignment{Vertical: "top", WrapText: true}
-	left := &excelize.Alignment{Horizontal: "left", Vertical: "top", WrapText: true}
+	top := &excelize.Alignment{WrapText: true}
+	left := &excelize.Alignment{Horizontal: "left", WrapText: true}
 	for _, st := range []struct {
 		id    *int
 		style excelize.Style
@@ -97,6 +97,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 			b.fit(label, summaryWidths[0], v, mergedWidth(1, len(summaryWidths)))
 		default:
 			b.style("B", "B", sty.wrap)
+			b.fit(label, summaryWidths[0], "", 0)
 		}
 	}
 	field(l.fields.version, orNone(l, sum.Version))
@@ -120,6 +121,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		money := func(label string, v float64) {
 			b.line(sty.label, "A", label, v)
 			b.style("B", "B", sty.money)
+			b.fit(label, summaryWidths[0], "", 0)
 		}
 		money(l.fields.price, sum.Price)
 		money(l.fields.cost, yuan(float64(sum.BilledCalls)*sum.Price))
@@ -129,6 +131,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	b.line(0, "")
 	b.line(sty.title, "A", l.runsTitle)
 	b.line(sty.head, "H", anys(l.runHead[:])...)
+	b.fitColumns(l.runHead[:])
 	for _, r := range sum.Runs {
 		stop := l.noStop
 		if r.Stop != "" {
@@ -155,6 +158,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	b.line(0, "")
 	b.line(sty.title, "A", l.daysTitle)
 	b.line(sty.head, "D", anys(l.dayHead[:])...)
+	b.fitColumns(l.dayHead[:])
 	var days Day
 	for _, d := range sum.Days {
 		b.line(sty.wrap, "D", d.Day, d.Billed, d.PossiblyBilled, d.Calls)
@@ -356,6 +360,18 @@ func (b *sheetBuilder) height(h float64) {
 // cell by itself.
 func (b *sheetBuilder) fit(a string, aw float64, c string, cw float64) {
 	lines := max(wrappedLines(a, aw), wrappedLines(c, cw))
+	if lines > 1 {
+		b.height(float64(lines) * rowHeight)
+	}
+}
+
+// fitColumns makes the current row tall enough for texts, one per column
+// from A.
+func (b *sheetBuilder) fitColumns(texts []string) {
+	lines := 1
+	for i, t := range texts {
+		lines = max(lines, wrappedLines(t, summaryWidths[i]))
+	}
 	if lines > 1 {
 		b.height(float64(lines) * rowHeight)
 	}
