@@ -75,12 +75,19 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Rows == 0 {
 		fmt.Fprintf(w, "this run: nothing to send, every row was final already; output written in %s\n", took.Round(time.Millisecond))
 	} else {
-		fmt.Fprintf(w, "this run: %d calls, %d billed, %d rows already done before, in %s\n",
-			s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond))
+		fmt.Fprintf(w, "this run: %d calls, %d billed", s.Calls, s.Billed)
+		if s.PossiblyBilled > 0 {
+			fmt.Fprintf(w, ", %d possibly billed", s.PossiblyBilled)
+		}
+		fmt.Fprintf(w, ", %d rows already done before, in %s\n", s.Skipped, took.Round(time.Millisecond))
 	}
 	fmt.Fprintf(w, "whole job: %d calls, %d billed", st.Calls, st.BilledCalls)
-	if st.LostAnswers > 0 {
-		fmt.Fprintf(w, ", %d answers lost in a crash (possibly billed)", st.LostAnswers)
+	if st.PossiblyBilled > 0 {
+		fmt.Fprintf(w, ", %d possibly billed (sent, the answer not received intact", st.PossiblyBilled)
+		if st.LostAnswers > 0 {
+			fmt.Fprintf(w, "; %d of them lost in a crash", st.LostAnswers)
+		}
+		fmt.Fprint(w, ")")
 	}
 	fmt.Fprintf(w, "\noutput: %s\n", out)
 	if st.Sandbox {
