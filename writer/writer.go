@@ -12,8 +12,12 @@
 // XLSX: the annotated sheet comes first, with a bold header, a frozen header
 // row, a filter over the header, column widths from the first rows, the
 // status cell filled green (match), red (mismatch), amber (invalid,
-// rejected, deferred, failed) or grey (pending), and a print setup one page
-// wide with the header repeated. Text cells are written as text, never as
+// rejected, deferred, failed) or grey (pending), res and error_code as
+// left-aligned numbers, the reason wrapped (its row made tall enough),
+// verified_at as a date-time of China time shown with "+08:00", and a print
+// setup one page wide with the header repeated. The Summary sheet (see
+// Summary) follows; the workbook's properties name cardverify, its version
+// and the time the file was written. Text cells are written as text, never as
 // formulas ("=cmd|..." and "000123" stay what they were); numbers and dates
 // keep their stored value and number format; formula cells are written as
 // their cached value. Rows keep their sheet row numbers. Memory stays flat
