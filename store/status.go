@@ -54,11 +54,11 @@ type Status struct {
 	// timeout after sending, a cut body). The vendor's bill lies between
 	// BilledCalls and BilledCalls+PossiblyBilled.
 	PossiblyBilled int `json:"possibly_billed"`
-	// RealRows and SimulatedRows count the rows whose outcome came from
+	// RealRows and Simulated count the rows whose outcome came from
 	// calls to the API, by whether the run that made the last call used
 	// the real API or the simulated one (--sandbox).
-	RealRows      int `json:"real_rows"`
-	SimulatedRows int `json:"simulated_rows"`
+	RealRows  int `json:"real_rows"`
+	Simulated int `json:"simulated"`
 	// RunLog lists every run, oldest first.
 	RunLog []RunRecord `json:"run_log"`
 	// Days splits the calls by the China calendar day they were sent on,
@@ -344,7 +344,7 @@ func (db *DB) readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
 		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
 			WHERE o.attempts > 0`).Scan(&n)
 		if sandbox > 0 {
-			st.SimulatedRows = n
+			st.Simulated = n
 		} else {
 			st.RealRows = n
 		}
@@ -354,7 +354,7 @@ func (db *DB) readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
 		FROM rows r JOIN outcomes o ON o.first_row = r.first_row
 			JOIN (SELECT row_no, max(id) AS id FROM calls GROUP BY row_no) l ON l.row_no = r.first_row
 			JOIN calls c ON c.id = l.id JOIN runs ru ON ru.id = c.run
-		WHERE o.attempts > 0`).Scan(&st.RealRows, &st.SimulatedRows)
+		WHERE o.attempts > 0`).Scan(&st.RealRows, &st.Simulated)
 }
 
 func (db *DB) abs() string {

@@ -919,8 +919,8 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	}
 	// Rows 2-5 were answered by the real API, row 6 by the sandbox; row 7
 	// has no outcome.
-	if st.RealRows != 4 || st.SimulatedRows != 1 {
-		t.Errorf("real rows %d, simulated rows %d; want 4 and 1", st.RealRows, st.SimulatedRows)
+	if st.RealRows != 4 || st.Simulated != 1 {
+		t.Errorf("real rows %d, simulated rows %d; want 4 and 1", st.RealRows, st.Simulated)
 	}
 	if !st.FirstAt.Equal(base) || !st.LastAt.Equal(day2.Add(time.Minute)) {
 		t.Errorf("first %v, last %v; want %v, %v", st.FirstAt, st.LastAt, base, day2.Add(time.Minute))

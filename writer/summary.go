@@ -72,7 +72,7 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	}
 	b := &sheetBuilder{f: f, sheet: name}
 	b.line(sty.title, "A", l.title)
-	if sum.Sandbox || sum.SimulatedRows > 0 {
+	if sum.Sandbox || sum.Simulated > 0 {
 		b.line(sty.banner, "H", l.banner)
 		b.merge("A", "H")
 		b.height(2 * rowHeight)
@@ -257,9 +257,9 @@ func mergedWidth(from, to int) float64 {
 // one, or how many rows came from each.
 func source(l *lang, s *Summary) string {
 	switch {
-	case s.RealRows > 0 && s.SimulatedRows > 0:
-		return fmt.Sprintf(l.mixedFmt, s.RealRows, s.SimulatedRows)
-	case s.SimulatedRows > 0 || (s.RealRows == 0 && s.Sandbox):
+	case s.RealRows > 0 && s.Simulated > 0:
+		return fmt.Sprintf(l.mixedFmt, s.RealRows, s.Simulated)
+	case s.Simulated > 0 || (s.RealRows == 0 && s.Sandbox):
 		return l.simulated
 	case s.RealRows > 0:
 		return l.real

@@ -106,9 +106,9 @@ type Summary struct {
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.
 	Sandbox bool
-	// RealRows and SimulatedRows count the rows whose verdict came from the
+	// RealRows and Simulated count the rows whose verdict came from the
 	// real API and from the simulated one.
-	RealRows, SimulatedRows int
+	RealRows, Simulated int
 	// Runs lists every run of the job, oldest first.
 	Runs []Run
 	// Days splits the calls by China calendar day, oldest first.

@@ -358,7 +358,7 @@ func TestGoldenXLSX(t *testing.T) {
 		{"en", Options{Lang: "en", CardCol: 2, SheetName: "客户", Summary: summary()}},
 		{"masked-sandbox", Options{Lang: "en", MaskCard: true, CardCol: 2, Summary: func() Summary {
 			s := summary()
-			s.Sandbox, s.RealRows, s.SimulatedRows = true, 0, 7
+			s.Sandbox, s.RealRows, s.Simulated = true, 0, 7
 			s.Codes = nil
 			return s
 		}()}},
@@ -1297,9 +1297,9 @@ func TestSource(t *testing.T) {
 		zh, en string
 	}{
 		{Summary{RealRows: 5}, "真实接口", "the real API"},
-		{Summary{SimulatedRows: 5, Sandbox: true}, "模拟接口（SANDBOX，不是真实核验结果）", "the simulated API (SANDBOX, not real verdicts)"},
+		{Summary{Simulated: 5, Sandbox: true}, "模拟接口（SANDBOX，不是真实核验结果）", "the simulated API (SANDBOX, not real verdicts)"},
 		{Summary{Sandbox: true}, "模拟接口（SANDBOX，不是真实核验结果）", "the simulated API (SANDBOX, not real verdicts)"},
-		{Summary{RealRows: 3, SimulatedRows: 2}, "混合：真实接口 3 行，模拟接口 2 行", "mixed: 3 rows from the real API, 2 rows from the simulated API"},
+		{Summary{RealRows: 3, Simulated: 2}, "混合：真实接口 3 行，模拟接口 2 行", "mixed: 3 rows from the real API, 2 rows from the simulated API"},
 		{Summary{}, "尚无接口应答", "no API answer yet"},
 	} {
 		for lang, want := range map[string]string{"zh": tc.zh, "en": tc.en} {

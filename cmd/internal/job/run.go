@@ -406,7 +406,7 @@ func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summ
 		OutputName: filepath.Base(o.Path), Endpoint: st.Endpoint,
 		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
-		RealRows: st.RealRows, SimulatedRows: st.SimulatedRows, Price: o.Price, Created: now,
+		RealRows: st.RealRows, Simulated: st.Simulated, Price: o.Price, Created: now,
 	}
 	seen := map[string]bool{}
 	once := func(list *[]string, v string) {
