@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 )
@@ -94,11 +93,19 @@ func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols 
 			return found, checked, nil
 		}
 		i, j, ok := resync(outs, ahead)
-		for _, o := range outs[:i] {
-			found = append(found, Discrepancy{o.no, "row added: the checkpoint has no such row"})
-		}
-		for _, r := range ahead[:j] {
-			found = append(found, Discrepancy{r.Row, fmt.Sprintf("row %d of the verified input is missing from the output", r.Row)})
+		if i == j {
+			// As many rows on each side before the point where they match
+			// again: the same rows, edited in place.
+			for k := range i {
+				found = append(found, Discrepancy{outs[k].no, auditVerdict(outs[k], ahead[k])})
+			}
+		} else {
+			for _, o := range outs[:i] {
+				found = append(found, Discrepancy{o.no, Reason(AuditAdded)})
+			}
+			for _, r := range ahead[:j] {
+				found = append(found, Discrepancy{r.Row, Reason(AuditMissing, r.Row)})
+			}
 		}
 		if !ok {
 			outs, ahead = outs[i:], ahead[j:]
@@ -163,26 +170,32 @@ func auditVerdict(a auditRow, r Result) string {
 	want := r.Outcome
 	got, err := ParseStatus(a.status)
 	if err != nil {
-		return fmt.Sprintf("status %q is not one cardverify writes", a.status)
+		return Reason(AuditBadStatus, a.status)
 	}
 	var diffs []string
-	if !a.sameAs(r) {
-		diffs = append(diffs, "name or card differs from the one verified")
+	switch {
+	case a.sameAs(r):
+	case compatible(a.card, r.Masked):
+		// The card reads the same wherever both show it, so what changed
+		// is the name (or a masked digit, which the output cannot show).
+		diffs = append(diffs, Reason(AuditNameChanged))
+	default:
+		diffs = append(diffs, Reason(AuditCardChanged))
 	}
 	if got != want.Status {
-		diffs = append(diffs, fmt.Sprintf("status %s, checkpoint says %s", got, want.Status))
+		diffs = append(diffs, Reason(AuditStatus, got, want.Status))
 	}
 	wantRes := ""
 	if want.Res != 0 {
 		wantRes = strconv.Itoa(want.Res)
 	}
 	if a.res != wantRes {
-		diffs = append(diffs, fmt.Sprintf("res %q, checkpoint says %q", a.res, wantRes))
+		diffs = append(diffs, Reason(AuditRes, a.res, wantRes))
 	}
 	if a.jobid != want.JobID {
-		diffs = append(diffs, fmt.Sprintf("jobid %q, checkpoint says %q", a.jobid, want.JobID))
+		diffs = append(diffs, Reason(AuditJobID, a.jobid, want.JobID))
 	}
-	return strings.Join(diffs, "; ")
+	return JoinReasons(diffs...)
 }
 
 // compatible reports whether two renderings of a card, either possibly

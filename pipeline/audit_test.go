@@ -58,28 +58,37 @@ func TestAudit(t *testing.T) {
 		{"verdict edited", func(r []Record) []Record {
 			r[2].Cells[2].Value, r[2].Cells[3].Value = "不一致", "2"
 			return r
-		}, []Discrepancy{{4, `status mismatch, checkpoint says match; res "2", checkpoint says "1"`}}},
+		}, []Discrepancy{{4, Reason(AuditStatus, "mismatch", "match") + "\x1e" + Reason(AuditRes, "2", "1")}}},
 		{"jobid edited", func(r []Record) []Record {
 			r[0].Cells[4].Value = "JH123"
 			return r
-		}, []Discrepancy{{2, `jobid "JH123", checkpoint says "J6222000000000000"`}}},
+		}, []Discrepancy{{2, "\x1faudit-jobid\x1fJH123\x1fJ6222000000000000"}}},
 		{"row removed", func(r []Record) []Record {
 			return append(r[:1], r[2:]...)
-		}, []Discrepancy{{3, "row 3 of the verified input is missing from the output"}}},
+		}, []Discrepancy{{3, "\x1faudit-missing\x1f3"}}},
 		{"row added", func(r []Record) []Record {
 			extra := r[0]
 			extra.Card, extra.Cells = "6222999999999999", append([]Cell(nil), r[0].Cells...)
 			return append(r[:2], append([]Record{extra}, r[2:]...)...)
-		}, []Discrepancy{{4, "row added: the checkpoint has no such row"}}},
+		}, []Discrepancy{{4, "\x1faudit-added"}}},
 		{"card edited", func(r []Record) []Record {
 			r[5].Card = "6222000000009999"
 			return r
-		}, []Discrepancy{{7, "name or card differs from the one verified"}}},
+		}, []Discrepancy{{7, "\x1faudit-card-changed"}}},
+		{"name edited", func(r []Record) []Record {
+			r[1].Name = "改名"
+			return r
+		}, []Discrepancy{{3, "\x1faudit-name-changed"}}},
+		{"card and verdict edited", func(r []Record) []Record {
+			r[2].Card = "6222000000009999"
+			r[2].Cells[4].Value = ""
+			return r
+		}, []Discrepancy{{4, "\x1faudit-card-changed\x1e\x1faudit-jobid\x1f\x1fJ6222000000000002"}}},
 		{"last rows cut", func(r []Record) []Record {
 			return r[:4]
 		}, []Discrepancy{
-			{6, "row 6 of the verified input is missing from the output"},
-			{7, "row 7 of the verified input is missing from the output"},
+			{6, "\x1faudit-missing\x1f6"},
+			{7, "\x1faudit-missing\x1f7"},
 		}},
 	}
 	for _, tc := range tests {

@@ -30,8 +30,11 @@ type InputError struct {
 	Err  error  // the underlying error, if any
 }
 
+// Error describes e in plain words for logs and wrapping; a coded Msg or
+// Hint shows as its code and parameters. What a person reads is rendered in
+// their language by package pipeline/msg.
 func (e *InputError) Error() string {
-	s := e.Msg
+	s := plain(e.Msg)
 	if e.Row > 0 {
 		s = fmt.Sprintf("row %d: %s", e.Row, s)
 	}
@@ -42,7 +45,7 @@ func (e *InputError) Error() string {
 		s += ": " + e.Err.Error()
 	}
 	if e.Hint != "" {
-		s += " (" + e.Hint + ")"
+		s += " (" + plain(e.Hint) + ")"
 	}
 	return s
 }
@@ -59,6 +62,11 @@ type APIError struct {
 
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("API error %d: %s", e.Code, e.Reason)
+	if e.Code == 0 {
+		// No vendor code: the API could not be used at all (an untrusted
+		// TLS certificate), and "API error 0" would read as success.
+		s = "the API cannot be used: " + e.Reason
+	}
 	if e.Hint != "" {
 		s += " (" + e.Hint + ")"
 	}

@@ -12,7 +12,7 @@ type Fingerprinter interface {
 }
 
 // PendingReason is the reason written beside a row that has no answer yet.
-const PendingReason = "not verified yet: run the same command again to resume"
+const PendingReason = reasonMark + string(NotYet)
 
 // Export writes every record of src to sink, in order, each data row with
 // the outcome that res holds for it: invalid rows with their problems, rows
@@ -61,12 +61,11 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 func rowOutcome(rec Record, r Result, found bool, fp Fingerprinter) (Outcome, error) {
 	switch {
 	case len(rec.Problems) > 0:
-		return Outcome{Row: rec.RowNo, Status: Invalid, Reason: joinProblems(rec.Problems)}, nil
+		return Outcome{Row: rec.RowNo, Status: Invalid, Reason: JoinReasons(rec.Problems...)}, nil
 	case !found:
 		return Outcome{Row: rec.RowNo, Status: Pending, Reason: PendingReason}, nil
 	case fp != nil && fp.Fingerprint(rec.Name, rec.Card) != r.Pair:
-		return Outcome{}, &InputError{Row: rec.RowNo, Msg: "the row differs from the one the checkpoint recorded",
-			Hint: "the input was edited since the run: export from the same file, or verify the edited file with a new --db"}
+		return Outcome{}, &InputError{Row: rec.RowNo, Msg: Reason(RowChanged), Hint: Reason(RowChangedHint)}
 	case r.Status == Pending:
 		r.Reason = PendingReason
 	}

@@ -110,8 +110,22 @@ type Source interface {
 var EOF = io.EOF
 
 // chinaZone is China Standard Time. It is fixed (China has no daylight
-// saving), so no time zone database is needed.
+// saving), so no time zone database is needed. It is the only zone of the
+// module: every time a person reads is in it, whatever the machine's zone.
 var chinaZone = time.FixedZone("CST", 8*60*60)
+
+// China returns China Standard Time (UTC+08:00), the zone of every time
+// a person reads: logs, progress, the output, status, audit, --stop-at.
+func China() *time.Location { return chinaZone }
+
+// ChinaTime formats t in China time as RFC 3339, with its +08:00 offset;
+// "" for the zero time.
+func ChinaTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.In(chinaZone).Format(time.RFC3339)
+}
 
 // ChinaDay returns the calendar day of t in China, as "2006-01-02". The API's
 // daily limits (a card is locked until the next day) count in China time.

@@ -80,7 +80,7 @@ func (c Config) withDefaults() Config {
 		c.ProgressEvery = 200 * time.Millisecond
 	}
 	if c.StopReason == nil {
-		c.StopReason = func() string { return "interrupted" }
+		c.StopReason = func() string { return Reason(StopInterrupted) }
 	}
 	return c
 }
@@ -172,7 +172,7 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		case <-orNever(cfg.Stop):
 			r.halt(cfg.StopReason(), ErrIncomplete)
 		case <-deadline(cfg.Deadline, cfg.Now):
-			r.halt("stop time reached", ErrIncomplete)
+			r.halt(Reason(StopTime), ErrIncomplete)
 		}
 		stopPause()
 	}()
@@ -355,7 +355,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		}
 		row := Row{No: rec.RowNo, Name: rec.Name, Card: rec.Card}
 		if len(rec.Problems) > 0 {
-			row.Invalid = joinProblems(rec.Problems)
+			row.Invalid = JoinReasons(rec.Problems...)
 		}
 		rows = append(rows, row)
 		if len(rows) == batchSize {
@@ -444,14 +444,6 @@ func (r *runner) wantWorkers(d time.Duration) int {
 	return int(math.Ceil(r.cfg.QPS*d.Seconds()*1.25)) + 1
 }
 
-func joinProblems(p []string) string {
-	s := p[0]
-	for _, q := range p[1:] {
-		s += "; " + q
-	}
-	return s
-}
-
 func orNever(c <-chan struct{}) <-chan struct{} {
 	if c == nil {
 		return make(chan struct{}) // never closed
@@ -481,14 +473,16 @@ func DefaultBackoff(n int) time.Duration {
 	return d/2 + time.Duration(rand.Int64N(int64(d/2)+1))
 }
 
-// NextClock returns the next time, at or after now, that a clock in now's
-// location shows hhmm ("06:30"). It is how --stop-at becomes a deadline.
+// NextClock returns the next time, at or after now, that a clock in China
+// shows hhmm ("06:30"), whatever now's location and the machine's zone. It
+// is how --stop-at becomes a deadline.
 func NextClock(now time.Time, hhmm string) (time.Time, error) {
 	t, err := time.Parse("15:04", hhmm)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("want a time of day as HH:MM, got %q", hhmm)
 	}
-	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, now.Location())
+	now = now.In(chinaZone)
+	at := time.Date(now.Year(), now.Month(), now.Day(), t.Hour(), t.Minute(), 0, 0, chinaZone)
 	if at.Before(now) {
 		at = at.AddDate(0, 0, 1)
 	}

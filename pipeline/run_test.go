@@ -233,7 +233,7 @@ func TestRunGracefulStop(t *testing.T) {
 	close(stop)
 	close(api.block)
 	err := <-done
-	if !errors.Is(err, ErrIncomplete) || st.StopReason != "interrupted" {
+	if !errors.Is(err, ErrIncomplete) || st.StopReason != Reason(StopInterrupted) {
 		t.Fatalf("err = %v, reason %q, want ErrIncomplete, interrupted", err, st.StopReason)
 	}
 	if st.Calls != api.total() || st.Calls > cfg.Workers {
@@ -303,24 +303,32 @@ type sinkFunc func(Record, Outcome) error
 func (f sinkFunc) Write(r Record, o Outcome) error { return f(r, o) }
 
 func TestNextClock(t *testing.T) {
-	loc := time.FixedZone("X", 3600)
-	now := time.Date(2026, 11, 27, 22, 30, 0, 0, loc)
+	// --stop-at is China time whatever the zone of now (the machine's):
+	// the same instant, 2026-11-28 07:30 in Beijing, seen from three zones.
+	cst := time.FixedZone("CST", 8*3600)
+	instant := time.Date(2026, 11, 27, 23, 30, 0, 0, time.UTC)
+	ny := time.FixedZone("EST", -5*3600)
 	tests := []struct {
 		in   string
 		want time.Time
 	}{
-		{"06:00", time.Date(2026, 11, 28, 6, 0, 0, 0, loc)},
-		{"23:15", time.Date(2026, 11, 27, 23, 15, 0, 0, loc)},
-		{"22:30", now},
+		{"07:30", time.Date(2026, 11, 28, 7, 30, 0, 0, cst)},  // now
+		{"08:00", time.Date(2026, 11, 28, 8, 0, 0, 0, cst)},   // in half an hour
+		{"15:30", time.Date(2026, 11, 28, 15, 30, 0, 0, cst)}, // not 15:30 UTC
+		{"06:00", time.Date(2026, 11, 29, 6, 0, 0, 0, cst)},   // past today in China
+		{"23:59", time.Date(2026, 11, 28, 23, 59, 0, 0, cst)},
 	}
-	for _, tc := range tests {
-		got, err := NextClock(now, tc.in)
-		if err != nil || !got.Equal(tc.want) {
-			t.Errorf("NextClock(%s) = %v, %v; want %v", tc.in, got, err, tc.want)
+	for _, loc := range []*time.Location{time.UTC, ny, cst, time.FixedZone("X", 3600)} {
+		now := instant.In(loc)
+		for _, tc := range tests {
+			got, err := NextClock(now, tc.in)
+			if err != nil || !got.Equal(tc.want) {
+				t.Errorf("NextClock(%v, %s) = %v, %v; want %v", now, tc.in, got, err, tc.want)
+			}
 		}
 	}
 	for _, bad := range []string{"6am", "25:00", ""} {
-		if _, err := NextClock(now, bad); err == nil {
+		if _, err := NextClock(instant, bad); err == nil {
 			t.Errorf("NextClock(%q): no error", bad)
 		}
 	}

@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
 	"slices"
 	"sync"
 	"time"
@@ -39,7 +38,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			return nil
 		}
 		if !r.reserve() {
-			r.halt("budget of billed calls reached", ErrBudget)
+			r.halt(Reason(StopBudget, r.cfg.MaxBilled), ErrBudget)
 			return nil
 		}
 		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled, SentAt: r.cfg.Now()}
@@ -47,8 +46,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {
-				return end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1,
-					"card already had its daily checks (China time): retried on a later day so that the bank does not lock it"))
+				return end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1, Reason(CardLimit)))
 			}
 			return err
 		}
@@ -70,23 +68,22 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		switch {
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
-			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
-				"the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"))
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
 		case call.Billed:
 			status := Match
 			if a.Res == 2 {
 				status = Mismatch
 			}
 			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, status, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, status, a, attempt, answerReason(a)))
 		case a.Class == Reject:
 			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
 		case a.Class == Defer:
 			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, Deferred, a, attempt, a.Reason))
+			return end(ctx, id, call, r.outcome(j, Deferred, a, attempt, answerReason(a)))
 		case a.Class == Fatal:
-			r.halt(fmt.Sprintf("API error %d", a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
+			r.halt(Reason(StopAPI, a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
 			return end(ctx, id, call, nil)
 		case a.Class == Throttle && throttled < throttleLimit:
 			r.limiter.backOff(a.RetryAfter)
@@ -98,7 +95,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			continue
 		case attempt >= r.cfg.MaxAttempts || a.Class == Throttle:
 			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
-				fmt.Sprintf("gave up after %d attempts: %s", attempt+throttled, a.Reason)))
+				JoinReasons(Reason(GaveUp, attempt+throttled), answerReason(a))))
 		}
 		// A transient failure: wait, then try again.
 		if err := end(ctx, id, call, nil); err != nil {
@@ -116,6 +113,15 @@ func (r *runner) end(ctx context.Context, id int64, c Call, o *Outcome) error {
 		r.count(func(s *Stats) { s.Outcomes[o.Status]++ })
 	}
 	return r.ck.End(ctx, id, c, o)
+}
+
+// answerReason is the reason of answer a: the vendor's code and reason,
+// verbatim, when it answered; the client's description otherwise.
+func answerReason(a Answer) string {
+	if a.Answered {
+		return Reason(Vendor, a.Code, a.Reason)
+	}
+	return a.Reason
 }
 
 // outcome builds the final outcome of a pair from its last answer a.

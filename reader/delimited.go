@@ -57,12 +57,15 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	tr := bufio.NewReaderSize(text, sniffSize)
 	decoded, err := tr.Peek(sniffSize)
 	if err != nil && err != io.EOF && err != bufio.ErrBufferFull {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot decode the file as " + name, Err: err,
-			Hint: "give the file's encoding with --encoding (utf-8, gbk, utf-16le, ...)"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrDecode, name), Err: err,
+			Hint: pipeline.Reason(pipeline.HintEncoding)}
 	}
 	delim := sniffDelimiter(decoded, tsv)
 
-	lim := &limitReader{r: tr}
+	// A lone CR ends a line (classic Mac OS, Excel for Mac's "CSV
+	// (Macintosh)"); encoding/csv would keep it inside the field and read
+	// the whole file as one record.
+	lim := &limitReader{r: loneCR{tr}}
 	cr := csv.NewReader(lim)
 	cr.Comma = delim
 	cr.LazyQuotes = true
@@ -81,9 +84,37 @@ func newDelimited(path string, in io.Reader, opt Options, tsv bool) (*Reader, er
 	return r, nil
 }
 
+// loneCR turns a CR that no LF follows into an LF. It reads from a
+// bufio.Reader so that a CR at the end of a read can be judged by the next
+// byte.
+type loneCR struct{ r *bufio.Reader }
+
+func (l loneCR) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	for i := 0; i < n; {
+		j := bytes.IndexByte(p[i:n], '\r')
+		if j < 0 {
+			break
+		}
+		i += j
+		if i+1 < n {
+			if p[i+1] != '\n' {
+				p[i] = '\n'
+			}
+		} else if next, perr := l.r.Peek(1); perr != nil || next[0] != '\n' {
+			p[i] = '\n'
+		}
+		i++
+	}
+	return n, err
+}
+
 // chooseEncoding returns the encoding of a text file from its first bytes
 // or the label the user gave: its name, a decoder (nil for UTF-8, which
-// needs none) and the length of the byte order mark to skip.
+// needs none) and the length of the byte order mark to skip. A byte order
+// mark is skipped whatever the label says, and one that the text after it
+// contradicts (a UTF-8 mark before GBK text) is an *pipeline.InputError
+// naming --encoding.
 func chooseEncoding(path string, sample []byte, label string) (string, encoding.Encoding, int, error) {
 	bom := 0
 	switch {
@@ -96,9 +127,6 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 		l := strings.ToLower(strings.TrimSpace(label))
 		switch l {
 		case "utf-8", "utf8":
-			if bom != 3 {
-				bom = 0
-			}
 			return "utf-8", nil, bom, nil
 		case "utf-16", "utf16":
 			// The byte order mark decides; without one, little endian,
@@ -106,28 +134,36 @@ func chooseEncoding(path string, sample []byte, label string) (string, encoding.
 			if bom == 2 && sample[0] == 0xFE {
 				return "utf-16be", unicode.UTF16(unicode.BigEndian, unicode.IgnoreBOM), 2, nil
 			}
-			if bom != 2 {
-				bom = 0
-			}
 			return "utf-16le", unicode.UTF16(unicode.LittleEndian, unicode.IgnoreBOM), bom, nil
 		case "utf-16le", "utf-16be", "utf16le", "utf16be":
 			order := unicode.LittleEndian
 			if strings.HasSuffix(l, "be") {
 				order = unicode.BigEndian
 			}
-			if bom != 2 {
-				bom = 0
-			}
 			return strings.Replace(l, "utf16", "utf-16", 1), unicode.UTF16(order, unicode.IgnoreBOM), bom, nil
 		}
 		enc, err := htmlindex.Get(l)
 		if err != nil {
-			return "", nil, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("unknown encoding %q", label),
-				Hint: "use utf-8, gbk, gb18030, big5, utf-16le or utf-16be"}
+			return "", nil, 0, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEncodingName, label),
+				Hint: pipeline.Reason(pipeline.HintEncodings)}
 		}
-		return l, enc, 0, nil
+		// The user named the encoding: a byte order mark before the text
+		// (left by a tool that added one to a file already in GBK) is
+		// not text, and decoded as GBK it would be mojibake in the first
+		// header.
+		return l, enc, bom, nil
 	}
 	switch {
+	case bom == 3 && !validUTF8Prefix(sample[3:]):
+		return "", nil, 0, &pipeline.InputError{Path: path,
+			Msg:  pipeline.Reason(pipeline.ErrBOM8),
+			Hint: pipeline.Reason(pipeline.HintBOM8)}
+	case bom == 2 && len(sample) > 8 && bytes.IndexByte(sample[2:], 0) < 0:
+		// UTF-16 text of a list has a zero byte in every ASCII
+		// character: its delimiters and line ends.
+		return "", nil, 0, &pipeline.InputError{Path: path,
+			Msg:  pipeline.Reason(pipeline.ErrBOM16),
+			Hint: pipeline.Reason(pipeline.HintBOM16)}
 	case bom == 3:
 		return "utf-8-bom", nil, 3, nil
 	case bom == 2 && sample[0] == 0xFF:
@@ -149,18 +185,18 @@ func checkText(path string, sample []byte) error {
 	var msg string
 	switch {
 	case len(sample) == 0:
-		return &pipeline.InputError{Path: path, Msg: "the file is empty", Hint: "check that you chose the right file"}
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrEmpty), Hint: pipeline.Reason(pipeline.HintRightFile)}
 	case bytes.HasPrefix(sample, []byte("PK\x03\x04")):
-		msg = "the file is a zip archive (perhaps an .xlsx workbook), not text"
+		msg = pipeline.Reason(pipeline.ErrZipNotText)
 	case bytes.HasPrefix(sample, []byte{0xD0, 0xCF, 0x11, 0xE0}):
-		msg = "the file is an old Excel workbook (.xls), not text"
+		msg = pipeline.Reason(pipeline.ErrXLSNotText)
 	case bytes.IndexByte(sample, 0) >= 0:
-		msg = "the file is binary, not text"
+		msg = pipeline.Reason(pipeline.ErrBinary)
 	default:
 		return nil
 	}
 	return &pipeline.InputError{Path: path, Msg: msg,
-		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx or .csv, or give it its right extension"}
+		Hint: pipeline.Reason(pipeline.HintNotText)}
 }
 
 // validUTF8Prefix reports whether b is valid UTF-8, allowing a character
@@ -180,6 +216,10 @@ func validUTF8Prefix(b []byte) bool {
 // sniffDelimiter picks among comma, tab, semicolon and pipe the separator
 // that appears the same number of times on most of the first lines.
 func sniffDelimiter(sample []byte, tsv bool) rune {
+	if bytes.IndexByte(sample, '\r') >= 0 {
+		// Lines may end with CR LF or a lone CR.
+		sample = bytes.ReplaceAll(bytes.ReplaceAll(sample, []byte("\r\n"), []byte{'\n'}), []byte{'\r'}, []byte{'\n'})
+	}
 	lines := bytes.Split(sample, []byte{'\n'})
 	if len(lines) > 1 {
 		lines = lines[:len(lines)-1] // the last line may be cut
@@ -259,17 +299,17 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 	row := s.no + 1
 	if errors.Is(err, errRecordTooLong) {
 		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-			Msg:  fmt.Sprintf("the record is longer than %d MiB", maxRecordBytes>>20),
-			Hint: "check that this is the customer list, and that its quotes are balanced"}
+			Msg:  pipeline.Reason(pipeline.ErrLongRecord, maxRecordBytes>>20),
+			Hint: pipeline.Reason(pipeline.HintQuotes)}
 	}
 	if err != nil {
-		return 0, nil, &pipeline.InputError{Path: s.path, Row: row, Msg: "cannot read the record", Err: err,
-			Hint: "check the file's encoding (--encoding) and quotes"}
+		return 0, nil, &pipeline.InputError{Path: s.path, Row: row, Msg: pipeline.Reason(pipeline.ErrRecord), Err: err,
+			Hint: pipeline.Reason(pipeline.HintRecord)}
 	}
 	if len(rec) > maxColumns {
 		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-			Msg:  fmt.Sprintf("the record has %d fields; cardverify reads at most %d", len(rec), maxColumns),
-			Hint: "delete the extra columns, or check the delimiter"}
+			Msg:  pipeline.Reason(pipeline.ErrWideRecord, len(rec), maxColumns),
+			Hint: pipeline.Reason(pipeline.HintWideRecord)}
 	}
 	s.lim.start = s.csv.InputOffset()
 	s.no = row
@@ -277,8 +317,8 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 	for i, f := range rec {
 		if len(f) > maxCellChars && utf8.RuneCountInString(f) > maxCellChars {
 			return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
-				Msg:  fmt.Sprintf("column %s has more than %d characters, more than a spreadsheet cell can hold", columnName(i), maxCellChars),
-				Hint: "check that this is the customer list, and that its quotes are balanced"}
+				Msg:  pipeline.Reason(pipeline.ErrLongColumn, columnName(i), maxCellChars),
+				Hint: pipeline.Reason(pipeline.HintQuotes)}
 		}
 		s.cells = append(s.cells, pipeline.Cell{Value: f})
 	}

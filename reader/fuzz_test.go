@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -96,6 +97,15 @@ func FuzzNormalize(f *testing.F) {
 		}
 		if strings.TrimSpace(name) != name {
 			t.Fatalf("NormalizeName(%q) = %q, not trimmed", s, name)
+		}
+		if len(CheckName(name)) == 0 {
+			// A name that is sent is made of what a person's name is.
+			if i := strings.IndexFunc(name, func(r rune) bool { return unicode.Is(unicode.Cf, r) }); i >= 0 {
+				t.Fatalf("CheckName accepted %q (from %q) with an invisible format character", name, s)
+			}
+			if strings.ContainsAny(name[:1], "=+-@") || !strings.ContainsFunc(name, unicode.IsLetter) {
+				t.Fatalf("CheckName accepted %q (from %q)", name, s)
+			}
 		}
 		for _, p := range CheckName(name) {
 			if len(name) >= 4 && strings.Contains(p, name) {

@@ -152,8 +152,8 @@ func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (
 	if opt.HeaderRow > 0 {
 		i := opt.HeaderRow - first
 		if i < 0 || i >= len(rows) {
-			return 0, 0, 0, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("header row %d is past the end of the sheet", opt.HeaderRow),
-				Hint: "give --header-row the number of the row that holds the column titles"}
+			return 0, 0, 0, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrHeaderPast, opt.HeaderRow),
+				Hint: pipeline.Reason(pipeline.HintHeaderRow)}
 		}
 		n, c := try(i)
 		if err := columnError(path, rows[i], opt.HeaderRow, n, c, nameSpec, cardSpec); err != nil {
@@ -189,8 +189,8 @@ func detectHeader(path string, rows [][]pipeline.Cell, first int, opt Options) (
 	}
 	if best < 0 {
 		return 0, 0, 0, &pipeline.InputError{Path: path,
-			Msg:  fmt.Sprintf("no header row with a name and a card column in the first %d rows", headerScan),
-			Hint: "give --header-row N, and --name-col and --card-col as a header text, a column letter or a 1-based index"}
+			Msg:  pipeline.Reason(pipeline.ErrNoHeader, headerScan),
+			Hint: pipeline.Reason(pipeline.HintColumns)}
 	}
 	n, c := try(best)
 	if err := columnError(path, rows[best], first+best, n, c, nameSpec, cardSpec); err != nil {
@@ -210,38 +210,55 @@ func hasSynonym(row []pipeline.Cell, synonyms map[string]bool) bool {
 
 // columnError explains a missing or ambiguous column of header row rowNo.
 func columnError(path string, header []pipeline.Cell, rowNo, nameCol, cardCol int, nameSpec, cardSpec colSpec) error {
-	problem := func(what string, col int, spec colSpec) string {
+	// A letter or an index past the header's last column would make every
+	// row "card number is empty": refuse it, listing the headers.
+	width := len(header)
+	for width > 0 && header[width-1].Value == "" {
+		width--
+	}
+	for _, c := range []struct {
+		flag string
+		col  int
+		spec colSpec
+	}{{"--name-col", nameCol, nameSpec}, {"--card-col", cardCol, cardSpec}} {
+		if c.spec.raw != "" && c.col >= width && !c.spec.byText() {
+			return &pipeline.InputError{Path: path, Row: rowNo,
+				Msg:  pipeline.Reason(pipeline.ColBeyond, c.flag, c.spec.raw, width, listHeaders(header)),
+				Hint: pipeline.Reason(pipeline.ColBeyondHint)}
+		}
+	}
+	problem := func(several, noSpec, none pipeline.Code, col int, spec colSpec) string {
 		switch {
 		case col == -2:
-			return fmt.Sprintf("several columns look like the %s column", what)
+			return pipeline.Reason(several)
 		case col < 0 && spec.raw != "":
-			return fmt.Sprintf("no column %q for the %s", spec.raw, what)
+			return pipeline.Reason(noSpec, spec.raw)
 		case col < 0:
-			return fmt.Sprintf("no %s column", what)
+			return pipeline.Reason(none)
 		}
 		return ""
 	}
 	var msgs []string
 	var flags []string
-	if m := problem("name", nameCol, nameSpec); m != "" {
+	if m := problem(pipeline.ColSeveralName, pipeline.ColNoName, pipeline.ColNoNameCol, nameCol, nameSpec); m != "" {
 		msgs = append(msgs, m)
 		flags = append(flags, "--name-col")
 	}
-	if m := problem("card", cardCol, cardSpec); m != "" {
+	if m := problem(pipeline.ColSeveralCard, pipeline.ColNoCard, pipeline.ColNoCardCol, cardCol, cardSpec); m != "" {
 		msgs = append(msgs, m)
 		flags = append(flags, "--card-col")
 	}
 	if nameCol >= 0 && nameCol == cardCol {
-		msgs = append(msgs, "the name and card columns are the same column")
+		msgs = append(msgs, pipeline.Reason(pipeline.ColSame))
 		flags = append(flags, "--name-col", "--card-col")
 	}
 	if len(msgs) == 0 {
 		return nil
 	}
+	msgs = append(msgs, pipeline.Reason(pipeline.ColHeaders, listHeaders(header)))
 	return &pipeline.InputError{Path: path, Row: rowNo,
-		Msg: fmt.Sprintf("%s; headers found: %s", strings.Join(msgs, ", "), listHeaders(header)),
-		Hint: fmt.Sprintf("give %s as a header text, a column letter (C) or a 1-based index, or --header-row N if this is not the header row",
-			strings.Join(flags, " and "))}
+		Msg:  pipeline.JoinReasons(msgs...),
+		Hint: pipeline.Reason(pipeline.HintColFlags, strings.Join(flags, ", "))}
 }
 
 func dropDigit(r rune) rune {
@@ -263,7 +280,7 @@ func listHeaders(row []pipeline.Cell) string {
 		}
 		if utf8.RuneCountInString(v)-utf8.RuneCountInString(strings.Map(dropDigit, v)) >= 6 {
 			// Perhaps a card number, if the row is not the header.
-			v = "(a number)"
+			v = "(…)"
 		}
 		parts = append(parts, fmt.Sprintf("%s=%q", columnName(i), v))
 		if len(parts) == 30 {
@@ -272,7 +289,7 @@ func listHeaders(row []pipeline.Cell) string {
 		}
 	}
 	if len(parts) == 0 {
-		return "none (the row is empty)"
+		return "—"
 	}
 	return strings.Join(parts, ", ")
 }

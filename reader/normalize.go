@@ -1,7 +1,6 @@
 package reader
 
 import (
-	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -18,22 +17,26 @@ const (
 	maxNameRunes  = 50
 )
 
-// Problems and warnings. They are stored in the checkpoint and shown in the
-// output, so they never quote the name or the card number.
-const (
-	probCardEmpty    = "card number is empty; fill it in or delete the row"
-	probCardChars    = "card number has characters other than digits; keep only its digits"
-	probCardENote    = "card number is in E notation, as a spreadsheet shows a long number: its last digits are lost; format the column as Text and re-enter the card numbers"
-	probCardNumber   = "card stored as a number in the workbook: Excel keeps only 15 digits, so the number is lost; format the column as Text and re-enter the card numbers"
-	probCardFraction = "card stored as a number with a fraction in the workbook; format the column as Text and re-enter the card number"
-	probNameEmpty    = "name is empty; fill it in or delete the row"
-	probNameDigits   = "name contains digits; check that the name and card columns are not swapped"
-	probNameControl  = "name contains control characters; retype it"
-	probNameEncoding = "name has bytes that are not text in the file's encoding; give the encoding with --encoding (gbk, utf-8, utf-16le)"
-	probUnsaved      = "the name or card is a formula whose result was never saved; open the file in Excel or WPS and save it again"
-	probLineBreak    = "the name or card cell holds a line break; in a text file this is a quote (\") that never closes and swallows the rows below: check the quotes in this row"
-	warnLuhn         = "card number fails the Luhn check; verified anyway, since many UnionPay cards do"
-	warnZeros        = "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"
+// Problems and warnings, as codes of the message catalogue
+// (pipeline/msg). They are stored in the checkpoint and shown in the output,
+// so they never quote the name or the card number.
+var (
+	probCardEmpty    = pipeline.Reason(pipeline.CardEmpty)
+	probCardChars    = pipeline.Reason(pipeline.CardChars)
+	probCardENote    = pipeline.Reason(pipeline.CardENote)
+	probCardNumber   = pipeline.Reason(pipeline.CardNumber)
+	probCardFraction = pipeline.Reason(pipeline.CardFraction)
+	probNameEmpty    = pipeline.Reason(pipeline.NameEmpty)
+	probNameDigits   = pipeline.Reason(pipeline.NameDigits)
+	probNameControl  = pipeline.Reason(pipeline.NameControl)
+	probNameEncoding = pipeline.Reason(pipeline.NameEncoding)
+	probNameBidi     = pipeline.Reason(pipeline.NameBidi)
+	probNameNoLetter = pipeline.Reason(pipeline.NameNoLetter)
+	probUnsaved      = pipeline.Reason(pipeline.Unsaved)
+	probLineBreak    = pipeline.Reason(pipeline.LineBreak)
+	warnLuhn         = pipeline.Reason(pipeline.WarnLuhn)
+	warnLuhnInvalid  = pipeline.Reason(pipeline.WarnLuhnInvalid)
+	warnZeros        = pipeline.Reason(pipeline.WarnZeros)
 )
 
 // NormalizeCard returns card as it is sent to the API: without spaces, tabs,
@@ -86,7 +89,7 @@ func CheckCard(card string) (problems, warnings []string) {
 		}
 	}
 	if n := len(card); n < minCardDigits || n > maxCardDigits {
-		return []string{fmt.Sprintf("card number has %d digits; a bank card has %d to %d", n, minCardDigits, maxCardDigits)}, nil
+		return []string{pipeline.Reason(pipeline.CardDigits, n, minCardDigits, maxCardDigits)}, nil
 	}
 	if len(card) > 16 && strings.Trim(card[15:], "0") == "" {
 		warnings = append(warnings, warnZeros)
@@ -154,32 +157,69 @@ func isDotLike(r rune) bool {
 
 func isHan(r rune) bool { return unicode.Is(unicode.Han, r) }
 
-// isNameSpace reports whether r is a space people leave in names: any Unicode
-// space (including the no-break and ideographic spaces) or a zero-width one.
-func isNameSpace(r rune) bool {
-	return unicode.IsSpace(r) || r == '\u200b' || r == '\u200c' || r == '\u200d' || r == '\ufeff' || r == '\u2060'
+// isNameSpace reports whether r is a space people leave in names: any
+// Unicode space, including the no-break and ideographic spaces.
+func isNameSpace(r rune) bool { return unicode.IsSpace(r) }
+
+// isInvisible reports whether r is one of the invisible format characters
+// that NormalizeName removes as harmless: the zero-width space, non-joiner
+// and joiner, the word joiner, the byte order mark and the soft hyphen. They
+// change nothing a person sees in a name (a zero-width joiner glues emoji
+// together, which no name has), so the name sent is the one shown. Other
+// format characters (Unicode category Cf), the text-direction ones first,
+// make CheckName refuse the name.
+func isInvisible(r rune) bool {
+	switch r {
+	case '\u200b', '\u200c', '\u200d', '\u2060', '\ufeff', '\u00ad':
+		return true
+	}
+	return false
 }
 
-// NormalizeName returns name as it is sent to the API: trimmed; in a name
-// with Chinese characters, without any space inside; in other names, with
-// runs of spaces made one; with every middle-dot look-alike (U+30FB, U+2022,
-// U+2027, U+FF65, U+0387, and a full stop between CJK characters) turned into
-// U+00B7.
+// isBidiControl reports whether r is a text-direction control: marks,
+// embeddings, overrides and isolates, which can make the text shown differ
+// from the characters stored (U+202E shows "王伟" stored as "伟王").
+func isBidiControl(r rune) bool {
+	switch {
+	case r == '\u061c', r == '\u200e', r == '\u200f',
+		r >= '\u202a' && r <= '\u202e', r >= '\u2066' && r <= '\u2069':
+		return true
+	}
+	return false
+}
+
+// isFullWidthLatin reports whether r is a full-width Latin letter (U+FF21-
+// U+FF3A, U+FF41-U+FF5A), which NormalizeName turns into ASCII.
+func isFullWidthLatin(r rune) bool {
+	return (r >= '\uff21' && r <= '\uff3a') || (r >= '\uff41' && r <= '\uff5a')
+}
+
+// NormalizeName returns name as it is sent to the API: trimmed; without the
+// harmless invisible characters (isInvisible); with full-width Latin letters
+// made ASCII; in a name with Chinese characters, without any space inside;
+// in other names, with runs of spaces made one; with every middle-dot
+// look-alike (U+30FB, U+2022, U+2027, U+FF65, U+0387, and a full stop, ASCII,
+// full-width or ideographic, between Chinese characters) turned into U+00B7.
 func NormalizeName(name string) string {
-	name = strings.TrimFunc(name, isNameSpace)
+	name = strings.TrimFunc(name, func(r rune) bool { return isNameSpace(r) || isInvisible(r) })
 	if name == "" {
 		return name
 	}
 	if !needsNameWork(name) {
 		return name
 	}
-	rs := []rune(name)
+	rs := make([]rune, 0, len(name))
 	han := false
-	for _, r := range rs {
-		if isHan(r) {
+	for _, r := range name {
+		switch {
+		case isInvisible(r):
+			continue
+		case isFullWidthLatin(r):
+			r -= '\uff21' - 'A'
+		case isHan(r):
 			han = true
-			break
 		}
+		rs = append(rs, r)
 	}
 	out := make([]rune, 0, len(rs))
 	for i, r := range rs {
@@ -215,7 +255,8 @@ func needsNameWork(name string) bool {
 			}
 			prevSpace = true
 			continue
-		case isNameSpace(r), isDotLike(r) && r != middleDot, r == '.', r == '\uff0e', r == '\u3002':
+		case isNameSpace(r), isInvisible(r), isFullWidthLatin(r),
+			isDotLike(r) && r != middleDot, r == '.', r == '\uff0e', r == '\u3002':
 			return true
 		case hasSpace && isHan(r):
 			return true
@@ -245,24 +286,37 @@ func cjkNeighbours(rs []rune, i int) bool {
 }
 
 // CheckName returns what is wrong with a normalised name: empty, longer than
-// 50 characters, or holding digits or control characters. Any problem makes
-// the row invalid.
+// 50 characters, holding digits, control characters, text-direction
+// controls or other invisible format characters, no letter at all (emoji,
+// symbols), or starting with = + - or @ as a spreadsheet formula does. Any
+// problem makes the row invalid: no person has such a name, and the call
+// would be billed.
 func CheckName(name string) (problems []string) {
 	if name == "" {
 		return []string{probNameEmpty}
 	}
 	if n := utf8.RuneCountInString(name); n > maxNameRunes {
-		problems = append(problems, fmt.Sprintf("name has %d characters; the API accepts at most %d", n, maxNameRunes))
+		problems = append(problems, pipeline.Reason(pipeline.NameLong, n, maxNameRunes))
 	}
-	digits, control, undecodable := false, false, false
+	if strings.ContainsRune("=+-@", rune(name[0])) {
+		problems = append(problems, pipeline.Reason(pipeline.NameFormula, name[:1]))
+	}
+	digits, control, undecodable, bidi, letter := false, false, false, false, false
+	var format rune
 	for _, r := range name {
 		switch {
+		case unicode.IsLetter(r):
+			letter = true
 		case unicode.IsDigit(r):
 			digits = true
 		case unicode.IsControl(r):
 			control = true
 		case r == utf8.RuneError:
 			undecodable = true
+		case isBidiControl(r):
+			bidi = true
+		case unicode.Is(unicode.Cf, r) && format == 0:
+			format = r
 		}
 	}
 	if digits {
@@ -273,6 +327,15 @@ func CheckName(name string) (problems []string) {
 	}
 	if undecodable {
 		problems = append(problems, probNameEncoding)
+	}
+	if bidi {
+		problems = append(problems, probNameBidi)
+	}
+	if format != 0 {
+		problems = append(problems, pipeline.Reason(pipeline.NameFormat, "U+"+strings.ToUpper(strconv.FormatInt(int64(format), 16))))
+	}
+	if !letter && !digits && !undecodable {
+		problems = append(problems, probNameNoLetter)
 	}
 	return problems
 }
@@ -329,4 +392,12 @@ func checkRow(rec *pipeline.Record, name, card pipeline.Cell) {
 		rec.Warnings = append(rec.Warnings, w...)
 	}
 	rec.Problems = append(rec.Problems, CheckName(rec.Name)...)
+	if len(rec.Problems) > 0 {
+		// The row is not sent: no warning may say it was verified.
+		for i, w := range rec.Warnings {
+			if w == warnLuhn {
+				rec.Warnings[i] = warnLuhnInvalid
+			}
+		}
+	}
 }

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 func TestNormalizeCard(t *testing.T) {
@@ -47,7 +48,17 @@ func TestNormalizeName(t *testing.T) {
 		{"John Smith", "John Smith"},
 		{"John   Smith ", "John Smith"},
 		{"John\tSmith", "John Smith"},
-		{"J. Smith", "J. Smith"}, // a full stop in a Latin name stays
+		{"J. Smith", "J. Smith"},     // a full stop in a Latin name stays
+		{"阿依古丽．买买提", "阿依古丽·买买提"},     // full-width full stop between CJK
+		{"阿依古丽。买买提", "阿依古丽·买买提"},     // ideographic full stop between CJK
+		{"Ｊｏｈｎ　Ｓｍｉｔｈ", "John Smith"}, // full-width Latin and space
+		{"ｗａｎｇ ｗｅｉ", "wang wei"},
+		{"王\u200b伟", "王伟"},               // zero-width space: removed
+		{"John\u200bSmith", "JohnSmith"}, // removed, not a space: it shows none
+		{"Jo\u00adhn", "John"},           // soft hyphen
+		{"\ufeff王伟\u2060", "王伟"},
+		{"👨\u200d👩\u200d👧", "👨👩👧"}, // a ZWJ inside emoji: removed, never spaces
+		{"王\u202e伟", "王\u202e伟"},   // a bidi override stays, for CheckName to refuse
 		{"", ""},
 		{"   ", ""},
 	}
@@ -96,12 +107,17 @@ func checkSubstr(tb testing.TB, what string, msgs []string, want string) {
 		}
 		return
 	}
+	// The reader gives codes; their English text is what is checked.
+	var texts []string
 	for _, m := range msgs {
+		texts = append(texts, msg.Text("en", m))
+	}
+	for _, m := range texts {
 		if strings.Contains(m, want) {
 			return
 		}
 	}
-	tb.Errorf("%s = %q, want one containing %q", what, msgs, want)
+	tb.Errorf("%s = %q, want one containing %q", what, texts, want)
 }
 
 func TestCheckName(t *testing.T) {
@@ -117,6 +133,21 @@ func TestCheckName(t *testing.T) {
 		{"张\x01三", "control"},
 		{"张\ufffd三", "--encoding"},
 		{"张\xff三", "--encoding"},
+		{"王\u202e伟", "text-direction"},
+		{"\u2067王伟\u2069", "text-direction"},
+		{"\u200e\u200f", "no letter"},
+		{"王伟\u200e", "text-direction"},
+		{"王伟\U000e0041", "U+E0041"},
+		{"😀😀", "no letter"},
+		{"👨👩👧", "no letter"},
+		{"···", "no letter"},
+		{`=HYPERLINK("http://x","y")`, "starts with '='"},
+		{"@马娟", "starts with '@'"},
+		{"+王伟", "starts with '+'"},
+		{"-王伟", "starts with '-'"},
+		{"王-伟", ""},
+		{"Mary-Jane O'Neil", ""},
+		{"Zoë Saldaña", ""},
 	}
 	for _, tc := range tests {
 		checkSubstr(t, "CheckName("+tc.name+")", CheckName(tc.name), tc.problem)
@@ -161,9 +192,37 @@ func TestCardFromCell(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			card, prob := CardFromCell(tc.cell)
+			prob = msg.Text("en", prob)
 			if card != tc.card || (tc.problem == "") != (prob == "") || !strings.Contains(prob, tc.problem) {
 				t.Errorf("CardFromCell(%+v) = %q, %q; want %q, a problem containing %q", tc.cell, card, prob, tc.card, tc.problem)
 			}
 		})
+	}
+}
+
+// TestWarningsOnInvalidRow: an invalid row is never sent, so no warning of
+// it says "verified"; a valid row keeps the Luhn warning.
+func TestWarningsOnInvalidRow(t *testing.T) {
+	const badLuhn = "6222021234567890127"
+	for _, tc := range []struct {
+		name     string
+		valid    bool
+		wantWarn string
+	}{
+		{"王伟", true, "verified anyway"},
+		{"@王伟", false, "would not stop the row"},
+		{"😀", false, "would not stop the row"},
+	} {
+		var rec pipeline.Record
+		checkRow(&rec, pipeline.Cell{Value: tc.name}, pipeline.Cell{Value: badLuhn})
+		if (len(rec.Problems) == 0) != tc.valid {
+			t.Errorf("%q: problems %q, want valid %v", tc.name, rec.Problems, tc.valid)
+		}
+		checkSubstr(t, tc.name+" warnings", rec.Warnings, tc.wantWarn)
+		for _, w := range rec.Warnings {
+			if !tc.valid && strings.Contains(w, "verified") {
+				t.Errorf("%q: invalid row has warning %q", tc.name, w)
+			}
+		}
 	}
 }

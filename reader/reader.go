@@ -131,25 +131,24 @@ func Open(path string, opt Options) (*Reader, error) {
 	case ".csv", ".tsv", ".txt":
 		return openText(path, opt)
 	}
-	msg := fmt.Sprintf("cannot read %q files", ext)
+	msg := pipeline.Reason(pipeline.ErrFormat, ext)
 	switch ext {
 	case ".xls", ".et":
-		msg = "cannot read the old Excel format (.xls)"
+		msg = pipeline.Reason(pipeline.ErrFormatXLS)
 	case ".ods":
-		msg = "cannot read OpenDocument spreadsheets (.ods)"
+		msg = pipeline.Reason(pipeline.ErrFormatODS)
 	case ".numbers":
-		msg = "cannot read Apple Numbers files"
+		msg = pipeline.Reason(pipeline.ErrFormatNumbers)
 	case "":
-		msg = "cannot tell the format of a file without an extension"
+		msg = pipeline.Reason(pipeline.ErrFormatNoExt)
 	}
-	return nil, &pipeline.InputError{Path: path, Msg: msg,
-		Hint: "open it in Excel, WPS or LibreOffice and save it as .xlsx (Excel Workbook), or as .csv"}
+	return nil, &pipeline.InputError{Path: path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSaveAs)}
 }
 
 func openText(path string, opt Options) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 	}
 	estimate := opt.Lines
 	if estimate <= 0 {
@@ -172,19 +171,23 @@ func openText(path string, opt Options) (*Reader, error) {
 	return r, nil
 }
 
-// countLines counts the line feeds of f, for a progress estimate.
+// countLines counts the lines of f, for a progress estimate: its line
+// feeds, or its carriage returns if there are more (lines ending in a lone
+// CR).
 func countLines(f io.Reader) (int, error) {
 	buf := make([]byte, 1<<20)
-	n := 0
+	lf, cr := 0, 0
 	last := byte('\n')
 	for {
 		k, err := f.Read(buf)
 		if k > 0 {
-			n += bytes.Count(buf[:k], []byte{'\n'})
+			lf += bytes.Count(buf[:k], []byte{'\n'})
+			cr += bytes.Count(buf[:k], []byte{'\r'})
 			last = buf[k-1]
 		}
 		if err == io.EOF {
-			if last != '\n' && last != 0 {
+			n := max(lf, cr)
+			if last != '\n' && last != '\r' && last != 0 {
 				n++
 			}
 			return n, nil
@@ -201,8 +204,8 @@ func (r *Reader) start(opt Options) error {
 	want := headerScan
 	if opt.HeaderRow > maxHeaderRow || opt.HeaderRow < 0 {
 		// The rows above the header are held in memory until it is found.
-		return &pipeline.InputError{Path: r.path, Msg: fmt.Sprintf("header row %d is not within the first %d rows", opt.HeaderRow, maxHeaderRow),
-			Hint: "delete the rows above the header, or give --header-row the row that holds the column titles"}
+		return &pipeline.InputError{Path: r.path, Msg: pipeline.Reason(pipeline.ErrHeaderFar, opt.HeaderRow, maxHeaderRow),
+			Hint: pipeline.Reason(pipeline.HintHeaderFar)}
 	}
 	if opt.HeaderRow > want {
 		want = opt.HeaderRow
@@ -233,7 +236,7 @@ func (r *Reader) start(opt Options) error {
 		}
 	}
 	if len(r.buf) == 0 {
-		return &pipeline.InputError{Path: r.path, Msg: "the file has no rows", Hint: "check that you chose the right file or sheet"}
+		return &pipeline.InputError{Path: r.path, Msg: pipeline.Reason(pipeline.ErrNoRows), Hint: pipeline.Reason(pipeline.HintRightSheet)}
 	}
 	hi, nameCol, cardCol, err := detectHeader(r.path, rows, first, opt)
 	if err != nil {
@@ -356,7 +359,7 @@ type Sum struct {
 func Digest(path string) (Sum, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return Sum{}, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
+		return Sum{}, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 	}
 	defer f.Close()
 	h := sha256.New()

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const fixtures = "../testdata/reader"
@@ -191,6 +192,7 @@ func TestTextFiles(t *testing.T) {
 		{"list-utf16.txt", "utf-16le", '\t'},
 		{"list-semicolon.csv", "utf-8", ';'},
 		{"list-pipe.txt", "utf-8", '|'},
+		{"list-cr.csv", "utf-8", ','}, // lone CR line ends
 	}
 	for _, tc := range tests {
 		t.Run(tc.file, func(t *testing.T) {
@@ -230,8 +232,58 @@ func TestEncodingOverride(t *testing.T) {
 		t.Errorf("GBK read as UTF-8: err = %v, want an InputError (no header found)", err)
 	}
 	_, err = Open(filepath.Join(fixtures, "list-utf8.csv"), Options{Encoding: "klingon"})
-	if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "unknown encoding") {
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "unknown encoding") {
 		t.Errorf("unknown encoding: err = %v", err)
+	}
+}
+
+// TestBOMContradictsText: a UTF-8 byte order mark before GBK text is
+// reported with the fix, and with --encoding gbk the mark is skipped: the
+// first header is read right, not as mojibake.
+func TestBOMContradictsText(t *testing.T) {
+	path := filepath.Join(fixtures, "list-bom-gbk.csv")
+	_, err := Open(path, Options{})
+	var ie *pipeline.InputError
+	if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "byte order mark") || !strings.Contains(msg.Text("en", ie.Hint), "--encoding gbk") {
+		t.Fatalf("UTF-8 BOM before GBK: err = %v; want an InputError about the mark naming --encoding gbk", err)
+	}
+	layout, recs := openAll(t, path, Options{Encoding: "gbk"})
+	if got := strings.Join(layout.Header, "|"); got != "客户姓名|银行卡号|备注" {
+		t.Errorf("Header with --encoding gbk = %q, want 客户姓名|银行卡号|备注", got)
+	}
+	if len(recs) != 5 || recs[1].Name != "张三" || recs[1].Card != cardA {
+		t.Errorf("records with --encoding gbk: %d, row 2 %q %q", len(recs), recs[1].Name, recs[1].Card)
+	}
+	// A UTF-8 mark with --encoding utf-8 is skipped too.
+	layout, _ = openAll(t, filepath.Join(fixtures, "list-utf8-bom.csv"), Options{Encoding: "utf-8"})
+	if layout.Header[0] != "客户姓名" {
+		t.Errorf("first header with --encoding utf-8 = %q", layout.Header[0])
+	}
+}
+
+// TestNamesThatAreNotNames reads the names LibreOffice wrote (names.xlsx,
+// names.csv): what no person is called is invalid, with the fix; look-
+// alikes are normalised.
+func TestNamesThatAreNotNames(t *testing.T) {
+	wants := []want{
+		{row: 1, kind: pipeline.Header},
+		{row: 2, kind: pipeline.Data, name: "张三", card: cardA},
+		{row: 3, kind: pipeline.Data, name: "王\u202e伟", card: cardA, problem: "text-direction"},
+		{row: 4, kind: pipeline.Data, name: "\u200e\u200f", card: cardA, problem: "no letter"},
+		{row: 5, kind: pipeline.Data, name: "\U0001f600\U0001f600", card: cardA, problem: "no letter"},
+		{row: 6, kind: pipeline.Data, name: `=HYPERLINK("http://x","y")`, card: cardA, problem: "starts with '='"},
+		{row: 7, kind: pipeline.Data, name: "@马娟", card: cardA, problem: "starts with '@'"},
+		{row: 8, kind: pipeline.Data, name: "John Smith", card: cardA},
+		{row: 9, kind: pipeline.Data, name: "阿依古丽·买买提", card: cardA},
+		{row: 10, kind: pipeline.Data, name: "王·伟", card: cardA},
+		{row: 11, kind: pipeline.Data, name: "\U0001f468\U0001f469\U0001f467", card: cardA, problem: "no letter"},
+		{row: 12, kind: pipeline.Data, name: "李娜", card: cardA},
+	}
+	for _, file := range []string{"names.xlsx", "names.csv"} {
+		t.Run(file, func(t *testing.T) {
+			_, recs := openAll(t, filepath.Join(fixtures, file), Options{})
+			checkRecords(t, recs, wants)
+		})
 	}
 }
 
@@ -281,7 +333,7 @@ func TestRefusedFormats(t *testing.T) {
 			if !errors.As(err, &ie) {
 				t.Fatalf("Open(%s) = %T %v, want an InputError", tc.path, err, err)
 			}
-			if !strings.Contains(ie.Msg, tc.msg) || !strings.Contains(ie.Hint, tc.hint) {
+			if !strings.Contains(msg.Text("en", ie.Msg), tc.msg) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Errorf("Open(%s) = %v; want message with %q and hint with %q", tc.path, err, tc.msg, tc.hint)
 			}
 		})
@@ -314,7 +366,7 @@ func TestSheetChoice(t *testing.T) {
 			r, err := Open(path, Options{Sheet: tc.sheet})
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) || !strings.Contains(ie.Hint, "--sheet") {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) || !strings.Contains(msg.Text("en", ie.Hint), "--sheet") {
 					t.Fatalf("Open(sheet %q) = %v, want an InputError with %q", tc.sheet, err, tc.err)
 				}
 				return
@@ -344,7 +396,7 @@ func TestColumnOptions(t *testing.T) {
 		{"header text", Options{NameCol: "姓名", CardCol: "银行卡号"}, 3, 1, 2, ""},
 		{"header row", Options{HeaderRow: 3}, 3, 1, 2, ""},
 		{"header row and letters", Options{HeaderRow: 3, NameCol: "B", CardCol: "C"}, 3, 1, 2, ""},
-		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column, no card column; headers found: A=\"制表：合规部\""},
+		{"wrong header row", Options{HeaderRow: 2}, 0, 0, 0, "no name column; no card column; headers found: A=\"制表：合规部\""},
 		{"header row past the end", Options{HeaderRow: 500}, 0, 0, 0, "past the end"},
 		{"header row too far", Options{HeaderRow: 5000}, 0, 0, 0, "not within the first 1000 rows"},
 		{"unknown header", Options{CardCol: "卡"}, 0, 0, 0, `no column "卡" for the card`},
@@ -355,7 +407,7 @@ func TestColumnOptions(t *testing.T) {
 			r, err := Open(path, tc.opt)
 			if tc.err != "" {
 				var ie *pipeline.InputError
-				if !errors.As(err, &ie) || !strings.Contains(ie.Msg, tc.err) {
+				if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), tc.err) {
 					t.Fatalf("Open(%+v) = %v, want an InputError with %q", tc.opt, err, tc.err)
 				}
 				return

@@ -88,8 +88,8 @@ type workbook struct {
 }
 
 func notWorkbook(path string, err error) error {
-	msg := "the file is not an XLSX workbook"
-	hint := "open it in Excel, WPS or LibreOffice and save it as .xlsx (Excel Workbook)"
+	msg := pipeline.Reason(pipeline.ErrNotXLSX)
+	hint := pipeline.Reason(pipeline.HintSaveXLSX)
 	if f, ferr := os.Open(path); ferr == nil {
 		head := make([]byte, 8)
 		n, _ := io.ReadFull(f, head)
@@ -97,11 +97,11 @@ func notWorkbook(path string, err error) error {
 		head = head[:n]
 		switch {
 		case n == 0:
-			msg = "the file is empty"
-			hint = "check that you chose the right file"
+			msg = pipeline.Reason(pipeline.ErrEmpty)
+			hint = pipeline.Reason(pipeline.HintRightFile)
 		case bytes.HasPrefix(head, []byte{0xD0, 0xCF, 0x11, 0xE0}):
-			msg = "the file is an old Excel workbook (.xls) or a password-protected one"
-			hint = "remove the password, or open it in Excel, WPS or LibreOffice and save it as .xlsx (Excel Workbook)"
+			msg = pipeline.Reason(pipeline.ErrOldXLS)
+			hint = pipeline.Reason(pipeline.HintOldXLS)
 		}
 	}
 	return &pipeline.InputError{Path: path, Msg: msg, Hint: hint, Err: err}
@@ -112,7 +112,7 @@ func openXLSX(path string, opt Options) (*Reader, error) {
 	if err != nil {
 		var pe *os.PathError
 		if errors.As(err, &pe) {
-			return nil, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
+			return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 		}
 		return nil, notWorkbook(path, err)
 	}
@@ -126,8 +126,8 @@ func openXLSX(path string, opt Options) (*Reader, error) {
 }
 
 func (wb *workbook) bad(what string, err error) error {
-	return &pipeline.InputError{Path: wb.path, Msg: "the workbook is damaged: " + what, Err: err,
-		Hint: "open it in Excel, WPS or LibreOffice and save it again as .xlsx"}
+	return &pipeline.InputError{Path: wb.path, Msg: pipeline.Reason(pipeline.ErrDamaged, what), Err: err,
+		Hint: pipeline.Reason(pipeline.HintResave)}
 }
 
 func (wb *workbook) open(opt Options) (*Reader, error) {
@@ -226,12 +226,11 @@ func (wb *workbook) open(opt Options) (*Reader, error) {
 		if len(names) == 0 {
 			return nil, wb.bad("it has no worksheet", nil)
 		}
-		msg := "no visible sheet"
+		msg := pipeline.Reason(pipeline.ErrNoVisibleSheet, strings.Join(names, ", "))
 		if want != "" {
-			msg = fmt.Sprintf("no sheet %q", want)
+			msg = pipeline.Reason(pipeline.ErrNoSheet, want, strings.Join(names, ", "))
 		}
-		return nil, &pipeline.InputError{Path: wb.path, Msg: fmt.Sprintf("%s; the sheets are %s", msg, strings.Join(names, ", ")),
-			Hint: "give --sheet a sheet name or a 1-based index among the visible sheets"}
+		return nil, &pipeline.InputError{Path: wb.path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSheet)}
 	}
 
 	if stylesPath != "" {
@@ -269,8 +268,8 @@ func (wb *workbook) part(name string, limit int64) (io.ReadCloser, *zip.File, er
 	size, packed := f.UncompressedSize64, f.CompressedSize64
 	if size > uint64(limit) || size > 1<<20 && size/max(packed, 1) > maxRatio {
 		return nil, nil, &pipeline.InputError{Path: wb.path,
-			Msg:  fmt.Sprintf("%s inflates to %d MiB from %d KiB: the file looks like a zip bomb", name, size>>20, packed>>10),
-			Hint: "check where the file came from; save the list again from Excel, WPS or LibreOffice"}
+			Msg:  pipeline.Reason(pipeline.ErrZipBomb, name, size>>20, packed>>10),
+			Hint: pipeline.Reason(pipeline.HintZipBomb)}
 	}
 	rc, err := f.Open()
 	if err != nil {
@@ -375,12 +374,12 @@ func (wb *workbook) tokenError(name string, err error) error {
 }
 
 func (wb *workbook) longCell(row int, ref string) error {
-	msg := fmt.Sprintf("a cell has more than %d characters, more than a spreadsheet cell can hold", maxCellChars)
+	msg := pipeline.Reason(pipeline.ErrLongCell, maxCellChars)
 	if ref != "" {
-		msg = fmt.Sprintf("cell %s has more than %d characters, more than a spreadsheet cell can hold", ref, maxCellChars)
+		msg = pipeline.Reason(pipeline.ErrLongCellAt, ref, maxCellChars)
 	}
 	return &pipeline.InputError{Path: wb.path, Row: row, Msg: msg,
-		Hint: "check that this is the customer list; delete the oversized cell"}
+		Hint: pipeline.Reason(pipeline.HintLongCell)}
 }
 
 // mergeRange is a merged range of cells, 1-based rows and 0-based columns.
@@ -426,8 +425,8 @@ func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) 
 				s.byCol[c] = append(s.byCol[c], i)
 				if entries++; entries > 10*maxMerges {
 					rc.Close()
-					return nil, &pipeline.InputError{Path: wb.path, Msg: "the sheet's merged ranges cover too many columns",
-						Hint: "unmerge the cells (select all, Merge & Center off) and save again"}
+					return nil, &pipeline.InputError{Path: wb.path, Msg: pipeline.Reason(pipeline.ErrMergedCols),
+						Hint: pipeline.Reason(pipeline.HintUnmerge)}
 				}
 			}
 		}
@@ -527,8 +526,8 @@ func (wb *workbook) scanMerges(name string) ([]mergeRange, error) {
 				continue
 			}
 			if len(merges) == maxMerges {
-				return nil, &pipeline.InputError{Path: wb.path, Msg: fmt.Sprintf("the sheet has more than %d merged ranges", maxMerges),
-					Hint: "unmerge the cells (select all, Merge & Center off) and save again"}
+				return nil, &pipeline.InputError{Path: wb.path, Msg: pipeline.Reason(pipeline.ErrMerges, maxMerges),
+					Hint: pipeline.Reason(pipeline.HintUnmerge)}
 			}
 			merges = append(merges, mergeRange{r0, c0, r1, c1})
 		}
@@ -744,8 +743,8 @@ func (s *sheetSource) endCell(c *cellState) error {
 	}
 	if c.col >= maxColumns {
 		return &pipeline.InputError{Path: s.wb.path, Row: s.row,
-			Msg:  fmt.Sprintf("a cell is in column %s; cardverify reads at most %d columns", columnName(c.col), maxColumns),
-			Hint: "delete the columns past the data, or copy the data to a new sheet"}
+			Msg:  pipeline.Reason(pipeline.ErrWideXLSX, columnName(c.col), maxColumns),
+			Hint: pipeline.Reason(pipeline.HintWideXLSX)}
 	}
 	if c.col < len(s.cells) && (s.cells[c.col] != pipeline.Cell{}) {
 		return s.wb.bad(fmt.Sprintf("row %d has two cells in column %s", s.row, columnName(c.col)), nil)

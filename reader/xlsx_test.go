@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // part is one file of a generated workbook.
@@ -382,7 +383,7 @@ func TestMissingParts(t *testing.T) {
 			writeZip(t, path, parts)
 			_, err := Open(path, Options{})
 			var ie *pipeline.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Msg, "damaged") {
+			if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "damaged") {
 				t.Fatalf("err = %v, want an InputError saying the workbook is damaged", err)
 			}
 		})
@@ -496,7 +497,7 @@ func TestErrorsStick(t *testing.T) {
 	}
 	var ie *pipeline.InputError
 	for i := 0; i < 3; i++ {
-		if _, err := r.Next(); !errors.As(err, &ie) || !strings.Contains(ie.Msg, "shared string 9") {
+		if _, err := r.Next(); !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Msg), "shared string 9") {
 			t.Fatalf("call %d after the broken row: %v, want the same InputError", i+1, err)
 		}
 	}

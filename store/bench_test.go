@@ -139,7 +139,7 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 	b.ResetTimer()
 	cpu := cpuTime()
 	for range b.N {
-		db, err := Open(ctx, path)
+		db, err := Open(ctx, path, testKeyFile(path))
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -221,7 +221,7 @@ func BenchmarkStatus(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := OpenReadOnly(ctx, path, "")
 	if err != nil {
 		b.Fatal(err)
 	}

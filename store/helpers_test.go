@@ -21,13 +21,17 @@ var base = time.Date(2026, 11, 27, 2, 0, 0, 0, time.UTC)
 
 func openT(tb testing.TB, path string) *DB {
 	tb.Helper()
-	db, err := Open(context.Background(), path)
+	db, err := Open(context.Background(), path, testKeyFile(path))
 	if err != nil {
 		tb.Fatalf("Open(%s): %v", path, err)
 	}
 	tb.Cleanup(func() { db.Close() })
 	return db
 }
+
+// testKeyFile is the fingerprint key file tests use for the checkpoint at
+// path: beside it, so that each test has its own.
+func testKeyFile(path string) string { return path + ".key" }
 
 func tempDB(tb testing.TB) (*DB, string) {
 	tb.Helper()

@@ -7,9 +7,11 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sync"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -55,12 +57,12 @@ func LoadKey(path string) (Key, error) {
 		return k, fmt.Errorf("read fingerprint key %s: %w", path, err)
 	}
 	if len(b) != 2*KeySize+1 && len(b) != 2*KeySize {
-		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
-			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+		return k, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotKey),
+			Hint: pipeline.Reason(pipeline.HintNotKey)}
 	}
 	if _, err := hex.Decode(k[:], b[:2*KeySize]); err != nil {
-		return k, &pipeline.InputError{Path: path, Msg: "not a cardverify fingerprint key (64 hex digits)",
-			Hint: "restore the key file from its backup, or point --key-file at the right one"}
+		return k, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotKey),
+			Hint: pipeline.Reason(pipeline.HintNotKey)}
 	}
 	return k, nil
 }
@@ -73,21 +75,34 @@ func LoadOrCreateKey(path string) (k Key, created bool, err error) {
 	if !errors.Is(err, fs.ErrNotExist) {
 		return k, false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return k, false, fmt.Errorf("create fingerprint key: %w", err)
-	}
 	if _, err := rand.Read(k[:]); err != nil {
 		return k, false, fmt.Errorf("create fingerprint key: %w", err)
 	}
-	// O_EXCL: two processes creating the key at once must not end with
-	// different keys; the loser reads the winner's.
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	err = writeKey(path, k)
 	if errors.Is(err, fs.ErrExist) {
+		// Two processes created the key at once: the loser reads the
+		// winner's.
 		k, err = LoadKey(path)
 		return k, false, err
 	}
 	if err != nil {
-		return k, false, fmt.Errorf("create fingerprint key: %w", err)
+		return Key{}, false, err
+	}
+	return k, true, nil
+}
+
+// writeKey writes k to a new key file at path (mode 0600, its directory
+// 0700 if created). It never replaces a file: one that exists is
+// fs.ErrExist (wrapped).
+func writeKey(path string, k Key) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create fingerprint key %s: %w", path, err)
+	}
+	// O_EXCL: two processes creating the key at once must not end with
+	// different keys.
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return fmt.Errorf("create fingerprint key %s: %w", path, err)
 	}
 	_, err = f.WriteString(hex.EncodeToString(k[:]) + "\n")
 	if err == nil {
@@ -98,20 +113,62 @@ func LoadOrCreateKey(path string) (k Key, created bool, err error) {
 	}
 	if err != nil {
 		os.Remove(path)
-		return Key{}, false, fmt.Errorf("create fingerprint key %s: %w", path, err)
+		return fmt.Errorf("create fingerprint key %s: %w", path, err)
 	}
-	return k, true, nil
+	return nil
 }
 
 // fingerprint is HMAC-SHA-256 under k of parts joined by NUL bytes: the one
-// fingerprint rule of checkpoints and the history.
+// fingerprint rule of checkpoints and the history. It allocates an HMAC
+// state per call; hot paths keep a fingerprinter.
 func fingerprint(k Key, parts ...string) pipeline.Key {
-	m := hmac.New(sha256.New, k[:])
+	return newHasher(k).sum(parts...)
+}
+
+// fingerprinter computes fingerprints under one key with pooled HMAC states:
+// safe for concurrent use, an allocation-free call once warm. Its zero
+// value is not usable; set key.
+type fingerprinter struct {
+	key  Key
+	pool sync.Pool // of *hasher
+}
+
+func (f *fingerprinter) sum(parts ...string) pipeline.Key {
+	h := f.get()
+	k := h.sum(parts...)
+	f.pool.Put(h)
+	return k
+}
+
+func (f *fingerprinter) get() *hasher {
+	if h, ok := f.pool.Get().(*hasher); ok {
+		return h
+	}
+	return newHasher(f.key)
+}
+
+// hasher is one reusable HMAC state; not safe for concurrent use.
+type hasher struct {
+	mac   hash.Hash
+	buf   []byte
+	sum32 []byte
+}
+
+func newHasher(k Key) *hasher {
+	return &hasher{mac: hmac.New(sha256.New, k[:]), buf: make([]byte, 0, 64), sum32: make([]byte, 0, sha256.Size)}
+}
+
+// sum is the fingerprint rule: HMAC-SHA-256 of parts joined by NUL bytes.
+func (h *hasher) sum(parts ...string) pipeline.Key {
+	h.buf = h.buf[:0]
 	for i, p := range parts {
 		if i > 0 {
-			m.Write([]byte{0})
+			h.buf = append(h.buf, 0)
 		}
-		m.Write([]byte(p))
+		h.buf = append(h.buf, p...)
 	}
-	return pipeline.Key(m.Sum(nil))
+	h.mac.Reset()
+	h.mac.Write(h.buf)
+	h.sum32 = h.mac.Sum(h.sum32[:0])
+	return pipeline.Key(h.sum32)
 }

@@ -58,3 +58,15 @@ func TestFingerprintIsHMAC(t *testing.T) {
 		t.Error("fingerprint does not depend on the key")
 	}
 }
+
+// BenchmarkFingerprint is the cost of one pooled fingerprint, the unit
+// Plan pays twice a row.
+func BenchmarkFingerprint(b *testing.B) {
+	f := fingerprinter{key: Key{1, 2, 3}}
+	b.ReportAllocs()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			f.sum("阿依古丽·买买提", "6222021234567890128")
+		}
+	})
+}

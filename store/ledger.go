@@ -47,9 +47,8 @@ func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 	switch {
 	case err == nil:
 		return 0, &pipeline.InputError{Path: ri.InputPath,
-			Msg: fmt.Sprintf("the file's SHA-256 is %s…, but checkpoint %s was written for a file with SHA-256 %s…",
-				short(ri.InputSHA256), db.path, short(other)),
-			Hint: "the input changed since the checkpoint was written; run the original file, or use a new --db to verify the edited file as a new job"}
+			Msg:  pipeline.Reason(pipeline.ErrOtherInput, short(ri.InputSHA256), db.path, short(other)),
+			Hint: pipeline.Reason(pipeline.HintOtherInput)}
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
 	}

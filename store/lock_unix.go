@@ -6,7 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"syscall"
@@ -27,15 +29,15 @@ import (
 func lockFile(abs, path string) (*os.File, error) {
 	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot create the checkpoint",
-			Hint: "check --db: its directory must exist and be writable", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrCreateDB),
+			Hint: pipeline.Reason(pipeline.HintDBDir), Err: err}
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
 			return nil, &pipeline.InputError{
-				Msg:  fmt.Sprintf("checkpoint %s is in use by another cardverify process (pid %s)", path, lockOwner(f)),
-				Hint: "wait for that run to end or stop it; to verify another file at the same time, give it its own --db",
+				Msg:  pipeline.Reason(pipeline.ErrDBInUse, path, lockOwner(f)),
+				Hint: pipeline.Reason(pipeline.HintDBInUse),
 			}
 		}
 		return nil, fmt.Errorf("lock checkpoint %s: %w", path, err)
@@ -73,4 +75,35 @@ func locked(abs string) bool {
 	}
 	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
 	return false
+}
+
+// writable reports whether files can be created in dir: false on a
+// read-only mount or a directory without write permission (for root, only
+// the former).
+func writable(dir string) bool {
+	return syscall.Access(dir, 2) == nil // W_OK
+}
+
+// LockIfIdle takes the lock of the checkpoint at path for a moment's work
+// that must not overlap a run of it (removing the temporary outputs a
+// killed run left), without creating anything: idle is false while a run
+// holds the checkpoint, and then unlock does nothing. A checkpoint without
+// a lock file has never been run here; it is idle. Call unlock when done.
+func LockIfIdle(path string) (unlock func(), idle bool) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return func() {}, false
+	}
+	f, err := os.Open(abs + "-lock") // read-only: works on read-only media
+	if errors.Is(err, fs.ErrNotExist) {
+		return func() {}, true
+	}
+	if err != nil {
+		return func() {}, false
+	}
+	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
+		f.Close()
+		return func() {}, false
+	}
+	return func() { f.Close() }, true
 }

@@ -117,14 +117,14 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		return fmt.Errorf("open checkpoint %s: load the pair index: %w", db.path, db.indexErr)
 	}
 
-	h := db.getHasher()
+	h := db.fp.get()
 	for i, r := range rows {
-		known[i] = pipeline.Known{Pair: h.key(r.Name, r.Card)}
+		known[i] = pipeline.Known{Pair: h.sum(r.Name, r.Card)}
 		if r.Invalid == "" {
-			known[i].Card = h.key("card", r.Card)
+			known[i].Card = h.sum("card", r.Card)
 		}
 	}
-	db.hashers.Put(h)
+	db.fp.pool.Put(h)
 
 	// The pairs of the batch: first what the overlay holds, read before the
 	// database so that an entry committed and dropped in between is found
@@ -176,8 +176,8 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		k := &known[i]
 		if rec, ok := recorded[r.No]; ok {
 			if rec.fp != k.Pair || rec.invalid != (r.Invalid != "") {
-				return &pipeline.InputError{Row: r.No, Msg: "the input changed since the checkpoint was written",
-					Hint: "use a new --db to verify the edited file as a new job"}
+				return &pipeline.InputError{Row: r.No, Msg: pipeline.Reason(pipeline.ErrInputChanged),
+					Hint: pipeline.Reason(pipeline.HintNewDB)}
 			}
 		}
 		if r.Invalid != "" {

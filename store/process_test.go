@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // childEnv names the checkpoint a re-executed test binary works on.
@@ -34,7 +35,7 @@ func TestMain(m *testing.M) {
 // durable, says "ready" and waits to be killed.
 func child(path string) error {
 	ctx := context.Background()
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, testKeyFile(path))
 	if err != nil {
 		return err
 	}
@@ -111,15 +112,15 @@ func TestCrashedRun(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "job.db")
 	cmd := startChild(t, path)
 
-	_, err := Open(ctx, path)
+	_, err := Open(ctx, path, testKeyFile(path))
 	ie := wantInputError(t, err, 0)
-	if want := "(pid " + strconv.Itoa(cmd.Process.Pid) + ")"; !strings.Contains(ie.Msg, want) {
+	if want := "(pid " + strconv.Itoa(cmd.Process.Pid) + ")"; !strings.Contains(msg.Text("en", ie.Msg), want) {
 		t.Errorf("error %q does not name %s", err, want)
 	}
 
 	status := func() Status {
 		t.Helper()
-		ro, err := OpenReadOnly(ctx, path)
+		ro, err := OpenReadOnly(ctx, path, testKeyFile(path))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -16,16 +16,13 @@ package store
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"database/sql/driver"
 	"embed"
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"hash"
+	"io"
 	"io/fs"
 	"net/url"
 	"os"
@@ -68,8 +65,9 @@ type DB struct {
 	wdb  *sql.DB  // the writer's pool of one connection; nil when read-only
 	lock *os.File // the held lock file; nil when read-only
 
-	key     []byte    // the HMAC key of fingerprints
-	hashers sync.Pool // of *hasher
+	keyFile string        // where the fingerprint key was read from; "" when read-only without it
+	keyID   string        // the ID of the key the checkpoint was made with
+	fp      fingerprinter // under the checkpoint's key; zero key when opened without it
 
 	run atomic.Int64 // the current run's id, 0 before BeginRun
 
@@ -98,13 +96,30 @@ type DB struct {
 // Open opens the checkpoint at path for a run, creating it (mode 0600) if it
 // does not exist and migrating its schema to the current version. It takes
 // an exclusive lock on path+"-lock" that lasts until Close: a second process
-// gets an *pipeline.InputError saying which pid holds it. A file that is not
-// a checkpoint, or one written by a newer cardverify, is an
-// *pipeline.InputError too.
-func Open(ctx context.Context, path string) (*DB, error) {
+// gets an *pipeline.InputError saying which pid holds it.
+//
+// keyFile is the fingerprint key file (DefaultKeyPath unless the user chose
+// another). A new checkpoint uses the key there, creating the file if there
+// is none, and records only the key's ID. An existing checkpoint is refused
+// with an *pipeline.InputError naming keyFile when the file is missing or
+// holds another key: a new key would silently verify every row again. A
+// checkpoint of an older cardverify that kept its key inside is migrated:
+// its key is written to keyFile if there is none there (and refused if
+// keyFile holds another), then wiped from the checkpoint.
+//
+// An existing path that is not a checkpoint (another file, a symlink to
+// one, a directory), or a checkpoint written by a newer cardverify, is an
+// *pipeline.InputError, returned before anything at or beside path changes.
+func Open(ctx context.Context, path, keyFile string) (*DB, error) {
+	if keyFile == "" {
+		return nil, fmt.Errorf("open checkpoint %s: no fingerprint key file given", path)
+	}
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
+	}
+	if err := preflight(ctx, abs, path); err != nil {
+		return nil, err
 	}
 	lock, err := lockFile(abs, path)
 	if err != nil {
@@ -119,8 +134,8 @@ func Open(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("open checkpoint: %w", err)
 	}
 	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		// A checkpoint holds fingerprints and the key that makes them
-		// testable: nobody else needs to read it.
+		// A checkpoint holds fingerprints and masked cards: nobody else
+		// needs to read it.
 		err = f.Chmod(0o600)
 		if err != nil {
 			f.Close()
@@ -130,7 +145,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	}
 	f.Close()
 
-	db := &DB{path: path, lock: lock, CardDailyLimit: DefaultCardDailyLimit}
+	db := &DB{path: path, lock: lock, keyFile: keyFile, CardDailyLimit: DefaultCardDailyLimit}
 	if err := db.open(ctx, abs); err != nil {
 		db.closeAll()
 		return nil, err
@@ -153,6 +168,68 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	return db, nil
 }
 
+// sqliteMagic begins every SQLite database file.
+const sqliteMagic = "SQLite format 3\x00"
+
+// preflight refuses an existing abs that is not a checkpoint, touching
+// nothing: it reads the file's first bytes and, for a SQLite file, its
+// schema through a read-only connection. A missing or empty file is a new
+// checkpoint.
+func preflight(ctx context.Context, abs, path string) error {
+	notCheckpoint := func(err error) error {
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDBUntouched),
+			Hint: pipeline.Reason(pipeline.HintNotDB), Err: err}
+	}
+	fi, err := os.Stat(abs) // follows a symlink: its target is judged
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
+	}
+	if !fi.Mode().IsRegular() {
+		return notCheckpoint(nil)
+	}
+	if fi.Size() == 0 {
+		return nil
+	}
+	f, err := os.Open(abs)
+	if err != nil {
+		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
+	}
+	head := make([]byte, len(sqliteMagic))
+	_, err = io.ReadFull(f, head)
+	f.Close()
+	if err != nil || string(head) != sqliteMagic {
+		return notCheckpoint(nil)
+	}
+	// A SQLite file: a checkpoint has these four tables. Immutable, so
+	// that even this look leaves nothing beside the file; it misses what
+	// only a -wal holds, but a checkpoint's tables are all created by one
+	// transaction, so a file that shows some tables and not these is none.
+	q, err := sql.Open("sqlite3", readDSN(abs, true))
+	if err != nil {
+		return fmt.Errorf("open checkpoint %s: %w", path, err)
+	}
+	defer q.Close()
+	// A file it cannot read so is not judged here: a checkpoint whose
+	// file is only consistent with its -wal (a run killed during a WAL
+	// checkpoint, a full disk) reads as malformed without it. Open judges
+	// it with the -wal.
+	var n, tables int
+	err = q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'runs', 'rows', 'pairs')").Scan(&n)
+	if err == nil {
+		err = q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables)
+	}
+	if err != nil {
+		return nil
+	}
+	if n != 4 && tables > 0 {
+		return notCheckpoint(nil)
+	}
+	return nil
+}
+
 func (db *DB) open(ctx context.Context, abs string) error {
 	var err error
 	db.wdb, err = sql.Open("sqlite3", dsn(abs, false))
@@ -165,13 +242,13 @@ func (db *DB) open(ctx context.Context, abs string) error {
 	if err := db.migrate(ctx); err != nil {
 		return err
 	}
-	if err := db.loadKey(ctx, true); err != nil {
+	if err := db.loadKey(ctx, db.wdb); err != nil {
 		return err
 	}
 	if err := db.wdb.QueryRowContext(ctx, "SELECT coalesce(max(row_no), 0) FROM rows").Scan(&db.maxPlanned); err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
-	return db.openReaders(abs)
+	return db.openReaders(abs, false)
 }
 
 // loadIndex fills the in-memory index of pair fingerprints. Plan calls it
@@ -206,18 +283,32 @@ func (db *DB) loadIndex(ctx context.Context) error {
 // OpenReadOnly opens an existing checkpoint for reports (status, export,
 // audit). It works while a run holds the checkpoint, never takes the lock,
 // never migrates and never writes: Plan, Begin, End, BeginRun and EndRun
-// fail. A missing file, a file that is not a checkpoint, or one whose schema
-// is not the current one is an *pipeline.InputError.
-func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+// fail. It also reads a checkpoint in a directory or on a medium that
+// cannot be written (a read-only mount, an archive copy), where SQLite
+// cannot create the -shm file it needs beside a WAL database.
+//
+// keyFile is the fingerprint key file; "" opens without the key, for
+// counts only: Fingerprint then returns the zero Key, which matches no
+// record. A missing key file or one with another key than the checkpoint
+// was made with is an *pipeline.InputError naming keyFile, as is a missing
+// file, a file that is not a checkpoint, or one whose schema is not the
+// current one.
+func OpenReadOnly(ctx context.Context, path, keyFile string) (*DB, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
 	}
 	if _, err := os.Stat(abs); err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the checkpoint", Hint: "check --db", Err: err}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
-	db := &DB{path: path, readOnly: true}
-	if err := db.openReaders(abs); err != nil {
+	// A directory that cannot be written cannot take the -shm file:
+	// without a -wal to read (a checkpoint whose last run ended, or was
+	// copied without it) the file is all there is, and immutable reads it
+	// without one. With a -wal, only SQLite's read-only WAL mode can read
+	// it, if the -shm is there too.
+	immutable := !writable(filepath.Dir(abs)) && fileSize(abs+"-wal") == 0
+	db := &DB{path: path, readOnly: true, keyFile: keyFile}
+	if err := db.openReaders(abs, immutable); err != nil {
 		return nil, err
 	}
 	v, err := userVersion(ctx, db.rdb)
@@ -227,8 +318,14 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		// read-only connection cannot roll the journal back.
 		db.closeAll()
 		return nil, &pipeline.InputError{Path: path, Err: err,
-			Msg:  "the checkpoint was being created when its process stopped: it holds no row and no call yet",
-			Hint: "run the same `cardverify run` command again to start the job"}
+			Msg:  pipeline.Reason(pipeline.ErrDBHalfMade),
+			Hint: pipeline.Reason(pipeline.HintRunAgain)}
+	}
+	if err != nil && !writable(filepath.Dir(abs)) && !notADatabase(err) {
+		db.closeAll()
+		return nil, &pipeline.InputError{Path: path, Err: err,
+			Msg:  pipeline.Reason(pipeline.ErrDBReadOnlyWAL),
+			Hint: pipeline.Reason(pipeline.HintDBCopy)}
 	}
 	if err != nil {
 		db.closeAll()
@@ -242,21 +339,30 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	switch {
 	case v == 0:
 		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Msg: "not a cardverify checkpoint", Hint: "check --db"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB)}
 	case v > latest:
 		db.closeAll()
 		return nil, db.newerSchema(v, latest)
 	case v < latest:
 		db.closeAll()
 		return nil, &pipeline.InputError{Path: path,
-			Msg:  fmt.Sprintf("the checkpoint has schema version %d, this cardverify reads %d", v, latest),
-			Hint: "run the same `cardverify run` command once to upgrade it"}
+			Msg:  pipeline.Reason(pipeline.ErrDBOld, v, latest),
+			Hint: pipeline.Reason(pipeline.HintDBUpgrade)}
 	}
-	if err := db.loadKey(ctx, false); err != nil {
+	if err := db.loadKey(ctx, db.rdb); err != nil {
 		db.closeAll()
 		return nil, err
 	}
 	return db, nil
+}
+
+// fileSize returns the size of the file at path, 0 if there is none.
+func fileSize(path string) int64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Size()
 }
 
 func exists(path string) bool {
@@ -264,9 +370,29 @@ func exists(path string) bool {
 	return err == nil
 }
 
-func (db *DB) openReaders(abs string) error {
+// readDSN returns the data source name of a read-only connection to abs.
+// immutable tells SQLite that nobody changes the file while it is open, so
+// it takes no lock and creates no -shm: the only way to read a checkpoint in
+// a directory or on a medium that cannot be written. It ignores a -wal
+// file, so it is only for a checkpoint without one.
+func readDSN(abs string, immutable bool) string {
+	v := url.Values{}
+	// busy_timeout: wait up to 5 s instead of failing with SQLITE_BUSY when
+	// a run holds a lock for a moment (a WAL checkpoint, the recovery of a
+	// WAL after a crash).
+	v.Set("_busy_timeout", "5000")
+	// mode=ro: open read-only, so a report can never change a checkpoint
+	// (no migration, no journal mode change).
+	v.Set("mode", "ro")
+	if immutable {
+		v.Set("immutable", "1")
+	}
+	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
+}
+
+func (db *DB) openReaders(abs string, immutable bool) error {
 	var err error
-	db.rdb, err = sql.Open("sqlite3", dsn(abs, true))
+	db.rdb, err = sql.Open("sqlite3", readDSN(abs, immutable))
 	if err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
@@ -279,17 +405,14 @@ func (db *DB) openReaders(abs string) error {
 // dsn returns the go-sqlite3 data source name for the database at abs. Each
 // "_" parameter is a PRAGMA go-sqlite3 runs on every new connection.
 func dsn(abs string, readOnly bool) string {
+	if readOnly {
+		return readDSN(abs, false)
+	}
 	v := url.Values{}
 	// busy_timeout: wait up to 5 s instead of failing with SQLITE_BUSY when
 	// another connection holds a lock for a moment (a WAL checkpoint, the
-	// recovery of a WAL after a crash, a `status` opening beside a run).
+	// recovery of a WAL after a crash).
 	v.Set("_busy_timeout", "5000")
-	if readOnly {
-		// mode=ro: open read-only, so a report can never change a
-		// checkpoint (no migration, no journal mode change).
-		v.Set("mode", "ro")
-		return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
-	}
 	// journal_mode=WAL: readers (Plan's lookups, `status` in another
 	// process) never block the writer nor it them, and a commit is one
 	// sequential append to the -wal file. It is persistent: set once, kept
@@ -313,6 +436,10 @@ func dsn(abs string, readOnly bool) string {
 	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
 }
 
+// keyOutVersion is the migration that takes the fingerprint key out of
+// the checkpoint (migrations/0005_key_out.sql): meta keeps only its ID.
+const keyOutVersion = 5
+
 // migrate brings the schema to the latest version, one transaction per
 // migration, each setting PRAGMA user_version to its number.
 func (db *DB) migrate(ctx context.Context) error {
@@ -327,24 +454,87 @@ func (db *DB) migrate(ctx context.Context) error {
 	if v > len(names) {
 		return db.newerSchema(v, len(names))
 	}
+	var oldKeyID string
+	if v > 0 && v < keyOutVersion {
+		if oldKeyID, err = db.moveKeyOut(ctx); err != nil {
+			return err
+		}
+	}
 	for i := v; i < len(names); i++ {
 		body, err := migrations.ReadFile(names[i])
 		if err != nil {
 			return fmt.Errorf("migrate checkpoint: %w", err)
 		}
-		if err := db.execTx(ctx, string(body)+fmt.Sprintf("\nPRAGMA user_version = %d;", i+1)); err != nil {
+		script := string(body) + fmt.Sprintf("\nPRAGMA user_version = %d;", i+1)
+		var args []any
+		if i+1 == keyOutVersion && oldKeyID != "" {
+			script += "\nUPDATE meta SET key_id = ?;"
+			args = append(args, oldKeyID)
+		}
+		if err := db.execTx(ctx, script, args...); err != nil {
 			return fmt.Errorf("migrate checkpoint %s to version %d: %w", db.path, i+1, err)
+		}
+	}
+	if oldKeyID != "" {
+		// The dropped meta page was zeroed (secure_delete); fold the WAL
+		// into the file and empty it, so that no copy of the key is left
+		// in either.
+		if _, err := db.wdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			return fmt.Errorf("migrate checkpoint %s: %w", db.path, err)
 		}
 	}
 	return nil
 }
 
-func (db *DB) execTx(ctx context.Context, script string) error {
+// moveKeyOut prepares the migration of a checkpoint that keeps its key in
+// meta: the key is written to db.keyFile if there is no file there, and
+// must be the one there otherwise. It returns the key's ID, or "" for a
+// checkpoint that has no key yet (it gets the key file's at loadKey).
+func (db *DB) moveKeyOut(ctx context.Context) (string, error) {
+	var raw []byte
+	err := db.wdb.QueryRowContext(ctx, "SELECT hmac_key FROM meta WHERE id = 1").Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read checkpoint %s key: %w", db.path, err)
+	}
+	if len(raw) != KeySize {
+		return "", &pipeline.InputError{Path: db.path, Msg: "the checkpoint's fingerprint key is damaged", Hint: "use a new --db"}
+	}
+	var old Key
+	copy(old[:], raw)
+	err = writeKey(db.keyFile, old)
+	if errors.Is(err, fs.ErrExist) {
+		have, lerr := LoadKey(db.keyFile)
+		if lerr != nil {
+			return "", lerr
+		}
+		if have != old {
+			return "", &pipeline.InputError{Path: db.path,
+				Msg: fmt.Sprintf("the checkpoint was made by an older cardverify that kept its fingerprint key (%s) inside; "+
+					"this cardverify moves it to the key file, but %s already holds another key (%s)", old.ID(), db.keyFile, have.ID()),
+				Hint: "give --key-file a path where no key file is yet (for example beside your other keys, not beside the checkpoint): the key is moved there; use the same --key-file for this job from then on"}
+		}
+		err = nil
+	}
+	if err != nil {
+		return "", err
+	}
+	// Zero the freed pages from now on: the dropped meta table must not
+	// leave the key in the file.
+	if _, err := db.wdb.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return "", fmt.Errorf("migrate checkpoint %s: %w", db.path, err)
+	}
+	return old.ID(), nil
+}
+
+func (db *DB) execTx(ctx context.Context, script string, args ...any) error {
 	tx, err := db.wdb.BeginTx(ctx, nil)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, script); err != nil {
+	if _, err := tx.ExecContext(ctx, script, args...); err != nil {
 		tx.Rollback()
 		return err
 	}
@@ -380,40 +570,67 @@ func userVersion(ctx context.Context, q *sql.DB) (int, error) {
 
 func (db *DB) notCheckpoint(err error) error {
 	if notADatabase(err) {
-		return &pipeline.InputError{Path: db.path, Msg: "not a cardverify checkpoint", Hint: "check --db", Err: err}
+		return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
 	}
 	return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 }
 
 func (db *DB) newerSchema(v, latest int) error {
 	return &pipeline.InputError{Path: db.path,
-		Msg:  fmt.Sprintf("the checkpoint has schema version %d, newer than this cardverify's %d", v, latest),
-		Hint: "use the cardverify version that wrote it, or a newer one"}
+		Msg:  pipeline.Reason(pipeline.ErrDBNew, v, latest),
+		Hint: pipeline.Reason(pipeline.HintDBNewer)}
 }
 
-// loadKey reads the HMAC key, creating it first if create is set and the
-// checkpoint has none yet.
-func (db *DB) loadKey(ctx context.Context, create bool) error {
-	q := db.rdb
-	if create {
-		q = db.wdb
-	}
-	err := q.QueryRowContext(ctx, "SELECT hmac_key FROM meta WHERE id = 1").Scan(&db.key)
-	if errors.Is(err, sql.ErrNoRows) && create {
-		key := make([]byte, 32)
-		rand.Read(key)
-		_, err = db.wdb.ExecContext(ctx, "INSERT INTO meta (id, hmac_key, created_at) VALUES (1, ?, ?)",
-			key, formatTime(time.Now().Truncate(time.Second)))
-		db.key = key
+// loadKey reads the ID of the checkpoint's fingerprint key from meta and
+// the key itself from db.keyFile, refusing a key file that is missing or
+// holds another key. A checkpoint without a meta row is new (q is then the
+// writer's): it takes the key file's key, created if there is none, and
+// records its ID. A read-only db without a key file reads the ID only.
+func (db *DB) loadKey(ctx context.Context, q *sql.DB) error {
+	err := q.QueryRowContext(ctx, "SELECT key_id FROM meta WHERE id = 1").Scan(&db.keyID)
+	if errors.Is(err, sql.ErrNoRows) {
+		if db.readOnly {
+			return &pipeline.InputError{Path: db.path, Msg: "the checkpoint has no fingerprint key ID", Hint: "it was not written by cardverify; check --db"}
+		}
+		k, _, err := LoadOrCreateKey(db.keyFile)
+		if err != nil {
+			return err
+		}
+		db.keyID, db.fp.key = k.ID(), k
+		_, err = db.wdb.ExecContext(ctx, "INSERT INTO meta (id, key_id, created_at) VALUES (1, ?, ?)",
+			db.keyID, formatTime(time.Now().Truncate(time.Second)))
+		if err != nil {
+			return fmt.Errorf("write checkpoint %s key ID: %w", db.path, err)
+		}
+		return nil
 	}
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return &pipeline.InputError{Path: db.path, Msg: "the checkpoint has no fingerprint key", Hint: "it was not written by cardverify; use a new --db"}
-		}
-		return fmt.Errorf("read checkpoint %s key: %w", db.path, err)
+		return fmt.Errorf("read checkpoint %s key ID: %w", db.path, err)
 	}
+	if db.keyFile == "" {
+		return nil
+	}
+	k, err := LoadKey(db.keyFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &pipeline.InputError{Path: db.path,
+			Msg:  pipeline.Reason(pipeline.ErrNoKeyFile, db.keyFile, db.keyID),
+			Hint: pipeline.Reason(pipeline.HintKeyFile)}
+	}
+	if err != nil {
+		return err
+	}
+	if k.ID() != db.keyID {
+		return &pipeline.InputError{Path: db.path,
+			Msg:  pipeline.Reason(pipeline.ErrOtherKey, db.keyFile, k.ID(), db.keyID),
+			Hint: pipeline.Reason(pipeline.HintOtherKey)}
+	}
+	db.fp.key = k
 	return nil
 }
+
+// KeyID returns the ID of the fingerprint key the checkpoint was made with
+// (Key.ID); it never reveals the key.
+func (db *DB) KeyID() string { return db.keyID }
 
 // Close waits for the writer to commit everything queued, closes the
 // database and releases the lock. It returns the writer's error, if it had
@@ -468,51 +685,23 @@ var errReadOnly = errors.New("the checkpoint is open read-only")
 // errClosed is returned by methods called after Close.
 var errClosed = errors.New("the checkpoint is closed")
 
-// hasher computes fingerprints with a reusable HMAC state.
-type hasher struct {
-	mac hash.Hash
-	buf []byte
-	sum []byte
-}
-
-func (db *DB) getHasher() *hasher {
-	if h, ok := db.hashers.Get().(*hasher); ok {
-		return h
-	}
-	return &hasher{mac: hmac.New(sha256.New, db.key), buf: make([]byte, 0, 64), sum: make([]byte, 0, 32)}
-}
-
-func (h *hasher) key(parts ...string) pipeline.Key {
-	h.buf = h.buf[:0]
-	for i, p := range parts {
-		if i > 0 {
-			h.buf = append(h.buf, 0)
-		}
-		h.buf = append(h.buf, p...)
-	}
-	h.mac.Reset()
-	h.mac.Write(h.buf)
-	h.sum = h.mac.Sum(h.sum[:0])
-	return pipeline.Key(h.sum)
-}
-
 // Fingerprint returns the fingerprint of a normalised (name, card) pair under
 // this checkpoint's key: the Known.Pair that Plan gives and Result.Pair. It
 // lets `audit` match an output row to its record.
 func (db *DB) Fingerprint(name, card string) pipeline.Key {
-	h := db.getHasher()
-	k := h.key(name, card)
-	db.hashers.Put(h)
-	return k
+	if db.fp.key == (Key{}) {
+		return pipeline.Key{}
+	}
+	return db.fp.sum(name, card)
 }
 
 // CardFingerprint returns the fingerprint of a normalised card number alone
 // (Known.Card), domain-separated from pair fingerprints.
 func (db *DB) CardFingerprint(card string) pipeline.Key {
-	h := db.getHasher()
-	k := h.key("card", card)
-	db.hashers.Put(h)
-	return k
+	if db.fp.key == (Key{}) {
+		return pipeline.Key{}
+	}
+	return db.fp.sum("card", card)
 }
 
 // formatTime returns t as stored (timeFormat), or nil for the zero time.

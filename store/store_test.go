@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,12 +16,13 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 func TestMigrationsFromEmpty(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "job.db")
-	db, err := Open(ctx, path)
+	db, err := Open(ctx, path, testKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,11 +72,25 @@ func TestOpenRefuses(t *testing.T) {
 	dir := t.TempDir()
 
 	notDB := filepath.Join(dir, "notes.txt")
-	os.WriteFile(notDB, bytes.Repeat([]byte("not a database\n"), 100), 0o600)
+	os.WriteFile(notDB, bytes.Repeat([]byte("not a database\n"), 100), 0o644)
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(notDB, link); err != nil {
+		t.Fatal(err)
+	}
+	otherDB := filepath.Join(dir, "other.sqlite")
+	q, err := sql.Open("sqlite3", otherDB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := q.Exec("CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('王伟')"); err != nil {
+		t.Fatal(err)
+	}
+	q.Close()
+	os.Chmod(otherDB, 0o644)
 	newer := filepath.Join(dir, "newer.db")
 	db := openT(t, newer)
 	db.Close()
-	q, err := sql.Open("sqlite3", newer)
+	q, err = sql.Open("sqlite3", newer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,27 +101,64 @@ func TestOpenRefuses(t *testing.T) {
 	empty := filepath.Join(dir, "empty.db")
 	os.WriteFile(empty, nil, 0o600)
 
+	rw := func(ctx context.Context, p string) (*DB, error) { return Open(ctx, p, testKeyFile(p)) }
+	ro := func(ctx context.Context, p string) (*DB, error) { return OpenReadOnly(ctx, p, testKeyFile(p)) }
 	for _, tc := range []struct {
 		name, path string
 		open       func(context.Context, string) (*DB, error)
+		untouched  bool // nothing at or beside path changes
 	}{
-		{"not a database", notDB, Open},
-		{"not a database read-only", notDB, OpenReadOnly},
-		{"newer schema", newer, Open},
-		{"newer schema read-only", newer, OpenReadOnly},
-		{"empty file read-only", empty, OpenReadOnly},
-		{"missing file read-only", filepath.Join(dir, "missing.db"), OpenReadOnly},
-		{"missing directory", filepath.Join(dir, "no", "such", "dir", "job.db"), Open},
+		{"not a database", notDB, rw, true},
+		{"symlink to a file that is not a database", link, rw, true},
+		{"another program's SQLite database", otherDB, rw, true},
+		{"a directory", t.TempDir(), rw, true},
+		{"not a database read-only", notDB, ro, true},
+		{"newer schema", newer, rw, false},
+		{"newer schema read-only", newer, ro, false},
+		{"empty file read-only", empty, ro, false},
+		{"missing file read-only", filepath.Join(dir, "missing.db"), ro, false},
+		{"missing directory", filepath.Join(dir, "no", "such", "dir", "job.db"), rw, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			before := listDir(t, filepath.Dir(tc.path))
 			db, err := tc.open(ctx, tc.path)
 			if err == nil {
 				db.Close()
 				t.Fatalf("opened %s", tc.path)
 			}
 			wantInputError(t, err, 0)
+			if after := listDir(t, filepath.Dir(tc.path)); tc.untouched && after != before {
+				t.Errorf("refusing %s changed its directory:\nbefore %s\nafter  %s", tc.path, before, after)
+			}
 		})
 	}
+}
+
+// listDir describes every entry of dir with its mode, size and target.
+func listDir(tb testing.TB, dir string) string {
+	tb.Helper()
+	ents, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return "no directory"
+	}
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var b strings.Builder
+	for _, e := range ents {
+		fi, err := os.Lstat(filepath.Join(dir, e.Name()))
+		if err != nil {
+			tb.Fatal(err)
+		}
+		target, _ := os.Readlink(filepath.Join(dir, e.Name()))
+		fmt.Fprintf(&b, "%s %v %d %s; ", e.Name(), fi.Mode(), fi.Size(), target)
+		if fi.Mode()&fs.ModeSymlink != 0 {
+			if ti, err := os.Stat(filepath.Join(dir, e.Name())); err == nil {
+				fmt.Fprintf(&b, "-> %v %d; ", ti.Mode(), ti.Size())
+			}
+		}
+	}
+	return b.String()
 }
 
 func TestPlan(t *testing.T) {
@@ -254,7 +307,7 @@ func TestPlanRefusesChangedRows(t *testing.T) {
 			tc.edit(edited)
 			err := db.Plan(ctx, edited, make([]pipeline.Known, len(edited)))
 			ie := wantInputError(t, err, tc.row)
-			if ie.Msg != "the input changed since the checkpoint was written" || !strings.Contains(ie.Hint, "--db") {
+			if msg.Text("en", ie.Msg) != "the input changed since the checkpoint was written" || !strings.Contains(msg.Text("en", ie.Hint), "--db") {
 				t.Errorf("error = %v", err)
 			}
 			db.Close()
@@ -396,7 +449,7 @@ func TestManyEnds(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := OpenReadOnly(ctx, path, testKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -601,13 +654,13 @@ func TestNoPlaintext(t *testing.T) {
 func TestSecondOpenRefused(t *testing.T) {
 	ctx := context.Background()
 	db, path := tempDB(t)
-	_, err := Open(ctx, path)
+	_, err := Open(ctx, path, testKeyFile(path))
 	ie := wantInputError(t, err, 0)
-	if !strings.Contains(ie.Msg, "in use by another cardverify process") || !strings.Contains(ie.Msg, "pid "+itoa(os.Getpid())) {
+	if !strings.Contains(msg.Text("en", ie.Msg), "in use by another cardverify process") || !strings.Contains(msg.Text("en", ie.Msg), "pid "+itoa(os.Getpid())) {
 		t.Errorf("error = %v", err)
 	}
 	// Reports still work beside the run.
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := OpenReadOnly(ctx, path, testKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -617,7 +670,7 @@ func TestSecondOpenRefused(t *testing.T) {
 	}
 	ro.Close()
 	db.Close()
-	db2, err := Open(ctx, path)
+	db2, err := Open(ctx, path, testKeyFile(path))
 	if err != nil {
 		t.Fatalf("Open after Close: %v", err)
 	}
@@ -629,7 +682,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	db, path := tempDB(t)
 	plan(t, db, people(3, 0, 8), 3)
 	db.Close()
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := OpenReadOnly(ctx, path, testKeyFile(path))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -886,7 +939,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.Close(); err != nil { // run 2 dies: no end recorded
 		t.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path)
+	ro, err := OpenReadOnly(ctx, path, "")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // summaryWidths are the column widths of the Summary sheet, A to H. The
@@ -188,8 +189,9 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.line(sty.wrap, "A", l.noCodes)
 	}
 	for _, r := range sum.Invalid {
-		b.line(sty.wrap, "B", r.Reason, r.Count)
-		b.fit(r.Reason, summaryWidths[0], "", 0)
+		reason := msg.Text(msg.Lang(l.code), r.Reason) // stored as codes
+		b.line(sty.wrap, "B", reason, r.Count)
+		b.fit(reason, summaryWidths[0], "", 0)
 	}
 
 	b.line(0, "")
@@ -199,9 +201,13 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.line(sty.wrap, "A", l.noCodes)
 	}
 	for _, c := range sum.Codes {
-		b.line(sty.wrap, "H", strconv.Itoa(c.Code), c.Count, c.Meaning)
+		meaning, ok := msg.APIMeaning(l.code, c.Code)
+		if !ok {
+			meaning = c.Meaning
+		}
+		b.line(sty.wrap, "H", strconv.Itoa(c.Code), c.Count, meaning)
 		b.merge("C", "H")
-		b.fit("", 0, c.Meaning, mergedWidth(2, len(summaryWidths)))
+		b.fit("", 0, meaning, mergedWidth(2, len(summaryWidths)))
 	}
 
 	b.line(0, "")
@@ -308,7 +314,7 @@ func timeValue(l *lang, t time.Time) any {
 // 1899-12-30, to the second), so that a cell shows the China time whatever
 // the zone of the machine that opens it.
 func excelTime(t time.Time) float64 {
-	w := t.In(chinaZone)
+	w := t.In(pipeline.China())
 	wall := time.Date(w.Year(), w.Month(), w.Day(), w.Hour(), w.Minute(), w.Second(), 0, time.UTC)
 	return float64(wall.Unix()-excelEpoch) / 86400
 }

@@ -14,10 +14,7 @@ type lang struct {
 	code        string // "zh" or "en", as pipeline.Status.Label takes it
 	headers     [6]string
 	sandboxMark string // starts every reason cell of a sandbox output
-	pending     string // the reason of a pending row
 	summary     string // the Summary sheet's name
-	dupFmt      string // the reason of a duplicate row
-	overflowFmt string // the reason of a row wider than the header
 	// The Summary sheet.
 	title, banner                      string
 	fields                             summaryFields
@@ -50,12 +47,9 @@ var langs = map[string]*lang{
 		code:        "zh",
 		headers:     [6]string{"核验状态", "核验结果码", "核验单号", "错误码", "说明", "核验时间"},
 		sandboxMark: "[模拟数据 SANDBOX]",
-		pending:     "尚未核验：再次运行同一命令即可继续",
 		summary:     "汇总",
-		dupFmt:      "与第 %d 行重复",
-		overflowFmt: "本行有 %d 个单元格超出表头列数，已移到核验列之后",
 		title:       "cardverify 银行卡二元素核验汇总",
-		banner:      "模拟数据 SANDBOX — not real verdicts：本文件的核验结果由模拟接口生成，不是真实核验结果",
+		banner:      "模拟数据 SANDBOX：本文件的核验结果由模拟接口生成，不是真实核验结果",
 		fields: summaryFields{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
 			output: "输出文件", rows: "数据行数", source: "核验结果来源",
@@ -105,12 +99,9 @@ var langs = map[string]*lang{
 		code:        "en",
 		headers:     [6]string{"verify_status", "verify_res", "verify_jobid", "verify_error_code", "verify_reason", "verified_at"},
 		sandboxMark: "[SANDBOX]",
-		pending:     "not verified yet: run the same command again to resume",
 		summary:     "Summary",
-		dupFmt:      "duplicate of row %d",
-		overflowFmt: "%d cells past the header's last column were moved after the verify columns",
 		title:       "cardverify bank card two-element verification summary",
-		banner:      "模拟数据 SANDBOX — not real verdicts: the answers in this file come from a simulated API",
+		banner:      "SANDBOX — not real verdicts: the answers in this file come from a simulated API",
 		fields: summaryFields{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
 			output: "Output file", rows: "Data rows", source: "Verdicts from",
@@ -140,7 +131,7 @@ var langs = map[string]*lang{
 		sign:       [2]string{"Prepared by", "Reviewed by"},
 		signDate:   "Date",
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
-		codeHead:   [3]string{"Error code", "Count", "Vendor's meaning"},
+		codeHead:   [3]string{"Error code", "Count", "Meaning"},
 		statusMeaning: [pipeline.NumStatuses]string{
 			pipeline.Pending:  "not verified yet: run the same command again to resume",
 			pipeline.Match:    "name and card match (error_code 0, res 1; billed)",
@@ -168,9 +159,6 @@ func langFor(code string) (*lang, error) {
 	}
 	return l, nil
 }
-
-func (l *lang) duplicate(row int) string { return fmt.Sprintf(l.dupFmt, row) }
-func (l *lang) overflow(n int) string    { return fmt.Sprintf(l.overflowFmt, n) }
 
 // Headers returns the six verdict column headers in lang ("zh", the
 // default when empty, or "en"), in the order they follow the input's

@@ -39,8 +39,11 @@
 // the target (".NAME.tmp-*"), synced, and renamed over the target only by
 // Close; until then, and whatever goes wrong, an existing file at the target
 // is left as it was. A new output gets the input's permission bits (or
-// 0600), a replaced one keeps its own. Temporary files left by a writer
-// killed more than 6 hours ago are removed by the next successful Close.
+// 0600), a replaced one keeps its own. The temporary file is created 0600:
+// it holds names and cards. Temporary files left by a writer killed more
+// than 6 hours ago are removed by the next successful Close;
+// RemoveTemporaries removes them all, for a caller that knows no other
+// writer of the same output is running.
 package writer
 
 import (
@@ -55,6 +58,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // Options says how to write an output.
@@ -77,6 +81,9 @@ type Options struct {
 	// sheet's name, or "Sheet1" when empty. Characters a sheet name cannot
 	// hold are replaced.
 	SheetName string
+	// DryRun says the output is a dry run's: its pending rows say that no
+	// call was made, rather than to run again.
+	DryRun bool
 	// Summary fills the Summary sheet of an XLSX output. The counts per
 	// status are not in it: the writer counts the rows it writes.
 	Summary Summary
@@ -259,8 +266,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 		return nil, &pipeline.InputError{Msg: err.Error(), Hint: "use --lang zh or --lang en"}
 	}
 	if opt.MaskCard && opt.CardCol < 0 {
-		return nil, &pipeline.InputError{Path: opt.Input, Msg: "cannot mask card numbers: the card column is unknown",
-			Hint: "name it with --card-col"}
+		return nil, &pipeline.InputError{Path: opt.Input, Msg: pipeline.Reason(pipeline.ErrMaskNoCol),
+			Hint: pipeline.Reason(pipeline.HintCardCol)}
 	}
 	var f format
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
@@ -271,8 +278,8 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	case ".tsv":
 		f = &csvFormat{comma: '\t'}
 	default:
-		return nil, &pipeline.InputError{Path: path, Msg: fmt.Sprintf("cannot write %q files", ext),
-			Hint: "name the output .xlsx, .csv or .tsv"}
+		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOutExt, ext),
+			Hint: pipeline.Reason(pipeline.HintOutExt)}
 	}
 	if err := checkTarget(path, opt.Input); err != nil {
 		return nil, err
@@ -301,7 +308,7 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 func checkTarget(out, in string) error {
 	outInfo, err := os.Stat(out)
 	if err == nil && outInfo.IsDir() {
-		return &pipeline.InputError{Path: out, Msg: "the output is a directory", Hint: "give --out a file name"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutDir), Hint: pipeline.Reason(pipeline.HintOutName)}
 	}
 	if in == "" {
 		return nil
@@ -318,8 +325,8 @@ func checkTarget(out, in string) error {
 		}
 	}
 	if same {
-		return &pipeline.InputError{Path: out, Msg: "the output would overwrite the input",
-			Hint: "choose another --out; the input must stay as it was"}
+		return &pipeline.InputError{Path: out, Msg: pipeline.Reason(pipeline.ErrOutIsIn),
+			Hint: pipeline.Reason(pipeline.HintOutIsIn)}
 	}
 	return nil
 }
@@ -462,7 +469,7 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			w.extra = w.verdict(w.extra[:0], rec, o)
 			r.extra = w.extra
 			if r.overflow != nil {
-				r.extra[4] = joinReason(r.extra[4], w.lang.overflow(len(r.overflow)))
+				r.extra[4] = msg.Join(w.lang.code, r.extra[4], msg.Say(w.lang.code, pipeline.Overflow, len(r.overflow)))
 			}
 			r.status, r.at = o.Status, o.At
 			w.count(o)
@@ -514,7 +521,7 @@ func (w *Writer) verdict(dst []string, rec *pipeline.Record, o pipeline.Outcome)
 		code = itoa(o.Code)
 	}
 	if !o.At.IsZero() {
-		at = o.At.In(chinaZone).Format(time.RFC3339)
+		at = pipeline.ChinaTime(o.At)
 	}
 	return append(dst, o.Status.Label(w.lang.code), res, o.JobID, code, w.reason(rec, o), at)
 }
@@ -522,24 +529,29 @@ func (w *Writer) verdict(dst []string, rec *pipeline.Record, o pipeline.Outcome)
 // reason is the reason cell: the duplicate note, the outcome's reason (or
 // the row's problems when the caller gave none), then the row's warnings.
 func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
+	lang := w.lang.code
 	var s string
 	if o.DupOf != 0 {
-		s = w.lang.duplicate(o.DupOf)
+		s = msg.Say(lang, pipeline.DupOf, o.DupOf)
 	}
 	r := o.Reason
 	switch {
-	case o.Status == pipeline.Pending && (r == "" || r == pipeline.PendingReason):
-		r = w.lang.pending
+	case o.Status == pipeline.Pending && (r == "" || r == pipeline.PendingReason || r == legacyPending):
+		r = pipeline.PendingReason
+		if w.opt.DryRun {
+			r = pipeline.Reason(pipeline.DryPending)
+		}
 	case r == "" && o.Status == pipeline.Invalid:
-		r = strings.Join(rec.Problems, "; ")
+		r = pipeline.JoinReasons(rec.Problems...)
 	}
+	r = msg.Text(lang, r)
 	if !strings.Contains(r, s) {
-		s = joinReason(s, r)
+		s = msg.Join(lang, s, r)
 	} else {
 		s = r
 	}
 	for _, warn := range rec.Warnings {
-		s = joinReason(s, warn)
+		s = msg.Join(lang, s, msg.Text(lang, warn))
 	}
 	if w.opt.Summary.Sandbox {
 		s = strings.TrimSpace(w.lang.sandboxMark + " " + s)
@@ -547,15 +559,9 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 	return s
 }
 
-func joinReason(a, b string) string {
-	switch {
-	case a == "":
-		return b
-	case b == "":
-		return a
-	}
-	return a + "; " + b
-}
+// legacyPending is the reason of a pending row in checkpoints written
+// before reasons were codes.
+const legacyPending = "not verified yet: run the same command again to resume"
 
 // Close writes what is still held, finishes the document (the Summary sheet
 // of an XLSX output), syncs it and renames it over the target. On any error
@@ -607,6 +613,41 @@ func (w *Writer) Close() error {
 // taken as left by a process that was killed while writing: a writer holds
 // its temporary file from Create to Close, which takes minutes at most.
 const staleAfter = 6 * time.Hour
+
+// RemoveTemporaries removes every temporary output of path (".NAME.tmp-*"
+// beside it), whatever its age: the files a writer killed while writing
+// left behind, which hold names and cards in plaintext. Call it only when
+// no other writer of path can be running (cardverify holds the
+// checkpoint's lock). It returns how many files it removed and the first
+// error.
+func RemoveTemporaries(path string) (int, error) {
+	dir, base := filepath.Split(path)
+	if dir == "" {
+		dir = "."
+	}
+	entries, err := os.ReadDir(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("remove temporary outputs of %s: %w", path, err)
+	}
+	n := 0
+	var first error
+	for _, e := range entries {
+		if !e.Type().IsRegular() || !strings.HasPrefix(e.Name(), "."+base+".tmp-") {
+			continue
+		}
+		err := os.Remove(filepath.Join(dir, e.Name()))
+		switch {
+		case err == nil:
+			n++
+		case !errors.Is(err, fs.ErrNotExist) && first == nil:
+			first = fmt.Errorf("remove temporary output %s: %w", filepath.Join(dir, e.Name()), err)
+		}
+	}
+	return n, first
+}
 
 // removeStale removes the temporary outputs of path last modified before
 // cutoff. Errors are ignored: they are hidden files, and a later Close
@@ -684,6 +725,3 @@ func ioError(doing, path string, err error) error {
 	}
 	return fmt.Errorf("%s %s: %w (%s)", doing, path, err, hint)
 }
-
-// chinaZone is China Standard Time, the zone of verified_at.
-var chinaZone = time.FixedZone("CST", 8*60*60)

@@ -51,7 +51,7 @@ func fixture() []struct {
 	formulaText := pipeline.Cell{Value: "00042", Type: pipeline.Formula, Raw: "00042"}
 	boolean := pipeline.Cell{Value: "TRUE", Type: pipeline.Bool, Raw: "1"}
 	match := pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: "JH1881201222171529845853DG",
-		Answered: true, Reason: "成功", At: at}
+		Answered: true, Reason: pipeline.Reason(pipeline.Vendor, 0, "成功"), At: at}
 	type pair = struct {
 		rec pipeline.Record
 		o   pipeline.Outcome
@@ -66,26 +66,26 @@ func fixture() []struct {
 			match},
 		{pipeline.Record{RowNo: 5, Kind: pipeline.Data,
 			Cells: row(5, "2", "李四", "6222 0212 3456 7890 128", "000124", date, number("0", "0", "#,##0.00"), text("+1 注意"), formulaText)},
-			pipeline.Outcome{Status: pipeline.Mismatch, Res: 2, JobID: "JH1881201222171529845854DG", Answered: true, Reason: "成功", At: at}},
+			pipeline.Outcome{Status: pipeline.Mismatch, Res: 2, JobID: "JH1881201222171529845854DG", Answered: true, Reason: pipeline.Reason(pipeline.Vendor, 0, "成功"), At: at}},
 		{pipeline.Record{RowNo: 6, Kind: pipeline.Blank, Cells: make([]pipeline.Cell, 9)}, pipeline.Outcome{}},
 		{pipeline.Record{RowNo: 7, Kind: pipeline.Data, Cells: row(7, "3", "", "12345", "000125"),
-			Problems: []string{"姓名为空", "卡号长度不对"}},
+			Problems: []string{pipeline.Reason(pipeline.NameEmpty), pipeline.Reason(pipeline.CardDigits, 5, 12, 19)}},
 			pipeline.Outcome{Status: pipeline.Invalid}},
 		{pipeline.Record{RowNo: 8, Kind: pipeline.Data, Cells: row(8, "4", "张三", "6217003180000902693", "000126")},
 			func() pipeline.Outcome { o := match; o.DupOf = 4; return o }()},
 		{pipeline.Record{RowNo: 9, Kind: pipeline.Data, Cells: row(9, "5", "王五", "6217003180000902694", "000127"),
-			Warnings: []string{"card number fails the Luhn check"}},
-			pipeline.Outcome{Status: pipeline.Rejected, Code: 218804, Answered: true, Reason: "银行卡号不合法", At: at}},
+			Warnings: []string{pipeline.Reason(pipeline.WarnLuhn)}},
+			pipeline.Outcome{Status: pipeline.Rejected, Code: 218804, Answered: true, Reason: pipeline.Reason(pipeline.Vendor, 218804, "银行卡号不合法"), At: at}},
 		{pipeline.Record{RowNo: 10, Kind: pipeline.Data, Cells: row(10, "6", "赵六", "6217003180000902695", "000128")},
 			pipeline.Outcome{}},
 		{pipeline.Record{RowNo: 11, Kind: pipeline.Data, Cells: row(11, "7", "钱七", "6217003180000902696", "000129")},
 			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true,
-				Reason: "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", At: at}},
+				Reason: pipeline.Reason(pipeline.Vendor, 218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复"), At: at}},
 		{pipeline.Record{RowNo: 12, Kind: pipeline.Data, Cells: row(12, "8", "孙八", "6.20181590830166E+18", "000130")},
-			pipeline.Outcome{Status: pipeline.Failed, Reason: "HTTP 502", Attempts: 5, At: at}},
+			pipeline.Outcome{Status: pipeline.Failed, Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 5), pipeline.Reason(pipeline.CallHTTP, 502)), Attempts: 5, At: at}},
 		{pipeline.Record{RowNo: 13, Kind: pipeline.Data, Cells: []pipeline.Cell{number("9", "9", ""), text("周九"),
 			number("6.20182E+18", "6.20181590830166E+18", "")}},
-			pipeline.Outcome{Status: pipeline.Failed, Reason: "timeout after 10s", At: at}},
+			pipeline.Outcome{Status: pipeline.Failed, Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 4), pipeline.Reason(pipeline.CallTimeout, "10s")), At: at}},
 	}
 }
 
@@ -1057,25 +1057,38 @@ func TestReason(t *testing.T) {
 		name    string
 		lang    string
 		sandbox bool
+		dry     bool
 		rec     pipeline.Record
 		o       pipeline.Outcome
 		want    string
 	}{
 		{name: "api reason", o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"}, want: "成功"},
+		{name: "vendor zh", o: pipeline.Outcome{Status: pipeline.Rejected, Reason: pipeline.Reason(pipeline.Vendor, 218805, "姓名不合法")}, want: "姓名不合法"},
+		{name: "vendor en", lang: "en", o: pipeline.Outcome{Status: pipeline.Rejected, Reason: pipeline.Reason(pipeline.Vendor, 218805, "姓名不合法")},
+			want: "the name is not valid (Juhe: 姓名不合法)"},
 		{name: "duplicate", lang: "en", o: pipeline.Outcome{Status: pipeline.Match, DupOf: 7, Reason: "成功"},
 			want: "duplicate of row 7; 成功"},
-		{name: "duplicate already said", lang: "en", o: pipeline.Outcome{Status: pipeline.Match, DupOf: 7, Reason: "duplicate of row 7"},
-			want: "duplicate of row 7"},
-		{name: "duplicate zh", o: pipeline.Outcome{Status: pipeline.Failed, DupOf: 2, Reason: "HTTP 502"},
-			want: "与第 2 行重复; HTTP 502"},
-		{name: "invalid without reason", rec: pipeline.Record{Problems: []string{"a", "b"}},
-			o: pipeline.Outcome{Status: pipeline.Invalid}, want: "a; b"},
-		{name: "invalid with reason", rec: pipeline.Record{Problems: []string{"a", "b"}},
+		{name: "duplicate zh", o: pipeline.Outcome{Status: pipeline.Failed, DupOf: 2, Reason: pipeline.Reason(pipeline.CallHTTP, 502)},
+			want: "与第 2 行重复；接口返回 HTTP 502"},
+		{name: "failed zh", o: pipeline.Outcome{Status: pipeline.Failed,
+			Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 4), pipeline.Reason(pipeline.CallTimeout, "10s"))},
+			want: "4 次调用后放弃；调用超时（10s）"},
+		{name: "failed en", lang: "en", o: pipeline.Outcome{Status: pipeline.Failed,
+			Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 4), pipeline.Reason(pipeline.CallTimeout, "10s"))},
+			want: "gave up after 4 attempts; timeout after 10s"},
+		{name: "invalid without reason zh", rec: pipeline.Record{Problems: []string{pipeline.Reason(pipeline.CardDigits, 11, 12, 19), pipeline.Reason(pipeline.NameDigits)}},
+			o: pipeline.Outcome{Status: pipeline.Invalid}, want: "卡号有 11 位数字；银行卡号为 12 到 19 位；姓名含有数字：请检查姓名列与卡号列是否颠倒"},
+		{name: "invalid without reason en", lang: "en", rec: pipeline.Record{Problems: []string{pipeline.Reason(pipeline.CardDigits, 11, 12, 19)}},
+			o: pipeline.Outcome{Status: pipeline.Invalid}, want: "card number has 11 digits; a bank card has 12 to 19"},
+		{name: "legacy text reason kept", rec: pipeline.Record{Problems: []string{"a", "b"}},
 			o: pipeline.Outcome{Status: pipeline.Invalid, Reason: "a; b (joined by the pipeline)"}, want: "a; b (joined by the pipeline)"},
 		{name: "pending zh", o: pipeline.Outcome{Reason: pipeline.PendingReason}, want: "尚未核验：再次运行同一命令即可继续"},
-		{name: "pending en", lang: "en", o: pipeline.Outcome{}, want: pipeline.PendingReason},
-		{name: "warnings", rec: pipeline.Record{Warnings: []string{"w1", "w2"}},
-			o: pipeline.Outcome{Status: pipeline.Rejected, Reason: "r"}, want: "r; w1; w2"},
+		{name: "pending en", lang: "en", o: pipeline.Outcome{}, want: "not verified yet: run the same command again to resume"},
+		{name: "legacy pending zh", o: pipeline.Outcome{Reason: "not verified yet: run the same command again to resume"}, want: "尚未核验：再次运行同一命令即可继续"},
+		{name: "dry run zh", dry: true, o: pipeline.Outcome{Reason: pipeline.PendingReason}, want: "试运行：未调用接口"},
+		{name: "dry run en", lang: "en", dry: true, o: pipeline.Outcome{}, want: "dry run: no call made"},
+		{name: "warnings", rec: pipeline.Record{Warnings: []string{pipeline.Reason(pipeline.WarnLuhn)}},
+			o: pipeline.Outcome{Status: pipeline.Rejected, Reason: "r"}, want: "r；卡号未通过 Luhn 校验；仍已核验，因为许多银联卡如此"},
 		{name: "sandbox", lang: "en", sandbox: true, o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"},
 			want: "[SANDBOX] 成功"},
 		{name: "sandbox zh", sandbox: true, o: pipeline.Outcome{Status: pipeline.Match, Reason: "成功"},
@@ -1086,7 +1099,7 @@ func TestReason(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			w := &Writer{lang: l, opt: Options{Summary: Summary{Sandbox: tc.sandbox}}}
+			w := &Writer{lang: l, opt: Options{DryRun: tc.dry, Summary: Summary{Sandbox: tc.sandbox}}}
 			if got := w.reason(&tc.rec, tc.o); got != tc.want {
 				t.Errorf("reason = %q, want %q", got, tc.want)
 			}
@@ -1307,6 +1320,47 @@ func TestSource(t *testing.T) {
 			if got := source(l, &tc.s); got != want {
 				t.Errorf("%s source(%+v) = %q, want %q", lang, tc.s, got, want)
 			}
+		}
+	}
+}
+
+// TestTemporaryOutput: the temporary output is created 0600 whatever the
+// umask and the input's mode (it holds names and cards before Close), and
+// RemoveTemporaries removes every temporary of its output however new, and
+// nothing else.
+func TestTemporaryOutput(t *testing.T) {
+	dir := t.TempDir()
+	in := filepath.Join(dir, "list.csv")
+	os.WriteFile(in, []byte("x"), 0o644)
+	out := filepath.Join(dir, "list.verified.csv")
+	w, err := Create(out, Options{Lang: "en", CardCol: 1, Input: in})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmps, _ := filepath.Glob(filepath.Join(dir, ".list.verified.csv.tmp-*"))
+	if len(tmps) != 1 {
+		t.Fatalf("temporaries %v, want one", tmps)
+	}
+	if fi, err := os.Stat(tmps[0]); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("temporary output mode %v (%v), want 0600", fi.Mode().Perm(), err)
+	}
+	// w is a writer killed while writing: its file stays.
+	_ = w
+	keep := []string{"list.verified.csv", ".other.csv.tmp-1", "list.verified.csv.tmp-2"}
+	for _, name := range append(keep, ".list.verified.csv.tmp-3") {
+		os.WriteFile(filepath.Join(dir, name), []byte("王伟,6222021234567890"), 0o600)
+	}
+	n, err := RemoveTemporaries(out)
+	if err != nil || n != 2 {
+		t.Errorf("RemoveTemporaries = %d, %v; want 2 removed", n, err)
+	}
+	left, _ := filepath.Glob(filepath.Join(dir, ".list.verified.csv.tmp-*"))
+	if len(left) != 0 {
+		t.Errorf("left %v", left)
+	}
+	for _, name := range keep {
+		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
+			t.Errorf("RemoveTemporaries removed %s", name)
 		}
 	}
 }

@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
+	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // app is one invocation of the command: its streams, its environment and
@@ -17,19 +19,56 @@ type app struct {
 	getenv         func(string) string
 	stop           <-chan struct{} // closed on the first SIGINT/SIGTERM
 	now            func() time.Time
+	// lang is the language of every message: the --lang of the command
+	// line, zh when none is given.
+	lang string
 }
 
 // usagef returns a usage error (exit code 2).
-func usagef(format string, args ...any) error { return job.Usagef(format, args...) }
+func usagef(c pipeline.Code, args ...any) error { return job.Usagef(c, args...) }
+
+// say renders a message in the app's language.
+func (a *app) say(c pipeline.Code, args ...any) string { return msg.Say(a.lang, c, args...) }
+
+// langOf returns the value of --lang in args ("--lang en", "-lang=en"), zh
+// when absent: read before the flags are parsed, so that even a mistake on
+// the command line is reported in the user's language.
+func langOf(args []string) string {
+	for i, s := range args {
+		for _, p := range []string{"--lang", "-lang"} {
+			if s == p && i+1 < len(args) && args[i+1] == "en" {
+				return "en"
+			}
+			if s == p+"=en" {
+				return "en"
+			}
+		}
+	}
+	return "zh"
+}
+
+const usageZH = `cardverify 通过聚合数据的银行卡二元素接口，逐行核验客户姓名与银行卡号是否一致，
+并在名单上标注核验结果。
+
+用法：
+  cardverify run INPUT [参数]        核验名单（CSV、TSV、TXT 或 XLSX）；再次运行即可继续
+  cardverify status --db PATH [--json] [--lang zh|en]
+  cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
+  cardverify audit OUTPUT --db PATH [--lang zh|en]  对照检查点检查已标注的文件
+  cardverify sandbox [--addr 127.0.0.1:8080]  提供模拟的聚合数据接口
+  cardverify version
+
+密钥：JUHE_KEY 和 JUHE_OPENID（或 --key、--openid）。运行 "cardverify run -h" 查看参数。
+`
 
 const usage = `cardverify verifies that each customer's name matches the bank card on file,
 through Juhe's bank card two-element API, and annotates the list with the verdicts.
 
 Usage:
   cardverify run INPUT [flags]        verify a list (CSV, TSV, TXT or XLSX); rerun to resume
-  cardverify status --db PATH [--json]
+  cardverify status --db PATH [--json] [--lang zh|en]
   cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]
-  cardverify audit OUTPUT --db PATH   check an annotated file against the checkpoint
+  cardverify audit OUTPUT --db PATH [--lang zh|en]  check an annotated file against the checkpoint
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 
@@ -40,9 +79,12 @@ func (a *app) main(ctx context.Context, args []string) error {
 	if a.now == nil {
 		a.now = time.Now
 	}
+	if a.lang == "" {
+		a.lang = langOf(args)
+	}
 	if len(args) == 0 {
-		fmt.Fprint(a.stderr, usage)
-		return usagef("no command given")
+		fmt.Fprint(a.stderr, a.usage())
+		return usagef(msg.UsageNone)
 	}
 	cmd, args := args[0], args[1:]
 	switch cmd {
@@ -60,11 +102,23 @@ func (a *app) main(ctx context.Context, args []string) error {
 		fmt.Fprintln(a.stdout, "cardverify", version)
 		return nil
 	case "help", "-h", "--help", "-help":
-		fmt.Fprint(a.stdout, usage)
+		fmt.Fprint(a.stdout, a.usage())
 		return nil
 	}
-	fmt.Fprint(a.stderr, usage)
-	return usagef("unknown command %q", cmd)
+	fmt.Fprint(a.stderr, a.usage())
+	return usagef(msg.UsageCmd, cmd)
+}
+
+func (a *app) usage() string {
+	if a.lang == "en" {
+		return usage
+	}
+	return usageZH
+}
+
+// describe is the line cmd prints for err, in the app's language.
+func (a *app) describe(err error) string {
+	return a.say(msg.ErrPrefix, msg.Render(a.lang, err))
 }
 
 // newFlags returns a flag set for a subcommand that reports to a.stderr and
@@ -85,7 +139,7 @@ func parse(fs *flag.FlagSet, args []string) ([]string, error) {
 			if err == flag.ErrHelp {
 				return nil, err
 			}
-			return nil, &job.UsageError{Msg: err.Error()}
+			return nil, msg.Usagef(msg.UsageFlags, err)
 		}
 		if fs.NArg() == 0 {
 			return pos, nil

@@ -51,7 +51,7 @@ func TestE2EInterruptResume(t *testing.T) {
 	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 20 })
 	cmd.Process.Signal(os.Interrupt)
 	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(stderr.String(), "interrupted — run the same command to resume") {
+	if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(stderr.String(), "interrupted: run the same command to resume") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 4 and the resume hint", code, stderr)
 	}
 	col, rows := readCSV(t, out)

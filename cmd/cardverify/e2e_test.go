@@ -27,6 +27,10 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	binPath = filepath.Join(dir, "cardverify")
+	// The fingerprint key file goes to the user's config directory: keep
+	// the tests' keys out of the real one, for the binary and in-process
+	// runs alike.
+	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stderr = os.Stderr
 	if err := build.Run(); err != nil {
@@ -231,7 +235,7 @@ func TestE2EExportAndAudit(t *testing.T) {
 		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 	}
 	xlsx := filepath.Join(dir, "customers.verified.csv")
-	if r := cardverify(t, nil, "audit", xlsx, "--db", db); r.code != 0 || !strings.Contains(r.stdout, "ok: all 30 rows") {
+	if r := cardverify(t, nil, "audit", xlsx, "--db", db, "--lang", "en"); r.code != 0 || !strings.Contains(r.stdout, "ok: all 30 rows") {
 		t.Fatalf("audit of a fresh output: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
@@ -267,8 +271,14 @@ func TestE2EExportAndAudit(t *testing.T) {
 		t.Fatal(err)
 	}
 	r := cardverify(t, nil, "audit", edited, "--db", db)
-	if r.code != 1 || !strings.Contains(r.stdout, "status match, checkpoint says mismatch") {
+	if r.code != 1 || !strings.Contains(r.stdout, "核验状态为“一致”，检查点记录为“不一致”") ||
+		!strings.Contains(r.stdout, "第 4 行：已核验输入的第 4 行在输出中缺失") {
 		t.Errorf("audit of an edited file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	if r := cardverify(t, nil, "audit", edited, "--db", db, "--lang", "en"); r.code != 1 ||
+		!strings.Contains(r.stdout, "status match, the checkpoint says mismatch") ||
+		!strings.Contains(r.stdout, "row 4 of the verified input is missing from the output") {
+		t.Errorf("audit --lang en of an edited file: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 
 	// Export refuses an input that is not the one verified.

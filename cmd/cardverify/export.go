@@ -5,12 +5,13 @@ import (
 	"fmt"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // export writes the annotated output of INPUT from a checkpoint, at any
 // time, even while a run is going on.
 func (a *app) export(ctx context.Context, args []string) error {
-	var c job.ExportConfig
+	c := job.ExportConfig{Notice: a.stderr}
 	fs := a.newFlags("export")
 	c.Flags(fs)
 	pos, err := parse(fs, args)
@@ -20,7 +21,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if len(pos) == 1 {
 		c.Input = pos[0]
 	} else if len(pos) > 1 {
-		return usagef("export takes one INPUT file, got %d arguments", len(pos))
+		return usagef(msg.UsageArgs, "export", "INPUT", len(pos))
 	}
 	if err := c.Check(); err != nil {
 		return err
@@ -30,13 +31,13 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stderr, "%d rows (%d match, %d mismatch, %d pending) written to %s\n", st.Rows, st.Match, st.Mismatch, st.Pending, c.Out)
+	fmt.Fprintln(a.stderr, a.say(msg.ExportDone, st.Rows, st.Match, st.Mismatch, st.Pending, c.Out))
 	return nil
 }
 
 // audit checks an annotated output against the checkpoint's records.
 func (a *app) audit(ctx context.Context, args []string) error {
-	var c job.AuditConfig
+	c := job.AuditConfig{Notice: a.stderr}
 	fs := a.newFlags("audit")
 	c.Flags(fs)
 	pos, err := parse(fs, args)
@@ -46,7 +47,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	if len(pos) == 1 {
 		c.Output = pos[0]
 	} else if len(pos) > 1 {
-		return usagef("audit takes one OUTPUT file, got %d arguments", len(pos))
+		return usagef(msg.UsageArgs, "audit", "OUTPUT", len(pos))
 	}
 	if err := c.Check(); err != nil {
 		return err
@@ -56,11 +57,11 @@ func (a *app) audit(ctx context.Context, args []string) error {
 		return err
 	}
 	for _, d := range rep.Differences {
-		fmt.Fprintf(a.stdout, "row %d: %s\n", d.Row, d.Problem)
+		fmt.Fprintln(a.stdout, a.say(msg.AuditRow, d.Row, msg.Text(a.lang, d.Problem)))
 	}
 	if err := rep.Err(); err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "ok: all %d rows match the checkpoint\n", rep.Rows)
+	fmt.Fprintln(a.stdout, a.say(msg.AuditOK, rep.Rows))
 	return nil
 }

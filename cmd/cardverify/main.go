@@ -17,6 +17,7 @@ import (
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // version is stamped by the Makefile with -ldflags "-X main.version=...".
@@ -49,21 +50,21 @@ func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	stop := make(chan struct{})
+	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stop: stop, lang: langOf(os.Args[1:])}
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
 	go func() {
 		<-sig
-		fmt.Fprintln(os.Stderr, "\nstopping: waiting for calls in flight (press Ctrl-C again to quit at once)")
+		fmt.Fprintln(os.Stderr, "\n"+a.say(msg.RunStopping))
 		close(stop)
 		<-sig
 		cancel()
 	}()
 
-	a := &app{stdout: os.Stdout, stderr: os.Stderr, getenv: os.Getenv, stop: stop}
 	err := a.main(ctx, os.Args[1:])
 	code := exitCode(err)
 	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		fmt.Fprintln(os.Stderr, "cardverify:", err)
+		fmt.Fprintln(os.Stderr, a.describe(err))
 	}
 	os.Exit(code)
 }

@@ -181,7 +181,7 @@ func (p *progress) update(s pipeline.Stats) {
 		p.bar.Set(s.Resolved())
 	case p.plain && time.Now().After(p.next):
 		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", time.Now().Format(time.RFC3339), p.line(s, time.Now(), 0))
+		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s, time.Now(), 0))
 	}
 }
 

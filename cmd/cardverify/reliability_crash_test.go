@@ -280,6 +280,12 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 			continue
 		}
 		written := newTemps(tmpGlob, before, 0)
+		tmps, _ := filepath.Glob(tmpGlob)
+		for _, p := range tmps {
+			if fi, err := os.Stat(p); err == nil && fi.Mode().Perm() != 0o600 {
+				t.Errorf("kill %d: temporary output %s has mode %v, want 0600: it holds names and cards", k+1, filepath.Base(p), fi.Mode().Perm())
+			}
+		}
 		t.Logf("kill %d while %s: temporary output of %v bytes; the target is the old file: %v", k+1, phase, written, bytes.Equal(got, old))
 		if !bytes.Equal(got, old) {
 			assertCompleteXLSX(t, out, rowsN, "verify_status")
@@ -290,6 +296,7 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 		t.Errorf("the server got %d calls for %d rows", n, rowsN)
 	}
 
+	killed, _ := filepath.Glob(tmpGlob)
 	r := cardverify(t, secrets(), args("en")...)
 	if r.code != 0 {
 		t.Fatalf("final run: exit %d\n%s", r.code, r.stderr)
@@ -298,8 +305,20 @@ func TestReliabilityKillDuringOutput(t *testing.T) {
 	if n := srv.Handler.Calls(); n != rowsN {
 		t.Errorf("the final run sent %d calls again", n-rowsN)
 	}
-	left, _ := filepath.Glob(tmpGlob)
-	t.Logf("%d hidden temporary files of killed writers left beside the output (removed once 6 hours old)", len(left))
+	// Nothing with a name or a card is left beside the output but the
+	// output itself: the killed writers' temporaries are gone, however new.
+	t.Logf("%d temporary outputs of killed writers before the final run", len(killed))
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range ents {
+		switch e.Name() {
+		case "list.csv", "out.xlsx", "list.db", "list.db-lock", "list.db-wal", "list.db-shm":
+		default:
+			t.Errorf("left beside the output after the final run: %s", e.Name())
+		}
+	}
 }
 
 // newTemps returns the sizes of the files matching glob that are not in

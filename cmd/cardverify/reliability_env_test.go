@@ -169,8 +169,8 @@ func TestReliabilityBadOutBeforeCalls(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown extension", func(dir, in string) string { return filepath.Join(dir, "out.pdf") }, 2, "cannot write"},
-		{"the input itself", func(dir, in string) string { return in }, 2, "overwrite the input"},
+		{"unknown extension", func(dir, in string) string { return filepath.Join(dir, "out.pdf") }, 2, "无法写出“.pdf”文件"},
+		{"the input itself", func(dir, in string) string { return in }, 2, "输出会覆盖输入文件"},
 		{"a directory", func(dir, in string) string { return dir }, 2, "directory"},
 		{"under a regular file", func(dir, in string) string { return filepath.Join(in, "out.csv") }, 1, "not a directory"},
 	}
@@ -348,7 +348,7 @@ func TestReliabilityInputEditedMidJob(t *testing.T) {
 	writeCustomers(t, dir, "list.csv", cs, 0)
 	calls := srv.Handler.Calls()
 	r := cardverify(t, secrets(), args[:len(args)-2]...)
-	if r.code != 2 || !strings.Contains(r.stderr, "input changed") || !strings.Contains(r.stderr, "--db") {
+	if r.code != 2 || !strings.Contains(r.stderr, "输入文件被修改了") || !strings.Contains(r.stderr, "--db") {
 		t.Errorf("resume of an edited list: exit %d, stderr:\n%s\nwant exit 2 saying the input changed and to use a new --db", r.code, r.stderr)
 	}
 	if n := srv.Handler.Calls() - calls; n != 0 {

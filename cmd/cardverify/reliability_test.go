@@ -138,7 +138,7 @@ type fullStatus struct {
 
 func statusOf(tb testing.TB, db string) fullStatus {
 	tb.Helper()
-	r := cardverify(tb, nil, "status", "--db", db, "--json")
+	r := cardverify(tb, nil, "status", "--db", db, "--json", "--lang", "en")
 	var st fullStatus
 	if err := json.Unmarshal([]byte(r.stdout), &st); r.code != 0 || err != nil {
 		tb.Fatalf("status of %s: exit %d, %v\n%s%s", db, r.code, err, r.stdout, r.stderr)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/store"
 )
 
@@ -22,11 +23,17 @@ func (a *app) parseRun(args []string) (job.Config, error) {
 		return c, err
 	}
 	if len(pos) != 1 {
-		return c, usagef("run takes one INPUT file, got %d arguments", len(pos))
+		return c, usagef(msg.UsageArgs, "run", "INPUT", len(pos))
 	}
 	c.Input = pos[0]
 	c.Secrets(a.getenv)
-	return c, c.Check()
+	if err := c.Check(); err != nil {
+		return c, err
+	}
+	for _, w := range c.Warnings() {
+		fmt.Fprintln(a.stderr, a.say(msg.Warning, msg.Text(a.lang, w)))
+	}
+	return c, nil
 }
 
 func (a *app) run(ctx context.Context, args []string) error {
@@ -57,7 +64,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		a.reportDryRun(res)
+		a.reportDryRun(c.Input, res)
 		return nil
 	}
 	res, err := job.Run(ctx, c, env)
@@ -70,44 +77,46 @@ func (a *app) run(ctx context.Context, args []string) error {
 // report prints the end-of-run summary on stderr.
 func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out string) {
 	w := a.stderr
-	fmt.Fprintf(w, "\n%d rows: %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed, %d pending\n",
-		st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Pending)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, a.say(msg.RunRows, st.Rows, st.Match, st.Mismatch, st.Invalid, st.Rejected, st.Deferred, st.Failed, st.Pending))
 	if s.Rows == 0 {
-		fmt.Fprintf(w, "this run: nothing to send, every row was final already; output written in %s\n", took.Round(time.Millisecond))
+		fmt.Fprintln(w, a.say(msg.RunNothing, took.Round(time.Millisecond)))
 	} else {
-		fmt.Fprintf(w, "this run: %d calls, %d billed", s.Calls, s.Billed)
-		if s.PossiblyBilled > 0 {
-			fmt.Fprintf(w, ", %d possibly billed", s.PossiblyBilled)
-		}
-		fmt.Fprintf(w, ", %d rows already done before, in %s\n", s.Skipped, took.Round(time.Millisecond))
+		fmt.Fprintln(w, a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond)))
 	}
-	fmt.Fprintf(w, "whole job: %d calls, %d billed", st.Calls, st.BilledCalls)
-	if st.PossiblyBilled > 0 {
-		fmt.Fprintf(w, ", %d possibly billed (sent, the answer not received intact", st.PossiblyBilled)
-		if st.LostAnswers > 0 {
-			fmt.Fprintf(w, "; %d of them lost in a crash", st.LostAnswers)
-		}
-		fmt.Fprint(w, ")")
+	job := a.say(msg.RunJob, st.Calls, st.BilledCalls)
+	if st.LostAnswers > 0 {
+		job = msg.Join(a.lang, job, a.say(msg.RunLost, st.LostAnswers))
 	}
-	fmt.Fprintf(w, "\noutput: %s\n", out)
+	fmt.Fprintln(w, job)
+	fmt.Fprintln(w, a.say(msg.RunOutput, out))
 	if st.Sandbox {
-		fmt.Fprintln(w, "SANDBOX: simulated answers, not real verdicts")
+		fmt.Fprintln(w, a.say(msg.RunSandbox))
 	}
 }
 
-// reportDryRun prints what a dry run found on stdout.
-func (a *app) reportDryRun(res job.DryResult) {
+// reportDryRun prints what a dry run did and found on stdout.
+func (a *app) reportDryRun(input string, res job.DryResult) {
 	w, stats, st := a.stdout, res.Stats, res.Status
-	fmt.Fprintf(w, "dry run: %d data rows, %d valid, %d invalid, %d duplicates\n",
-		stats.Rows, stats.Rows-stats.Invalid, stats.Invalid, stats.Duplicates)
+	enc := a.say(msg.DryEncXLSX)
+	if res.Layout.Encoding != "" {
+		enc = a.say(msg.DryEncoding, res.Layout.Encoding)
+	}
+	fmt.Fprintln(w, a.say(msg.DryDid, input, enc, stats.Rows, stats.Rows-stats.Invalid, stats.Invalid, stats.Duplicates))
 	reasons := make([]string, 0, len(st.InvalidReasons))
 	for r := range st.InvalidReasons {
 		reasons = append(reasons, r)
 	}
-	sort.Slice(reasons, func(i, j int) bool { return st.InvalidReasons[reasons[i]] > st.InvalidReasons[reasons[j]] })
+	sort.Slice(reasons, func(i, j int) bool {
+		if ni, nj := st.InvalidReasons[reasons[i]], st.InvalidReasons[reasons[j]]; ni != nj {
+			return ni > nj
+		}
+		return reasons[i] < reasons[j]
+	})
 	for _, r := range reasons {
-		fmt.Fprintf(w, "  %6d  %s\n", st.InvalidReasons[r], r)
+		fmt.Fprintf(w, "  %6d  %s\n", st.InvalidReasons[r], msg.Text(a.lang, r))
 	}
-	fmt.Fprintf(w, "at most %d billed calls (one per unique valid name and card pair)\n", stats.Dispatched)
-	fmt.Fprintf(w, "output: %s\n", res.Out)
+	fmt.Fprintln(w, a.say(msg.DryMost, stats.Dispatched))
+	fmt.Fprintln(w, a.say(msg.DryNoCall))
+	fmt.Fprintln(w, a.say(msg.DryOutput, res.Out))
 }

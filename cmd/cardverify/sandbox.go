@@ -6,6 +6,7 @@ import (
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline/juhe/sandbox"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 func (a *app) sandbox(ctx context.Context, args []string) error {
@@ -24,14 +25,14 @@ func (a *app) sandbox(ctx context.Context, args []string) error {
 		return err
 	}
 	if len(pos) > 0 {
-		return usagef("sandbox takes no arguments, got %q", pos)
+		return usagef(msg.UsageNoArgs, "sandbox", len(pos))
 	}
 	s, err := job.StartSandbox(*addr, opt)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(a.stdout, "simulated Juhe API on %s (any key; openid %q for --endpoint encrypted)\n", s.URL, opt.OpenID)
-	fmt.Fprintf(a.stdout, "try: JUHE_KEY=test JUHE_OPENID=%s cardverify run LIST --base-url %s\n", opt.OpenID, s.URL)
+	fmt.Fprintln(a.stdout, a.say(msg.SandboxServe, s.URL, opt.OpenID))
+	fmt.Fprintln(a.stdout, a.say(msg.SandboxTry, opt.OpenID, s.URL))
 	select {
 	case <-ctx.Done():
 	case <-a.stop:

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"flag"
 	"fmt"
-	"time"
+	"strings"
 
+	"github.com/cardverify/cardverify/cmd/internal/job"
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/store"
 )
 
@@ -15,11 +17,13 @@ import (
 type statusConfig struct {
 	DB   string
 	JSON bool
+	Lang string
 }
 
 func (c *statusConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	fs.StringVar(&c.Lang, "lang", "zh", "language of the report: zh or en")
 }
 
 func (a *app) status(ctx context.Context, args []string) error {
@@ -31,9 +35,15 @@ func (a *app) status(ctx context.Context, args []string) error {
 		return err
 	}
 	if c.DB == "" || len(pos) > 0 {
-		return usagef("usage: cardverify status --db PATH [--json]")
+		return usagef(msg.UsageLine, "cardverify status --db PATH [--json] [--lang zh|en]")
 	}
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	if err := job.OneOf("lang", c.Lang, "zh", "en"); err != nil {
+		return err
+	}
+	// Without the key: status shows counts, which need no fingerprint, so
+	// it works on any copy of the checkpoint (an auditor's, another
+	// machine's).
+	db, err := store.OpenReadOnly(ctx, c.DB, "")
 	if err != nil {
 		return err
 	}
@@ -42,27 +52,50 @@ func (a *app) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The checkpoint keeps reasons as codes: say them in the language.
+	reasons := make(map[string]int, len(st.InvalidReasons))
+	for r, n := range st.InvalidReasons {
+		reasons[msg.Text(c.Lang, r)] += n
+	}
+	st.InvalidReasons = reasons
 	if c.JSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "checkpoint  %s\n", c.DB)
-	fmt.Fprintf(w, "input       %s (%d bytes, sha256 %s)\n", st.InputPath, st.InputSize, st.InputSHA256)
-	fmt.Fprintf(w, "endpoint    %s", st.Endpoint)
+	fmt.Fprintln(w, a.say(msg.StatusDB, c.DB))
+	fmt.Fprintln(w, a.say(msg.StatusKey, db.KeyID()))
+	fmt.Fprintln(w, a.say(msg.StatusInput, st.InputPath, st.InputSize, st.InputSHA256))
+	endpoint := a.say(msg.StatusEndpoint, st.Endpoint)
 	if st.Sandbox {
-		fmt.Fprint(w, "  SANDBOX: simulated answers")
+		endpoint += "  " + a.say(msg.StatusSandbox)
 	}
-	fmt.Fprintf(w, "\nruns        %d, from %s to %s\n", st.Runs, st.FirstAt.Format(time.RFC3339), st.LastAt.Format(time.RFC3339))
-	fmt.Fprintf(w, "rows        %d\n", st.Rows)
+	fmt.Fprintln(w, endpoint)
+	fmt.Fprintln(w, a.say(msg.StatusRuns, st.Runs, pipeline.ChinaTime(st.FirstAt), pipeline.ChinaTime(st.LastAt)))
+	fmt.Fprintln(w, a.say(msg.StatusRows, st.Rows))
 	for _, s := range pipeline.Statuses {
-		fmt.Fprintf(w, "  %-9s %d\n", s, st.Count(s))
+		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}
-	fmt.Fprintf(w, "calls       %d, billed %d", st.Calls, st.BilledCalls)
+	calls := a.say(msg.StatusCalls, st.Calls, st.BilledCalls)
 	if st.LostAnswers > 0 {
-		fmt.Fprintf(w, ", %d sent with no answer recorded (a crash: possibly billed, re-sent on resume)", st.LostAnswers)
+		calls = msg.Join(a.lang, calls, a.say(msg.StatusLost, st.LostAnswers))
 	}
-	fmt.Fprintln(w)
+	fmt.Fprintln(w, calls)
 	return nil
+}
+
+// pad pads s with spaces to n columns, a Chinese character taking two.
+func pad(s string, n int) string {
+	w := 0
+	for _, r := range s {
+		w++
+		if r >= 0x2e80 {
+			w++
+		}
+	}
+	if w >= n {
+		return s
+	}
+	return s + strings.Repeat(" ", n-w)
 }

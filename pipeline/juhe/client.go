@@ -3,6 +3,8 @@ package juhe
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -118,13 +120,13 @@ const maxIdlePerHost = 512
 // is not an http(s) URL, is an *pipeline.InputError.
 func New(cfg Config) (*Client, error) {
 	if cfg.Key == "" {
-		return nil, &pipeline.InputError{Msg: "no Juhe API key", Hint: "set JUHE_KEY (or --key), or try the tool with --sandbox"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoKey), Hint: pipeline.Reason(pipeline.HintNoKey)}
 	}
 	if cfg.Endpoint != Plain && cfg.Endpoint != Encrypted {
 		return nil, &pipeline.InputError{Msg: fmt.Sprintf("unknown endpoint %d", int(cfg.Endpoint)), Hint: "use --endpoint plain or --endpoint encrypted"}
 	}
 	if cfg.Endpoint == Encrypted && cfg.OpenID == "" {
-		return nil, &pipeline.InputError{Msg: "the encrypted endpoint needs the account's openid", Hint: "set JUHE_OPENID (or --openid), or use --endpoint plain"}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrNoOpenID), Hint: pipeline.Reason(pipeline.HintNoOpenID)}
 	}
 	if cfg.Timeout < 0 {
 		return nil, &pipeline.InputError{Msg: fmt.Sprintf("negative timeout %s", cfg.Timeout), Hint: "give --timeout a positive duration such as 10s"}
@@ -135,7 +137,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	u, err := url.Parse(base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.User != nil {
-		return nil, &pipeline.InputError{Msg: "the base URL is not an http(s) URL without query or user", Hint: "give --base-url like " + DefaultBaseURL}
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrBaseURL), Hint: pipeline.Reason(pipeline.HintBaseURL, DefaultBaseURL)}
 	}
 	c := &Client{
 		url:      strings.TrimRight(base, "/") + cfg.Endpoint.Path(),
@@ -215,17 +217,18 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	}
 	if buf.Len() > maxBody {
 		err := fmt.Errorf("body is longer than %d bytes", maxBody)
-		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: err.Error()}, fmt.Errorf("verify: %w", err)
+		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: pipeline.Reason(pipeline.CallTooLong, maxBody)}, fmt.Errorf("verify: %w", err)
 	}
 	a, err := parseBody(buf.Bytes())
 	a.HTTPStatus = resp.StatusCode
 	a.Reason = c.scrub(a.Reason, card)
-	if a.Answered && a.Reason == "" {
-		a.Reason = fmt.Sprintf("error_code %d", a.Code)
-	}
 	if err != nil {
-		// The Reason, scrubbed, says more than err (it quotes the vendor's).
-		return a, &callError{msg: "verify: " + a.Reason, err: err}
+		// The scrubbed vendor reason says more than err.
+		msg := "verify: " + err.Error()
+		if _, args, ok := pipeline.ParseReason(a.Reason); ok && len(args) > 0 && args[0] != "" {
+			msg += ": " + args[0]
+		}
+		return a, &callError{msg: msg, err: err}
 	}
 	return a, nil
 }
@@ -254,11 +257,19 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status}
 	switch {
 	case ctx.Err() != nil:
-		a.Reason = "cancelled"
-		return a, &callError{msg: "verify: " + a.Reason, err: ctx.Err()}
+		a.Reason = pipeline.Reason(pipeline.CallCancelled)
+		return a, &callError{msg: "verify: cancelled", err: ctx.Err()}
 	case callCtx.Err() != nil || isTimeout(err):
-		a.Reason = "timeout after " + c.timeout.String()
-		return a, &callError{msg: "verify: " + a.Reason, err: errTimeout}
+		a.Reason = pipeline.Reason(pipeline.CallTimeout, c.timeout)
+		return a, &callError{msg: "verify: timeout after " + c.timeout.String(), err: errTimeout}
+	}
+	if cert := certificateError(err); cert != "" {
+		// Nothing was sent: the handshake failed. Every call would fail
+		// the same way, so the run stops rather than marking rows.
+		a.Class = pipeline.Fatal
+		a.Reason = c.scrub(clip("TLS: the server's certificate is not trusted: "+cert), card, name)
+		a.Hint = "check --base-url (is it the API's host?); if a proxy on this network re-signs HTTPS, add its CA certificate to this machine's trust store"
+		return a, &callError{msg: "verify: " + a.Reason, err: err}
 	}
 	// url.Error holds the URL, which holds no secret; it is dropped anyway
 	// so that the message reads the same whatever the base URL.
@@ -267,15 +278,38 @@ func (c *Client) failure(ctx, callCtx context.Context, status int, doing string,
 	if errors.As(err, &ue) {
 		inner = ue.Err
 	}
-	msg := inner.Error()
+	msg := c.scrub(clip(inner.Error()), card, name)
+	a.Reason = pipeline.Reason(pipeline.CallNet, msg)
 	if errors.Is(inner, io.EOF) || errors.Is(inner, io.ErrUnexpectedEOF) {
 		msg = "connection closed without a complete answer"
+		a.Reason = pipeline.Reason(pipeline.CallClosed)
 	}
 	if doing != "" {
 		msg = doing + ": " + msg
 	}
-	a.Reason = c.scrub(clip(msg), card, name)
-	return a, &callError{msg: "verify: " + a.Reason, err: err}
+	return a, &callError{msg: "verify: " + msg, err: err}
+}
+
+// certificateError describes err if it is the failure to verify the
+// server's TLS certificate, and is "" otherwise.
+func certificateError(err error) string {
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+	)
+	switch {
+	case errors.As(err, &unknown):
+		return unknown.Error()
+	case errors.As(err, &hostname):
+		return hostname.Error()
+	case errors.As(err, &invalid):
+		return invalid.Error()
+	case errors.As(err, &verify):
+		return verify.Err.Error()
+	}
+	return ""
 }
 
 func isTimeout(err error) bool {

@@ -15,6 +15,7 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 const (
@@ -106,17 +107,17 @@ func TestVerifyFailures(t *testing.T) {
 		reply juhetest.Reply
 		want  pipeline.Answer
 	}{
-		{"HTML 502", juhetest.HTTPError(502), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: "HTTP 502"}},
-		{"HTTP 503 JSON", juhetest.Raw(503, "application/json", `{"error_code":0,"result":{"res":1}}`), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: "HTTP 503"}},
-		{"429 Retry-After", juhetest.TooMany("7"), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 7 * time.Second}},
-		{"429 without Retry-After", juhetest.TooMany(""), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{"truncated", juhetest.Truncated(), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON"}},
-		{"HTML 200", juhetest.Raw(200, "text/html", "<html>维护中</html>"), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is not JSON"}},
+		{"HTML 502", juhetest.HTTPError(502), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: pipeline.Reason(pipeline.CallHTTP, 502)}},
+		{"HTTP 503 JSON", juhetest.Raw(503, "application/json", `{"error_code":0,"result":{"res":1}}`), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: pipeline.Reason(pipeline.CallHTTP, 503)}},
+		{"429 Retry-After", juhetest.TooMany("7"), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 7 * time.Second}},
+		{"429 without Retry-After", juhetest.TooMany(""), pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{"truncated", juhetest.Truncated(), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallNotJSON)}},
+		{"HTML 200", juhetest.Raw(200, "text/html", "<html>维护中</html>"), pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallNotJSON)}},
 		{"huge body", juhetest.Raw(200, "application/json", `{"reason":"`+strings.Repeat("x", 70<<10)+`","error_code":0}`),
-			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: "body is longer than 65536 bytes"}},
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Reason: pipeline.Reason(pipeline.CallTooLong, 65536)}},
 		{"code 0 without result", juhetest.Raw(200, "application/json", `{"reason":"成功","result":null,"error_code":0}`),
-			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}},
-		{"timeout", juhetest.Delay(time.Second), pipeline.Answer{Class: pipeline.Transient, Reason: "timeout after 100ms"}},
+			pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 200, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功")}},
+		{"timeout", juhetest.Delay(time.Second), pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallTimeout, "100ms")}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -133,8 +134,9 @@ func TestVerifyFailures(t *testing.T) {
 			if got != tc.want {
 				t.Errorf("\n got %+v\nwant %+v", got, tc.want)
 			}
-			if err != nil && !strings.Contains(err.Error(), tc.want.Reason) {
-				t.Errorf("error %q does not say %q", err, tc.want.Reason)
+			// The error says what the reason says: its parameter, if any.
+			if _, args, _ := pipeline.ParseReason(tc.want.Reason); err != nil && len(args) > 0 && !strings.Contains(err.Error(), args[len(args)-1]) {
+				t.Errorf("error %q does not say %q", err, args[len(args)-1])
 			}
 			if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
 				t.Errorf("error %v looks like the caller's context ended", err)
@@ -154,7 +156,7 @@ func TestVerifyNoRedirect(t *testing.T) {
 		t.Fatal(err)
 	}
 	a, err := c.Verify(context.Background(), "董好", "6217003180000902693")
-	want := "HTTP 307 redirect to " + target.URL + ": check --base-url"
+	want := pipeline.Reason(pipeline.CallRedirect, 307, target.URL)
 	if err == nil || a.Reason != want || a.Class != pipeline.Transient {
 		t.Errorf("got %+v, %v; want reason %q", a, err, want)
 	}
@@ -207,8 +209,8 @@ func TestSecretsNeverLeak(t *testing.T) {
 		reason string // what the Reason must say
 	}{
 		{"connection refused", closed.URL, "connection refused"},
-		{"hangup", srv.URL, "connection closed without a complete answer"},
-		{"timeout", srv.URL, "timeout after 100ms"},
+		{"hangup", srv.URL, pipeline.Reason(pipeline.CallClosed)},
+		{"timeout", srv.URL, pipeline.Reason(pipeline.CallTimeout, "100ms")},
 		{"reason echoes secrets", srv.URL, "卡号***不合法 key *** openid ***"},
 		{"wrong key (10001)", wrongKey.URL, "错误的请求KEY"},
 	}
@@ -267,7 +269,7 @@ func TestNew(t *testing.T) {
 				return
 			}
 			var ie *pipeline.InputError
-			if !errors.As(err, &ie) || !strings.Contains(ie.Hint, tc.hint) {
+			if !errors.As(err, &ie) || !strings.Contains(msg.Text("en", ie.Hint), tc.hint) {
 				t.Fatalf("New = %v, want an InputError whose hint names %s", err, tc.hint)
 			}
 			if tc.cfg.Key != "" && strings.Contains(err.Error(), "key=k") {
@@ -344,5 +346,39 @@ func BenchmarkVerify(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
 		})
+	}
+}
+
+// TestVerifyHTTPS: an https base URL works when its certificate is
+// trusted; an untrusted certificate is a Fatal answer (every call would
+// fail alike) whose reason says it is the certificate, and nothing reaches
+// the server.
+func TestVerifyHTTPS(t *testing.T) {
+	h := juhetest.NewHandler(juhetest.Options{Key: testKey})
+	defer h.Close()
+	srv := httptest.NewTLSServer(h) // on 127.0.0.1
+	defer srv.Close()
+
+	trusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second, HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err := trusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if err != nil || !a.Answered || a.Code != 0 {
+		t.Fatalf("https with a trusted certificate: %+v, %v; want an answer", a, err)
+	}
+	calls := h.Calls()
+
+	untrusted, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, err = untrusted.Verify(context.Background(), "董好", "6217003180000902693")
+	if err == nil || a.Class != pipeline.Fatal || !strings.Contains(a.Reason, "certificate is not trusted") ||
+		!strings.Contains(a.Reason, "x509") || !strings.Contains(a.Hint, "--base-url") {
+		t.Errorf("untrusted certificate: %+v, %v; want a Fatal answer naming the certificate and --base-url", a, err)
+	}
+	if h.Calls() != calls {
+		t.Errorf("the call with an untrusted certificate reached the server")
 	}
 }

@@ -46,15 +46,12 @@ func parseBody(body []byte) (pipeline.Answer, error) {
 		}
 	})
 	if !ok {
-		return pipeline.Answer{Class: pipeline.Transient, Reason: errNotJSON.Error()}, errNotJSON
+		return pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)}, errNotJSON
 	}
 	reason := clip(text(w.reason))
 	code, ok := integer(w.code)
 	if !ok {
-		a := pipeline.Answer{Class: pipeline.Transient, Reason: errNoCode.Error()}
-		if reason != "" {
-			a.Reason += ": " + reason
-		}
+		a := pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNoCode, reason)}
 		return a, errNoCode
 	}
 	a := pipeline.Answer{Code: code, Answered: true, Reason: reason}
@@ -75,10 +72,7 @@ func parseBody(body []byte) (pipeline.Answer, error) {
 		// stays Answered with its Code; but there is no verdict to record.
 		a.Class = pipeline.Transient
 		err := fmt.Errorf("answer has error_code 0 but no res 1 or 2")
-		a.Reason = err.Error()
-		if reason != "" {
-			a.Reason += ": " + reason
-		}
+		a.Reason = pipeline.Reason(pipeline.CallNoVerdict, reason)
 		return a, err
 	}
 	a.Class, a.Res = pipeline.Billed, res
@@ -169,7 +163,7 @@ func clip(s string) string {
 // (with the server's Retry-After), Transient for any other.
 func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, error) {
 	err := fmt.Errorf("HTTP %d", status)
-	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: err.Error()}
+	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: pipeline.Reason(pipeline.CallHTTP, status)}
 	switch {
 	case status == http.StatusTooManyRequests:
 		a.Class = pipeline.Throttle
@@ -178,8 +172,8 @@ func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, er
 		// Say where to, without the path or query (which could hold
 		// anything), so that the user can fix --base-url.
 		if u, perr := url.Parse(h.Get("Location")); perr == nil && u.Host != "" {
-			a.Reason += " redirect to " + u.Scheme + "://" + u.Host + ": check --base-url"
-			err = errors.New(a.Reason)
+			a.Reason = pipeline.Reason(pipeline.CallRedirect, status, u.Scheme+"://"+u.Host)
+			err = fmt.Errorf("HTTP %d redirect to %s://%s: check --base-url", status, u.Scheme, u.Host)
 		}
 	}
 	return a, err

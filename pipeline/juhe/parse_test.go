@@ -82,27 +82,27 @@ func TestParseBody(t *testing.T) {
 		{
 			name: "a code 0 result with a res a verdict can't have",
 			body: `{"reason":"成功","result":{"res":3,"jobid":"JH5"},"error_code":0}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功", JobID: "JH5"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功"), JobID: "JH5"}, wantErr: true,
 		},
 		{
 			name: "code 0 with result null",
 			body: `{"reason":"成功","result":null,"error_code":0}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功")}, wantErr: true,
 		},
 		{
 			name: "res as a float",
 			body: `{"reason":"成功","result":{"res":1.0},"error_code":0}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功")}, wantErr: true,
 		},
 		{
 			name: "no error_code",
 			body: `{"reason":"成功","result":{"res":1}}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Reason: "answer has no error_code: 成功"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNoCode, "成功")}, wantErr: true,
 		},
 		{
 			name: "error_code null",
 			body: `{"reason":"x","error_code":null}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Reason: "answer has no error_code: x"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNoCode, "x")}, wantErr: true,
 		},
 		{
 			name: "escapes, unknown members of every type, duplicate keys",
@@ -112,48 +112,48 @@ func TestParseBody(t *testing.T) {
 		{
 			name:    "trailing garbage",
 			body:    `{"reason":"成功","result":{"res":1},"error_code":0}{}`,
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name:    "trailing comma",
 			body:    `{"reason":"成功","result":{"res":1},"error_code":0,}`,
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name:    "single quotes",
 			body:    `{'error_code':0}`,
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name: "result string that is not an object",
 			body: `{"reason":"成功","result":"ok","error_code":0}`,
-			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: "answer has error_code 0 but no res 1 or 2: 成功"}, wantErr: true,
+			want: pipeline.Answer{Class: pipeline.Transient, Answered: true, Reason: pipeline.Reason(pipeline.CallNoVerdict, "成功")}, wantErr: true,
 		},
 		{
 			name:    "HTML",
 			body:    "<html><head><title>502 Bad Gateway</title></head></html>",
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name:    "truncated",
 			body:    `{"reason":"成功","result":{"res":1,"jo`,
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name:    "empty",
 			body:    "",
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 		{
 			name:    "a JSON array",
 			body:    `[{"error_code":0}]`,
-			want:    pipeline.Answer{Class: pipeline.Transient, Reason: "body is not JSON"},
+			want:    pipeline.Answer{Class: pipeline.Transient, Reason: pipeline.Reason(pipeline.CallNotJSON)},
 			wantErr: true,
 		},
 	}
@@ -190,17 +190,17 @@ func TestStatusAnswer(t *testing.T) {
 		retryAfter string
 		want       pipeline.Answer
 	}{
-		{502, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: "HTTP 502"}},
-		{503, "30", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: "HTTP 503"}},
-		{404, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 404, Reason: "HTTP 404"}},
-		{429, "", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{301, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 301, Reason: "HTTP 301"}},
-		{429, "7", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 7 * time.Second}},
-		{429, "Fri, 27 Nov 2026 12:01:30 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: 90 * time.Second}},
-		{429, "Fri, 27 Nov 2026 11:00:00 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{429, "-5", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{429, "soon", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429"}},
-		{429, "999999999999", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: "HTTP 429", RetryAfter: maxRetryAfter}},
+		{502, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 502, Reason: pipeline.Reason(pipeline.CallHTTP, 502)}},
+		{503, "30", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: pipeline.Reason(pipeline.CallHTTP, 503)}},
+		{404, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 404, Reason: pipeline.Reason(pipeline.CallHTTP, 404)}},
+		{429, "", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{301, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 301, Reason: pipeline.Reason(pipeline.CallHTTP, 301)}},
+		{429, "7", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 7 * time.Second}},
+		{429, "Fri, 27 Nov 2026 12:01:30 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 90 * time.Second}},
+		{429, "Fri, 27 Nov 2026 11:00:00 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{429, "-5", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{429, "soon", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
+		{429, "999999999999", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: maxRetryAfter}},
 	}
 	for _, tc := range tests {
 		h := http.Header{}
@@ -220,8 +220,8 @@ func TestStatusAnswer(t *testing.T) {
 func TestStatusAnswerRedirect(t *testing.T) {
 	h := http.Header{"Location": {"https://v.juhe.cn/verifybankcard/query?key=SECRET"}}
 	a, err := statusAnswer(301, h, time.Time{})
-	want := "HTTP 301 redirect to https://v.juhe.cn: check --base-url"
-	if a.Reason != want || err == nil || err.Error() != want || a.Class != pipeline.Transient {
+	want := pipeline.Reason(pipeline.CallRedirect, 301, "https://v.juhe.cn")
+	if a.Reason != want || err == nil || err.Error() != "HTTP 301 redirect to https://v.juhe.cn: check --base-url" || a.Class != pipeline.Transient {
 		t.Errorf("got %+v, %v; want reason %q", a, err, want)
 	}
 }
@@ -249,7 +249,7 @@ func FuzzParse(f *testing.F) {
 		// The hand-written scanner accepts what encoding/json accepts.
 		trimmed := bytes.TrimLeft(bytes.TrimPrefix(body, []byte("\xef\xbb\xbf")), " \t\r\n")
 		wantJSON := json.Valid(trimmed) && len(trimmed) > 0 && trimmed[0] == '{'
-		if gotJSON := a.Reason != errNotJSON.Error(); gotJSON != wantJSON {
+		if gotJSON := a.Reason != pipeline.Reason(pipeline.CallNotJSON); gotJSON != wantJSON {
 			t.Fatalf("body %q: read as JSON %v, json.Valid says %v", body, gotJSON, wantJSON)
 		}
 		if a.Answered && a.Reason == "" && a.Code != 0 {

@@ -1,7 +1,7 @@
 -- 0001: the first schema of a cardverify checkpoint.
 --
 -- No column holds a plaintext name or card number: pairs and cards are known
--- by keyed fingerprints (HMAC-SHA-256 with meta.hmac_key), and rows keep only
+-- by keyed fingerprints (HMAC-SHA-256 with the key of a key file apart since 0005; before, meta.hmac_key), and rows keep only
 -- the masked card (first 6 and last 4 digits).
 --
 -- Times are TEXT in UTC, RFC 3339 with nine fractional digits

@@ -2,14 +2,17 @@ package job
 
 import (
 	"flag"
-	"fmt"
+	"net"
+	"net/url"
 	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
+	"github.com/cardverify/cardverify/store"
 )
 
 // Config is everything a run of a job was asked to do: the flags of
@@ -20,22 +23,28 @@ type Config struct {
 	Endpoint       string
 	BaseURL        string
 	Key, OpenID    string
-	QPS            float64
-	Workers        int
-	Timeout        time.Duration
-	MaxAttempts    int
-	MaxBilled      int
-	Price          float64 // yuan per billed call, for the Summary's cost; 0: not given
-	DryRun         bool
-	RetryFailed    bool
-	RetryDeferred  bool
-	Sandbox        bool
-	Lang           string
-	MaskCard       bool
-	MaxDuration    time.Duration
-	StopAt         string
-	Progress       string
-	CPUProfile     string
+	// KeyFrom and OpenIDFrom say where Key and OpenID came from: "--key"
+	// or "JUHE_KEY", "--openid" or "JUHE_OPENID" (set by Secrets).
+	KeyFrom, OpenIDFrom string
+	// KeyFile is the fingerprint key file of the checkpoint; "" means
+	// store.DefaultKeyPath.
+	KeyFile       string
+	QPS           float64
+	Workers       int
+	Timeout       time.Duration
+	MaxAttempts   int
+	MaxBilled     int
+	Price         float64 // yuan per billed call, for the Summary's cost; 0: not given
+	DryRun        bool
+	RetryFailed   bool
+	RetryDeferred bool
+	Sandbox       bool
+	Lang          string
+	MaskCard      bool
+	MaxDuration   time.Duration
+	StopAt        string
+	Progress      string
+	CPUProfile    string
 }
 
 // Defaults of the API flags, shared by run and serve.
@@ -44,15 +53,12 @@ const (
 	DefaultMaxAttempts = 4
 )
 
-// UsageError is a mistake in the flags or the request: exit code 2.
-type UsageError struct{ Msg string }
+// UsageError is a mistake in the flags or the request: exit code 2. Its
+// message is a code of the catalogue, said in the user's language.
+type UsageError = msg.Usage
 
-func (e *UsageError) Error() string { return e.Msg }
-
-// Usagef returns a *UsageError with a formatted message.
-func Usagef(format string, args ...any) error {
-	return &UsageError{fmt.Sprintf(format, args...)}
-}
+// Usagef returns a *UsageError of code c.
+func Usagef(c pipeline.Code, args ...any) error { return msg.Usagef(c, args...) }
 
 // ReaderFlags registers on fs the flags that say how to read an input.
 func ReaderFlags(fs *flag.FlagSet, o *reader.Options) {
@@ -99,16 +105,87 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this local time, `HH:MM`")
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
+	KeyFileFlag(fs, &c.KeyFile)
 }
 
-// Secrets fills Key and OpenID from the environment when no flag gave them.
+// KeyFileFlag registers --key-file on fs.
+func KeyFileFlag(fs *flag.FlagSet, path *string) {
+	fs.StringVar(path, "key-file", "", "fingerprint key `file` of the checkpoint (default: cardverify/fingerprint.key in the user's config directory)")
+}
+
+// KeyFile returns the fingerprint key file to use: path, or
+// store.DefaultKeyPath when path is "".
+func KeyFile(path string) (string, error) {
+	if path != "" {
+		return path, nil
+	}
+	return store.DefaultKeyPath()
+}
+
+// Secrets fills Key and OpenID from the environment when no flag gave them,
+// and records where each came from.
 func (c *Config) Secrets(getenv func(string) string) {
+	c.KeyFrom, c.OpenIDFrom = "--key", "--openid"
 	if c.Key == "" {
-		c.Key = getenv("JUHE_KEY")
+		c.Key, c.KeyFrom = getenv("JUHE_KEY"), "JUHE_KEY"
 	}
 	if c.OpenID == "" {
-		c.OpenID = getenv("JUHE_OPENID")
+		c.OpenID, c.OpenIDFrom = getenv("JUHE_OPENID"), "JUHE_OPENID"
 	}
+}
+
+// Warnings returns, as catalogue codes, what the person starting the run should know before it
+// starts: a secret given as a flag, which every user of the machine can read
+// in the process list, and names and cards about to cross the network
+// unencrypted (plain endpoint over plain HTTP to a host other than this
+// machine).
+func (c *Config) Warnings() []string {
+	var ws []string
+	if c.Key != "" && c.KeyFrom == "--key" {
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--key", "JUHE_KEY"))
+	}
+	if c.OpenID != "" && c.OpenIDFrom == "--openid" {
+		ws = append(ws, pipeline.Reason(msg.WarnFlagSecret, "--openid", "JUHE_OPENID"))
+	}
+	if !c.Sandbox && !c.DryRun && c.Endpoint == "plain" {
+		u, err := url.Parse(c.BaseURL)
+		if err == nil && u.Scheme == "http" && !loopback(u.Hostname()) {
+			ws = append(ws, pipeline.Reason(msg.WarnPlainHTTP, c.BaseURL))
+		}
+	}
+	return ws
+}
+
+// loopback reports whether host is this machine.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// NameSecretSource makes the hint of a run-level API error name where the
+// key or openid came from, when it was a flag: the code table's hints say
+// "check JUHE_KEY".
+func (c *Config) NameSecretSource(err error) error {
+	ae, ok := err.(*pipeline.APIError)
+	if !ok {
+		return err
+	}
+	hint := ae.Hint
+	if c.KeyFrom == "--key" {
+		hint = strings.ReplaceAll(hint, "JUHE_KEY", "the key given with --key")
+	}
+	if c.OpenIDFrom == "--openid" {
+		hint = strings.ReplaceAll(hint, "JUHE_OPENID", "the openid given with --openid")
+	}
+	if hint == ae.Hint {
+		return err
+	}
+	named := *ae
+	named.Hint = hint
+	return &named
 }
 
 // OneOf checks that value is one of allowed, for flag name.
@@ -118,7 +195,7 @@ func OneOf(name, value string, allowed ...string) error {
 			return nil
 		}
 	}
-	return Usagef("--%s must be one of %s, not %q", name, strings.Join(allowed, ", "), value)
+	return Usagef(msg.UsageOneOf, name, strings.Join(allowed, ", "), value)
 }
 
 // Check validates what can be validated before reading anything.
@@ -135,18 +212,18 @@ func (c *Config) Check() error {
 		}
 	}
 	if c.QPS <= 0 || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || !(c.Price >= 0) {
-		return Usagef("--qps and --timeout must be positive, --max-attempts at least 1, --workers, --max-billed and --price not negative")
+		return Usagef(msg.UsageNums)
 	}
 	if c.StopAt != "" {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
-			return Usagef("--stop-at: %v", err)
+			return Usagef(msg.UsageStop, c.StopAt)
 		}
 	}
 	if c.Key == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost")
+		return Usagef(msg.UsageKey)
 	}
 	if c.Endpoint == "encrypted" && c.OpenID == "" && !c.Sandbox && !c.DryRun {
-		return Usagef("the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)")
+		return Usagef(msg.UsageOpen)
 	}
 	return nil
 }

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -24,6 +26,8 @@ type ExportConfig struct {
 	Price          float64 // yuan per billed call, for the Summary's cost; 0: not given
 	// Now dates the workbook (default time.Now).
 	Now func() time.Time
+	KeyFile        string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice         io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers export's flags on fs.
@@ -33,16 +37,17 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Lang, "lang", "zh", "output language: zh or en")
 	fs.BoolVar(&c.MaskCard, "mask-card", false, "show only the first 6 and last 4 digits of cards")
 	PriceFlag(fs, &c.Price)
+	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
 
 // Check validates c before anything is opened.
 func (c *ExportConfig) Check() error {
 	if c.Input == "" || c.DB == "" || c.Out == "" {
-		return Usagef("usage: cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]")
+		return Usagef(msg.UsageLine, "cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]")
 	}
 	if !(c.Price >= 0) {
-		return Usagef("--price must not be negative")
+		return Usagef(msg.UsageNums)
 	}
 	return OneOf("lang", c.Lang, "zh", "en")
 }
@@ -51,11 +56,12 @@ func (c *ExportConfig) Check() error {
 // any time, even while a run is going on, and returns the checkpoint's
 // status.
 func Export(ctx context.Context, c ExportConfig, version string) (store.Status, error) {
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	db, err := openWithKey(ctx, c.DB, c.KeyFile)
 	if err != nil {
 		return store.Status{}, err
 	}
 	defer db.Close()
+	removeTemporaries(c.DB, c.Out, c.Notice, c.Lang)
 	st, err := SameInput(ctx, db, c.Input)
 	if err != nil {
 		return st, err
@@ -69,20 +75,27 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 type AuditConfig struct {
 	Output, DB string
 	Read       reader.Options
+	// Lang is the language of the report (zh or en); the output's own
+	// language, whichever it is, is recognised.
+	Lang    string
+	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice  io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers audit's flags on fs.
 func (c *AuditConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
+	fs.StringVar(&c.Lang, "lang", "zh", "language of the report: zh or en")
+	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
 
 // Check validates c before anything is opened.
 func (c *AuditConfig) Check() error {
 	if c.Output == "" || c.DB == "" {
-		return Usagef("usage: cardverify audit OUTPUT --db PATH")
+		return Usagef(msg.UsageLine, "cardverify audit OUTPUT --db PATH [--lang zh|en]")
 	}
-	return nil
+	return OneOf("lang", c.Lang, "zh", "en")
 }
 
 // ErrAudit reports an output that does not match its checkpoint: exit 1.
@@ -100,17 +113,18 @@ func (r AuditReport) Err() error {
 	if len(r.Differences) == 0 {
 		return nil
 	}
-	return fmt.Errorf("%w: %d of %d rows differ", ErrAudit, len(r.Differences), r.Rows)
+	return msg.Errorf(ErrAudit, msg.AuditDiffer, len(r.Differences), r.Rows)
 }
 
 // Audit checks an annotated output against the checkpoint's records.
 func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	var rep AuditReport
-	db, err := store.OpenReadOnly(ctx, c.DB)
+	db, err := openWithKey(ctx, c.DB, c.KeyFile)
 	if err != nil {
 		return rep, err
 	}
 	defer db.Close()
+	removeTemporaries(c.DB, c.Output, c.Notice, c.Lang)
 	out, err := reader.Open(c.Output, c.Read)
 	if err != nil {
 		return rep, err
@@ -118,7 +132,8 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	defer out.Close()
 	cols, err := verdictColumns(out.Layout().Header)
 	if err != nil {
-		return rep, &pipeline.InputError{Path: c.Output, Msg: err.Error(), Hint: "audit reads a file written by cardverify run or export"}
+		return rep, &pipeline.InputError{Path: c.Output, Msg: pipeline.Reason(msg.AuditNoCols, writer.Headers("zh")[0], writer.Headers("en")[0]),
+			Hint: pipeline.Reason(msg.AuditNoColsHint)}
 	}
 	res, err := db.Results(ctx)
 	if err != nil {
@@ -127,6 +142,36 @@ func Audit(ctx context.Context, c AuditConfig) (AuditReport, error) {
 	defer res.Close()
 	rep.Differences, rep.Rows, err = pipeline.Audit(ctx, out, res, db, cols)
 	return rep, err
+}
+
+// openWithKey opens the checkpoint at path read-only with its fingerprint
+// key (keyFile, or the default key file).
+func openWithKey(ctx context.Context, path, keyFile string) (*store.DB, error) {
+	keyFile, err := KeyFile(keyFile)
+	if err != nil {
+		return nil, err
+	}
+	return store.OpenReadOnly(ctx, path, keyFile)
+}
+
+// removeTemporaries removes the temporary files beside out that a run or
+// export killed while writing it left, with names and cards in them, when
+// no run holds the checkpoint at db (a running one may be writing out). It
+// tells notice, if not nil, what it removed or could not.
+func removeTemporaries(db, out string, notice io.Writer, lang string) {
+	unlock, idle := store.LockIfIdle(db)
+	defer unlock()
+	if !idle {
+		return
+	}
+	if notice == nil {
+		notice = io.Discard
+	}
+	if n, err := writer.RemoveTemporaries(out); err != nil {
+		fmt.Fprintln(notice, msg.Say(lang, msg.Warning, msg.Render(lang, err)))
+	} else if n > 0 {
+		fmt.Fprintln(notice, msg.Say(lang, msg.TempRemoved, n, out))
+	}
 }
 
 // verdictColumns finds the appended status, res and jobid columns in an
@@ -140,5 +185,5 @@ func verdictColumns(header []string) (pipeline.AuditColumns, error) {
 		}
 		return pipeline.AuditColumns{Status: st, Res: slices.Index(header, h[1]), JobID: slices.Index(header, h[2])}, nil
 	}
-	return pipeline.AuditColumns{}, fmt.Errorf("no %q or %q column in the header", writer.Headers("zh")[0], writer.Headers("en")[0])
+	return pipeline.AuditColumns{}, errors.New("no status column in the header")
 }

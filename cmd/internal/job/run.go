@@ -16,6 +16,7 @@ import (
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 	"github.com/cardverify/cardverify/writer"
@@ -102,8 +103,8 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	defer in.Close()
 	layout := in.Layout()
 	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
-		return res, &pipeline.InputError{Path: c.Input, Msg: fmt.Sprintf("about %d rows: more than an XLSX sheet holds (%d)", layout.EstimatedRows, xlsxMaxRows),
-			Hint: "write a CSV instead: --out " + strings.TrimSuffix(c.Out, filepath.Ext(c.Out)) + ".csv"}
+		return res, &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, layout.EstimatedRows, xlsxMaxRows),
+			Hint: pipeline.Reason(pipeline.HintCSV, strings.TrimSuffix(c.Out, filepath.Ext(c.Out))+".csv")}
 	}
 	// Fail now, not after a night of billed calls, if the output cannot
 	// be written: a wrong extension, the input itself, a directory, no
@@ -118,11 +119,23 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	defer closeClient()
-	db, err := store.Open(ctx, c.DB)
+	keyFile, err := KeyFile(c.KeyFile)
+	if err != nil {
+		return res, err
+	}
+	db, err := store.Open(ctx, c.DB, keyFile)
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
+	// The checkpoint's lock is held: no other run of this job writes the
+	// output now, so every temporary output beside it was left by a run
+	// killed while writing, with names and cards in it.
+	if n, err := writer.RemoveTemporaries(c.Out); err != nil {
+		return res, err
+	} else if n > 0 {
+		fmt.Fprintln(env.Notice, msg.Say(c.Lang, msg.TempRemoved, n, c.Out))
+	}
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
 		Endpoint: c.Endpoint, Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
@@ -162,7 +175,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	if ctx.Err() != nil {
 		// A second Ctrl-C wants out now: no output.
-		return res, fmt.Errorf("stopped at once; the calls in flight were abandoned (status counts them as lost answers) — run the same command to resume: %w", pipeline.ErrIncomplete)
+		return res, msg.Errorf(pipeline.ErrIncomplete, msg.RunAbandoned)
 	}
 	var inputErr *pipeline.InputError
 	if errors.As(runErr, &inputErr) {
@@ -181,7 +194,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, incomplete(runErr, res.Stats, st)
+	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled))
 }
 
 // stopCode is why a run ended, as the checkpoint records it.
@@ -276,24 +289,24 @@ func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	}
 	left := maxBilled - before.BilledCalls
 	if left <= 0 {
-		return 0, fmt.Errorf("%w: this job already has %d billed answers and --max-billed is %d (raise it to go on)",
-			pipeline.ErrBudget, before.BilledCalls, maxBilled)
+		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls, maxBilled)
 	}
 	return left, nil
 }
 
 // incomplete is the error of a run whose output was written: runErr, or
 // pipeline.ErrIncomplete when rows are left to do, with what to do next.
-func incomplete(runErr error, s pipeline.Stats, st store.Status) error {
+func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) error {
 	switch {
+	case errors.Is(runErr, pipeline.ErrBudget):
+		// Running again would stop again: say how to go on, once.
+		return msg.Errorf(runErr, msg.RunBudget, st.BilledCalls, maxBilled)
+	case errors.Is(runErr, pipeline.ErrIncomplete):
+		return &msg.Error{Reason: pipeline.Reason(msg.RunResume, s.StopReason), Err: runErr}
 	case runErr != nil:
-		if errors.Is(runErr, pipeline.ErrIncomplete) {
-			return fmt.Errorf("%s — run the same command to resume: %w", s.StopReason, runErr)
-		}
 		return runErr
 	case st.Pending+st.Failed+st.Deferred > 0:
-		return fmt.Errorf("%d rows pending, %d failed, %d deferred — run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day): %w",
-			st.Pending, st.Failed, st.Deferred, pipeline.ErrIncomplete)
+		return msg.Errorf(pipeline.ErrIncomplete, msg.RunLeft, st.Pending, st.Failed, st.Deferred)
 	}
 	return nil
 }
@@ -331,7 +344,7 @@ func newClient(c Config, notice io.Writer) (*juhe.Client, string, func(), error)
 		}
 		stop = func() { sb.Close() }
 		jc.BaseURL, jc.Key, jc.OpenID = sb.URL, SandboxKey, SandboxOpenID
-		fmt.Fprintln(notice, "SANDBOX: answers come from the built-in simulated API; they are not real verdicts")
+		fmt.Fprintln(notice, msg.Say(c.Lang, msg.SandboxStart))
 	}
 	client, err := juhe.New(jc)
 	if err != nil {
@@ -343,8 +356,8 @@ func newClient(c Config, notice io.Writer) (*juhe.Client, string, func(), error)
 
 // noData is the error for an input with a header and no data row under it.
 func noData(input string, l reader.Layout) error {
-	return &pipeline.InputError{Path: input, Msg: fmt.Sprintf("no data row under the header (row %d)", l.HeaderRow),
-		Hint: "check that this is the right file and sheet (--sheet), and the header row (--header-row)"}
+	return &pipeline.InputError{Path: input, Msg: pipeline.Reason(pipeline.ErrNoData, l.HeaderRow),
+		Hint: pipeline.Reason(pipeline.HintNoData)}
 }
 
 // Output says which annotated output to write, and how.
@@ -354,6 +367,7 @@ type Output struct {
 	Read     reader.Options
 	Lang     string
 	MaskCard bool
+	DryRun   bool    // a dry run's output: pending rows say no call was made
 	// Price is the price of a billed call in yuan, for the Summary's cost;
 	// 0 leaves the cost out.
 	Price   float64
@@ -379,7 +393,7 @@ func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) e
 	defer res.Close()
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		Summary: summary(st, o, layout.Sheet, o.now()),
+		DryRun: o.DryRun, Summary: summary(st, o, layout.Sheet, o.now()),
 	})
 	if err != nil {
 		return err
@@ -457,6 +471,9 @@ type DryResult struct {
 	Stats  pipeline.Stats
 	Status store.Status
 	Out    string
+	// Layout is what the reader found: the format, the encoding it
+	// guessed (or was given), the header row and columns.
+	Layout reader.Layout
 }
 
 // DryRun reads and validates the whole input against a throwaway
@@ -475,7 +492,9 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer in.Close()
-	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"))
+	// A throwaway checkpoint with a throwaway key: a dry run leaves no
+	// key file behind.
+	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"), filepath.Join(tmp, "dry-run.key"))
 	if err != nil {
 		return res, err
 	}
@@ -483,6 +502,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true}); err != nil {
 		return res, err
 	}
+	res.Layout = in.Layout()
 	if res.Stats.Rows == 0 {
 		return res, noData(c.Input, in.Layout())
 	}
@@ -490,7 +510,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	if err := WriteOutput(ctx, db, res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
-		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+		DryRun: true, Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, err
 	}
 	res.Out = c.Out
@@ -509,8 +529,8 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 		return st, err
 	}
 	if st.InputSHA256 != "" && sum.SHA256 != st.InputSHA256 {
-		return st, &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
-			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
+		return st, &pipeline.InputError{Path: input, Msg: pipeline.Reason(pipeline.ErrNotSameInput),
+			Hint: pipeline.Reason(pipeline.HintSameInput, st.InputPath)}
 	}
 	return st, nil
 }

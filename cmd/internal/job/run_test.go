@@ -5,9 +5,11 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/pipeline/juhe"
 )
 
@@ -26,7 +28,8 @@ func copyDemo(tb testing.TB) string {
 }
 
 func TestRunSandboxThenResume(t *testing.T) {
-	c := Config{Input: copyDemo(t), Sandbox: true, Endpoint: "plain", Lang: "en", QPS: 200, Timeout: juhe.DefaultTimeout, MaxAttempts: 2}
+	c := Config{Input: copyDemo(t), Sandbox: true, Endpoint: "plain", Lang: "en", QPS: 200, Timeout: juhe.DefaultTimeout, MaxAttempts: 2,
+		KeyFile: filepath.Join(t.TempDir(), "fingerprint.key")}
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
 	}
@@ -77,5 +80,46 @@ func TestCommandLine(t *testing.T) {
 		if got := CommandLine(tc.args); got != tc.want {
 			t.Errorf("CommandLine(%q)\n got  %s\n want %s", tc.args, got, tc.want)
 		}
+	}
+}
+
+func TestWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    Config
+		want []string // substrings, one per warning
+	}{
+		{"secrets from the environment, encrypted", Config{Key: "k", KeyFrom: "JUHE_KEY", OpenID: "o", OpenIDFrom: "JUHE_OPENID", Endpoint: "encrypted", BaseURL: "http://v.juhe.cn"}, nil},
+		{"key flag", Config{Key: "k", KeyFrom: "--key", Endpoint: "encrypted", BaseURL: "http://v.juhe.cn"}, []string{"--key is visible to every user"}},
+		{"openid flag", Config{Key: "k", KeyFrom: "JUHE_KEY", OpenID: "o", OpenIDFrom: "--openid", Endpoint: "encrypted", BaseURL: "https://v.juhe.cn"}, []string{"--openid is visible"}},
+		{"plain over http", Config{Key: "k", KeyFrom: "JUHE_KEY", Endpoint: "plain", BaseURL: "http://v.juhe.cn"}, []string{"unencrypted across the network; use --endpoint encrypted"}},
+		{"plain over https", Config{Key: "k", KeyFrom: "JUHE_KEY", Endpoint: "plain", BaseURL: "https://v.juhe.cn"}, nil},
+		{"plain over http to this machine", Config{Key: "k", KeyFrom: "JUHE_KEY", Endpoint: "plain", BaseURL: "http://127.0.0.1:8080"}, nil},
+		{"plain over http, sandbox", Config{Endpoint: "plain", BaseURL: "http://v.juhe.cn", Sandbox: true}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := tc.c.Warnings()
+			if len(got) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d", got, len(tc.want))
+			}
+			for i, w := range tc.want {
+				if en := msg.Text("en", got[i]); !strings.Contains(en, w) {
+					t.Errorf("warning %q, want it to say %q", en, w)
+				}
+			}
+		})
+	}
+}
+
+func TestNameSecretSource(t *testing.T) {
+	err := &pipeline.APIError{Code: 10001, Reason: "错误的请求KEY", Hint: "check JUHE_KEY: the API does not know this key"}
+	flag := Config{KeyFrom: "--key"}
+	var ae *pipeline.APIError
+	if !errors.As(flag.NameSecretSource(err), &ae) || ae.Hint != "check the key given with --key: the API does not know this key" {
+		t.Errorf("key from --key: hint %q", ae.Hint)
+	}
+	env := Config{KeyFrom: "JUHE_KEY"}
+	if got := env.NameSecretSource(err); got != err {
+		t.Errorf("key from JUHE_KEY: %v, want the error unchanged", got)
 	}
 }

@@ -82,7 +82,7 @@ func chinaText(t time.Time) string {
 func TestSummaryOfThreeRuns(t *testing.T) {
 	ctx := context.Background()
 	c := Config{Input: copyDemo(t), Sandbox: true, Endpoint: "plain", Lang: "zh", QPS: 20,
-		Timeout: 10 * time.Second, MaxAttempts: 2, Price: 0.35}
+		Timeout: 10 * time.Second, MaxAttempts: 2, Price: 0.35, KeyFile: filepath.Join(t.TempDir(), "fingerprint.key")}
 	c.DefaultPaths()
 	c.Out = strings.TrimSuffix(c.Out, ".csv") + ".xlsx"
 	const secret = "0123456789abcdef0123456789abcdef"
@@ -177,7 +177,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 	} {
 		t.Run(lang.code, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "export."+lang.code+".xlsx")
-			err := WriteOutput(ctx, mustOpenRO(t, c.DB), st, Output{Input: c.Input, Path: out, Lang: lang.code, Price: 0.35, Version: "v-test"})
+			err := WriteOutput(ctx, mustOpenRO(t, c.DB, c.KeyFile), st, Output{Input: c.Input, Path: out, Lang: lang.code, Price: 0.35, Version: "v-test"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -274,7 +274,7 @@ func flatten(rows [][]string) []string {
 }
 
 func statusOf(ctx context.Context, path string) (store.Status, error) {
-	db, err := store.OpenReadOnly(ctx, path)
+	db, err := store.OpenReadOnly(ctx, path, "")
 	if err != nil {
 		return store.Status{}, err
 	}
@@ -282,9 +282,9 @@ func statusOf(ctx context.Context, path string) (store.Status, error) {
 	return db.Status(ctx)
 }
 
-func mustOpenRO(tb testing.TB, path string) *store.DB {
+func mustOpenRO(tb testing.TB, path, keyFile string) *store.DB {
 	tb.Helper()
-	db, err := store.OpenReadOnly(context.Background(), path)
+	db, err := store.OpenReadOnly(context.Background(), path, keyFile)
 	if err != nil {
 		tb.Fatal(err)
 	}

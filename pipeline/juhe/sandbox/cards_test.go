@@ -51,27 +51,37 @@ func TestCards(t *testing.T) {
 	}
 }
 
-// TestSandboxCardsFixture checks that testdata/juhe/sandbox-cards.csv still
-// says what the default rule answers.
+// TestSandboxCardsFixture checks that testdata/juhe/sandbox-cards.csv and
+// sandbox-cards-alone.csv still say what the default rule answers, and that
+// together they hold every code of the vendor's document.
 func TestSandboxCardsFixture(t *testing.T) {
-	f, err := os.Open(filepath.Join("..", "..", "..", "testdata", "juhe", "sandbox-cards.csv"))
-	if err != nil {
-		t.Fatal(err)
+	codes := map[int]bool{}
+	for _, name := range []string{"sandbox-cards.csv", "sandbox-cards-alone.csv"} {
+		f, err := os.Open(filepath.Join("..", "..", "..", "testdata", "juhe", name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(f).ReadAll()
+		f.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rows) < 2 || rows[0][0] != "姓名" || rows[0][1] != "银行卡号" {
+			t.Fatalf("%s has %d rows, header %v", name, len(rows), rows[0])
+		}
+		for _, row := range rows[1:] {
+			code, res := Rule(row[1])
+			wantCode, _ := strconv.Atoi(row[2])
+			wantRes, _ := strconv.Atoi(row[3])
+			if code != wantCode || res != wantRes {
+				t.Errorf("%s %v: the rule gives error_code %d res %d", name, row, code, res)
+			}
+			codes[code] = true
+		}
 	}
-	defer f.Close()
-	rows, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(rows) < len(juhe.Codes)+1 || rows[0][0] != "姓名" || rows[0][1] != "银行卡号" {
-		t.Fatalf("fixture has %d rows, header %v", len(rows), rows[0])
-	}
-	for _, row := range rows[1:] {
-		code, res := Rule(row[1])
-		wantCode, _ := strconv.Atoi(row[2])
-		wantRes, _ := strconv.Atoi(row[3])
-		if code != wantCode || res != wantRes {
-			t.Errorf("%v: the rule gives error_code %d res %d", row, code, res)
+	for _, c := range juhe.Codes {
+		if !codes[c.Code] {
+			t.Errorf("no card gets error_code %d", c.Code)
 		}
 	}
 }

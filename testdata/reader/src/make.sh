@@ -29,6 +29,15 @@ csv src/list.fods list-utf16.txt 9,34,65535,1
 csv src/list.fods list-semicolon.csv 59,34,76,1
 csv src/list.fods list-pipe.txt 124,34,76,1
 csv src/cards-general.fods cards-general.csv 44,34,76,1
+# Classic Mac OS line endings (a lone CR), as Excel for Mac's "CSV
+# (Macintosh)" writes them: LibreOffice cannot, so tr turns its LF into CR.
+tr '\n' '\r' <list-utf8.csv >list-cr.csv
+# A UTF-8 byte order mark before GBK text, as a tool that adds the mark to a
+# file already in GBK leaves it.
+{ printf '\357\273\277'; cat list-gbk.csv; } >list-bom-gbk.csv
+# Names that are not names (issue #12), as a workbook and as UTF-8 CSV.
+lo --convert-to xlsx --outdir . src/names.fods
+csv src/names.fods names.csv 44,34,76,1
 
 # Formats to refuse.
 lo --convert-to xls --outdir . src/list.fods

@@ -136,3 +136,19 @@ write('list.fods', table('Sheet1', [
     [s('李四'), s('123'), s('')],
     [s('王五'), s(F), s('')],
 ]))
+
+# names: what no person is called, and look-alikes to normalise (issue #12).
+write('names.fods', table('Sheet1', [
+    [s('姓名'), s('银行卡号')],
+    [s('张三'), s(A)],
+    [s('王\u202e伟'), s(A)],                      # right-to-left override inside
+    [s('\u200e\u200f'), s(A)],                    # only direction marks
+    [s('\U0001f600\U0001f600'), s(A)],            # emoji only
+    [s('=HYPERLINK("http://x","y")'), s(A)],       # formula text
+    [s('@马娟'), s(A)],
+    [s('Ｊｏｈｎ Ｓｍｉｔｈ'), s(A)],               # full-width Latin
+    [s('阿依古丽.买买提'), s(A)],                  # ASCII full stop between Chinese
+    [s('王．伟'), s(A)],                           # full-width full stop
+    [s('\U0001f468\u200d\U0001f469\u200d\U0001f467'), s(A)],  # emoji joined by ZWJ
+    [s('李\u200b娜'), s(A)],                       # zero-width space inside
+]))

@@ -1,4 +1,4 @@
--- 0005: what an auditor needs to know of each run, for the Summary sheet:
+-- 0006: what an auditor needs to know of each run, for the Summary sheet:
 -- who ran it and where (OS user, host), the command line with its secrets
 -- replaced, the output it wrote, the API base URL, an identifier of the API
 -- key that is not the key (juhe.KeyID), and why it stopped (a code the
