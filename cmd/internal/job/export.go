@@ -25,9 +25,9 @@ type ExportConfig struct {
 	MaskCard       bool
 	Price          float64 // yuan per billed call, for the Summary's cost; 0: not given
 	// Now dates the workbook (default time.Now).
-	Now func() time.Time
-	KeyFile        string    // the fingerprint key file; "" means store.DefaultKeyPath
-	Notice         io.Writer // gets the temporary outputs removed; nil discards
+	Now     func() time.Time
+	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice  io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers export's flags on fs.

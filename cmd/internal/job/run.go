@@ -367,7 +367,7 @@ type Output struct {
 	Read     reader.Options
 	Lang     string
 	MaskCard bool
-	DryRun   bool    // a dry run's output: pending rows say no call was made
+	DryRun   bool // a dry run's output: pending rows say no call was made
 	// Price is the price of a billed call in yuan, for the Summary's cost;
 	// 0 leaves the cost out.
 	Price   float64

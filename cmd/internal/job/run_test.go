@@ -9,8 +9,8 @@ import (
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
-	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // copyDemo copies the demo list into a new directory and returns its path.
