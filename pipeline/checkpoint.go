@@ -46,8 +46,13 @@ type Call struct {
 	HTTPStatus int
 	Code       int
 	Answered   bool
-	Billed     bool // error_code 0 with res 1 or 2: what the vendor charges
-	JobID      string
+	Billed     bool // error_code 0: what the vendor charges
+	// PossiblyBilled is a call that may have reached the vendor without an
+	// intact answer (Answer.PossiblyBilled).
+	PossiblyBilled bool
+	// Simulated is an answer of a simulated API (Answer.Simulated).
+	Simulated bool
+	JobID     string
 	// MayReachBank is false when the answer proves the bank was not asked
 	// (a system-level code 10xxx, an HTTP error status from the gateway).
 	// Such calls do not count toward the card's daily limit; calls that

@@ -72,3 +72,20 @@ func (e *APIError) Error() string {
 	}
 	return s
 }
+
+// ConfigError stops a run whose API cannot be used as configured: nothing
+// answers at the base URL (refused, unknown host, TLS, proxy), it redirects,
+// or the first answers show a wrong setting (a wrong openid). The rows it
+// concerns stay pending. cmd maps it to exit code 3.
+type ConfigError struct {
+	Reason string // what happened, with the underlying error
+	Hint   string // the fix
+}
+
+func (e *ConfigError) Error() string {
+	s := "the API cannot be used as configured: " + e.Reason
+	if e.Hint != "" {
+		s += " (" + e.Hint + ")"
+	}
+	return s
+}

@@ -51,6 +51,10 @@ const (
 	// BilledNoVerdict: error_code 0 (billed) without res 1 or 2.
 	BilledNoVerdict Code = "billed-no-verdict"
 	Overflow        Code = "overflow" // cells past the header
+	// BilledForeign: a billed answer about another card than the row's.
+	BilledForeign Code = "billed-foreign"
+	// NoJobID flags a verdict that came without a jobid.
+	NoJobID Code = "no-jobid"
 	// Reasons of calls without a vendor answer (package juhe).
 	CallCancelled Code = "call-cancelled"
 	CallTimeout   Code = "call-timeout"  // timeout
@@ -62,12 +66,25 @@ const (
 	CallTooLong   Code = "call-too-long"   // limit in bytes
 	CallClosed    Code = "call-closed"
 	CallNet       Code = "call-net" // the system's error text, verbatim
+	// Calls that never reached the API, and what to do (ConfigError).
+	CallUnreachable  Code = "call-unreachable"   // base URL, the system's error text, verbatim
+	ForeignCard      Code = "foreign-card"       // the answer's echoed card does not fit
+	HintUnreachable  Code = "hint-unreachable"   // base URL
+	HintUnknownHost  Code = "hint-unknown-host"  // base URL
+	HintUntrustedTLS Code = "hint-untrusted-tls" // base URL
+	HintNotTLS       Code = "hint-not-tls"       // base URL
+	HintProxy        Code = "hint-proxy"
+	HintRedirect     Code = "hint-redirect" // base URL
+	HintOpenID       Code = "hint-openid"
+	ConfigStreak     Code = "config-streak" // calls in a row; followed by the last call's reason
+	ConfigFirst      Code = "config-first"  // calls, error_code
 
 	// Why a run stopped early (Stats.StopReason).
 	StopInterrupted Code = "stop-interrupted"
 	StopTime        Code = "stop-time"
 	StopBudget      Code = "stop-budget" // billed so far, the budget
 	StopAPI         Code = "stop-api"    // error_code
+	StopConfig      Code = "stop-config"
 
 	// What audit finds (Discrepancy.Problem).
 	AuditAdded       Code = "audit-added"

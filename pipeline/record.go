@@ -127,6 +127,16 @@ func ChinaTime(t time.Time) string {
 	return t.In(chinaZone).Format(time.RFC3339)
 }
 
+// ChinaClock returns t as a person in China reads a clock: "15:04:05 CST"
+// on now's China day, with the date in front otherwise ("2006-01-02
+// 15:04:05 CST").
+func ChinaClock(t, now time.Time) string {
+	if ChinaDay(t) == ChinaDay(now) {
+		return t.In(chinaZone).Format("15:04:05 MST")
+	}
+	return t.In(chinaZone).Format("2006-01-02 15:04:05 MST")
+}
+
 // ChinaDay returns the calendar day of t in China, as "2006-01-02". The API's
 // daily limits (a card is locked until the next day) count in China time.
 func ChinaDay(t time.Time) string {

@@ -23,14 +23,20 @@ type Config struct {
 	// MaxAttempts is the most calls for one pair in one run before it is
 	// marked failed (default 4).
 	MaxAttempts int
-	// MaxBilled, when positive, is the most billed answers this run may
-	// get. Calls in flight count as reserved, so it is never exceeded.
+	// MaxBilled, when positive, is the most billed and possibly billed
+	// calls this run may make. Calls in flight count as reserved, so it is
+	// never exceeded.
 	MaxBilled int
 	// RetryFailed sends pairs that failed in an earlier run again.
 	RetryFailed bool
 	// RetryDeferred sends deferred pairs again even on the day they were
 	// deferred. Without it they are retried only on a later day.
 	RetryDeferred bool
+	// Simulated says the run calls a simulated API (--sandbox): its
+	// outcomes are simulated, and it takes the simulated outcomes of earlier
+	// runs as done. A run that is not Simulated verifies those rows again,
+	// for real.
+	Simulated bool
 	// DryRun records and counts every row but makes no call.
 	DryRun bool
 	// Stop, when closed, ends the run gracefully: nothing more is
@@ -97,10 +103,9 @@ type Stats struct {
 	Done       int // dispatched pairs that ended, final or not
 	Abandoned  int // of those, the pairs left pending: the run stopped before their final outcome
 	Calls      int // HTTP calls made
-	Billed     int // billed answers
-	// PossiblyBilled counts the calls that ended without a vendor answer
-	// after they may have reached it (a timeout after sending, a cut body):
-	// the vendor may have billed them.
+	Billed     int // billed answers (error_code 0)
+	// PossiblyBilled counts calls that may have reached the vendor without
+	// an intact answer: the vendor may have charged for them.
 	PossiblyBilled int
 	// Throttled counts the answers that asked to slow down (10011, HTTP
 	// 429).
@@ -111,8 +116,8 @@ type Stats struct {
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit float64
 	QPS   float64 // the rate asked for
-	// PausedUntil, when after now, is when calls resume after the API's
-	// Retry-After.
+	// PausedUntil, when not zero, is the end of a pause asked by the API
+	// (Retry-After): no call is sent before it. Stop ends it at once.
 	PausedUntil time.Time
 	Started     time.Time
 	// StopReason is why the run ended early, empty if it did not.
@@ -143,8 +148,9 @@ func (s Stats) ETA(total int, now time.Time) time.Duration {
 // Run returns nil when every row was dealt with (rows may still be failed or
 // deferred: see the checkpoint's counts), ErrIncomplete when it was stopped
 // through Config.Stop or Config.Deadline, ErrBudget at MaxBilled, an *APIError
-// when the API refused the run (a bad key, a quota), and any error of src or
-// ck. Run's goroutines have all ended when it returns.
+// when the API refused the run (a bad key, a quota), a *ConfigError when it
+// cannot be used as configured (unreachable, a redirect, a wrong openid),
+// and any error of src or ck. Run's goroutines have all ended when it returns.
 func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config) (Stats, error) {
 	cfg = cfg.withDefaults()
 	r := &runner{
@@ -228,6 +234,18 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		return r.dispatch(gctx, pause, src, jobs)
 	})
 	err := g.Wait()
+	if err == nil {
+		// Suspect answers that no streak turned into a stop were the
+		// ordinary answers of their rows.
+		var cfgErr *ConfigError
+		if !errors.As(r.haltErr(), &cfgErr) {
+			r.mu.Lock()
+			held := r.held
+			r.held = nil
+			r.mu.Unlock()
+			r.decideHeld(held)
+		}
+	}
 	close(progressDone)
 	<-reporterDone // Progress is never called twice at once
 	stats := r.snapshot()
@@ -262,6 +280,19 @@ type runner struct {
 	inflight map[Key]struct{} // pairs dispatched and not yet ended
 	stats    Stats
 	reserved int // calls in flight that may yet be billed
+
+	// streak counts unreachable calls in a row; reached is set by the
+	// run's first answer from the API.
+	streak struct {
+		n       int
+		since   time.Time
+		reached bool
+	}
+	// trusted is set by the first answer that shows the run's settings
+	// right; until then rows answered with a suspect code are held.
+	trusted  bool
+	held     []heldRow
+	suspects int
 
 	haltOnce sync.Once
 	halted   chan struct{}
@@ -412,11 +443,15 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 
 // eligible reports whether a pair whose latest outcome is o needs a call.
 func (r *runner) eligible(o Outcome) bool {
+	if o.Simulated && !r.cfg.Simulated && o.Status != Invalid {
+		return true // a simulated verdict is no verdict for a real run
+	}
 	switch o.Status {
 	case Pending:
 		return true
 	case Failed:
-		return r.cfg.RetryFailed
+		// error_code 0 without a verdict was billed: never sent again.
+		return r.cfg.RetryFailed && !(o.Answered && o.Code == 0)
 	case Deferred:
 		return r.cfg.RetryDeferred || ChinaDay(o.At) < ChinaDay(r.cfg.Now())
 	}

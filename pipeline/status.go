@@ -99,6 +99,9 @@ type Outcome struct {
 	Reason string
 	// Attempts is the number of calls made for the pair.
 	Attempts int
+	// Simulated reports an outcome given by a simulated API: a real run
+	// treats the row as not done and verifies it for real.
+	Simulated bool
 	// At is when the outcome was reached.
 	At time.Time
 }
@@ -122,9 +125,17 @@ const (
 	// Fatal stops the whole run at once: bad key, no permission, quota
 	// (10001–10005, 10007–10009, 10012, 10013, 10021).
 	Fatal
+	// Unreachable is a call that never reached the API: connection
+	// refused, unknown host, TLS or proxy error. It never counts toward
+	// the card's daily limit and never decides the row; a streak of them
+	// stops the run with a *ConfigError.
+	Unreachable
+	// Unusable is an answer that shows the API cannot be used as
+	// configured (a redirect): the run stops at once with a *ConfigError.
+	Unusable
 )
 
-var classNames = [...]string{"billed", "reject", "defer", "transient", "throttle", "fatal"}
+var classNames = [...]string{"billed", "reject", "defer", "transient", "throttle", "fatal", "unreachable", "unusable"}
 
 func (c Class) String() string {
 	if int(c) < len(classNames) {
@@ -152,6 +163,20 @@ type Answer struct {
 	Hint string
 	// RetryAfter is the server's Retry-After, 0 when it gave none.
 	RetryAfter time.Duration
+	// PossiblyBilled reports a call that may have reached the vendor but
+	// whose answer was not received intact (a timeout or a reset after the
+	// request was sent, a cut body): the vendor may have charged for it.
+	PossiblyBilled bool
+	// Foreign reports a verdict whose echoed card does not fit the card
+	// sent: billed, but no verdict on this row.
+	Foreign bool
+	// Simulated reports an answer of a simulated API (cardverify's sandbox
+	// marks each of its answers): never a real verdict.
+	Simulated bool
+	// Suspect marks a per-row code that, when every call at the start of a
+	// run gets it, can only mean a configuration error (218808 on the
+	// encrypted endpoint: a wrong openid). Hint then says what to check.
+	Suspect bool
 }
 
 // Verifier checks one (name, card) pair. Implemented by juhe.Client.

@@ -28,7 +28,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		final = final || o != nil
 		return r.end(ctx, id, c, o)
 	}
-	throttled := 0
+	throttled, unreached := 0, 0
 	var last Answer
 	for attempt := 1; ; {
 		if r.stopping(pause) {
@@ -41,7 +41,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			r.halt(Reason(StopBudget, r.cfg.MaxBilled), ErrBudget)
 			return nil
 		}
-		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled, SentAt: r.cfg.Now()}
+		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled + unreached, SentAt: r.cfg.Now()}
 		id, err := r.ck.Begin(ctx, call)
 		if err != nil {
 			r.settle(call, false)
@@ -52,7 +52,8 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		}
 		a, err := r.v.Verify(ctx, j.name, j.card)
 		if err != nil && ctx.Err() != nil {
-			// Abandoned: the ledger keeps the call as sent with no answer.
+			// Abandoned: the ledger keeps the call as sent with no answer
+			// (possibly billed).
 			return ctx.Err()
 		}
 		call.Duration = r.cfg.Now().Sub(call.SentAt)
@@ -61,11 +62,40 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		// The vendor bills every error_code 0 ("返回值为0才计费"), with a
 		// verdict or not.
 		call.Billed = a.Answered && a.Code == 0
+		call.PossiblyBilled = !call.Billed && a.PossiblyBilled
+		call.Simulated = a.Simulated
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		last = a
 
 		switch {
+		case a.Class == Unreachable:
+			// The request never left the machine: the row is not decided
+			// by it and stays pending if the fault lasts.
+			if err := end(ctx, id, call, nil); err != nil {
+				return err
+			}
+			unreached++
+			if r.unreachable(a) || unreached >= r.cfg.MaxAttempts {
+				return nil
+			}
+			if !sleep(pause, r.cfg.Backoff(unreached)) {
+				return nil
+			}
+			continue
+		case a.Class == Unusable:
+			r.halt(Reason(StopConfig), &ConfigError{Reason: a.Reason, Hint: a.Hint})
+			return end(ctx, id, call, nil)
+		case a.Suspect && r.suspect(j, a, call, attempt):
+			// Held: decided once the run shows whether its settings are
+			// right (see runner.suspect).
+			return end(ctx, id, call, nil)
+		}
+		r.reached(a)
+
+		switch {
+		case call.Billed && a.Foreign:
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledForeign)))
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
 			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
@@ -75,7 +105,11 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 				status = Mismatch
 			}
 			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, status, a, attempt, answerReason(a)))
+			reason := answerReason(a)
+			if a.JobID == "" {
+				reason = JoinReasons(reason, Reason(NoJobID))
+			}
+			return end(ctx, id, call, r.outcome(j, status, a, attempt, reason))
 		case a.Class == Reject:
 			r.limiter.recover()
 			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
@@ -108,6 +142,94 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 	}
 }
 
+// Streaks that show a systemic fault. Before any call of a run reached the
+// API, startStreak unreachable calls in a row stop it: a wrong --base-url
+// stops within seconds, whatever the size of the list. Later, an outage
+// must last: midStreak unreachable calls in a row over at least midSpan.
+// startStreak suspect answers (218808 on the encrypted endpoint) before any
+// verdict or other answer stop the run too.
+const (
+	startStreak = 3
+	midStreak   = 32
+	midSpan     = 10 * time.Second
+)
+
+// unreachable counts a call that never reached the API and stops the run
+// when the streak shows a systemic fault. It reports whether it did.
+func (r *runner) unreachable(a Answer) bool {
+	r.mu.Lock()
+	now := r.cfg.Now()
+	if r.streak.n == 0 {
+		r.streak.since = now
+	}
+	r.streak.n++
+	stop := (!r.streak.reached && r.streak.n >= startStreak) ||
+		(r.streak.n >= midStreak && now.Sub(r.streak.since) >= midSpan)
+	n := r.streak.n
+	r.mu.Unlock()
+	if stop {
+		r.halt(Reason(StopConfig), &ConfigError{Reason: JoinReasons(Reason(ConfigStreak, n), a.Reason), Hint: a.Hint})
+	}
+	return stop
+}
+
+// reached notes an answer from the API: it ends a streak of unreachable
+// calls, and a verdict or a per-row code that is not suspect shows that
+// the run's settings work, which decides the held suspect rows.
+func (r *runner) reached(a Answer) {
+	r.mu.Lock()
+	r.streak.reached = true
+	r.streak.n = 0
+	trusted := !r.trusted && (a.Class == Billed || a.Class == Reject || a.Class == Defer)
+	var held []heldRow
+	if trusted {
+		r.trusted = true
+		held, r.held = r.held, nil
+	}
+	r.mu.Unlock()
+	r.decideHeld(held)
+}
+
+// heldRow is a row answered with a suspect code before the run showed that
+// its settings work.
+type heldRow struct {
+	j       job
+	a       Answer
+	call    Call
+	attempt int
+}
+
+// suspect holds a row answered with a suspect code while no answer of the
+// run has shown its settings right, and stops the run at startStreak such
+// rows: they stay pending. It reports whether it held the row; once the
+// settings are shown right, suspect codes are ordinary answers.
+func (r *runner) suspect(j job, a Answer, c Call, attempt int) bool {
+	r.mu.Lock()
+	if r.trusted {
+		r.mu.Unlock()
+		return false
+	}
+	r.held = append(r.held, heldRow{j: j, a: a, call: c, attempt: attempt})
+	r.suspects++
+	n := r.suspects
+	r.mu.Unlock()
+	if n >= startStreak {
+		r.halt(Reason(StopConfig), &ConfigError{Reason: Reason(ConfigFirst, n, a.Code), Hint: a.Hint})
+	}
+	return true
+}
+
+// decideHeld records the outcome of rows held by suspect, as the ordinary
+// answers they turned out to be.
+func (r *runner) decideHeld(held []heldRow) {
+	for _, h := range held {
+		o := r.outcome(h.j, Rejected, h.a, h.attempt, h.a.Reason)
+		if err := r.end(context.Background(), 0, h.call, o); err != nil {
+			r.halt(Reason(StopConfig), err)
+		}
+	}
+}
+
 func (r *runner) end(ctx context.Context, id int64, c Call, o *Outcome) error {
 	if o != nil {
 		r.count(func(s *Stats) { s.Outcomes[o.Status]++ })
@@ -127,22 +249,26 @@ func answerReason(a Answer) string {
 // outcome builds the final outcome of a pair from its last answer a.
 func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string) *Outcome {
 	return &Outcome{
-		Row:      j.row,
-		Status:   s,
-		Res:      a.Res,
-		JobID:    a.JobID,
-		Code:     a.Code,
-		Answered: a.Answered,
-		Reason:   reason,
-		Attempts: attempts,
-		At:       r.cfg.Now(),
+		Row:       j.row,
+		Status:    s,
+		Res:       a.Res,
+		JobID:     a.JobID,
+		Code:      a.Code,
+		Answered:  a.Answered,
+		Reason:    reason,
+		Attempts:  attempts,
+		At:        r.cfg.Now(),
+		Simulated: a.Simulated || r.cfg.Simulated,
 	}
 }
 
 // mayReachBank reports whether the bank may have been asked during a call
-// that ended with a: a system-level code (10xxx) or an HTTP error status
-// from the gateway proves it was not.
+// that ended with a: a system-level code (10xxx), an HTTP error status from
+// the gateway, or a request that never left the machine proves it was not.
 func mayReachBank(a Answer) bool {
+	if a.Class == Unreachable {
+		return false
+	}
 	if a.Answered {
 		return a.Code == 0 || a.Code >= 100000
 	}
@@ -150,11 +276,11 @@ func mayReachBank(a Answer) bool {
 }
 
 // reserve books a call that may be billed, unless that could exceed the
-// budget.
+// budget: billed and possibly billed calls, and those in flight.
 func (r *runner) reserve() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.reserved >= r.cfg.MaxBilled {
+	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.stats.PossiblyBilled+r.reserved >= r.cfg.MaxBilled {
 		return false
 	}
 	r.reserved++
@@ -168,12 +294,12 @@ func (r *runner) settle(c Call, sent bool) {
 	r.reserved--
 	if sent {
 		r.stats.Calls++
-		if !c.Answered && c.MayReachBank {
-			r.stats.PossiblyBilled++
-		}
 	}
 	if c.Billed {
 		r.stats.Billed++
+	}
+	if c.PossiblyBilled {
+		r.stats.PossiblyBilled++
 	}
 }
 
@@ -190,19 +316,33 @@ func sleep(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-// throttle is the rate limiter, slowed down when the API says so: halved on
-// a 10011 or HTTP 429 (at most once a second, since one burst of the API's
-// limit answers many calls in flight at once) and paused for its
-// Retry-After, then raised again by a fiftieth of the target rate with each
-// good answer.
+// throttle is the rate limiter, slowed down when the API says so. On a
+// 10011 or HTTP 429 (at most once a second, since one burst over the API's
+// limit answers many calls in flight at once) the rate is set just below
+// the rate of good answers of the last second, which is the API's limit
+// when it throttles, or halved when too little was seen to measure; a
+// Retry-After pauses every call. Each good answer then raises the rate
+// slowly (about 1% a second) toward the target, probing the limit again
+// without a burst of throttled calls.
 type throttle struct {
 	lim    *rate.Limiter
 	target float64
 
-	mu      sync.Mutex
-	until   time.Time // no call before this (Retry-After)
-	lastCut time.Time
+	mu        sync.Mutex
+	until     time.Time // no call before this (Retry-After)
+	lastCut   time.Time
+	lastRaise time.Time
+	good      goodRate // good answers
+	bad       goodRate // throttled answers
 }
+
+// Throttle tuning: below is the share of the measured good rate kept after
+// a throttled answer, raise the rate's growth per raiseEvery.
+const (
+	below      = 0.97
+	raise      = 0.001
+	raiseEvery = 100 * time.Millisecond
+)
 
 // waitSlice is the longest a worker waits on one reservation of the
 // limiter. A reservation made while the rate was cut keeps its slow slot
@@ -247,29 +387,91 @@ func (t *throttle) backOff(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	now := time.Now()
-	if now.Sub(t.lastCut) >= time.Second {
-		t.lastCut = now
-		t.lim.SetLimit(max(t.lim.Limit()/2, rate.Limit(t.target/64)))
+	t.bad.add(now)
+	// A throttled answer or two among many good ones is the API's bucket
+	// catching a burst, not a rate above its limit: cutting for it would
+	// ratchet the rate down.
+	bad, _ := t.bad.perSecond(now)
+	good, measured := t.good.perSecond(now)
+	if now.Sub(t.lastCut) >= time.Second && (!measured || bad >= max(2, good/100)) {
+		t.lastCut, t.lastRaise = now, now
+		cur := float64(t.lim.Limit())
+		next := cur / 2
+		if measured {
+			next = min(cur, below*good)
+		}
+		t.lim.SetLimit(rate.Limit(max(next, t.target/64)))
 	}
 	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
 	}
 }
 
+// recover notes a good answer and raises the rate a little.
 func (t *throttle) recover() {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := time.Now()
+	t.good.add(now)
+	if now.Sub(t.lastRaise) < raiseEvery {
+		return
+	}
+	t.lastRaise = now
 	if cur := float64(t.lim.Limit()); cur < t.target {
-		t.lim.SetLimit(rate.Limit(min(t.target, cur+t.target/50)))
+		t.lim.SetLimit(rate.Limit(min(t.target, cur*(1+raise)+0.01)))
 	}
 }
 
-func (t *throttle) current() float64 { return float64(t.lim.Limit()) }
-
-// pausedUntil is the end of the latest Retry-After pause.
+// pausedUntil is the end of the Retry-After pause, zero when there is none.
 func (t *throttle) pausedUntil() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if time.Now().After(t.until) {
+		return time.Time{}
+	}
 	return t.until
 }
+
+// goodRate counts good answers in slots of a tenth of a second over the last
+// second.
+type goodRate struct {
+	slots [10]struct {
+		at int64 // slot number: UnixNano / 100ms
+		n  int
+	}
+	first time.Time
+}
+
+func (g *goodRate) add(now time.Time) {
+	if g.first.IsZero() {
+		g.first = now
+	}
+	k := now.UnixNano() / int64(raiseEvery)
+	s := &g.slots[k%int64(len(g.slots))]
+	if s.at != k {
+		s.at, s.n = k, 0
+	}
+	s.n++
+}
+
+// perSecond returns the answers per second over the whole slots of the
+// last second, or false when fewer than 200 ms were observed.
+func (g *goodRate) perSecond(now time.Time) (float64, bool) {
+	span := min(now.Sub(g.first)-raiseEvery, time.Second-raiseEvery)
+	if g.first.IsZero() || span < 200*time.Millisecond {
+		return 0, false
+	}
+	k := now.UnixNano() / int64(raiseEvery) // the slot under way, left out
+	n := 0
+	for _, s := range g.slots {
+		if s.at >= k-int64(len(g.slots))+1 && s.at < k {
+			n += s.n
+		}
+	}
+	return float64(n) / span.Seconds(), n > 0
+}
+
+func (t *throttle) current() float64 { return float64(t.lim.Limit()) }
 
 // latency keeps the last call durations to estimate the p95 latency, which
 // sizes the worker pool.

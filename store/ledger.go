@@ -18,17 +18,17 @@ type RunInfo struct {
 	InputSHA256 string // hex
 	Sheet       string
 	Endpoint    string // plain or encrypted
+	BaseURL     string // the API's base URL (it holds no secret)
 	Sandbox     bool
 	Version     string
 	QPS         float64
 	Started     time.Time
 	// For the Summary an auditor signs: who ran it and where, the command
-	// line with its secrets replaced, the output it writes, the API base
-	// URL and an identifier of the API key that is not the key.
+	// line with its secrets replaced, the output it writes and an
+	// identifier of the API key that is not the key.
 	User, Host string
 	Command    string
 	Output     string
-	BaseURL    string
 	KeyID      string
 }
 
@@ -36,7 +36,9 @@ type RunInfo struct {
 // follow are recorded under it. It refuses with an *pipeline.InputError
 // when an earlier run of this checkpoint recorded another input SHA-256: the
 // file was edited, and its rows cannot be matched with the recorded ones.
-// The record is durable when BeginRun returns.
+// It also refuses, with an *pipeline.InputError, a run on another endpoint
+// than the job's earlier runs: the Summary and the audit name one endpoint
+// per job. The record is durable when BeginRun returns.
 func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 	if db.readOnly {
 		return 0, errReadOnly
@@ -49,6 +51,16 @@ func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 		return 0, &pipeline.InputError{Path: ri.InputPath,
 			Msg:  pipeline.Reason(pipeline.ErrOtherInput, short(ri.InputSHA256), db.path, short(other)),
 			Hint: pipeline.Reason(pipeline.HintOtherInput)}
+	case !errors.Is(err, sql.ErrNoRows):
+		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
+	var endpoint string
+	err = db.rdb.QueryRowContext(ctx, "SELECT endpoint FROM runs WHERE endpoint <> ? ORDER BY id DESC LIMIT 1", ri.Endpoint).Scan(&endpoint)
+	switch {
+	case err == nil:
+		return 0, &pipeline.InputError{Path: ri.InputPath,
+			Msg:  fmt.Sprintf("checkpoint %s was written with --endpoint %s, this run asks for --endpoint %s", db.path, endpoint, ri.Endpoint),
+			Hint: "a job keeps one endpoint: run it again with --endpoint " + endpoint + ", or use a new --db to verify the file on the other endpoint"}
 	case !errors.Is(err, sql.ErrNoRows):
 		return 0, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
 	}
@@ -166,7 +178,7 @@ func (db *DB) Begin(ctx context.Context, c pipeline.Call) (int64, error) {
 // the writer's next commit, and at the latest when Close returns. Plan sees
 // the outcome at once. An earlier error of the writer is returned.
 func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Outcome) error {
-	e := op{kind: opEnd, id: id, call: c}
+	e := op{kind: opEnd, id: id, call: c, run: db.run.Load()}
 	if o != nil {
 		if c.Row == 0 && o.Row == 0 {
 			return errors.New("record an outcome: no row given")

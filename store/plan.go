@@ -258,7 +258,7 @@ func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]re
 		return nil, nil
 	}
 	rs, err := db.rdb.QueryContext(ctx, `SELECT r.row_no, r.fp, r.invalid IS NOT NULL, p.card, p.first_row, o.status, o.res, o.jobid,
-			o.code, o.answered, o.reason, o.attempts, o.at
+			o.code, o.answered, o.reason, o.attempts, o.at, o.simulated
 		FROM rows r LEFT JOIN pairs p ON p.first_row = r.first_row LEFT JOIN outcomes o ON o.first_row = r.first_row
 		WHERE r.row_no BETWEEN ? AND ?`, first, last)
 	if err != nil {
@@ -330,7 +330,7 @@ func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo)
 	return nil
 }
 
-const pairQuery = `SELECT p.fp, p.card, p.first_row, o.status, o.res, o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
+const pairQuery = `SELECT p.fp, p.card, p.first_row, o.status, o.res, o.jobid, o.code, o.answered, o.reason, o.attempts, o.at, o.simulated
 	FROM pairs p LEFT JOIN outcomes o ON o.first_row = p.first_row `
 
 // scanPairs runs a pairQuery and completes the pairs it finds.
@@ -365,32 +365,34 @@ func (db *DB) scanPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo, q
 // columns first_row, status, res, jobid, code, answered, reason, attempts,
 // at, all but the first from a LEFT JOIN of outcomes.
 type scannedPair struct {
-	firstRow int
-	status   sql.NullString
-	res      sql.NullInt64
-	jobid    sql.NullString
-	code     sql.NullInt64
-	answered sql.NullBool
-	reason   sql.NullString
-	attempts sql.NullInt64
-	at       sql.NullString
+	firstRow  int
+	status    sql.NullString
+	res       sql.NullInt64
+	jobid     sql.NullString
+	code      sql.NullInt64
+	answered  sql.NullBool
+	reason    sql.NullString
+	attempts  sql.NullInt64
+	at        sql.NullString
+	simulated sql.NullBool
 }
 
 func (s *scannedPair) dest() []any {
-	return []any{&s.firstRow, &s.status, &s.res, &s.jobid, &s.code, &s.answered, &s.reason, &s.attempts, &s.at}
+	return []any{&s.firstRow, &s.status, &s.res, &s.jobid, &s.code, &s.answered, &s.reason, &s.attempts, &s.at, &s.simulated}
 }
 
 func (s *scannedPair) outcome() pipeline.Outcome {
 	return pipeline.Outcome{
-		Row:      s.firstRow,
-		Status:   statusOf(s.status.String),
-		Res:      int(s.res.Int64),
-		JobID:    s.jobid.String,
-		Code:     int(s.code.Int64),
-		Answered: s.answered.Bool,
-		Reason:   s.reason.String,
-		Attempts: int(s.attempts.Int64),
-		At:       parseTime(s.at),
+		Row:       s.firstRow,
+		Status:    statusOf(s.status.String),
+		Res:       int(s.res.Int64),
+		JobID:     s.jobid.String,
+		Code:      int(s.code.Int64),
+		Answered:  s.answered.Bool,
+		Reason:    s.reason.String,
+		Attempts:  int(s.attempts.Int64),
+		At:        parseTime(s.at),
+		Simulated: s.simulated.Bool,
 	}
 }
 

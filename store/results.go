@@ -74,7 +74,7 @@ func (r *Results) Close() error {
 
 func (r *Results) fill() error {
 	rs, err := r.db.rdb.QueryContext(r.ctx, `SELECT r.row_no, r.masked, r.invalid, r.fp, r.first_row, o.status, o.res,
-			o.jobid, o.code, o.answered, o.reason, o.attempts, o.at
+			o.jobid, o.code, o.answered, o.reason, o.attempts, o.at, o.simulated
 		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row
 		WHERE r.row_no > ? ORDER BY r.row_no LIMIT ?`, r.after, resultsChunk)
 	if err != nil {

@@ -26,9 +26,20 @@ type Status struct {
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0 with a verdict).
+	// vendor charges for (error_code 0).
 	Calls       int `json:"calls"`
 	BilledCalls int `json:"billed_calls"`
+	// PossiblyBilled counts the calls that may have reached the vendor
+	// without an intact answer (a timeout or reset after sending, a cut
+	// body) plus LostAnswers: the vendor may have charged for each. The
+	// vendor's bill is at most BilledCalls + PossiblyBilled.
+	PossiblyBilled int `json:"possibly_billed"`
+	// NoVerdict counts the failed rows whose answer was error_code 0
+	// without a verdict: billed, and never sent again by the tool.
+	NoVerdict int `json:"billed_no_verdict"`
+	// NoJobID counts the rows whose verdict came without a jobid (although
+	// jobid=1 was sent): kept, and flagged in the reason.
+	NoJobID int `json:"verdicts_without_jobid"`
 	// LostAnswers counts calls recorded as sent whose answer was never
 	// recorded: the process died while they were in flight. Each may have
 	// been billed; its pair is sent again on resume.
@@ -42,23 +53,20 @@ type Status struct {
 	InputSHA256 string `json:"input_sha256"`
 	InputSize   int64  `json:"input_size"`
 	Endpoint    string `json:"endpoint"`
-	Sandbox     bool   `json:"sandbox"`
+	BaseURL     string `json:"base_url"`
+	// Sandbox reports that the job's verdicts are simulated: every outcome
+	// from a call is simulated, or, before any, the latest run was a
+	// sandbox run. Simulated counts the rows whose outcome is simulated
+	// (a job can mix them with real ones; the output marks each row).
+	Sandbox   bool `json:"sandbox"`
+	Simulated int  `json:"simulated"`
 	// FirstAt is when the first run started; LastAt the latest of the last
 	// run's start or end and the last call. Both are zero before any run.
 	FirstAt time.Time `json:"first_at"`
 	LastAt  time.Time `json:"last_at"`
 	Runs    int       `json:"runs"`
-	// PossiblyBilled counts the calls that may have been billed although
-	// no intact answer was recorded: the lost answers, and the calls that
-	// ended without a vendor answer after they may have reached it (a
-	// timeout after sending, a cut body). The vendor's bill lies between
-	// BilledCalls and BilledCalls+PossiblyBilled.
-	PossiblyBilled int `json:"possibly_billed"`
-	// RealRows and Simulated count the rows whose outcome came from
-	// calls to the API, by whether the run that made the last call used
-	// the real API or the simulated one (--sandbox).
-	RealRows  int `json:"real_rows"`
-	Simulated int `json:"simulated"`
+	// RealRows counts the rows whose outcome is real (not Simulated).
+	RealRows int `json:"real_rows"`
 	// RunLog lists every run, oldest first.
 	RunLog []RunRecord `json:"run_log"`
 	// Days splits the calls by the China calendar day they were sent on,
@@ -210,11 +218,21 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		latest = r.ID
 		st.Runs = n
 		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize)
+		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
 		if err != nil {
 			return err
 		}
+	}
+	var real int
+	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
+	if err != nil {
+		return err
+	}
+	st.RealRows = real
+	if st.Simulated+real > 0 {
+		st.Sandbox = real == 0
 	}
 
 	// The unanswered calls of the run under way are in flight, not lost:
@@ -234,7 +252,14 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err := db.readCalls(ctx, tx, st, inFlightRun); err != nil {
 		return err
 	}
-	if err := db.readSources(ctx, tx, st); err != nil {
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
+	if err != nil {
+		return err
+	}
+	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
+		WHERE r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''`).Scan(&st.NoJobID)
+	if err != nil {
 		return err
 	}
 	var lastCall sql.NullString
@@ -281,7 +306,7 @@ func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
 // a or none) that may have been billed without an intact answer: no answer
 // recorded (a lost answer), or an answer that is not the vendor's after the
 // call may have reached it.
-const possiblyBilled = "(a.call IS NULL OR (a.answered = 0 AND a.may_reach_bank = 1))"
+const possiblyBilled = "(a.call IS NULL OR a.possibly_billed = 1)"
 
 // readCalls counts the ledger's calls into st: in all, per run and per
 // China day, in one pass. Calls of run inFlightRun without an answer are in
@@ -324,37 +349,6 @@ func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun
 		d.PossiblyBilled += possibly
 		return nil
 	})
-}
-
-// readSources counts the rows whose outcome came from calls to the real
-// API and to the simulated one. When every run used the same, that is the
-// rows with an outcome reached by a call; otherwise the run of each pair's
-// last call decides.
-func (db *DB) readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
-	sandbox, real := 0, 0
-	for _, r := range st.RunLog {
-		if r.Sandbox {
-			sandbox++
-		} else {
-			real++
-		}
-	}
-	if sandbox == 0 || real == 0 {
-		var n int
-		err := tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-			WHERE o.attempts > 0`).Scan(&n)
-		if sandbox > 0 {
-			st.Simulated = n
-		} else {
-			st.RealRows = n
-		}
-		return err
-	}
-	return tx.QueryRowContext(ctx, `SELECT coalesce(sum(NOT ru.sandbox), 0), coalesce(sum(ru.sandbox), 0)
-		FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-			JOIN (SELECT row_no, max(id) AS id FROM calls GROUP BY row_no) l ON l.row_no = r.first_row
-			JOIN calls c ON c.id = l.id JOIN runs ru ON ru.id = c.run
-		WHERE o.attempts > 0`).Scan(&st.RealRows, &st.Simulated)
 }
 
 func (db *DB) abs() string {

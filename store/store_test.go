@@ -921,13 +921,23 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	answer(t, db, known[4], pipeline.Match, day2)
+	sim := pipeline.Call{Row: known[4].FirstRow, Pair: known[4].Pair, Card: known[4].Card, Attempt: 1, SentAt: day2}
+	sid, err := db.Begin(ctx, sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := outcome(known[4].FirstRow, pipeline.Match, day2)
+	so.Simulated = true
+	sim.Duration, sim.HTTPStatus, sim.Answered, sim.JobID, sim.Billed = time.Millisecond, 200, true, so.JobID, true
+	if err := db.End(ctx, sid, sim, &so); err != nil {
+		t.Fatal(err)
+	}
 	timeout := pipeline.Call{Row: known[5].FirstRow, Pair: known[5].Pair, Card: known[5].Card, Attempt: 1, SentAt: day2.Add(time.Second)}
 	tid, err := db.Begin(ctx, timeout)
 	if err != nil {
 		t.Fatal(err)
 	}
-	timeout.Duration, timeout.MayReachBank = 10*time.Second, true
+	timeout.Duration, timeout.MayReachBank, timeout.PossiblyBilled = 10*time.Second, true, true
 	if err := db.End(ctx, tid, timeout, nil); err != nil {
 		t.Fatal(err)
 	}

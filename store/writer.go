@@ -111,10 +111,10 @@ type writer struct {
 const bulkRows = 32
 
 const (
-	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank)"
-	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?)"
-	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at)"
-	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank, possibly_billed, simulated)"
+	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at, simulated, run)"
+	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 // insertAnswers returns the statement that records n answers. A second End
@@ -420,7 +420,7 @@ func (w *writer) appendAnswer(vals []driver.Value, o *op) []driver.Value {
 		code = int64(c.Code)
 	}
 	return append(vals, o.id, float64(c.Duration)/float64(time.Millisecond), int64(c.HTTPStatus), code,
-		c.Answered, c.Billed, c.JobID, c.MayReachBank)
+		c.Answered, c.Billed, c.JobID, c.MayReachBank, c.PossiblyBilled, c.Simulated)
 }
 
 func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
@@ -434,7 +434,7 @@ func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
 		code = int64(out.Code)
 	}
 	return append(vals, int64(first), out.Status.String(), int64(out.Res), out.JobID, code,
-		out.Answered, out.Reason, int64(out.Attempts), formatTime(out.At))
+		out.Answered, out.Reason, int64(out.Attempts), formatTime(out.At), out.Simulated, runValue(o.run))
 }
 
 // begin records call o.call unless its card reached the day's limit; it
@@ -573,4 +573,12 @@ func (db *DB) setWriterErr(err error) {
 	if db.werr == nil {
 		db.werr = err
 	}
+}
+
+// runValue is the run an outcome is recorded under, NULL outside a run.
+func runValue(run int64) driver.Value {
+	if run == 0 {
+		return nil
+	}
+	return run
 }

@@ -118,6 +118,9 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	field(l.fields.calls, sum.Calls)
 	field(l.fields.billed, sum.BilledCalls)
 	field(l.fields.possibly, sum.PossiblyBilled)
+	if sum.NoJobID > 0 {
+		field(l.fields.noJobID, sum.NoJobID)
+	}
 	if sum.Price > 0 {
 		money := func(label string, v float64) {
 			b.line(sty.label, "A", label, v)

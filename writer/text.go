@@ -39,7 +39,7 @@ type lang struct {
 type summaryFields struct {
 	version, input, sha, sheet, output, rows, source, billed, possibly, calls,
 	endpoint, url, keyID, operator, runs, start, end,
-	price, cost, costMax string
+	price, cost, costMax, noJobID string
 }
 
 var langs = map[string]*lang{
@@ -57,6 +57,7 @@ var langs = map[string]*lang{
 			endpoint: "接口", url: "接口地址", keyID: "API 密钥标识（非密钥本身）", operator: "操作人（系统用户@主机）",
 			runs: "运行次数", start: "开始时间", end: "结束时间",
 			price: "单价（元/次计费调用）", cost: "费用（计费调用 × 单价，元）", costMax: "费用上限（计费 + 可能计费 × 单价，元）",
+			noJobID: "无核验单号的结果行数",
 		},
 		real:         "真实接口",
 		simulated:    "模拟接口（SANDBOX，不是真实核验结果）",
@@ -87,7 +88,7 @@ var langs = map[string]*lang{
 			pipeline.Invalid:  "输入无效，未调用接口，未计费",
 			pipeline.Rejected: "接口拒绝此行（218804、218805、218806、218808），不重试",
 			pipeline.Deferred: "该卡当日被限制校验（218866），或当日已核验 3 次，次日重试",
-			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试",
+			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试；已计费但无结果的行不会再次发送",
 		},
 		duplicates: "其中重复行（沿用首行结果，未重复调用）",
 		noCodes:    "无",
@@ -109,6 +110,7 @@ var langs = map[string]*lang{
 			endpoint: "Endpoint", url: "API address", keyID: "API key identifier (not the key)", operator: "Run by (OS user@host)",
 			runs: "Number of runs", start: "Started", end: "Ended",
 			price: "Price (yuan per billed call)", cost: "Cost (billed calls × price, yuan)", costMax: "Cost at most (billed + possibly billed × price, yuan)",
+			noJobID: "Verdicts without a jobid",
 		},
 		real:         "the real API",
 		simulated:    "the simulated API (SANDBOX, not real verdicts)",
@@ -139,7 +141,7 @@ var langs = map[string]*lang{
 			pipeline.Invalid:  "invalid input: no call made, nothing billed",
 			pipeline.Rejected: "the API refused the row (218804, 218805, 218806, 218808); not retried",
 			pipeline.Deferred: "the card is blocked for the day (218866), or already had its 3 checks today; retried on a later day",
-			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed",
+			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed (rows billed without a verdict are never sent again)",
 		},
 		duplicates: "of which duplicates (sharing an earlier row's verdict, no call)",
 		noCodes:    "none",

@@ -109,7 +109,9 @@ type Summary struct {
 	// intact answer: the bill lies between BilledCalls and
 	// BilledCalls+PossiblyBilled.
 	PossiblyBilled int
-	Start, End     time.Time
+	// NoJobID counts the verdicts that came without a jobid.
+	NoJobID    int
+	Start, End time.Time
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.
 	Sandbox bool
@@ -553,7 +555,7 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 	for _, warn := range rec.Warnings {
 		s = msg.Join(lang, s, msg.Text(lang, warn))
 	}
-	if w.opt.Summary.Sandbox {
+	if w.opt.Summary.Sandbox || o.Simulated {
 		s = strings.TrimSpace(w.lang.sandboxMark + " " + s)
 	}
 	return s

@@ -33,7 +33,7 @@ const (
 	exitOK         = 0
 	exitOther      = 1
 	exitUsage      = 2 // usage or input error before any call
-	exitFatalAPI   = 3 // the API refused the run: bad key, no permission, quota
+	exitFatalAPI   = 3 // the API refused the run (bad key, no permission, quota) or cannot be used as configured
 	exitIncomplete = 4 // interrupted, budget reached, rows left failed or deferred
 )
 
@@ -74,6 +74,7 @@ func exitCode(err error) int {
 	var (
 		inputErr *pipeline.InputError
 		apiErr   *pipeline.APIError
+		cfgErr   *pipeline.ConfigError
 		usageErr *job.UsageError
 	)
 	switch {
@@ -81,7 +82,7 @@ func exitCode(err error) int {
 		return exitOK
 	case errors.As(err, &usageErr), errors.As(err, &inputErr):
 		return exitUsage
-	case errors.As(err, &apiErr):
+	case errors.As(err, &apiErr), errors.As(err, &cfgErr):
 		return exitFatalAPI
 	case errors.Is(err, pipeline.ErrIncomplete):
 		return exitIncomplete

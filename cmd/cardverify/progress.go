@@ -28,6 +28,7 @@ type progress struct {
 	total int // data rows expected, 0 if unknown
 	text  *progressText
 	next  time.Time
+	pause time.Time // the last pause logged
 	last  pipeline.Stats
 }
 
@@ -179,10 +180,20 @@ func (p *progress) update(s pipeline.Stats) {
 		}
 		p.bar.Describe(p.line(s, time.Now(), width))
 		p.bar.Set(s.Resolved())
-	case p.plain && time.Now().After(p.next):
+	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
 		p.next = time.Now().Add(plainEvery)
 		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s, time.Now(), 0))
 	}
+}
+
+// newPause reports a pause longer than pauseShown not logged yet, so that a
+// log says at once why it falls silent.
+func (p *progress) newPause(s pipeline.Stats) bool {
+	if s.PausedUntil.Sub(time.Now()) <= pauseShown || s.PausedUntil.Equal(p.pause) {
+		return false
+	}
+	p.pause = s.PausedUntil
+	return true
 }
 
 func (p *progress) finish() {
@@ -207,3 +218,6 @@ func isTerminal(w io.Writer) bool {
 	fi, err := f.Stat()
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
+
+// pauseShown is the shortest pause asked by the API that progress shows.
+const pauseShown = 5 * time.Second

@@ -199,7 +199,7 @@ func TestReliabilityKillWhileCreatingCheckpoint(t *testing.T) {
 	}
 	// status says what happened and what to do (exit 2: there is no
 	// checkpoint to report on yet).
-	r := cardverify(t, nil, "status", "--db", db)
+	r := cardverify(t, nil, "status", "--db", db, "--lang", "en")
 	if r.code != 2 || !strings.Contains(r.stderr, "being created") || !strings.Contains(r.stderr, "run the same") {
 		t.Errorf("status after a kill during the checkpoint's creation: exit %d\n%s", r.code, r.stderr)
 	}

@@ -118,20 +118,26 @@ func assertNoPanic(tb testing.TB, r result) {
 
 // fullStatus is `cardverify status --json`, all of it that the suite reads.
 type fullStatus struct {
-	Rows        int         `json:"rows"`
-	Match       int         `json:"match"`
-	Mismatch    int         `json:"mismatch"`
-	Invalid     int         `json:"invalid"`
-	Rejected    int         `json:"rejected"`
-	Deferred    int         `json:"deferred"`
-	Failed      int         `json:"failed"`
-	Pending     int         `json:"pending"`
-	Calls       int         `json:"calls"`
-	BilledCalls int         `json:"billed_calls"`
-	LostAnswers int         `json:"lost_answers"`
-	Running     bool        `json:"running"`
-	InFlight    int         `json:"in_flight"`
-	Codes       map[int]int `json:"codes"`
+	Rows        int `json:"rows"`
+	Match       int `json:"match"`
+	Mismatch    int `json:"mismatch"`
+	Invalid     int `json:"invalid"`
+	Rejected    int `json:"rejected"`
+	Deferred    int `json:"deferred"`
+	Failed      int `json:"failed"`
+	Pending     int `json:"pending"`
+	Calls       int `json:"calls"`
+	BilledCalls int `json:"billed_calls"`
+	LostAnswers int `json:"lost_answers"`
+	// PossiblyBilled includes LostAnswers.
+	PossiblyBilled int         `json:"possibly_billed"`
+	NoVerdict      int         `json:"billed_no_verdict"`
+	NoJobID        int         `json:"verdicts_without_jobid"`
+	Running        bool        `json:"running"`
+	InFlight       int         `json:"in_flight"`
+	Codes          map[int]int `json:"codes"`
+	Simulated      int         `json:"simulated"`
+	Sandbox        bool        `json:"sandbox"`
 	// InvalidReasons counts invalid rows by reason.
 	InvalidReasons map[string]int `json:"invalid_reasons"`
 }

@@ -82,11 +82,14 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Rows == 0 {
 		fmt.Fprintln(w, a.say(msg.RunNothing, took.Round(time.Millisecond)))
 	} else {
-		fmt.Fprintln(w, a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond)))
+		fmt.Fprintln(w, a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond), s.PossiblyBilled))
 	}
-	job := a.say(msg.RunJob, st.Calls, st.BilledCalls)
+	job := a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled)
 	if st.LostAnswers > 0 {
 		job = msg.Join(a.lang, job, a.say(msg.RunLost, st.LostAnswers))
+	}
+	if st.NoVerdict > 0 {
+		job = msg.Join(a.lang, job, a.say(msg.RunNoVerdict, st.NoVerdict))
 	}
 	fmt.Fprintln(w, job)
 	fmt.Fprintln(w, a.say(msg.RunOutput, out))

@@ -77,9 +77,12 @@ func (a *app) status(ctx context.Context, args []string) error {
 	for _, s := range pipeline.Statuses {
 		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}
-	calls := a.say(msg.StatusCalls, st.Calls, st.BilledCalls)
+	calls := a.say(msg.StatusCalls, st.Calls, st.BilledCalls, st.PossiblyBilled)
 	if st.LostAnswers > 0 {
 		calls = msg.Join(a.lang, calls, a.say(msg.StatusLost, st.LostAnswers))
+	}
+	if st.NoVerdict > 0 {
+		calls = msg.Join(a.lang, calls, a.say(msg.RunNoVerdict, st.NoVerdict))
 	}
 	fmt.Fprintln(w, calls)
 	return nil

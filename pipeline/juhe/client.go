@@ -10,9 +10,11 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -67,6 +69,12 @@ func ParseEndpoint(s string) (Endpoint, error) {
 // DefaultBaseURL is the API's address, used when Config.BaseURL is empty.
 const DefaultBaseURL = "http://v.juhe.cn"
 
+// SandboxHeader is the response header, set to "1", by which cardverify's
+// simulated API (package sandbox) marks every answer (its jobids also start
+// with "SANDBOX", for a person to see). An answer with it is
+// Answer.Simulated.
+const SandboxHeader = "X-Cardverify-Sandbox"
+
 // DefaultTimeout bounds one call when Config.Timeout is zero.
 const DefaultTimeout = 10 * time.Second
 
@@ -99,6 +107,7 @@ type Config struct {
 // concurrent use. It holds the key and openid and never shows them.
 type Client struct {
 	url      string // base URL + endpoint path; holds no secret
+	base     string // the base URL, as errors name it
 	endpoint Endpoint
 	timeout  time.Duration
 	hc       *http.Client
@@ -141,6 +150,7 @@ func New(cfg Config) (*Client, error) {
 	}
 	c := &Client{
 		url:      strings.TrimRight(base, "/") + cfg.Endpoint.Path(),
+		base:     strings.TrimRight(base, "/"),
 		endpoint: cfg.Endpoint,
 		timeout:  cfg.Timeout,
 		hc:       cfg.HTTPClient,
@@ -174,6 +184,9 @@ func newTransport() *http.Transport {
 	return t
 }
 
+// BaseURL returns the base URL c calls, without a trailing slash.
+func (c *Client) BaseURL() string { return c.base }
+
 // Endpoint returns the endpoint c calls.
 func (c *Client) Endpoint() Endpoint { return c.endpoint }
 
@@ -198,9 +211,22 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		return c.failure(ctx, callCtx, 0, "cannot build the request", err, name, card)
 	}
 	req.Header["Content-Type"] = formType
+	// What the call got to: a connection (the TLS handshake and any proxy
+	// passed), then the whole request written. Without a connection the
+	// vendor cannot have seen the call; once written, it may have billed it.
+	var got, wrote atomic.Bool
+	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
+		GotConn:      func(httptrace.GotConnInfo) { got.Store(true) },
+		WroteRequest: func(w httptrace.WroteRequestInfo) { wrote.Store(w.Err == nil) },
+	}))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		return c.failure(ctx, callCtx, 0, "", err, name, card)
+		if !got.Load() && ctx.Err() == nil {
+			return c.unreachable(err)
+		}
+		a, err := c.failure(ctx, callCtx, 0, "", err, name, card)
+		a.PossiblyBilled = wrote.Load()
+		return a, err
 	}
 	defer resp.Body.Close()
 
@@ -209,19 +235,44 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	defer bufPool.Put(buf)
 	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
 	if err != nil {
-		return c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
+		a, err := c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
+		a.PossiblyBilled = resp.StatusCode == http.StatusOK
+		return a, err
 	}
 	if resp.StatusCode != http.StatusOK {
 		a, err := statusAnswer(resp.StatusCode, resp.Header, c.now())
+		if a.Class == pipeline.Unusable {
+			a.Hint = pipeline.Reason(pipeline.HintRedirect, c.base)
+		}
 		return a, fmt.Errorf("verify: %w", err)
 	}
 	if buf.Len() > maxBody {
 		err := fmt.Errorf("body is longer than %d bytes", maxBody)
-		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: pipeline.Reason(pipeline.CallTooLong, maxBody)}, fmt.Errorf("verify: %w", err)
+		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: pipeline.Reason(pipeline.CallTooLong, maxBody), PossiblyBilled: true}, fmt.Errorf("verify: %w", err)
 	}
 	a, err := parseBody(buf.Bytes())
 	a.HTTPStatus = resp.StatusCode
+	// cardverify's sandbox marks its answers.
+	a.Simulated = resp.Header.Get(SandboxHeader) == "1"
 	a.Reason = c.scrub(a.Reason, card)
+	if !a.Answered {
+		// A 200 whose body holds no answer (cut, garbled) may be a billed
+		// answer that did not arrive intact.
+		a.PossiblyBilled = true
+	}
+	if a.Class == pipeline.Billed && !fits(echoedCard(buf.Bytes()), card) {
+		// A verdict about another card is no verdict on this row (a
+		// proxy or the vendor mixed answers up). It was billed.
+		a.Class, a.Res, a.Foreign = pipeline.Transient, 0, true
+		a.Reason = pipeline.Reason(pipeline.ForeignCard)
+		return a, &callError{msg: "verify: the answer's card does not fit the card sent", err: errForeign}
+	}
+	if a.Answered && a.Code == 218808 && c.endpoint == Encrypted {
+		// Every field is encrypted with the openid's key: a wrong openid
+		// makes every row's parameters wrong.
+		a.Suspect = true
+		a.Hint = pipeline.Reason(pipeline.HintOpenID)
+	}
 	if err != nil {
 		// The scrubbed vendor reason says more than err.
 		msg := "verify: " + err.Error()
@@ -231,6 +282,41 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		return a, &callError{msg: msg, err: err}
 	}
 	return a, nil
+}
+
+// unreachable describes a call that got no connection to the API: the
+// request never left the machine.
+func (c *Client) unreachable(err error) (pipeline.Answer, error) {
+	inner := err
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		inner = ue.Err
+	}
+	var (
+		dnsErr  *net.DNSError
+		certErr *tls.CertificateVerificationError
+		unknown x509.UnknownAuthorityError
+		host    x509.HostnameError
+		recErr  tls.RecordHeaderError
+		opErr   *net.OpError
+	)
+	hint := pipeline.Reason(pipeline.HintUnreachable, c.base)
+	switch {
+	case errors.As(inner, &dnsErr):
+		hint = pipeline.Reason(pipeline.HintUnknownHost, c.base)
+	case errors.As(inner, &certErr), errors.As(inner, &unknown), errors.As(inner, &host):
+		hint = pipeline.Reason(pipeline.HintUntrustedTLS, c.base)
+	case errors.As(inner, &recErr):
+		hint = pipeline.Reason(pipeline.HintNotTLS, c.base)
+	case errors.As(inner, &opErr) && opErr.Op == "proxyconnect":
+		hint = pipeline.Reason(pipeline.HintProxy)
+	}
+	a := pipeline.Answer{
+		Class:  pipeline.Unreachable,
+		Reason: pipeline.Reason(pipeline.CallUnreachable, c.base, clip(inner.Error())),
+		Hint:   hint,
+	}
+	return a, &callError{msg: "verify: cannot reach " + c.base + ": " + clip(inner.Error()), err: err}
 }
 
 var formType = []string{"application/x-www-form-urlencoded"}
@@ -316,6 +402,9 @@ func isTimeout(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ne) && ne.Timeout()
 }
+
+// errForeign is wrapped by the error of an answer about another card.
+var errForeign = errors.New("answer about another card")
 
 // errTimeout is wrapped by the error of a call that outlived Config.Timeout.
 // It is deliberately not context.DeadlineExceeded: the caller's context did

@@ -160,7 +160,8 @@ func clip(s string) string {
 }
 
 // statusAnswer describes a response whose status is not 200: Throttle for 429
-// (with the server's Retry-After), Transient for any other.
+// (with the server's Retry-After), Unusable for a redirect, Transient for any
+// other.
 func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, error) {
 	err := fmt.Errorf("HTTP %d", status)
 	a := pipeline.Answer{Class: pipeline.Transient, HTTPStatus: status, Reason: pipeline.Reason(pipeline.CallHTTP, status)}
@@ -169,6 +170,8 @@ func statusAnswer(status int, h http.Header, now time.Time) (pipeline.Answer, er
 		a.Class = pipeline.Throttle
 		a.RetryAfter = retryAfter(h.Get("Retry-After"), now)
 	case status >= 300 && status < 400:
+		// The API never redirects: the base URL is not the API's.
+		a.Class = pipeline.Unusable
 		// Say where to, without the path or query (which could hold
 		// anything), so that the user can fix --base-url.
 		if u, perr := url.Parse(h.Get("Location")); perr == nil && u.Host != "" {
@@ -203,4 +206,48 @@ func retryAfter(v string, now time.Time) time.Duration {
 		d = t.Sub(now)
 	}
 	return max(0, min(d, maxRetryAfter))
+}
+
+// echoedCard returns the card the answer's result echoes (bankcard), as
+// sent: the plain endpoint echoes it masked ("62220*****"). Empty when the
+// answer echoes none.
+func echoedCard(body []byte) string {
+	body = bytes.TrimPrefix(body, []byte("\xef\xbb\xbf"))
+	var raw []byte
+	scanObject(body, func(name, v []byte) {
+		if string(name) == `"result"` {
+			raw = v
+		}
+	})
+	if len(raw) > 0 && raw[0] == '"' {
+		s, ok := unquote(raw)
+		if !ok {
+			return ""
+		}
+		raw = []byte(s)
+	}
+	var card []byte
+	scanObject(raw, func(name, v []byte) {
+		if string(name) == `"bankcard"` {
+			card = v
+		}
+	})
+	return text(card)
+}
+
+// fits reports whether echo, a card as an answer echoes it with '*' for
+// hidden digits, can be card: its visible leading and trailing digits are
+// card's. An empty echo, or one that is not digits and '*' (the encrypted
+// endpoint's ciphertext), fits any card: there is nothing to compare.
+func fits(echo, card string) bool {
+	echo = strings.TrimSpace(echo)
+	if echo == "" || strings.Trim(echo, "0123456789*") != "" {
+		return true
+	}
+	first, last := strings.IndexByte(echo, '*'), strings.LastIndexByte(echo, '*')
+	if first < 0 {
+		return echo == card
+	}
+	lead, trail := echo[:first], echo[last+1:]
+	return len(card) >= len(lead)+len(trail) && strings.HasPrefix(card, lead) && strings.HasSuffix(card, trail)
 }

@@ -194,7 +194,7 @@ func TestStatusAnswer(t *testing.T) {
 		{503, "30", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 503, Reason: pipeline.Reason(pipeline.CallHTTP, 503)}},
 		{404, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 404, Reason: pipeline.Reason(pipeline.CallHTTP, 404)}},
 		{429, "", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
-		{301, "", pipeline.Answer{Class: pipeline.Transient, HTTPStatus: 301, Reason: pipeline.Reason(pipeline.CallHTTP, 301)}},
+		{301, "", pipeline.Answer{Class: pipeline.Unusable, HTTPStatus: 301, Reason: pipeline.Reason(pipeline.CallHTTP, 301)}},
 		{429, "7", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 7 * time.Second}},
 		{429, "Fri, 27 Nov 2026 12:01:30 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429), RetryAfter: 90 * time.Second}},
 		{429, "Fri, 27 Nov 2026 11:00:00 GMT", pipeline.Answer{Class: pipeline.Throttle, HTTPStatus: 429, Reason: pipeline.Reason(pipeline.CallHTTP, 429)}},
@@ -221,7 +221,7 @@ func TestStatusAnswerRedirect(t *testing.T) {
 	h := http.Header{"Location": {"https://v.juhe.cn/verifybankcard/query?key=SECRET"}}
 	a, err := statusAnswer(301, h, time.Time{})
 	want := pipeline.Reason(pipeline.CallRedirect, 301, "https://v.juhe.cn")
-	if a.Reason != want || err == nil || err.Error() != "HTTP 301 redirect to https://v.juhe.cn: check --base-url" || a.Class != pipeline.Transient {
+	if a.Reason != want || err == nil || err.Error() != "HTTP 301 redirect to https://v.juhe.cn: check --base-url" || a.Class != pipeline.Unusable {
 		t.Errorf("got %+v, %v; want reason %q", a, err, want)
 	}
 }
@@ -266,6 +266,29 @@ func BenchmarkParseBody(b *testing.B) {
 	for b.Loop() {
 		if a, err := parseBody(body); err != nil || a.Res != 1 {
 			b.Fatal(a, err)
+		}
+	}
+}
+
+func TestFits(t *testing.T) {
+	const card = "6222021234567890123"
+	tests := []struct {
+		echo string
+		want bool
+	}{
+		{"", true},
+		{"62220*****", true},  // the plain endpoint's echo (vendor's example: 62222*****)
+		{"62221*****", false}, // another card's first digits
+		{"622202******0123", true},
+		{"622202******0124", false},
+		{card, true},
+		{"6222021234567890124", false},
+		{"6222021234567890123456*", false}, // longer than the card
+		{"q83v9Rz+Pw==", true},             // ciphertext: nothing to compare
+	}
+	for _, tc := range tests {
+		if got := fits(tc.echo, card); got != tc.want {
+			t.Errorf("fits(%q, %q) = %v, want %v", tc.echo, card, got, tc.want)
 		}
 	}
 }

@@ -9,7 +9,10 @@ const (
 	RunRows        pipeline.Code = "run-rows"         // rows, match, mismatch, invalid, rejected, deferred, failed, pending
 	RunNothing     pipeline.Code = "run-nothing"      // took
 	RunThis        pipeline.Code = "run-this"         // calls, billed, skipped, took
-	RunJob         pipeline.Code = "run-job"          // calls, billed
+	RunJob         pipeline.Code = "run-job"          // calls, billed, possibly billed
+	RunNoVerdict   pipeline.Code = "run-no-verdict"   // rows billed without a verdict
+	RunPaused      pipeline.Code = "run-paused"       // until (China time)
+	ErrConfig      pipeline.Code = "err-config"       // what happened (rendered)
 	RunLost        pipeline.Code = "run-lost"         // lost answers
 	RunOutput      pipeline.Code = "run-output"       // path
 	RunSandbox     pipeline.Code = "run-sandbox"      // simulated answers
@@ -40,7 +43,7 @@ const (
 	StatusSandbox  pipeline.Code = "status-sandbox"
 	StatusRuns     pipeline.Code = "status-runs"  // runs, first, last
 	StatusRows     pipeline.Code = "status-rows"  // rows
-	StatusCalls    pipeline.Code = "status-calls" // calls, billed
+	StatusCalls    pipeline.Code = "status-calls" // calls, billed, possibly billed
 	StatusLost     pipeline.Code = "status-lost"  // lost answers
 
 	// export and audit.
@@ -98,29 +101,43 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.WarnZeros:       {"卡号第 15 位之后全是 0，像是表格把数字四舍五入后的样子：请检查该列是否被设成了数字格式", "card number ends in zeros past the 15th digit, as a spreadsheet leaves a number it rounded; check that the column was not typed as a number"},
 
 	// Reasons of outcomes.
-	pipeline.DupOf:           {"与第 %[1]s 行重复", "duplicate of row %[1]s"},
-	pipeline.NotYet:          {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
-	pipeline.DryPending:      {"试运行：未调用接口", "dry run: no call made"},
-	pipeline.GaveUp:          {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
-	pipeline.CardLimit:       {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
-	pipeline.BilledNoVerdict: {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
-	pipeline.Overflow:        {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
-	pipeline.CallCancelled:   {"调用被取消", "call cancelled"},
-	pipeline.CallTimeout:     {"调用超时（%[1]s）", "timeout after %[1]s"},
-	pipeline.CallHTTP:        {"接口返回 HTTP %[1]s", "the API answered HTTP %[1]s"},
-	pipeline.CallRedirect:    {"接口返回 HTTP %[1]s，重定向到 %[2]s：请检查 --base-url", "the API answered HTTP %[1]s, a redirect to %[2]s: check --base-url"},
-	pipeline.CallNotJSON:     {"接口的回答不是 JSON", "the answer is not JSON"},
-	pipeline.CallNoCode:      {"接口的回答没有 error_code：%[1]s", "the answer has no error_code: %[1]s"},
-	pipeline.CallNoVerdict:   {"接口返回 error_code 0 但没有 res 1 或 2：%[1]s", "the answer has error_code 0 but no res 1 or 2: %[1]s"},
-	pipeline.CallTooLong:     {"接口的回答超过 %[1]s 字节", "the answer is longer than %[1]s bytes"},
-	pipeline.CallClosed:      {"连接在回答完整之前关闭", "the connection closed before a complete answer"},
-	pipeline.CallNet:         {"网络错误（系统信息：%[1]s）", "network error: %[1]s"},
+	pipeline.DupOf:            {"与第 %[1]s 行重复", "duplicate of row %[1]s"},
+	pipeline.NotYet:           {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
+	pipeline.DryPending:       {"试运行：未调用接口", "dry run: no call made"},
+	pipeline.GaveUp:           {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
+	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
+	pipeline.BilledNoVerdict:  {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
+	pipeline.Overflow:         {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
+	pipeline.CallCancelled:    {"调用被取消", "call cancelled"},
+	pipeline.CallTimeout:      {"调用超时（%[1]s）", "timeout after %[1]s"},
+	pipeline.CallHTTP:         {"接口返回 HTTP %[1]s", "the API answered HTTP %[1]s"},
+	pipeline.CallRedirect:     {"接口返回 HTTP %[1]s，重定向到 %[2]s：请检查 --base-url", "the API answered HTTP %[1]s, a redirect to %[2]s: check --base-url"},
+	pipeline.CallNotJSON:      {"接口的回答不是 JSON", "the answer is not JSON"},
+	pipeline.CallNoCode:       {"接口的回答没有 error_code：%[1]s", "the answer has no error_code: %[1]s"},
+	pipeline.CallNoVerdict:    {"接口返回 error_code 0 但没有 res 1 或 2：%[1]s", "the answer has error_code 0 but no res 1 or 2: %[1]s"},
+	pipeline.CallTooLong:      {"接口的回答超过 %[1]s 字节", "the answer is longer than %[1]s bytes"},
+	pipeline.CallClosed:       {"连接在回答完整之前关闭", "the connection closed before a complete answer"},
+	pipeline.CallNet:          {"网络错误（系统信息：%[1]s）", "network error: %[1]s"},
+	pipeline.CallUnreachable:  {"无法连接 %[1]s（系统信息：%[2]s）", "cannot reach %[1]s: %[2]s"},
+	pipeline.ForeignCard:      {"接口回答中的卡号与发送的卡号不符", "the answer's card (result.bankcard) does not fit the card sent"},
+	pipeline.BilledForeign:    {"接口的回答（已计费）属于另一张卡：不作为核验结果；为免重复计费不再自动发送：请向聚合数据查询此次调用", "the answer (billed) is about another card than the one sent: not taken as a verdict, and not sent again automatically so as not to pay twice: ask Juhe about this call"},
+	pipeline.NoJobID:          {"接口回答没有核验单号（已发送 jobid=1）：请向聚合数据查询此次调用的记录", "no jobid in the answer although jobid=1 was sent: ask Juhe for this call's record"},
+	pipeline.HintUnreachable:  {"请检查 --base-url %[1]s：该地址无人应答（地址有误、防火墙或网络中断）", "check --base-url %[1]s: nothing answers there (a typo, a firewall, or the network is down)"},
+	pipeline.HintUnknownHost:  {"请检查 --base-url %[1]s：主机名无法解析（拼写错误或没有 DNS）", "check --base-url %[1]s: its host name is not known (a typo, or no DNS)"},
+	pipeline.HintUntrustedTLS: {"请检查 --base-url %[1]s：本机不信任其 TLS 证书（主机不对，或网络中的代理重新签发 HTTPS 证书）", "check --base-url %[1]s: its TLS certificate is not trusted on this machine (a wrong host, or a proxy that intercepts TLS)"},
+	pipeline.HintNotTLS:       {"请检查 --base-url %[1]s：该服务器不支持 TLS（请用 http:// 或正确的端口）", "check --base-url %[1]s: the server does not speak TLS (use http:// for it, or the right port)"},
+	pipeline.HintProxy:        {"请检查代理设置（HTTPS_PROXY、HTTP_PROXY）：无法连接代理", "check the proxy settings (HTTPS_PROXY, HTTP_PROXY): the proxy cannot be reached"},
+	pipeline.HintRedirect:     {"请检查 --base-url %[1]s：接口直接应答，从不重定向", "check --base-url %[1]s: the API answers there directly, never with a redirect"},
+	pipeline.HintOpenID:       {"请检查 JUHE_OPENID：openid 错误时加密接口无法读取任何一行（218808）；openid 可在聚合数据控制台查看", "check JUHE_OPENID: with a wrong openid the encrypted endpoint cannot read any row (218808); the openid is in the Juhe console"},
+	pipeline.ConfigStreak:     {"连续 %[1]s 次调用都未能到达接口", "%[1]s calls in a row never reached the API"},
+	pipeline.ConfigFirst:      {"最初 %[1]s 次调用都返回 %[2]s", "the first %[1]s calls were all answered %[2]s"},
 
 	// Why a run stopped.
 	pipeline.StopInterrupted: {"已中断", "interrupted"},
 	pipeline.StopTime:        {"已到 --stop-at 或 --max-duration 设定的时间", "the time of --stop-at or --max-duration is reached"},
 	pipeline.StopBudget:      {"已达到计费调用上限（--max-billed）", "the budget of billed calls (--max-billed) is reached"},
 	pipeline.StopAPI:         {"接口返回错误码 %[1]s", "the API answered error_code %[1]s"},
+	pipeline.StopConfig:      {"按当前设置无法使用接口", "the API cannot be used as configured"},
 
 	// audit.
 	pipeline.AuditAdded:       {"新增的行：检查点中没有此行", "row added: the checkpoint has no such row"},
@@ -254,15 +271,18 @@ var catalogue = map[pipeline.Code]entry{
 	// The end of a run.
 	RunRows:        {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
 	RunNothing:     {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
-	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[3]s rows already done before, in %[4]s"},
-	RunJob:         {"整个任务：调用 %[1]s 次，计费 %[2]s 次", "whole job: %[1]s calls, %[2]s billed"},
+	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
+	RunJob:         {"整个任务：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "whole job: %[1]s calls, %[2]s billed, %[3]s possibly billed"},
+	RunNoVerdict:   {"%[1]s 行已计费但没有核验结果：不会再次发送，请向聚合数据查询", "%[1]s failed rows were billed without a verdict: never sent again, ask Juhe about them"},
+	RunPaused:      {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
+	ErrConfig:      {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
 	RunLost:        {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
 	RunOutput:      {"输出：%[1]s", "output: %[1]s"},
 	RunSandbox:     {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
 	RunStopping:    {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
 	RunResume:      {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
 	RunLeft:        {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
-	RunBudget:      {"已达到计费调用上限：本任务已计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	RunBudget:      {"已达到计费调用上限：本任务已计费及可能计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed and possibly billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
 	RunAbandoned:   {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
 	Warning:        {"警告：%[1]s", "warning: %[1]s"},
 	TempRemoved:    {"已删除 %[2]s 旁边 %[1]s 个临时输出文件（由写入时被终止的进程留下）", "removed %[1]s temporary output file(s) left beside %[2]s by a process killed while writing it"},
@@ -286,7 +306,7 @@ var catalogue = map[pipeline.Code]entry{
 	StatusSandbox:  {"模拟数据 SANDBOX：模拟的回答", "SANDBOX: simulated answers"},
 	StatusRuns:     {"运行次数  %[1]s，从 %[2]s 到 %[3]s", "runs        %[1]s, from %[2]s to %[3]s"},
 	StatusRows:     {"行数      %[1]s", "rows        %[1]s"},
-	StatusCalls:    {"调用      %[1]s 次，计费 %[2]s 次", "calls       %[1]s, billed %[2]s"},
+	StatusCalls:    {"调用      %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "calls       %[1]s, billed %[2]s, possibly billed %[3]s"},
 	StatusLost:     {"另有 %[1]s 次已发送但未记录回答（崩溃所致：可能已计费，继续时会重新发送）", "%[1]s sent with no answer recorded (a crash: possibly billed, re-sent on resume)"},
 
 	// export and audit.
@@ -312,7 +332,7 @@ var catalogue = map[pipeline.Code]entry{
 	UsageCmd:     {"未知的命令“%[1]s”", "unknown command %[1]q"},
 	UsageNone:    {"没有给出命令", "no command given"},
 	UsageOneOf:   {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
-	UsageNums:    {"--qps 和 --timeout 必须为正数，--max-attempts 至少为 1，--workers、--max-billed 和 --price 不能为负数", "--qps and --timeout must be positive, --max-attempts at least 1, --workers, --max-billed and --price not negative"},
+	UsageNums:    {"--qps 必须为有限正数，--timeout 必须为正数，--max-attempts 至少为 1，--workers、--max-billed、--max-duration 和 --price 不能为负数", "--qps must be a finite positive number, --timeout positive, --max-attempts at least 1, --workers, --max-billed, --max-duration and --price not negative"},
 	UsageStop:    {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
 	UsageKey:     {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
 	UsageOpen:    {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},

@@ -46,6 +46,7 @@ func Render(lang Lang, err error) string {
 	var (
 		in  *pipeline.InputError
 		api *pipeline.APIError
+		cfg *pipeline.ConfigError
 		use *Usage
 		e   *Error
 	)
@@ -84,6 +85,12 @@ func Render(lang Lang, err error) string {
 		}
 		if hint != "" {
 			s = Say(lang, ErrHint, s, hint)
+		}
+		return s
+	case errors.As(err, &cfg):
+		s := Say(lang, ErrConfig, Text(lang, cfg.Reason))
+		if cfg.Hint != "" {
+			s = Say(lang, ErrHint, s, Text(lang, cfg.Hint))
 		}
 		return s
 	case errors.As(err, &use):

@@ -2,6 +2,7 @@ package job
 
 import (
 	"flag"
+	"math"
 	"net"
 	"net/url"
 	"path/filepath"
@@ -211,7 +212,7 @@ func (c *Config) Check() error {
 			return err
 		}
 	}
-	if c.QPS <= 0 || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || !(c.Price >= 0) {
+	if !(c.QPS > 0) || math.IsInf(c.QPS, 0) || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || c.MaxDuration < 0 || !(c.Price >= 0) {
 		return Usagef(msg.UsageNums)
 	}
 	if c.StopAt != "" {

@@ -66,7 +66,7 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 	if err != nil {
 		return st, err
 	}
-	return st, WriteOutput(ctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	return st, WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		Price: c.Price, Version: version, Now: c.Now})
 }
 

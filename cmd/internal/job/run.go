@@ -91,7 +91,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	deadline := c.deadline(start)
 	// One pass for the fingerprint and the line count, one to plan, one
 	// to write: Open and the output's reader reuse the count.
-	sum, err := reader.Digest(c.Input)
+	sum, err := digest(ctx, env.Stop, c.Input)
 	if err != nil {
 		return res, err
 	}
@@ -114,7 +114,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	probe.Abort()
-	client, baseURL, closeClient, err := newClient(c, env.Notice)
+	client, _, closeClient, err := newClient(c, env.Notice)
 	if err != nil {
 		return res, err
 	}
@@ -138,8 +138,8 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
-		Endpoint: c.Endpoint, Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
-		User: env.User, Host: env.Host, Command: env.Command, Output: c.Out, BaseURL: baseURL, KeyID: keyID(c),
+		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
+		User: env.User, Host: env.Host, Command: env.Command, Output: c.Out, KeyID: keyID(c),
 	})
 	if err != nil {
 		return res, err
@@ -148,7 +148,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	finished, st, err := finishedJob(ctx, db)
+	finished, st, err := finishedJob(ctx, db, c.Sandbox)
 	if err != nil {
 		return res, err
 	}
@@ -160,7 +160,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		}
 		res.Stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
-			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred,
+			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
 			Stop: env.Stop, Deadline: deadline, Progress: update, Now: env.Now,
 		})
 		finish()
@@ -189,7 +189,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			return res, errors.Join(runErr, err)
 		}
 	}
-	if err := WriteOutput(ctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, errors.Join(runErr, err)
 	}
@@ -277,8 +277,9 @@ func shellQuote(s string) string {
 }
 
 // budgetLeft is what remains of the job's --max-billed for this run: the
-// limit less the billed answers of earlier runs. 0 means no limit; a spent
-// budget is pipeline.ErrBudget.
+// limit less the billed and possibly billed calls of earlier runs (answers
+// lost in a crash included), so that the vendor's bill never exceeds it. 0
+// means no limit; a spent budget is pipeline.ErrBudget.
 func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	if maxBilled <= 0 {
 		return 0, nil
@@ -287,9 +288,9 @@ func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	left := maxBilled - before.BilledCalls
+	left := maxBilled - before.BilledCalls - before.PossiblyBilled
 	if left <= 0 {
-		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls, maxBilled)
+		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls+before.PossiblyBilled, maxBilled)
 	}
 	return left, nil
 }
@@ -305,8 +306,10 @@ func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) 
 		return &msg.Error{Reason: pipeline.Reason(msg.RunResume, s.StopReason), Err: runErr}
 	case runErr != nil:
 		return runErr
-	case st.Pending+st.Failed+st.Deferred > 0:
-		return msg.Errorf(pipeline.ErrIncomplete, msg.RunLeft, st.Pending, st.Failed, st.Deferred)
+	case st.Pending+st.Failed-st.NoVerdict+st.Deferred > 0:
+		// Rows billed without a verdict are final: a hint to retry them
+		// would pay twice.
+		return msg.Errorf(pipeline.ErrIncomplete, msg.RunLeft, st.Pending, st.Failed-st.NoVerdict, st.Deferred)
 	}
 	return nil
 }
@@ -317,14 +320,15 @@ func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) 
 // rewrites the output, without reading the input against the checkpoint.
 // Failed and deferred rows always go through the pipeline, which knows
 // when they may be retried. The status of a finished job is returned with
-// it, for the output.
-func finishedJob(ctx context.Context, db *store.DB) (bool, store.Status, error) {
+// it, for the output. For a real run (not sandbox), rows with a simulated
+// verdict are not done.
+func finishedJob(ctx context.Context, db *store.DB, sandbox bool) (bool, store.Status, error) {
 	all, err := db.ReadAll(ctx)
 	if err != nil || !all {
 		return false, store.Status{}, err
 	}
 	st, err := db.Status(ctx)
-	return err == nil && st.Pending+st.Failed+st.Deferred == 0, st, err
+	return err == nil && st.Pending+st.Failed-st.NoVerdict+st.Deferred == 0 && (sandbox || st.Simulated == 0), st, err
 }
 
 // newClient returns the Juhe client of c: the real API, or the simulated
@@ -378,8 +382,10 @@ type Output struct {
 
 // WriteOutput writes the annotated copy of o.Input to o.Path from the
 // checkpoint, atomically; st is the checkpoint's status, for the Summary
-// sheet.
-func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) error {
+// sheet. Once the output is written, st's row counts are set to what it
+// holds: every data row of the input, those the checkpoint has not seen yet
+// (a run stopped before reading them) as pending.
+func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) error {
 	in, err := reader.Open(o.Input, o.Read)
 	if err != nil {
 		return err
@@ -393,16 +399,39 @@ func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) e
 	defer res.Close()
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		DryRun: o.DryRun, Summary: summary(st, o, layout.Sheet, o.now()),
+		DryRun: o.DryRun, Summary: summary(*st, o, layout.Sheet, o.now()),
 	})
 	if err != nil {
 		return err
 	}
-	if err := pipeline.Export(ctx, in, res, db, w); err != nil {
+	cs := &countingSink{Sink: w}
+	if err := pipeline.Export(ctx, in, res, db, cs); err != nil {
 		w.Abort()
 		return err
 	}
-	return w.Close()
+	if err := w.Close(); err != nil {
+		return err
+	}
+	st.Rows = 0
+	for _, n := range cs.n {
+		st.Rows += n
+	}
+	st.Match, st.Mismatch, st.Invalid = cs.n[pipeline.Match], cs.n[pipeline.Mismatch], cs.n[pipeline.Invalid]
+	st.Rejected, st.Deferred, st.Failed, st.Pending = cs.n[pipeline.Rejected], cs.n[pipeline.Deferred], cs.n[pipeline.Failed], cs.n[pipeline.Pending]
+	return nil
+}
+
+// countingSink counts the data rows written, by status.
+type countingSink struct {
+	pipeline.Sink
+	n pipeline.Counts
+}
+
+func (s *countingSink) Write(rec pipeline.Record, o pipeline.Outcome) error {
+	if rec.Kind == pipeline.Data {
+		s.n[o.Status]++
+	}
+	return s.Sink.Write(rec, o)
 }
 
 func (o Output) now() time.Time {
@@ -418,7 +447,7 @@ func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summ
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
 		OutputName: filepath.Base(o.Path), Endpoint: st.Endpoint,
-		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled,
+		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, NoJobID: st.NoJobID,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
 		RealRows: st.RealRows, Simulated: st.Simulated, Price: o.Price, Created: now,
 	}
@@ -509,7 +538,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		DryRun: true, Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, err
 	}
@@ -533,4 +562,26 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 			Hint: pipeline.Reason(pipeline.HintSameInput, st.InputPath)}
 	}
 	return st, nil
+}
+
+// digest is reader.Digest, given up at once when ctx ends or stop is closed
+// (Ctrl-C while a huge or endless input is read): nothing has been sent or
+// recorded yet, so there is nothing to finish.
+func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum, error) {
+	type result struct {
+		sum reader.Sum
+		err error
+	}
+	done := make(chan result, 1) // the reader ends on its own, or with the process
+	go func() {
+		sum, err := reader.Digest(path)
+		done <- result{sum, err}
+	}()
+	select {
+	case r := <-done:
+		return r.sum, r.err
+	case <-ctx.Done():
+	case <-stop:
+	}
+	return reader.Sum{}, fmt.Errorf("interrupted while reading %s, before any call — run the same command to start again: %w", path, pipeline.ErrIncomplete)
 }

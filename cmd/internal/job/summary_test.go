@@ -177,7 +177,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 	} {
 		t.Run(lang.code, func(t *testing.T) {
 			out := filepath.Join(t.TempDir(), "export."+lang.code+".xlsx")
-			err := WriteOutput(ctx, mustOpenRO(t, c.DB, c.KeyFile), st, Output{Input: c.Input, Path: out, Lang: lang.code, Price: 0.35, Version: "v-test"})
+			err := WriteOutput(ctx, mustOpenRO(t, c.DB, c.KeyFile), &st, Output{Input: c.Input, Path: out, Lang: lang.code, Price: 0.35, Version: "v-test"})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -53,9 +53,24 @@ type Server struct {
 }
 
 // NewServer starts a fake configured by opt on a free port of 127.0.0.1 and
-// closes it when the test ends (tb.Cleanup).
+// closes it when the test ends (tb.Cleanup). It stands for the real API: its
+// answers do not carry the sandbox's mark (Options.PoseAsReal), so a client
+// records them as real. NewSandbox starts the marked one.
 func NewServer(tb testing.TB, opt Options) *Server {
 	tb.Helper()
+	opt.PoseAsReal = true
+	return start(tb, opt)
+}
+
+// NewSandbox is NewServer with the answers marked simulated, as
+// `cardverify sandbox` serves them.
+func NewSandbox(tb testing.TB, opt Options) *Server {
+	tb.Helper()
+	opt.PoseAsReal = false
+	return start(tb, opt)
+}
+
+func start(tb testing.TB, opt Options) *Server {
 	h := NewHandler(opt)
 	ts := httptest.NewServer(h)
 	s := &Server{Handler: h, URL: ts.URL, ts: ts}

@@ -78,10 +78,14 @@ func (h *Handler) answer(w http.ResponseWriter, x *exchange, reply Reply, plain,
 	if code != 0 {
 		x.res = 0
 	}
-	if code == 0 && wantJobID {
+	if code == 0 && wantJobID && !reply.noJobID {
 		x.jobID = jobID(h.seed, x.n)
 	}
-	b := appendAnswer(buf.b[:0], x, reason, plain)
+	echo := x.card
+	if reply.echo != "" {
+		echo = reply.echo
+	}
+	b := appendAnswer(buf.b[:0], x, echo, reason, plain)
 	buf.b = b
 	if reply.kind == kindTruncated {
 		b = b[:len(b)/2]
@@ -95,7 +99,7 @@ func (h *Handler) answer(w http.ResponseWriter, x *exchange, reply Reply, plain,
 }
 
 // appendAnswer appends the JSON answer for x to b, in the vendor's layout.
-func appendAnswer(b []byte, x *exchange, reason string, plain bool) []byte {
+func appendAnswer(b []byte, x *exchange, echo, reason string, plain bool) []byte {
 	if reason == "" {
 		reason = simulatedReason(x.code)
 	}
@@ -112,7 +116,7 @@ func appendAnswer(b []byte, x *exchange, reason string, plain bool) []byte {
 		b = append(b, `"realname":`...)
 		b = appendString(b, x.name)
 		b = append(b, `,"bankcard":"`...)
-		b = append(b, x.card[:min(5, len(x.card))]...)
+		b = append(b, echo[:min(5, len(echo))]...)
 		b = append(b, `*****",`...)
 	}
 	b = append(b, `"res":`...)

@@ -40,7 +40,9 @@
 // Every answer is visibly simulated: the reason ends in "(模拟)" (for example
 // "成功(模拟)"), and the jobid, returned only when the request has jobid=1,
 // is "SANDBOX" followed by 16 hexadecimal digits that are unique within a
-// Handler and depend only on Options.Seed and the order of the calls.
+// Handler and depend only on Options.Seed and the order of the calls. Every
+// response also carries the header X-Cardverify-Sandbox: 1, by which
+// juhe.Client marks its answers Simulated.
 //
 // MatchCard, MismatchCard and CodeCard make Luhn-valid cards for each of
 // these answers; testdata/juhe/sandbox-cards.csv lists one of each.

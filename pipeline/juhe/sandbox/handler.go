@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/time/rate"
+
 	"github.com/cardverify/cardverify/pipeline/juhe"
 )
 
@@ -35,6 +37,11 @@ type Options struct {
 	// of ceil(QPSLimit)/QPSLimit seconds (one second for a whole number):
 	// requests beyond it get 10011.
 	QPSLimit float64
+	// PoseAsReal leaves out the X-Cardverify-Sandbox header by which
+	// every answer says it is simulated, so that a client takes the fake
+	// for the real API: for tests only (juhetest.NewServer sets it);
+	// `cardverify sandbox` and `run --sandbox` never do.
+	PoseAsReal bool
 	// Seed makes the random faults and the jobids reproducible: the same
 	// seed and the same order of calls give the same answers.
 	Seed int64
@@ -82,13 +89,14 @@ type Request struct {
 // Handler is the fake API as an http.Handler. Its setters change the fault
 // switches while it serves; all its methods are safe for concurrent use.
 type Handler struct {
-	key    string
-	cipher *juhe.Cipher // nil without Options.OpenID
-	seed   uint64
-	maxLog int
-	now    func() time.Time
-	done   chan struct{} // closed by Close: waits end at once
-	once   sync.Once
+	poseAsReal bool
+	key        string
+	cipher     *juhe.Cipher // nil without Options.OpenID
+	seed       uint64
+	maxLog     int
+	now        func() time.Time
+	done       chan struct{} // closed by Close: waits end at once
+	once       sync.Once
 
 	latency       atomic.Int64 // time.Duration
 	failCode      atomic.Int64
@@ -96,11 +104,13 @@ type Handler struct {
 	html502Rate   atomic.Uint64
 	truncatedRate atomic.Uint64
 
-	qps qpsWindow
+	qps    qpsWindow
+	hidden atomic.Pointer[rate.Limiter] // nil: no hidden limit
 
-	seq    atomic.Uint64 // numbers the calls, for random draws and jobids
-	calls  atomic.Int64
-	billed atomic.Int64
+	seq     atomic.Uint64 // numbers the calls, for random draws and jobids
+	calls   atomic.Int64
+	billed  atomic.Int64
+	charged atomic.Int64
 
 	scriptMu   sync.Mutex
 	scripts    map[string][]Reply
@@ -115,12 +125,13 @@ type Handler struct {
 // NewHandler returns a fake configured by opt.
 func NewHandler(opt Options) *Handler {
 	h := &Handler{
-		key:     opt.Key,
-		seed:    uint64(opt.Seed),
-		maxLog:  opt.MaxLog,
-		now:     time.Now,
-		done:    make(chan struct{}),
-		scripts: make(map[string][]Reply),
+		key:        opt.Key,
+		poseAsReal: opt.PoseAsReal,
+		seed:       uint64(opt.Seed),
+		maxLog:     opt.MaxLog,
+		now:        time.Now,
+		done:       make(chan struct{}),
+		scripts:    make(map[string][]Reply),
 	}
 	if h.maxLog == 0 {
 		h.maxLog = DefaultMaxLog
@@ -151,6 +162,18 @@ func (h *Handler) SetHTML502Rate(rate float64) { h.html502Rate.Store(math.Float6
 // SetTruncatedRate sets the fraction of requests answered with truncated JSON.
 func (h *Handler) SetTruncatedRate(rate float64) { h.truncatedRate.Store(math.Float64bits(rate)) }
 
+// SetHiddenLimit sets a limit of qps answers a second, as a token bucket
+// holding a tenth of a second's answers: requests beyond it get 10011,
+// like the real API's per-IP limit, which a client does not know. 0 removes
+// it.
+func (h *Handler) SetHiddenLimit(qps float64) {
+	if qps <= 0 {
+		h.hidden.Store(nil)
+		return
+	}
+	h.hidden.Store(rate.NewLimiter(rate.Limit(qps), max(1, int(qps/10))))
+}
+
 // SetQPSLimit sets the QPS limit (see Options.QPSLimit); 0 removes it. The
 // window starts afresh.
 func (h *Handler) SetQPSLimit(qps float64) { h.qps.set(qps) }
@@ -176,6 +199,13 @@ func (h *Handler) Calls() int { return int(h.calls.Load()) }
 // Billed returns the number of complete JSON answers with error_code 0: what
 // the real API would charge for. Truncated and Raw answers are not counted.
 func (h *Handler) Billed() int { return int(h.billed.Load()) }
+
+// Charged returns the number of requests the real API would bill: every
+// request answered error_code 0, counted when the answer is decided, before
+// it is delivered, so also when it is cut short, when the connection is
+// closed instead (Hangup), or when the client gave up waiting. A client's
+// billed plus possibly billed calls must never be fewer.
+func (h *Handler) Charged() int { return int(h.charged.Load()) }
 
 // CallsFor returns the number of requests for card (plain digits), counted
 // even beyond the log's cap; 0 when Options.MaxLog is negative.
@@ -205,6 +235,8 @@ func (h *Handler) Close() {
 	h.once.Do(func() { close(h.done) })
 }
 
+var sandboxMark = []string{"1"}
+
 const (
 	plainPath     = "/verifybankcard/query"
 	encryptedPath = "/verifybankcard/queryEncry"
@@ -212,6 +244,11 @@ const (
 
 // ServeHTTP answers one request as the package documentation describes.
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer says it is simulated, so that a client reaching the
+	// sandbox through any URL never takes it for a real verdict.
+	if !h.poseAsReal {
+		w.Header()[juhe.SandboxHeader] = sandboxMark
+	}
 	var encrypted bool
 	switch r.URL.Path {
 	case plainPath:
@@ -267,6 +304,9 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	reply := Reply{kind: kindAnswer, code: code}
 	if checked {
 		reply = h.choose(&x)
+		if reply.charged(x.card) {
+			h.charged.Add(1)
+		}
 	}
 	if h.wait(r, time.Duration(h.latency.Load())+reply.delay) {
 		h.answer(w, &x, reply, !encrypted, f.jobid == "1", buf)
@@ -301,6 +341,10 @@ func (h *Handler) choose(x *exchange) Reply {
 		}
 	}
 	if h.qps.enabled() && !h.qps.allow(h.now()) {
+		x.fault = "qps"
+		return Code(10011)
+	}
+	if lim := h.hidden.Load(); lim != nil && !lim.Allow() {
 		x.fault = "qps"
 		return Code(10011)
 	}

@@ -26,6 +26,23 @@ type Reply struct {
 	retryAfter  string
 	contentType string
 	body        string
+	echo        string // the card echoed instead of the one sent
+	noJobID     bool
+}
+
+// Echo returns r answering, on the plain endpoint, as if for card: its
+// first digits are echoed instead of the sent card's (an answer that
+// belongs to another row).
+func (r Reply) Echo(card string) Reply {
+	r.echo = card
+	return r
+}
+
+// WithoutJobID returns r answering without a jobid, although jobid=1 was
+// sent.
+func (r Reply) WithoutJobID() Reply {
+	r.noJobID = true
+	return r
 }
 
 // Answer is a JSON answer with error_code code and, for code 0, result.res
@@ -75,4 +92,17 @@ func Delay(d time.Duration) Reply { return Reply{kind: kindRule, delay: d} }
 func (r Reply) After(d time.Duration) Reply {
 	r.delay = d
 	return r
+}
+
+// charged reports whether the real API would bill a request for card that
+// gets r: its answer is error_code 0, delivered or not.
+func (r Reply) charged(card string) bool {
+	switch r.kind {
+	case kindRule, kindTruncated, kindHangup:
+		code, _ := Rule(card)
+		return code == 0
+	case kindAnswer:
+		return r.code == 0
+	}
+	return false
 }
