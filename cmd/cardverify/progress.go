@@ -42,10 +42,10 @@ type progressText struct {
 var progressTexts = map[string]*progressText{
 	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
 		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
-		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "按接口要求暂停 %s"},
+		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "接口要求暂停（Retry-After）至 %s，按 Ctrl-C 停止"},
 	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
 		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
-		throttled: "throttled %.1f/%.0f calls/s", paused: "paused %s (Retry-After)"},
+		throttled: "throttled %.1f/%.0f calls/s", paused: "paused by the API (Retry-After) until %s, Ctrl-C to stop"},
 }
 
 func (a *app) newProgress(mode, lang string, total int) *progress {
@@ -121,7 +121,7 @@ func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 		add(7, " · "+t.throttled, s.Limit, s.QPS)
 	}
 	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
-		add(7, " · "+t.paused, wait.Round(time.Second))
+		add(7, " · "+t.paused, pipeline.ChinaClock(s.PausedUntil, now))
 	}
 	text := func() string {
 		var b strings.Builder

@@ -29,14 +29,14 @@ func TestProgressLine(t *testing.T) {
 		{"resumed en", "en", resumed, 1000, 0,
 			"this run: 590/1000 rows (200 done before) · 3.2 calls/s · ETA 1m45s · billed 280 · possibly billed 2 · failed 3 · invalid 7"},
 		{"throttled and paused en", "en", throttled, 0, 0,
-			"this run: 590 rows · 3.2 calls/s · billed 280 · failed 3 · invalid 7 · throttled 2.5/10 calls/s · paused 30s (Retry-After)"},
+			"this run: 590 rows · 3.2 calls/s · billed 280 · failed 3 · invalid 7 · throttled 2.5/10 calls/s · paused by the API (Retry-After) until 10:02:10 CST, Ctrl-C to stop"},
 		{"throttled and paused zh", "zh", throttled, 0, 0,
-			"本次运行：590 行 · 3.2 次/秒 · 计费 280 · 失败 3 · 无效 7 · 接口限流 2.5/10 次/秒 · 按接口要求暂停 30s"},
+			"本次运行：590 行 · 3.2 次/秒 · 计费 280 · 失败 3 · 无效 7 · 接口限流 2.5/10 次/秒 · 接口要求暂停（Retry-After）至 10:02:10 CST，按 Ctrl-C 停止"},
 		// A narrow terminal: the least needed parts go first.
 		{"narrow en", "en", resumed, 1000, 80,
 			"this run: 590/1000 rows · ETA 1m45s · billed 280 · possibly billed 2 · failed 3"},
 		{"narrow zh", "zh", throttled, 1000, 78,
-			"本次运行：590/1000 行 · 计费 280 · 接口限流 2.5/10 次/秒 · 按接口要求暂停 30s"},
+			"本次运行：590/1000 行 · 计费 280"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &app{stderr: &discard{}}
