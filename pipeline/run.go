@@ -101,16 +101,21 @@ type Stats struct {
 	Skipped    int // rows whose pair was already final in the checkpoint
 	Dispatched int // pairs handed to the workers (or, in a dry run, that would be)
 	Done       int // dispatched pairs that ended, final or not
+	Abandoned  int // of those, the pairs left pending: the run stopped before their final outcome
 	Calls      int // HTTP calls made
 	Billed     int // billed answers (error_code 0)
 	// PossiblyBilled counts calls that may have reached the vendor without
 	// an intact answer: the vendor may have charged for them.
 	PossiblyBilled int
+	// Throttled counts the answers that asked to slow down (10011, HTTP
+	// 429).
+	Throttled int
 	// Outcomes counts the final outcomes reached in this run, by status.
 	Outcomes Counts
 	Workers  int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit float64
+	QPS   float64 // the rate asked for
 	// PausedUntil, when not zero, is the end of a pause asked by the API
 	// (Retry-After): no call is sent before it. Stop ends it at once.
 	PausedUntil time.Time
@@ -119,9 +124,9 @@ type Stats struct {
 	StopReason string
 }
 
-// Resolved is the number of rows dealt with so far: read, and not waiting
-// for an answer.
-func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) }
+// Resolved is the number of rows dealt with so far: read, and neither
+// waiting for an answer nor left pending by a stop.
+func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) - s.Abandoned }
 
 // ETA estimates the time left to resolve total rows at this run's own pace:
 // rows skipped because the checkpoint had them took no time, so they are
@@ -332,6 +337,7 @@ func (r *runner) snapshot() Stats {
 	s := r.stats
 	s.Workers = int(r.workers.Load())
 	s.Limit = r.limiter.current()
+	s.QPS = r.cfg.QPS
 	s.PausedUntil = r.limiter.pausedUntil()
 	return s
 }

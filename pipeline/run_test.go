@@ -358,3 +358,45 @@ func TestStatsETA(t *testing.T) {
 		})
 	}
 }
+
+// TestRunCountsForProgress checks the counters progress shows besides the
+// trust tests' possibly billed calls and pauses: throttled answers and the
+// rate asked for.
+func TestRunCountsForProgress(t *testing.T) {
+	api := newAPI()
+	api.script("6222000000000003", Answer{Class: Throttle, HTTPStatus: 429, Reason: "HTTP 429"}, code(Throttle, 10011))
+	src := rows("张三", "6222000000000001", "王五", "6222000000000003")
+	cfg := fastConfig()
+	st := mustRun(t, src, newMem(), api, cfg)
+	// Calls: card 1 once, card 3 three times (429, 10011, match).
+	if st.Calls != 4 || st.Billed != 2 || st.Throttled != 2 || st.QPS != cfg.QPS {
+		t.Errorf("calls %d, billed %d, throttled %d, QPS %v; want 4, 2, 2, %v", st.Calls, st.Billed, st.Throttled, st.QPS, cfg.QPS)
+	}
+}
+
+// TestResolvedAfterStop checks that rows a stop leaves pending are not
+// counted as dealt with, so that a stopped run's progress is not shown full.
+func TestResolvedAfterStop(t *testing.T) {
+	api := newAPI()
+	api.delay = 20 * time.Millisecond
+	ck := newMem()
+	src := rows("张三", "6222000000000001", "李四", "6222000000000002", "王五", "6222000000000003",
+		"赵六", "6222000000000004", "钱七", "6222000000000005")
+	stop := make(chan struct{})
+	cfg := fastConfig()
+	cfg.Workers, cfg.Stop = 1, stop
+	time.AfterFunc(30*time.Millisecond, func() { close(stop) })
+	st, err := Run(context.Background(), src, ck, api, cfg)
+	if !errors.Is(err, ErrIncomplete) {
+		t.Fatalf("Run = %v, want ErrIncomplete", err)
+	}
+	final := 0
+	for _, r := range ck.results().res {
+		if r.Status != Pending {
+			final++
+		}
+	}
+	if st.Resolved() != final || final == 5 {
+		t.Errorf("Resolved() = %d with %d of 5 rows final (stats %+v); want them equal and some rows pending", st.Resolved(), final, st)
+	}
+}

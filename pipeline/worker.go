@@ -15,7 +15,19 @@ import (
 // under ctx, waits under pause.
 func (r *runner) handle(ctx, pause context.Context, j job) error {
 	defer r.release(j.pair)
-	defer r.count(func(s *Stats) { s.Done++ })
+	final := false
+	defer r.count(func(s *Stats) {
+		s.Done++
+		if !final {
+			s.Abandoned++
+		}
+	})
+	// end records the call and, when o is not nil, the pair's final
+	// outcome.
+	end := func(ctx context.Context, id int64, c Call, o *Outcome) error {
+		final = final || o != nil
+		return r.end(ctx, id, c, o)
+	}
 	throttled, unreached := 0, 0
 	var last Answer
 	for attempt := 1; ; {
@@ -34,7 +46,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {
-				return r.end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1, Reason(CardLimit)))
+				return end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1, Reason(CardLimit)))
 			}
 			return err
 		}
@@ -60,7 +72,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		case a.Class == Unreachable:
 			// The request never left the machine: the row is not decided
 			// by it and stays pending if the fault lasts.
-			if err := r.end(ctx, id, call, nil); err != nil {
+			if err := end(ctx, id, call, nil); err != nil {
 				return err
 			}
 			unreached++
@@ -73,20 +85,20 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			continue
 		case a.Class == Unusable:
 			r.halt(Reason(StopConfig), &ConfigError{Reason: a.Reason, Hint: a.Hint})
-			return r.end(ctx, id, call, nil)
+			return end(ctx, id, call, nil)
 		case a.Suspect && r.suspect(j, a, call, attempt):
 			// Held: decided once the run shows whether its settings are
 			// right (see runner.suspect).
-			return r.end(ctx, id, call, nil)
+			return end(ctx, id, call, nil)
 		}
 		r.reached(a)
 
 		switch {
 		case call.Billed && a.Foreign:
-			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledForeign)))
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledForeign)))
 		case call.Billed && a.Res != 1 && a.Res != 2:
 			// Paid for, but no verdict: sending it again would pay twice.
-			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
 		case call.Billed:
 			status := Match
 			if a.Res == 2 {
@@ -97,29 +109,30 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			if a.JobID == "" {
 				reason = JoinReasons(reason, Reason(NoJobID))
 			}
-			return r.end(ctx, id, call, r.outcome(j, status, a, attempt, reason))
+			return end(ctx, id, call, r.outcome(j, status, a, attempt, reason))
 		case a.Class == Reject:
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
+			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
 		case a.Class == Defer:
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, Deferred, a, attempt, answerReason(a)))
+			return end(ctx, id, call, r.outcome(j, Deferred, a, attempt, answerReason(a)))
 		case a.Class == Fatal:
 			r.halt(Reason(StopAPI, a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
-			return r.end(ctx, id, call, nil)
+			return end(ctx, id, call, nil)
 		case a.Class == Throttle && throttled < throttleLimit:
 			r.limiter.backOff(a.RetryAfter)
 			throttled++
-			if err := r.end(ctx, id, call, nil); err != nil {
+			r.count(func(s *Stats) { s.Throttled++ })
+			if err := end(ctx, id, call, nil); err != nil {
 				return err
 			}
 			continue
 		case attempt >= r.cfg.MaxAttempts || a.Class == Throttle:
-			return r.end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
 				JoinReasons(Reason(GaveUp, attempt+throttled), answerReason(a))))
 		}
 		// A transient failure: wait, then try again.
-		if err := r.end(ctx, id, call, nil); err != nil {
+		if err := end(ctx, id, call, nil); err != nil {
 			return err
 		}
 		if !sleep(pause, r.cfg.Backoff(attempt)) {

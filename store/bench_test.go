@@ -183,3 +183,58 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 func reportCPU(b *testing.B, start time.Duration) {
 	b.ReportMetric(float64(cpuTime()-start)/float64(b.N), "cpu-ns/op")
 }
+
+// BenchmarkStatus measures Status on a checkpoint of 100,000 rows, each
+// with one answered call, over 3 runs on 3 China days (one after the
+// other, as calls are made): what every run reads at its end and the
+// output's Summary shows.
+func BenchmarkStatus(b *testing.B) {
+	const n = 100_000
+	ctx := context.Background()
+	path := filepath.Join(b.TempDir(), "status.db")
+	db := openT(b, path)
+	for r := range 3 {
+		if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain",
+			Started: base.Add(time.Duration(r) * 24 * time.Hour)}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	known := plan(b, db, people(n, 0, 13), 1024)
+	for _, k := range known {
+		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true, Attempts: 1, At: base}
+		if err := db.End(ctx, 0, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card}, &o); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := db.Close(); err != nil {
+		b.Fatal(err)
+	}
+	q, err := sql.Open("sqlite3", dsn(path, false))
+	if err != nil {
+		b.Fatal(err)
+	}
+	_, err = q.Exec(`INSERT INTO calls (id, run, row_no, pair, card, attempt, day, sent_at)
+			SELECT row_no, 1 + row_no * 3 / (? + 2), row_no, fp, fp, 1, '2026-11-2' || (7 + row_no * 3 / (? + 2)), '2026-11-27T02:00:00.000000000Z' FROM rows;
+		INSERT INTO answers (call, duration_ms, http_status, code, answered, billed, jobid)
+			SELECT id, 100, 200, 0, 1, 1, 'JH' FROM calls`, n, n)
+	q.Close()
+	if err != nil {
+		b.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, path, "")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ro.Close()
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		st, err := ro.Status(ctx)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if runs := st.RunLog[0].Calls + st.RunLog[1].Calls + st.RunLog[2].Calls; st.Calls != n || st.BilledCalls != n || len(st.Days) != 3 || runs != n {
+			b.Fatalf("calls %d, billed %d, %d days, %d calls in the runs; want %d, %d, 3, %d", st.Calls, st.BilledCalls, len(st.Days), runs, n, n, n)
+		}
+	}
+}

@@ -23,6 +23,13 @@ type RunInfo struct {
 	Version     string
 	QPS         float64
 	Started     time.Time
+	// For the Summary an auditor signs: who ran it and where, the command
+	// line with its secrets replaced, the output it writes and an
+	// identifier of the API key that is not the key.
+	User, Host string
+	Command    string
+	Output     string
+	KeyID      string
 }
 
 // BeginRun records the start of a run and returns its id; the calls that
@@ -62,9 +69,11 @@ func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 		started = time.Now()
 	}
 	id, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		res, err := tx.ExecContext(ctx, `INSERT INTO runs (input_path, input_size, input_sha256, sheet, endpoint, sandbox, version, qps, started_at, base_url)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			ri.InputPath, ri.InputSize, ri.InputSHA256, ri.Sheet, ri.Endpoint, ri.Sandbox, ri.Version, ri.QPS, formatTime(started), ri.BaseURL)
+		res, err := tx.ExecContext(ctx, `INSERT INTO runs (input_path, input_size, input_sha256, sheet, endpoint, sandbox, version, qps, started_at,
+				os_user, host, command, output, base_url, key_id)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			ri.InputPath, ri.InputSize, ri.InputSHA256, ri.Sheet, ri.Endpoint, ri.Sandbox, ri.Version, ri.QPS, formatTime(started),
+			ri.User, ri.Host, ri.Command, ri.Output, ri.BaseURL, ri.KeyID)
 		if err != nil {
 			return 0, fmt.Errorf("record run: %w", err)
 		}
@@ -84,14 +93,25 @@ func short(hex string) string {
 	return hex
 }
 
-// EndRun records when run runID ended and waits until that, and every
-// operation queued before it, is durable.
-func (db *DB) EndRun(ctx context.Context, runID int64, ended time.Time) error {
+// The stop reasons of a run, as EndRun records them (RunRecord.Stop). A run
+// without one is still running, or its process died.
+const (
+	StopDone        = "done"        // every row was read and dealt with
+	StopInterrupted = "interrupted" // Ctrl-C, SIGTERM, the console's Stop
+	StopDeadline    = "deadline"    // --max-duration or --stop-at
+	StopBudget      = "budget"      // --max-billed
+	StopAPI         = "api"         // the API refused the run (bad key, quota, unreachable)
+	StopError       = "error"       // any other error
+)
+
+// EndRun records when run runID ended and why (one of the Stop codes), and
+// waits until that, and every operation queued before it, is durable.
+func (db *DB) EndRun(ctx context.Context, runID int64, ended time.Time, stop string) error {
 	if ended.IsZero() {
 		ended = time.Now()
 	}
 	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		if _, err := tx.ExecContext(ctx, "UPDATE runs SET ended_at = ? WHERE id = ?", formatTime(ended), runID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET ended_at = ?, stop = ? WHERE id = ?", formatTime(ended), stop, runID); err != nil {
 			return 0, fmt.Errorf("record the end of run %d: %w", runID, err)
 		}
 		return 0, nil

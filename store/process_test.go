@@ -159,7 +159,7 @@ func TestCrashedRun(t *testing.T) {
 	for _, k := range known[1:] {
 		answer(t, db, k, pipeline.Mismatch, base.Add(time.Hour))
 	}
-	if err := db.EndRun(ctx, run, base.Add(2*time.Hour)); err != nil {
+	if err := db.EndRun(ctx, run, base.Add(2*time.Hour), StopDone); err != nil {
 		t.Fatal(err)
 	}
 	st, err = db.Status(ctx)

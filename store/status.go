@@ -65,10 +65,50 @@ type Status struct {
 	FirstAt time.Time `json:"first_at"`
 	LastAt  time.Time `json:"last_at"`
 	Runs    int       `json:"runs"`
+	// RealRows counts the rows whose outcome is real (not Simulated).
+	RealRows int `json:"real_rows"`
+	// RunLog lists every run, oldest first.
+	RunLog []RunRecord `json:"run_log"`
+	// Days splits the calls by the China calendar day they were sent on,
+	// oldest first; their billed calls add up to BilledCalls.
+	Days []DayCount `json:"days"`
 	// InvalidReasons counts invalid rows by reason.
 	InvalidReasons map[string]int `json:"invalid_reasons"`
 	// Codes counts answered calls by the API's error_code.
 	Codes map[int]int `json:"codes"`
+}
+
+// RunRecord is one run of the job, as the runs table and the ledger record
+// it.
+type RunRecord struct {
+	ID      int64     `json:"id"`
+	Started time.Time `json:"started_at"`
+	// Ended is zero while the run goes on, or when its process died.
+	Ended time.Time `json:"ended_at"`
+	// Stop is why it ended: one of the Stop codes, empty when Ended is
+	// zero.
+	Stop           string  `json:"stop"`
+	Calls          int     `json:"calls"`
+	Billed         int     `json:"billed_calls"`
+	PossiblyBilled int     `json:"possibly_billed"`
+	QPS            float64 `json:"qps"`
+	Endpoint       string  `json:"endpoint"`
+	BaseURL        string  `json:"base_url"`
+	KeyID          string  `json:"key_id"`
+	Sandbox        bool    `json:"sandbox"`
+	Version        string  `json:"version"`
+	User           string  `json:"user"`
+	Host           string  `json:"host"`
+	Command        string  `json:"command"`
+	Output         string  `json:"output"`
+}
+
+// DayCount is the calls sent on one China calendar day.
+type DayCount struct {
+	Day            string `json:"day"` // 2006-01-02
+	Calls          int    `json:"calls"`
+	Billed         int    `json:"billed_calls"`
+	PossiblyBilled int    `json:"possibly_billed"`
 }
 
 // Count returns the number of rows in status s.
@@ -169,16 +209,17 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		return err
 	}
 
-	var latest int64
-	var first, lastStart, lastEnd, lastCall sql.NullString
-	err = tx.QueryRowContext(ctx, "SELECT count(*), coalesce(max(id), 0), min(started_at), max(started_at), max(ended_at) FROM runs").
-		Scan(&st.Runs, &latest, &first, &lastStart, &lastEnd)
-	if err != nil {
+	if err := db.readRuns(ctx, tx, st); err != nil {
 		return err
 	}
-	if latest != 0 {
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, endpoint, base_url, sandbox FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.Endpoint, &st.BaseURL, &st.Sandbox)
+	var latest int64
+	if n := len(st.RunLog); n > 0 {
+		r := st.RunLog[n-1]
+		latest = r.ID
+		st.Runs = n
+		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
+		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
 		if err != nil {
 			return err
 		}
@@ -189,6 +230,7 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err != nil {
 		return err
 	}
+	st.RealRows = real
 	if st.Simulated+real > 0 {
 		st.Sandbox = real == 0
 	}
@@ -207,14 +249,9 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Running = true
 		inFlightRun = latest
 	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(a.billed), 0), coalesce(sum(a.possibly_billed), 0),
-			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?), 0)
-		FROM calls c LEFT JOIN answers a ON a.call = c.id`, inFlightRun, inFlightRun).
-		Scan(&st.Calls, &st.BilledCalls, &st.PossiblyBilled, &st.LostAnswers, &st.InFlight)
-	if err != nil {
+	if err := db.readCalls(ctx, tx, st, inFlightRun); err != nil {
 		return err
 	}
-	st.PossiblyBilled += st.LostAnswers
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
 		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
 	if err != nil {
@@ -225,17 +262,93 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err != nil {
 		return err
 	}
+	var lastCall sql.NullString
 	err = tx.QueryRowContext(ctx, "SELECT sent_at FROM calls ORDER BY id DESC LIMIT 1").Scan(&lastCall)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
-	st.FirstAt = parseTime(first)
-	for _, t := range []sql.NullString{lastStart, lastEnd, lastCall} {
-		if tt := parseTime(t); tt.After(st.LastAt) {
-			st.LastAt = tt
+	for _, r := range st.RunLog {
+		if st.FirstAt.IsZero() || r.Started.Before(st.FirstAt) {
+			st.FirstAt = r.Started
+		}
+		for _, t := range []time.Time{r.Started, r.Ended} {
+			if t.After(st.LastAt) {
+				st.LastAt = t
+			}
 		}
 	}
+	if t := parseTime(lastCall); t.After(st.LastAt) {
+		st.LastAt = t
+	}
 	return nil
+}
+
+// readRuns reads the runs table into st.RunLog, oldest first.
+func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
+	rs, err := tx.QueryContext(ctx, `SELECT id, started_at, ended_at, stop, qps, endpoint, base_url, key_id, sandbox, version,
+			os_user, host, command, output
+		FROM runs ORDER BY id`)
+	if err != nil {
+		return err
+	}
+	return scanEach(rs, func(rs *sql.Rows) error {
+		var r RunRecord
+		var started, ended sql.NullString
+		err := rs.Scan(&r.ID, &started, &ended, &r.Stop, &r.QPS, &r.Endpoint, &r.BaseURL, &r.KeyID, &r.Sandbox, &r.Version,
+			&r.User, &r.Host, &r.Command, &r.Output)
+		r.Started, r.Ended = parseTime(started), parseTime(ended)
+		st.RunLog = append(st.RunLog, r)
+		return err
+	})
+}
+
+// possiblyBilled is the SQL condition of a ledger call (c, with its answer
+// a or none) that may have been billed without an intact answer: no answer
+// recorded (a lost answer), or an answer that is not the vendor's after the
+// call may have reached it.
+const possiblyBilled = "(a.call IS NULL OR a.possibly_billed = 1)"
+
+// readCalls counts the ledger's calls into st: in all, per run and per
+// China day, in one pass. Calls of run inFlightRun without an answer are in
+// flight: neither lost nor possibly billed yet.
+func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun int64) error {
+	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed), 0),
+			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?1), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?1), 0),
+			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1)), 0)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
+	if err != nil {
+		return err
+	}
+	runs := make(map[int64]*RunRecord, len(st.RunLog))
+	for i := range st.RunLog {
+		runs[st.RunLog[i].ID] = &st.RunLog[i]
+	}
+	return scanEach(rs, func(rs *sql.Rows) error {
+		var run int64
+		var day string
+		var calls, billed, lost, inFlight, possibly int
+		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly); err != nil {
+			return err
+		}
+		st.Calls += calls
+		st.BilledCalls += billed
+		st.LostAnswers += lost
+		st.InFlight += inFlight
+		st.PossiblyBilled += possibly
+		if r := runs[run]; r != nil {
+			r.Calls += calls
+			r.Billed += billed
+			r.PossiblyBilled += possibly
+		}
+		if n := len(st.Days); n == 0 || st.Days[n-1].Day != day {
+			st.Days = append(st.Days, DayCount{Day: day})
+		}
+		d := &st.Days[len(st.Days)-1]
+		d.Calls += calls
+		d.Billed += billed
+		d.PossiblyBilled += possibly
+		return nil
+	})
 }
 
 func (db *DB) abs() string {

@@ -555,7 +555,7 @@ func TestBeginRunRefusesChangedInput(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := db.EndRun(ctx, id1, base.Add(time.Hour)); err != nil {
+	if err := db.EndRun(ctx, id1, base.Add(time.Hour), StopDone); err != nil {
 		t.Fatal(err)
 	}
 	ri.Started = base.Add(2 * time.Hour)
@@ -885,5 +885,107 @@ func TestReadAll(t *testing.T) {
 	db = openT(t, path)
 	if all, err := db.ReadAll(ctx); err != nil || !all {
 		t.Errorf("ReadAll after a run read its input = %v, %v; want true", all, err)
+	}
+}
+
+// TestStatusRunLogAndDays records two runs, the second a sandbox run on the
+// next China day with a lost answer and a timeout, and checks the run log,
+// the calls per China day and the rows per source against literal counts.
+func TestStatusRunLogAndDays(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	ri := RunInfo{InputPath: "list.csv", InputSHA256: strings.Repeat("ab", 32), Endpoint: "plain", Version: "v1",
+		QPS: 5, Started: base, User: "alice", Host: "box1", Command: "cardverify run list.csv --key ***",
+		Output: "list.verified.xlsx", BaseURL: "https://v.juhe.cn", KeyID: "sha256:0123456789ab"}
+	id1, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := people(6, 0, 7)
+	known := plan(t, db, rows, 10)
+	// Run 1, on 2026-11-27 (China): 3 billed answers and a rejection.
+	answer(t, db, known[0], pipeline.Match, base)
+	answer(t, db, known[1], pipeline.Mismatch, base.Add(time.Minute))
+	answer(t, db, known[2], pipeline.Match, base.Add(2*time.Minute))
+	answer(t, db, known[3], pipeline.Rejected, base.Add(3*time.Minute))
+	if err := db.EndRun(ctx, id1, base.Add(time.Hour), StopBudget); err != nil {
+		t.Fatal(err)
+	}
+	// Run 2, a sandbox run at 00:30 China time on 2026-11-28 (16:30 UTC on
+	// the 27th): one billed answer, one timeout, one call whose answer is
+	// never recorded.
+	day2 := time.Date(2026, 11, 27, 16, 30, 0, 0, time.UTC)
+	ri2 := ri
+	ri2.Started, ri2.QPS, ri2.Sandbox, ri2.User, ri2.Host = day2, 20, true, "bob", "box2"
+	id2, err := db.BeginRun(ctx, ri2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim := pipeline.Call{Row: known[4].FirstRow, Pair: known[4].Pair, Card: known[4].Card, Attempt: 1, SentAt: day2}
+	sid, err := db.Begin(ctx, sim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	so := outcome(known[4].FirstRow, pipeline.Match, day2)
+	so.Simulated = true
+	sim.Duration, sim.HTTPStatus, sim.Answered, sim.JobID, sim.Billed = time.Millisecond, 200, true, so.JobID, true
+	if err := db.End(ctx, sid, sim, &so); err != nil {
+		t.Fatal(err)
+	}
+	timeout := pipeline.Call{Row: known[5].FirstRow, Pair: known[5].Pair, Card: known[5].Card, Attempt: 1, SentAt: day2.Add(time.Second)}
+	tid, err := db.Begin(ctx, timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	timeout.Duration, timeout.MayReachBank, timeout.PossiblyBilled = 10*time.Second, true, true
+	if err := db.End(ctx, tid, timeout, nil); err != nil {
+		t.Fatal(err)
+	}
+	lost := timeout
+	lost.Attempt, lost.SentAt = 2, day2.Add(time.Minute)
+	if _, err := db.Begin(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // run 2 dies: no end recorded
+		t.Fatal(err)
+	}
+	ro, err := OpenReadOnly(ctx, path, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	st, err := ro.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Calls != 7 || st.BilledCalls != 4 || st.PossiblyBilled != 2 || st.LostAnswers != 1 {
+		t.Errorf("calls %d, billed %d, possibly billed %d, lost %d; want 7, 4, 2, 1",
+			st.Calls, st.BilledCalls, st.PossiblyBilled, st.LostAnswers)
+	}
+	wantDays := []DayCount{{Day: "2026-11-27", Calls: 4, Billed: 3}, {Day: "2026-11-28", Calls: 3, Billed: 1, PossiblyBilled: 2}}
+	if fmt.Sprint(st.Days) != fmt.Sprint(wantDays) {
+		t.Errorf("days %+v, want %+v", st.Days, wantDays)
+	}
+	if len(st.RunLog) != 2 {
+		t.Fatalf("run log has %d runs, want 2: %+v", len(st.RunLog), st.RunLog)
+	}
+	r1, r2 := st.RunLog[0], st.RunLog[1]
+	want1 := RunRecord{ID: id1, Started: base, Ended: base.Add(time.Hour), Stop: StopBudget, Calls: 4, Billed: 3, QPS: 5,
+		Endpoint: "plain", BaseURL: "https://v.juhe.cn", KeyID: "sha256:0123456789ab", Version: "v1",
+		User: "alice", Host: "box1", Command: "cardverify run list.csv --key ***", Output: "list.verified.xlsx"}
+	if fmt.Sprint(r1) != fmt.Sprint(want1) {
+		t.Errorf("run 1\n got  %+v\n want %+v", r1, want1)
+	}
+	if r2.ID != id2 || !r2.Ended.IsZero() || r2.Stop != "" || r2.Calls != 3 || r2.Billed != 1 || r2.PossiblyBilled != 2 ||
+		r2.QPS != 20 || !r2.Sandbox || r2.User != "bob" || r2.Host != "box2" {
+		t.Errorf("run 2 = %+v; want id %d, no end, 3 calls, 1 billed, 2 possibly billed, QPS 20, sandbox, bob@box2", r2, id2)
+	}
+	// Rows 2-5 were answered by the real API, row 6 by the sandbox; row 7
+	// has no outcome.
+	if st.RealRows != 4 || st.Simulated != 1 {
+		t.Errorf("real rows %d, simulated rows %d; want 4 and 1", st.RealRows, st.Simulated)
+	}
+	if !st.FirstAt.Equal(base) || !st.LastAt.Equal(day2.Add(time.Minute)) {
+		t.Errorf("first %v, last %v; want %v, %v", st.FirstAt, st.LastAt, base, day2.Add(time.Minute))
 	}
 }

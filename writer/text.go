@@ -21,11 +21,25 @@ type lang struct {
 	statusHead, codeHead               [3]string
 	statusMeaning                      [pipeline.NumStatuses]string
 	duplicates, noCodes, yes, no, none string
+	// Sources: where the verdicts came from.
+	real, simulated, mixedFmt, noSource string
+	runsTitle, daysTitle, invalidTitle  string
+	runHead                             [8]string
+	dayHead                             [4]string
+	invalidHead                         [2]string
+	total                               string
+	commandFmt                          string // the label of run N's command line
+	stops                               map[string]string
+	noStop                              string // a run that did not record its end
+	signTitle                           string
+	sign                                [2]string // prepared by, reviewed by
+	signDate                            string
 }
 
 type summaryFields struct {
-	version, input, sha, sheet, rows, statuses, billed, calls,
-	endpoint, qps, start, end, sandbox, possiblyBilled, simulated, noJobID string
+	version, input, sha, sheet, output, rows, source, billed, possibly, calls,
+	endpoint, url, keyID, operator, runs, start, end,
+	price, cost, costMax, noJobID string
 }
 
 var langs = map[string]*lang{
@@ -38,10 +52,33 @@ var langs = map[string]*lang{
 		banner:      "模拟数据 SANDBOX：本文件的核验结果由模拟接口生成，不是真实核验结果",
 		fields: summaryFields{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
-			rows: "数据行数", statuses: "各状态行数", billed: "计费调用次数", calls: "调用总次数",
-			endpoint: "接口", qps: "每秒请求数 (QPS)", start: "开始时间", end: "结束时间",
-			sandbox: "模拟数据", possiblyBilled: "可能计费的调用次数（已发出但未收到完整应答）", simulated: "模拟结果行数（非真实核验）", noJobID: "无核验单号的结果行数",
+			output: "输出文件", rows: "数据行数", source: "核验结果来源",
+			billed: "计费调用次数", possibly: "可能计费的调用次数（应答未完整收到）", calls: "调用总次数",
+			endpoint: "接口", url: "接口地址", keyID: "API 密钥标识（非密钥本身）", operator: "操作人（系统用户@主机）",
+			runs: "运行次数", start: "开始时间", end: "结束时间",
+			price: "单价（元/次计费调用）", cost: "费用（计费调用 × 单价，元）", costMax: "费用上限（计费 + 可能计费 × 单价，元）",
+			noJobID: "无核验单号的结果行数",
 		},
+		real:         "真实接口",
+		simulated:    "模拟接口（SANDBOX，不是真实核验结果）",
+		mixedFmt:     "混合：真实接口 %d 行，模拟接口 %d 行",
+		noSource:     "尚无接口应答",
+		runsTitle:    "各次运行",
+		daysTitle:    "每日计费调用（北京时间，与聚合数据账单核对）",
+		invalidTitle: "输入无效的原因",
+		runHead:      [8]string{"开始时间", "结束时间", "结束原因", "调用次数", "计费", "可能计费", "QPS 上限", "操作人"},
+		dayHead:      [4]string{"日期（北京时间）", "计费调用", "可能计费", "调用次数"},
+		invalidHead:  [2]string{"原因", "行数"},
+		total:        "合计",
+		commandFmt:   "第 %d 次运行的命令行",
+		stops: map[string]string{
+			"done": "已完成", "interrupted": "被中断（Ctrl-C 或停止）", "deadline": "到达设定的停止时间",
+			"budget": "达到计费上限（--max-billed）", "api": "接口拒绝本次运行", "error": "出错停止",
+		},
+		noStop:     "未记录结束（运行中或进程中断）",
+		signTitle:  "签核",
+		sign:       [2]string{"编制人", "复核人"},
+		signDate:   "日期",
 		statusHead: [3]string{"核验状态", "行数", "含义"},
 		codeHead:   [3]string{"错误码", "次数", "接口说明"},
 		statusMeaning: [pipeline.NumStatuses]string{
@@ -68,10 +105,33 @@ var langs = map[string]*lang{
 		banner:      "SANDBOX — not real verdicts: the answers in this file come from a simulated API",
 		fields: summaryFields{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
-			rows: "Data rows", statuses: "Rows per status", billed: "Billed calls", calls: "Total calls",
-			endpoint: "Endpoint", qps: "Requests per second (QPS)", start: "Started", end: "Ended",
-			sandbox: "Sandbox", possiblyBilled: "Possibly billed calls (sent, no intact answer)", simulated: "Rows with a simulated verdict (not real)", noJobID: "Verdicts without a jobid",
+			output: "Output file", rows: "Data rows", source: "Verdicts from",
+			billed: "Billed calls", possibly: "Possibly billed calls (answer not received intact)", calls: "Total calls",
+			endpoint: "Endpoint", url: "API address", keyID: "API key identifier (not the key)", operator: "Run by (OS user@host)",
+			runs: "Number of runs", start: "Started", end: "Ended",
+			price: "Price (yuan per billed call)", cost: "Cost (billed calls × price, yuan)", costMax: "Cost at most (billed + possibly billed × price, yuan)",
+			noJobID: "Verdicts without a jobid",
 		},
+		real:         "the real API",
+		simulated:    "the simulated API (SANDBOX, not real verdicts)",
+		mixedFmt:     "mixed: %d rows from the real API, %d rows from the simulated API",
+		noSource:     "no API answer yet",
+		runsTitle:    "Runs",
+		daysTitle:    "Billed calls per day (China time, to match Juhe's bill)",
+		invalidTitle: "Why rows are invalid",
+		runHead:      [8]string{"Started", "Ended", "Stopped because", "Calls", "Billed", "Possibly billed", "QPS limit", "Run by"},
+		dayHead:      [4]string{"Day (China time)", "Billed calls", "Possibly billed", "Calls"},
+		invalidHead:  [2]string{"Reason", "Rows"},
+		total:        "Total",
+		commandFmt:   "Command line of run %d",
+		stops: map[string]string{
+			"done": "finished", "interrupted": "interrupted (Ctrl-C or Stop)", "deadline": "stop time reached",
+			"budget": "billed budget reached (--max-billed)", "api": "the API refused the run", "error": "stopped by an error",
+		},
+		noStop:     "no end recorded (running, or the process died)",
+		signTitle:  "Sign-off",
+		sign:       [2]string{"Prepared by", "Reviewed by"},
+		signDate:   "Date",
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
 		codeHead:   [3]string{"Error code", "Count", "Meaning"},
 		statusMeaning: [pipeline.NumStatuses]string{

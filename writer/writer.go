@@ -12,8 +12,12 @@
 // XLSX: the annotated sheet comes first, with a bold header, a frozen header
 // row, a filter over the header, column widths from the first rows, the
 // status cell filled green (match), red (mismatch), amber (invalid,
-// rejected, deferred, failed) or grey (pending), and a print setup one page
-// wide with the header repeated. Text cells are written as text, never as
+// rejected, deferred, failed) or grey (pending), res and error_code as
+// left-aligned numbers, the reason wrapped (its row made tall enough),
+// verified_at as a date-time of China time shown with "+08:00", and a print
+// setup one page wide with the header repeated. The Summary sheet (see
+// Summary) follows; the workbook's properties name cardverify, its version
+// and the time the file was written. Text cells are written as text, never as
 // formulas ("=cmd|..." and "000123" stay what they were); numbers and dates
 // keep their stored value and number format; formula cells are written as
 // their cached value. Rows keep their sheet row numbers. Memory stays flat
@@ -85,31 +89,73 @@ type Options struct {
 	Summary Summary
 }
 
-// Summary is what a run tells the Summary sheet about itself.
+// Summary is what a job tells the Summary sheet about itself: enough for
+// an auditor to sign it off. The counts per status are not in it: the
+// writer counts the rows it writes.
 type Summary struct {
 	Version     string // the tool's version
 	InputName   string // the input file's name, as shown to the reader
 	InputSHA256 string // hex
 	Sheet       string // the input sheet that was read, empty for text files
+	OutputName  string // the output file's name
 	Endpoint    string // "plain" or "encrypted"
-	QPS         float64
-	Calls       int // every HTTP call made for this input, over all runs
-	BilledCalls int // the calls the vendor charges for
-	// PossiblyBilled counts the calls that may have reached the vendor
-	// without an intact answer: the bill is at most BilledCalls +
-	// PossiblyBilled.
+	// URLs are the API addresses called (base URL and endpoint path),
+	// KeyIDs the identifiers of the API keys used (never the keys), and
+	// Operators who ran the job ("user@host"), each listed once.
+	URLs, KeyIDs, Operators []string
+	Calls                   int // every HTTP call made for this input, over all runs
+	BilledCalls             int // the calls the vendor charges for
+	// PossiblyBilled counts the calls that may have been billed without an
+	// intact answer: the bill lies between BilledCalls and
+	// BilledCalls+PossiblyBilled.
 	PossiblyBilled int
-	// Simulated counts the rows whose verdict came from a simulated API;
-	// each such row's reason starts with the SANDBOX mark.
-	Simulated int
 	// NoJobID counts the verdicts that came without a jobid.
 	NoJobID    int
 	Start, End time.Time
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.
 	Sandbox bool
+	// RealRows and Simulated count the rows whose verdict came from the
+	// real API and from the simulated one.
+	RealRows, Simulated int
+	// Runs lists every run of the job, oldest first.
+	Runs []Run
+	// Days splits the calls by China calendar day, oldest first.
+	Days []Day
+	// Invalid counts the invalid rows by reason, most frequent first.
+	Invalid []ReasonCount
+	// Price is the price of a billed call in yuan; 0 leaves the cost out.
+	Price float64
+	// Created is when the output is written, for the workbook's
+	// properties; zero means now.
+	Created time.Time
 	// Codes lists each error code seen, for the legend.
 	Codes []CodeInfo
+}
+
+// Run is one run of a job, for the Summary's table of runs.
+type Run struct {
+	Start, End time.Time // End is zero when the run recorded no end
+	// Stop is why the run ended: done, interrupted, deadline, budget, api
+	// or error (store's Stop codes); empty when it recorded no end.
+	Stop                          string
+	Calls, Billed, PossiblyBilled int
+	QPS                           float64
+	Operator                      string // user@host
+	// Command is the command line, its secrets replaced.
+	Command string
+}
+
+// Day is the calls sent on one China calendar day.
+type Day struct {
+	Day                           string // 2006-01-02
+	Calls, Billed, PossiblyBilled int
+}
+
+// ReasonCount is how many invalid rows have one reason.
+type ReasonCount struct {
+	Reason string
+	Count  int
 }
 
 // CodeInfo is one error code seen in a run, with the vendor's meaning.
@@ -183,6 +229,7 @@ type outRow struct {
 	cells    []pipeline.Cell // the input's cells, up to the verdict columns
 	extra    []string        // the verdict columns, nil for none
 	status   pipeline.Status
+	at       time.Time       // the outcome's time, for a date-time cell
 	overflow []pipeline.Cell // input cells past the verdict columns
 }
 
@@ -426,7 +473,7 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			if r.overflow != nil {
 				r.extra[4] = msg.Join(w.lang.code, r.extra[4], msg.Say(w.lang.code, pipeline.Overflow, len(r.overflow)))
 			}
-			r.status = o.Status
+			r.status, r.at = o.Status, o.At
 			w.count(o)
 			if w.opt.MaskCard {
 				w.mask(&r)

@@ -92,9 +92,23 @@ func fixture() []struct {
 func summary() Summary {
 	return Summary{
 		Version: "v1.2.3", InputName: "customers.xlsx", InputSHA256: strings.Repeat("ab", 32),
-		Sheet: "客户", Endpoint: "encrypted", QPS: 10, Calls: 9, BilledCalls: 2,
-		Start: at.Add(-time.Hour), End: at,
-		Codes: []CodeInfo{{218804, "银行卡号不合法 同一银行卡请求过于频繁", 1}, {218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", 1}},
+		Sheet: "客户", OutputName: "customers.verified.xlsx", Endpoint: "encrypted",
+		URLs: []string{"http://v.juhe.cn/verifybankcard/queryEncry"}, KeyIDs: []string{"sha256:0123456789ab"},
+		Operators: []string{"alice@box1", "bob@box2"},
+		Calls:     9, BilledCalls: 2, PossiblyBilled: 1, RealRows: 7,
+		Start: at.Add(-26 * time.Hour), End: at,
+		Runs: []Run{
+			{Start: at.Add(-26 * time.Hour), End: at.Add(-25 * time.Hour), Stop: "interrupted", Calls: 3, Billed: 1, PossiblyBilled: 1,
+				QPS: 5, Operator: "alice@box1", Command: "cardverify run customers.xlsx --key *** --qps 5"},
+			{Start: at.Add(-2 * time.Hour), End: at.Add(-time.Hour), Stop: "budget", Calls: 2, Billed: 1, QPS: 10,
+				Operator: "bob@box2", Command: "cardverify run customers.xlsx --max-billed 2"},
+			{Start: at.Add(-time.Hour), Stop: "", Calls: 4, QPS: 10, Operator: "bob@box2", Command: "cardverify run customers.xlsx"},
+		},
+		Days:    []Day{{Day: "2026-11-26", Calls: 3, Billed: 1, PossiblyBilled: 1}, {Day: "2026-11-27", Calls: 6, Billed: 1}},
+		Invalid: []ReasonCount{{"姓名为空; 卡号长度不对", 1}},
+		Price:   0.35,
+		Created: at.Add(time.Minute),
+		Codes:   []CodeInfo{{218804, "银行卡号不合法 同一银行卡请求过于频繁", 1}, {218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复", 1}},
 	}
 }
 
@@ -169,6 +183,16 @@ func dumpXLSX(tb testing.TB, path string) []byte {
 	}
 	defer f.Close()
 	var b bytes.Buffer
+	props, err := f.GetDocProps()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	app, err := f.GetAppProps()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	fmt.Fprintf(&b, "properties: creator=%q version=%q description=%q title=%q created=%s modified=%s language=%s application=%q\n",
+		props.Creator, props.Version, props.Description, props.Title, props.Created, props.Modified, props.Language, app.Application)
 	fmt.Fprintf(&b, "active sheet: %d\n", f.GetActiveSheetIndex())
 	for _, dn := range f.GetDefinedName() {
 		fmt.Fprintf(&b, "defined name: %s scope=%s %s\n", dn.Name, dn.Scope, dn.RefersTo)
@@ -206,9 +230,35 @@ func dumpXLSX(tb testing.TB, path string) []byte {
 		for _, m := range merged {
 			fmt.Fprintf(&b, "merged: %s:%s\n", m.GetStartAxis(), m.GetEndAxis())
 		}
+		var heights []string
+		for r := range rows {
+			if h, err := f.GetRowHeight(sheet, r+1); err == nil && h != 15 {
+				heights = append(heights, fmt.Sprintf("%d=%g", r+1, h))
+			}
+		}
+		if heights != nil {
+			fmt.Fprintf(&b, "row heights: %s\n", strings.Join(heights, " "))
+		}
+		// A merged range's cells all read as its first: only that one is
+		// shown.
+		hidden := map[string]bool{}
+		for _, m := range merged {
+			c1, r1, _ := excelize.CellNameToCoordinates(m.GetStartAxis())
+			c2, r2, _ := excelize.CellNameToCoordinates(m.GetEndAxis())
+			for r := r1; r <= r2; r++ {
+				for c := c1; c <= c2; c++ {
+					if ref, _ := excelize.CoordinatesToCellName(c, r); ref != m.GetStartAxis() {
+						hidden[ref] = true
+					}
+				}
+			}
+		}
 		for r := range rows {
 			for c := 1; c <= width; c++ {
 				ref, _ := excelize.CoordinatesToCellName(c, r+1)
+				if hidden[ref] {
+					continue
+				}
 				if line := dumpCell(tb, f, sheet, ref); line != "" {
 					fmt.Fprintf(&b, "%s %s\n", ref, line)
 				}
@@ -263,6 +313,17 @@ func dumpCell(tb testing.TB, f *excelize.File, sheet, ref string) string {
 		if st.CustomNumFmt != nil {
 			parts = append(parts, fmt.Sprintf("numfmt=%q", *st.CustomNumFmt))
 		}
+		if a := st.Alignment; a != nil {
+			if a.Horizontal != "" {
+				parts = append(parts, a.Horizontal)
+			}
+			if a.WrapText {
+				parts = append(parts, "wrap")
+			}
+		}
+		for _, bd := range st.Border {
+			parts = append(parts, "border-"+bd.Type)
+		}
 		if len(parts) > 0 {
 			line += " [" + strings.Join(parts, " ") + "]"
 		}
@@ -297,7 +358,7 @@ func TestGoldenXLSX(t *testing.T) {
 		{"en", Options{Lang: "en", CardCol: 2, SheetName: "客户", Summary: summary()}},
 		{"masked-sandbox", Options{Lang: "en", MaskCard: true, CardCol: 2, Summary: func() Summary {
 			s := summary()
-			s.Sandbox = true
+			s.Sandbox, s.RealRows, s.Simulated = true, 0, 7
 			s.Codes = nil
 			return s
 		}()}},
@@ -1093,6 +1154,173 @@ func TestMaskOverflow(t *testing.T) {
 	got := last[len(last)-1]
 	if len(got) != 10 || got[8] != "z" || got[9] != "621700*********2693" {
 		t.Errorf("last row = %q, want the card masked after the verify columns", got)
+	}
+}
+
+// TestVerdictCells checks the verdict cells of an XLSX: 核验时间 a date-time
+// of China time shown with its offset, res and error_code left-aligned
+// numbers, the reason wrapped in a row tall enough for it.
+func TestVerdictCells(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "out.xlsx")
+	w, err := Create(path, Options{CardCol: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	long := strings.Repeat("认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复 ", 4)
+	for _, r := range []struct {
+		rec pipeline.Record
+		o   pipeline.Outcome
+	}{
+		{pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: []pipeline.Cell{text("姓名"), text("卡号")}}, pipeline.Outcome{}},
+		{pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: []pipeline.Cell{text("张三"), text("6217003180000902693")}},
+			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true, Reason: long, At: at}},
+	} {
+		if err := w.Write(r.rec, r.o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	style := func(ref string) *excelize.Style {
+		id, _ := f.GetCellStyle("Sheet1", ref)
+		st, err := f.GetStyle(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	// at is 2026-11-27 02:30 UTC: 10:30 in China, serial 46353 + 10.5/24.
+	raw, _ := f.GetCellValue("Sheet1", "H2", excelize.Options{RawCellValue: true})
+	shown, _ := f.GetCellValue("Sheet1", "H2")
+	typ, _ := f.GetCellType("Sheet1", "H2")
+	if raw != "46353.4375" || typ != excelize.CellTypeUnset || shown != "2026-11-27 10:30:00+08:00" {
+		t.Errorf("核验时间 = %q (type %d) shown %q; want the number 46353.4375 shown 2026-11-27 10:30:00+08:00", raw, typ, shown)
+	}
+	if code, _ := f.GetCellValue("Sheet1", "F2", excelize.Options{RawCellValue: true}); code != "218866" {
+		t.Errorf("错误码 = %q, want 218866", code)
+	}
+	if a := style("F2").Alignment; a == nil || a.Horizontal != "left" {
+		t.Errorf("错误码 alignment %+v, want left", a)
+	}
+	if a := style("G2").Alignment; a == nil || !a.WrapText {
+		t.Errorf("说明 alignment %+v, want wrapped", a)
+	}
+	width, _ := f.GetColWidth("Sheet1", "G")
+	height, _ := f.GetRowHeight("Sheet1", 2)
+	if lines := float64(textWidth(long)) / width; width != 60 || height < 16*lines {
+		t.Errorf("说明 column %g wide, row %g high, for a reason of %d columns; want 60 wide and %g lines high", width, height, textWidth(long), lines)
+	}
+}
+
+// TestWorkbookProperties checks that the workbook says who made it, with
+// which version, and when.
+func TestWorkbookProperties(t *testing.T) {
+	created := time.Date(2026, 12, 1, 13, 4, 5, 0, time.UTC)
+	path := writeFixture(t, "out.xlsx", Options{CardCol: 2, Summary: Summary{Version: "v9.8.7", Created: created}})
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	p, err := f.GetDocProps()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Creator != "cardverify" || p.Version != "v9.8.7" || p.Created != "2026-12-01T13:04:05Z" || p.Modified != "2026-12-01T13:04:05Z" {
+		t.Errorf("properties %+v; want creator cardverify, version v9.8.7, created and modified 2026-12-01T13:04:05Z", p)
+	}
+}
+
+// TestSummaryLabels checks a few Summary cells in each language: the
+// labels, the per-day total and the cost.
+func TestSummaryLabels(t *testing.T) {
+	for _, tc := range []struct {
+		lang, sheet            string
+		cells                  map[string]string
+		costLabel, totalLabel  string
+		stopLabel, signOffRows string
+	}{
+		{"zh", "汇总", map[string]string{"A3": "工具版本", "A8": "数据行数", "A9": "核验结果来源", "B9": "真实接口"},
+			"费用（计费调用 × 单价，元）", "合计", "达到计费上限（--max-billed）", "编制人 复核人"},
+		{"en", "Summary", map[string]string{"A3": "Tool version", "A8": "Data rows", "A9": "Verdicts from", "B9": "the real API"},
+			"Cost (billed calls × price, yuan)", "Total", "billed budget reached (--max-billed)", "Prepared by Reviewed by"},
+	} {
+		t.Run(tc.lang, func(t *testing.T) {
+			path := writeFixture(t, "out.xlsx", Options{Lang: tc.lang, CardCol: 2, Summary: summary()})
+			f, err := excelize.OpenFile(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			for ref, want := range tc.cells {
+				if got, _ := f.GetCellValue(tc.sheet, ref); got != want {
+					t.Errorf("%s = %q, want %q", ref, got, want)
+				}
+			}
+			rows, err := f.GetRows(tc.sheet)
+			if err != nil {
+				t.Fatal(err)
+			}
+			find := func(label string) []string {
+				for _, r := range rows {
+					if len(r) > 0 && r[0] == label {
+						return r
+					}
+				}
+				t.Errorf("no row %q", label)
+				return nil
+			}
+			// summary(): 2 billed calls at 0.35 yuan.
+			if r := find(tc.costLabel); len(r) < 2 || r[1] != "0.70" {
+				t.Errorf("cost row %q, want 0.70", r)
+			}
+			// Days 2026-11-26 and 2026-11-27: 1 + 1 billed, 1 possibly, 3 + 6 calls.
+			if r := find(tc.totalLabel); fmt.Sprint(r) != "["+tc.totalLabel+" 2 1 9]" {
+				t.Errorf("total row %q, want %s 2 1 9", r, tc.totalLabel)
+			}
+			stops := 0
+			for _, r := range rows {
+				if len(r) > 2 && r[2] == tc.stopLabel {
+					stops++
+				}
+			}
+			if stops != 1 {
+				t.Errorf("%d runs stopped by the budget, want 1", stops)
+			}
+			var last []string
+			for _, r := range rows[len(rows)-2:] {
+				last = append(last, r[0])
+			}
+			if strings.Join(last, " ") != tc.signOffRows {
+				t.Errorf("last rows %q, want %s", last, tc.signOffRows)
+			}
+		})
+	}
+}
+
+func TestSource(t *testing.T) {
+	for _, tc := range []struct {
+		s      Summary
+		zh, en string
+	}{
+		{Summary{RealRows: 5}, "真实接口", "the real API"},
+		{Summary{Simulated: 5, Sandbox: true}, "模拟接口（SANDBOX，不是真实核验结果）", "the simulated API (SANDBOX, not real verdicts)"},
+		{Summary{Sandbox: true}, "模拟接口（SANDBOX，不是真实核验结果）", "the simulated API (SANDBOX, not real verdicts)"},
+		{Summary{RealRows: 3, Simulated: 2}, "混合：真实接口 3 行，模拟接口 2 行", "mixed: 3 rows from the real API, 2 rows from the simulated API"},
+		{Summary{}, "尚无接口应答", "no API answer yet"},
+	} {
+		for lang, want := range map[string]string{"zh": tc.zh, "en": tc.en} {
+			l, _ := langFor(lang)
+			if got := source(l, &tc.s); got != want {
+				t.Errorf("%s source(%+v) = %q, want %q", lang, tc.s, got, want)
+			}
+		}
 	}
 }
 

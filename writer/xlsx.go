@@ -46,6 +46,9 @@ type xlsxFormat struct {
 	status [pipeline.NumStatuses]int // style of the status cell, by status
 	vhead  int                       // style of the verdict headers
 	bold   int
+	code   int // res and error_code: numbers, left-aligned like the text around them
+	reason int // the reason: wrapped
+	when   int // verified_at: a date-time with its offset
 	vals   []any
 	cells  []excelize.Cell // backs the styled values of vals
 }
@@ -83,6 +86,18 @@ func (x *xlsxFormat) begin(l *layout) error {
 	if x.vhead, err = x.f.NewStyle(&excelize.Style{Font: font(true, 0, ""),
 		Fill: solid("DDEBF7")}); err != nil {
 		return err
+	}
+	for _, st := range []struct {
+		id    *int
+		style excelize.Style
+	}{
+		{&x.code, excelize.Style{Alignment: &excelize.Alignment{Horizontal: "left"}}},
+		{&x.reason, excelize.Style{Alignment: &excelize.Alignment{WrapText: true}}},
+		{&x.when, excelize.Style{Alignment: &excelize.Alignment{Horizontal: "left"}, CustomNumFmt: &dateTimeFmt}},
+	} {
+		if *st.id, err = x.f.NewStyle(&st.style); err != nil {
+			return err
+		}
 	}
 	for s, c := range statusColours {
 		if x.status[s], err = x.f.NewStyle(&excelize.Style{Font: font(false, 0, c[1]),
@@ -237,6 +252,7 @@ func (x *xlsxFormat) row(r *outRow) error {
 		}
 		vals = append(vals, v)
 	}
+	var opts []excelize.RowOpts
 	if r.extra != nil {
 		for len(vals) < x.l.base {
 			vals = append(vals, nil)
@@ -251,10 +267,19 @@ func (x *xlsxFormat) row(r *outRow) error {
 				vals = append(vals, nil)
 			case i == 1 || i == 3: // res and error_code are numbers
 				if n, err := strconv.Atoi(e); err == nil {
-					vals = append(vals, n)
+					vals = append(vals, styled(x.code, n))
 				} else {
 					vals = append(vals, e)
 				}
+			case i == 4:
+				vals = append(vals, styled(x.reason, e))
+				// A spreadsheet keeps the height a row is given: one
+				// line unless told.
+				if n := wrappedLines(e, x.l.widths[x.l.base+4]); n > 1 {
+					opts = append(opts, excelize.RowOpts{Height: float64(min(n, 10) * rowHeight)})
+				}
+			case i == 5 && !r.at.IsZero():
+				vals = append(vals, styled(x.when, excelTime(r.at)))
 			default:
 				vals = append(vals, e)
 			}
@@ -271,7 +296,7 @@ func (x *xlsxFormat) row(r *outRow) error {
 	if len(vals) == 0 {
 		return nil // an empty row: the sheet has none to show
 	}
-	return x.sw.SetRow("A"+strconv.Itoa(r.no), vals)
+	return x.sw.SetRow("A"+strconv.Itoa(r.no), vals, opts...)
 }
 
 // value is the excelize value of an input cell: nil for an empty cell, the
@@ -400,8 +425,18 @@ func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
 	// The annotated sheet is the first and already the active one: asking
 	// excelize to set it again would make it read back a sheet that is
 	// still held in memory (up to some 40k rows) and write it anew.
-	props := &excelize.DocProperties{Creator: "cardverify " + x.sum.Version, Title: x.lang.title}
+	created := x.sum.Created
+	if created.IsZero() {
+		created = time.Now()
+	}
+	stamp := created.UTC().Format(time.RFC3339)
+	props := &excelize.DocProperties{Creator: "cardverify", LastModifiedBy: "cardverify", Version: x.sum.Version,
+		Description: "cardverify " + x.sum.Version, Title: x.lang.title, Created: stamp, Modified: stamp,
+		Language: map[string]string{"zh": "zh-CN", "en": "en"}[x.lang.code]}
 	if err := x.f.SetDocProps(props); err != nil {
+		return err
+	}
+	if err := x.f.SetAppProps(&excelize.AppProperties{Application: "cardverify"}); err != nil {
 		return err
 	}
 	// excelize builds the whole zip in a bytes.Buffer, which would make

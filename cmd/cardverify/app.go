@@ -68,7 +68,7 @@ through Juhe's bank card two-element API, and annotates the list with the verdic
 Usage:
   cardverify run INPUT [flags]        verify a list (CSV, TSV, TXT or XLSX); rerun to resume
   cardverify status --db PATH [--json] [--lang zh|en]
-  cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
+  cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]
   cardverify audit OUTPUT --db PATH [--lang zh|en]  check an annotated file against the checkpoint
   cardverify serve [--addr 127.0.0.1:8080] [--data DIR] [--sandbox]  the web console
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API

@@ -26,6 +26,7 @@ func (a *app) export(ctx context.Context, args []string) error {
 	if err := c.Check(); err != nil {
 		return err
 	}
+	c.Now = a.now
 	st, err := job.Export(ctx, c, version)
 	if err != nil {
 		return err

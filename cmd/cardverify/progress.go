@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/schollz/progressbar/v3"
@@ -12,13 +14,19 @@ import (
 )
 
 // progress shows how a run is going: a bar on a terminal, a line every
-// plainEvery in a log, or nothing. Its rates and ETA use this run's own work
-// only, so rows skipped on resume do not make them look faster.
+// plainEvery in a log, or nothing. Every count it shows is this run's own,
+// and the line says so ("this run"): the rows of the input this run has
+// dealt with out of all of them (rows found already done in the checkpoint
+// count as dealt with, and their number is shown apart), the call rate,
+// the ETA at this run's own pace, the billed and possibly billed calls, the
+// failed and invalid rows, and any throttling by the API or pause for its
+// Retry-After. The end-of-run report gives the whole job's figures.
 type progress struct {
 	w     io.Writer
 	bar   *progressbar.ProgressBar // nil unless mode is bar
 	plain bool
 	total int // data rows expected, 0 if unknown
+	text  *progressText
 	next  time.Time
 	pause time.Time // the last pause logged
 	last  pipeline.Stats
@@ -26,21 +34,38 @@ type progress struct {
 
 const plainEvery = 10 * time.Second
 
-func (a *app) newProgress(mode string, total int) *progress {
+// progressText is the wording of the progress line in one language.
+type progressText struct {
+	prefix, rows, before, rate, eta, billed, possibly, failed, invalid, throttled, paused string
+}
+
+var progressTexts = map[string]*progressText{
+	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
+		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
+		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "接口要求暂停（Retry-After）至 %s，按 Ctrl-C 停止"},
+	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
+		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
+		throttled: "throttled %.1f/%.0f calls/s", paused: "paused by the API (Retry-After) until %s, Ctrl-C to stop"},
+}
+
+func (a *app) newProgress(mode, lang string, total int) *progress {
 	if mode == "" {
 		mode = "plain"
 		if isTerminal(a.stderr) {
 			mode = "bar"
 		}
 	}
-	p := &progress{w: a.stderr, total: max(total, 0)}
+	text := progressTexts[lang]
+	if text == nil {
+		text = progressTexts["zh"]
+	}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(p.barMax(),
 			progressbar.OptionSetWriter(a.stderr),
 			progressbar.OptionSetPredictTime(false), // ours leaves out skipped rows
-			progressbar.OptionSetWidth(30),
-			progressbar.OptionThrottle(200*time.Millisecond),
+			progressbar.OptionSetWidth(barWidth),
 			progressbar.OptionShowDescriptionAtLineEnd(),
 		)
 	case "plain":
@@ -57,31 +82,88 @@ func (p *progress) barMax() int {
 	return -1 // a spinner
 }
 
-// line describes s: rows done, call rate, ETA, verdicts so far.
-func (p *progress) line(s pipeline.Stats) string {
-	done := s.Resolved()
-	took := time.Since(s.Started).Seconds()
-	text := fmt.Sprintf("%d", done)
+// line describes s at now, in at most width columns (0: no limit). A line
+// too wide leaves out its least needed parts first (the rows done before,
+// the invalid rows, the rate, the ETA, the failed rows), never the rows or
+// the billed calls.
+func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
+	t := p.text
+	type part struct {
+		text string
+		keep int // higher is kept longer
+	}
+	var parts []part
+	add := func(keep int, format string, args ...any) {
+		parts = append(parts, part{fmt.Sprintf(format, args...), keep})
+	}
+	took := now.Sub(s.Started).Seconds()
+	rows := strconv.Itoa(s.Resolved())
 	if p.total > 0 {
-		text += fmt.Sprintf("/%d", p.total)
+		rows += "/" + strconv.Itoa(p.total)
 	}
-	text += " rows"
+	add(9, t.rows, rows)
+	if s.Skipped > 0 {
+		add(1, t.before, s.Skipped)
+	}
 	if took > 0 {
-		text += fmt.Sprintf(" · %.1f calls/s", float64(s.Calls)/took)
+		add(3, " · "+t.rate, float64(s.Calls)/took)
 	}
-	if eta := s.ETA(p.total, time.Now()); eta > 0 && took > 1 {
-		text += " · ETA " + eta.Round(time.Second).String()
+	if eta := s.ETA(p.total, now); eta > 0 && took > 1 {
+		add(4, " · "+t.eta, eta.Round(time.Second))
 	}
-	if now := time.Now(); s.PausedUntil.Sub(now) > pauseShown {
-		// A long silence must say why and until when; Ctrl-C ends it.
-		text += " · paused by the API (Retry-After) until " + pipeline.ChinaClock(s.PausedUntil, now) + ", Ctrl-C to stop"
-	}
-	text += fmt.Sprintf(" · %d match %d mismatch · %d billed", s.Outcomes[pipeline.Match], s.Outcomes[pipeline.Mismatch], s.Billed)
+	add(9, " · "+t.billed, s.Billed)
 	if s.PossiblyBilled > 0 {
-		text += fmt.Sprintf(" + %d possibly", s.PossiblyBilled)
+		add(8, " · "+t.possibly, s.PossiblyBilled)
 	}
-	return text
+	add(5, " · "+t.failed, s.Outcomes[pipeline.Failed])
+	add(2, " · "+t.invalid, s.Invalid)
+	if s.QPS > 0 && s.Limit < s.QPS*0.99 {
+		add(7, " · "+t.throttled, s.Limit, s.QPS)
+	}
+	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
+		add(7, " · "+t.paused, pipeline.ChinaClock(s.PausedUntil, now))
+	}
+	text := func() string {
+		var b strings.Builder
+		b.WriteString(t.prefix)
+		for _, p := range parts {
+			if p.keep > 0 {
+				b.WriteString(p.text)
+			}
+		}
+		return b.String()
+	}
+	for keep := 1; width > 0 && textWidth(text()) > width && keep < 9; keep++ {
+		for i := range parts {
+			if parts[i].keep == keep {
+				parts[i].keep = 0
+			}
+		}
+	}
+	return text()
 }
+
+// textWidth is the width of s on a terminal: Chinese characters take two
+// columns.
+func textWidth(s string) int {
+	n := 0
+	for _, r := range s {
+		switch {
+		case r >= 0x1100 && (r <= 0x115f || (r >= 0x2e80 && r <= 0xa4cf) || (r >= 0xac00 && r <= 0xd7a3) ||
+			(r >= 0xf900 && r <= 0xfaff) || (r >= 0xfe30 && r <= 0xfe4f) || (r >= 0xff00 && r <= 0xff60) || (r >= 0xffe0 && r <= 0xffe6)):
+			n += 2
+		default:
+			n++
+		}
+	}
+	return n
+}
+
+// barColumns is what the bar takes of a line besides its description:
+// "100% |", the bar, "|  ".
+const barColumns = 8 + barWidth + 3
+
+const barWidth = 20
 
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {
@@ -92,11 +174,15 @@ func (p *progress) update(s pipeline.Stats) {
 			p.total = s.Resolved()
 			p.bar.ChangeMax(p.total)
 		}
-		p.bar.Describe(p.line(s))
+		width := 0
+		if cols := terminalWidth(p.w); cols > barColumns {
+			width = cols - barColumns - 1
+		}
+		p.bar.Describe(p.line(s, time.Now(), width))
 		p.bar.Set(s.Resolved())
 	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
 		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s))
+		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s, time.Now(), 0))
 	}
 }
 
@@ -112,7 +198,13 @@ func (p *progress) newPause(s pipeline.Stats) bool {
 
 func (p *progress) finish() {
 	if p.bar != nil {
-		p.bar.Finish()
+		// A stopped run leaves the bar where it is: full only when
+		// every row was dealt with.
+		if p.total > 0 && p.last.Resolved() >= p.total {
+			p.bar.Finish()
+		} else {
+			p.bar.Exit()
+		}
 		fmt.Fprintln(p.w)
 	}
 }

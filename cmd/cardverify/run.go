@@ -54,8 +54,9 @@ func (a *app) run(ctx context.Context, args []string) error {
 		defer pprof.StopCPUProfile()
 	}
 	env := job.Env{Version: version, Stop: a.stop, Now: a.now, Notice: a.stderr,
+		Command: job.CommandLine(append([]string{"cardverify", "run"}, args...)),
 		Progress: func(total int) (func(pipeline.Stats), func()) {
-			p := a.newProgress(c.Progress, total)
+			p := a.newProgress(c.Progress, c.Lang, total)
 			return p.update, p.finish
 		}}
 	if c.DryRun {

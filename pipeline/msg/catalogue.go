@@ -357,7 +357,7 @@ var catalogue = map[pipeline.Code]entry{
 	UsageCmd:       {"未知的命令“%[1]s”", "unknown command %[1]q"},
 	UsageNone:      {"没有给出命令", "no command given"},
 	UsageOneOf:     {"--%[1]s 只能是 %[2]s 之一，不能是“%[3]s”", "--%[1]s must be one of %[2]s, not %[3]q"},
-	UsageNums:      {"--qps 必须为有限正数，--timeout 必须为正数，--max-attempts 至少为 1，--workers、--max-billed 和 --max-duration 不能为负数", "--qps must be a finite positive number, --timeout positive, --max-attempts at least 1, --workers, --max-billed and --max-duration not negative"},
+	UsageNums:      {"--qps 必须为有限正数，--timeout 必须为正数，--max-attempts 至少为 1，--workers、--max-billed、--max-duration 和 --price 不能为负数", "--qps must be a finite positive number, --timeout positive, --max-attempts at least 1, --workers, --max-billed, --max-duration and --price not negative"},
 	UsageStop:      {"--stop-at 需要北京时间 HH:MM 格式的时刻，不能是“%[1]s”", "--stop-at wants a time of day in China time as HH:MM, not %[1]q"},
 	UsageKey:       {"没有 API 密钥：要真实核验请设置 JUHE_KEY（或用 --key），或加 --sandbox 免费试用模拟接口", "no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost"},
 	UsageOpen:      {"加密接口需要 openid：请设置 JUHE_OPENID（或用 --openid）", "the encrypted endpoint needs your openid: set JUHE_OPENID (or pass --openid)"},

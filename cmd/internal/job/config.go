@@ -35,6 +35,7 @@ type Config struct {
 	Timeout       time.Duration
 	MaxAttempts   int
 	MaxBilled     int
+	Price         float64 // yuan per billed call, for the Summary's cost; 0: not given
 	DryRun        bool
 	RetryFailed   bool
 	RetryDeferred bool
@@ -69,6 +70,11 @@ func ReaderFlags(fs *flag.FlagSet, o *reader.Options) {
 	fs.StringVar(&o.Encoding, "encoding", "", "text encoding of a CSV (utf-8, gbk, gb18030, utf-16le, utf-16be); default: guessed")
 }
 
+// PriceFlag registers --price, shared by run and export.
+func PriceFlag(fs *flag.FlagSet, p *float64) {
+	fs.Float64Var(p, "price", 0, "price of one billed call in `YUAN`, for the cost in the Summary sheet")
+}
+
 // APIFlags registers on fs the flags that say how to call the API, shared
 // by run and serve.
 func (c *Config) APIFlags(fs *flag.FlagSet) {
@@ -90,6 +96,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	ReaderFlags(fs, &c.Read)
 	c.APIFlags(fs)
 	fs.IntVar(&c.MaxBilled, "max-billed", 0, "stop before billed answers exceed `N` over the whole job (0: no limit)")
+	PriceFlag(fs, &c.Price)
 	fs.BoolVar(&c.DryRun, "dry-run", false, "read and validate, write the output, make no call")
 	fs.BoolVar(&c.RetryFailed, "retry-failed", false, "send rows that failed in an earlier run again")
 	fs.BoolVar(&c.RetryDeferred, "retry-deferred", false, "send deferred rows again today")
@@ -205,7 +212,7 @@ func (c *Config) Check() error {
 			return err
 		}
 	}
-	if !(c.QPS > 0) || math.IsInf(c.QPS, 0) || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || c.MaxDuration < 0 {
+	if !(c.QPS > 0) || math.IsInf(c.QPS, 0) || c.Workers < 0 || c.MaxAttempts < 1 || c.MaxBilled < 0 || c.Timeout <= 0 || c.MaxDuration < 0 || !(c.Price >= 0) {
 		return Usagef(msg.UsageNums)
 	}
 	if c.StopAt != "" {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/msg"
@@ -22,8 +23,11 @@ type ExportConfig struct {
 	Read           reader.Options
 	Lang           string
 	MaskCard       bool
-	KeyFile        string    // the fingerprint key file; "" means store.DefaultKeyPath
-	Notice         io.Writer // gets the temporary outputs removed; nil discards
+	Price          float64 // yuan per billed call, for the Summary's cost; 0: not given
+	// Now dates the workbook (default time.Now).
+	Now     func() time.Time
+	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
+	Notice  io.Writer // gets the temporary outputs removed; nil discards
 }
 
 // Flags registers export's flags on fs.
@@ -32,6 +36,7 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Out, "out", "", "output `path` (.xlsx, .csv or .tsv)")
 	fs.StringVar(&c.Lang, "lang", "zh", "output language: zh or en")
 	fs.BoolVar(&c.MaskCard, "mask-card", false, "show only the first 6 and last 4 digits of cards")
+	PriceFlag(fs, &c.Price)
 	KeyFileFlag(fs, &c.KeyFile)
 	ReaderFlags(fs, &c.Read)
 }
@@ -39,7 +44,10 @@ func (c *ExportConfig) Flags(fs *flag.FlagSet) {
 // Check validates c before anything is opened.
 func (c *ExportConfig) Check() error {
 	if c.Input == "" || c.DB == "" || c.Out == "" {
-		return Usagef(msg.UsageLine, "cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]")
+		return Usagef(msg.UsageLine, "cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]")
+	}
+	if !(c.Price >= 0) {
+		return Usagef(msg.UsageNums)
 	}
 	return OneOf("lang", c.Lang, "zh", "en")
 }
@@ -58,7 +66,8 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 	if err != nil {
 		return st, err
 	}
-	return st, WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Version: version})
+	return st, WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		Price: c.Price, Version: version, Now: c.Now})
 }
 
 // AuditConfig is what "cardverify audit" was asked to do: check the

@@ -1,12 +1,15 @@
 package job
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"os/user"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -36,6 +39,13 @@ type Env struct {
 	// the estimated number of data rows, and returns the function that
 	// receives the run's counters and the one to call when the run ends.
 	Progress func(total int) (update func(pipeline.Stats), finish func())
+	// Command is the command line (or the console's request) that started
+	// the run, its secrets already replaced (see CommandLine), for the
+	// checkpoint and the Summary.
+	Command string
+	// User and Host say who ran the job and where; empty means the OS user
+	// and the host name of this process.
+	User, Host string
 }
 
 func (e *Env) defaults() {
@@ -44,6 +54,12 @@ func (e *Env) defaults() {
 	}
 	if e.Notice == nil {
 		e.Notice = io.Discard
+	}
+	if e.User == "" {
+		e.User = osUser()
+	}
+	if e.Host == "" {
+		e.Host, _ = os.Hostname()
 	}
 }
 
@@ -72,6 +88,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	env.defaults()
 	var res Result
 	start := env.Now()
+	deadline := c.deadline(start)
 	// One pass for the fingerprint and the line count, one to plan, one
 	// to write: Open and the output's reader reuse the count.
 	sum, err := digest(ctx, env.Stop, c.Input)
@@ -97,7 +114,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	probe.Abort()
-	client, closeClient, err := newClient(c, env.Notice)
+	client, _, closeClient, err := newClient(c, env.Notice)
 	if err != nil {
 		return res, err
 	}
@@ -122,6 +139,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	runID, err := db.BeginRun(ctx, store.RunInfo{
 		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
 		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
+		User: env.User, Host: env.Host, Command: env.Command, Output: c.Out, KeyID: keyID(c),
 	})
 	if err != nil {
 		return res, err
@@ -143,7 +161,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		res.Stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
-			Stop: env.Stop, Deadline: c.deadline(start), Progress: update, Now: env.Now,
+			Stop: env.Stop, Deadline: deadline, Progress: update, Now: env.Now,
 		})
 		finish()
 		if runErr == nil { // Run read every row
@@ -151,7 +169,8 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		}
 	}
 	in.Close()
-	if err := db.EndRun(ctx, runID, env.Now()); err != nil && runErr == nil {
+	ended := env.Now()
+	if err := db.EndRun(ctx, runID, ended, stopCode(ctx, runErr, deadline, ended)); err != nil && runErr == nil {
 		runErr = err
 	}
 	if ctx.Err() != nil {
@@ -170,11 +189,91 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			return res, errors.Join(runErr, err)
 		}
 	}
-	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, QPS: c.QPS, Version: env.Version}); err != nil {
+	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled))
+}
+
+// stopCode is why a run ended, as the checkpoint records it.
+func stopCode(ctx context.Context, runErr error, deadline, ended time.Time) string {
+	var apiErr *pipeline.APIError
+	switch {
+	case ctx.Err() != nil:
+		return store.StopInterrupted
+	case runErr == nil:
+		return store.StopDone
+	case errors.Is(runErr, pipeline.ErrBudget):
+		return store.StopBudget
+	case errors.As(runErr, &apiErr):
+		return store.StopAPI
+	case errors.Is(runErr, pipeline.ErrIncomplete):
+		if !deadline.IsZero() && !ended.Before(deadline) {
+			return store.StopDeadline
+		}
+		return store.StopInterrupted
+	}
+	return store.StopError
+}
+
+// keyID identifies the API key of c without revealing it.
+func keyID(c Config) string {
+	if c.Sandbox {
+		return juhe.KeyID(SandboxKey)
+	}
+	return juhe.KeyID(c.Key)
+}
+
+// osUser is the name of the user running this process, or "".
+func osUser() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return cmp.Or(os.Getenv("USER"), os.Getenv("USERNAME"))
+}
+
+// secretFlags are the flags whose values CommandLine hides.
+var secretFlags = []string{"key", "openid", "password"}
+
+// CommandLine is args as a shell would show them, each argument quoted
+// when it needs it, with the value of every secret flag (--key, --openid,
+// as "--key X" or "--key=X") replaced by ***.
+func CommandLine(args []string) string {
+	out := make([]string, 0, len(args))
+	hideNext := false
+	for _, a := range args {
+		if hideNext {
+			out = append(out, "***")
+			hideNext = false
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && slices.Contains(secretFlags, name) {
+			if hasValue {
+				out = append(out, a[:strings.Index(a, "=")+1]+"***")
+			} else {
+				out = append(out, a)
+				hideNext = true
+			}
+			continue
+		}
+		out = append(out, shellQuote(a))
+	}
+	return strings.Join(out, " ")
+}
+
+// shellQuote quotes s for a POSIX shell when it holds anything but plain
+// characters.
+func shellQuote(s string) string {
+	if s != "" && strings.IndexFunc(s, func(r rune) bool {
+		return !(r == '-' || r == '_' || r == '.' || r == '/' || r == '=' || r == ':' || r == ',' || r == '@' || r == '+' ||
+			('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z') || r > 0x7f)
+	}) < 0 {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
 }
 
 // budgetLeft is what remains of the job's --max-billed for this run: the
@@ -235,17 +334,17 @@ func finishedJob(ctx context.Context, db *store.DB, sandbox bool) (bool, store.S
 // newClient returns the Juhe client of c: the real API, or the simulated
 // one served on loopback for --sandbox (announced on notice). The returned
 // func stops the sandbox.
-func newClient(c Config, notice io.Writer) (*juhe.Client, func(), error) {
-	jc := juhe.Config{BaseURL: c.BaseURL, Key: c.Key, OpenID: c.OpenID, Timeout: c.Timeout}
+func newClient(c Config, notice io.Writer) (*juhe.Client, string, func(), error) {
+	jc := juhe.Config{BaseURL: cmp.Or(c.BaseURL, juhe.DefaultBaseURL), Key: c.Key, OpenID: c.OpenID, Timeout: c.Timeout}
 	var err error
 	if jc.Endpoint, err = juhe.ParseEndpoint(c.Endpoint); err != nil {
-		return nil, nil, err
+		return nil, "", nil, err
 	}
 	stop := func() {}
 	if c.Sandbox {
 		sb, err := StartSandbox("127.0.0.1:0", SandboxOptions())
 		if err != nil {
-			return nil, nil, err
+			return nil, "", nil, err
 		}
 		stop = func() { sb.Close() }
 		jc.BaseURL, jc.Key, jc.OpenID = sb.URL, SandboxKey, SandboxOpenID
@@ -254,9 +353,9 @@ func newClient(c Config, notice io.Writer) (*juhe.Client, func(), error) {
 	client, err := juhe.New(jc)
 	if err != nil {
 		stop()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	return client, stop, nil
+	return client, jc.BaseURL, stop, nil
 }
 
 // noData is the error for an input with a header and no data row under it.
@@ -272,9 +371,13 @@ type Output struct {
 	Read     reader.Options
 	Lang     string
 	MaskCard bool
-	DryRun   bool    // a dry run's output: pending rows say no call was made
-	QPS      float64 // for the Summary; 0 when unknown (export)
-	Version  string
+	DryRun   bool // a dry run's output: pending rows say no call was made
+	// Price is the price of a billed call in yuan, for the Summary's cost;
+	// 0 leaves the cost out.
+	Price   float64
+	Version string
+	// Now is the clock that dates the workbook (default time.Now).
+	Now func() time.Time
 }
 
 // WriteOutput writes the annotated copy of o.Input to o.Path from the
@@ -296,7 +399,7 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 	defer res.Close()
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		DryRun: o.DryRun, Summary: summary(*st, o, layout.Sheet),
+		DryRun: o.DryRun, Summary: summary(*st, o, layout.Sheet, o.now()),
 	})
 	if err != nil {
 		return err
@@ -331,14 +434,56 @@ func (s *countingSink) Write(rec pipeline.Record, o pipeline.Outcome) error {
 	return s.Sink.Write(rec, o)
 }
 
-// summary is what the output's Summary sheet says about the job.
-func summary(st store.Status, o Output, sheet string) writer.Summary {
+func (o Output) now() time.Time {
+	if o.Now == nil {
+		return time.Now()
+	}
+	return o.Now()
+}
+
+// summary is what the output's Summary sheet says about the job: every
+// figure comes from the checkpoint's status st.
+func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summary {
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
-		Endpoint: st.Endpoint, QPS: o.QPS, Calls: st.Calls, BilledCalls: st.BilledCalls,
-		PossiblyBilled: st.PossiblyBilled, Simulated: st.Simulated, NoJobID: st.NoJobID,
+		OutputName: filepath.Base(o.Path), Endpoint: st.Endpoint,
+		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, NoJobID: st.NoJobID,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
+		RealRows: st.RealRows, Simulated: st.Simulated, Price: o.Price, Created: now,
 	}
+	seen := map[string]bool{}
+	once := func(list *[]string, v string) {
+		if v != "" && !seen[v] {
+			seen[v] = true
+			*list = append(*list, v)
+		}
+	}
+	for _, r := range st.RunLog {
+		operator := r.User
+		if r.Host != "" {
+			operator += "@" + r.Host
+		}
+		if r.BaseURL != "" {
+			if ep, err := juhe.ParseEndpoint(r.Endpoint); err == nil {
+				once(&s.URLs, strings.TrimRight(r.BaseURL, "/")+ep.Path())
+			}
+		}
+		once(&s.KeyIDs, r.KeyID)
+		once(&s.Operators, operator)
+		s.Runs = append(s.Runs, writer.Run{Start: r.Started, End: r.Ended, Stop: r.Stop,
+			Calls: r.Calls, Billed: r.Billed, PossiblyBilled: r.PossiblyBilled, QPS: r.QPS,
+			Operator: operator, Command: r.Command})
+	}
+	for _, d := range st.Days {
+		s.Days = append(s.Days, writer.Day{Day: d.Day, Calls: d.Calls, Billed: d.Billed, PossiblyBilled: d.PossiblyBilled})
+	}
+	for reason, n := range st.InvalidReasons {
+		s.Invalid = append(s.Invalid, writer.ReasonCount{Reason: reason, Count: n})
+	}
+	sort.Slice(s.Invalid, func(i, j int) bool {
+		a, b := s.Invalid[i], s.Invalid[j]
+		return a.Count > b.Count || (a.Count == b.Count && a.Reason < b.Reason)
+	})
 	for code, n := range st.Codes {
 		info := writer.CodeInfo{Code: code, Count: n}
 		if c, ok := juhe.Lookup(code); ok {
@@ -395,7 +540,8 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, DryRun: true, Version: env.Version}); err != nil {
+	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		DryRun: true, Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, err
 	}
 	res.Out = c.Out

@@ -65,6 +65,24 @@ func TestCheckRefusesNoKey(t *testing.T) {
 	}
 }
 
+func TestCommandLine(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"cardverify", "run", "list.csv", "--key", "0123abcd", "--qps", "5"}, "cardverify run list.csv --key *** --qps 5"},
+		{[]string{"cardverify", "run", "--key=0123abcd", "-openid", "JHxyz", "list.csv"}, "cardverify run --key=*** -openid *** list.csv"},
+		{[]string{"cardverify", "run", "--openid=JHxyz", "--out", "my list.xlsx"}, "cardverify run --openid=*** --out 'my list.xlsx'"},
+		{[]string{"cardverify", "run", "客户 名单.csv", "--stop-at", "07:30"}, "cardverify run '客户 名单.csv' --stop-at 07:30"},
+		{[]string{"cardverify", "run", "it's.csv", "--keyfile", "k"}, `cardverify run 'it'\''s.csv' --keyfile k`},
+		{[]string{"cardverify", "run", "list.csv", "--key"}, "cardverify run list.csv --key"},
+	} {
+		if got := CommandLine(tc.args); got != tc.want {
+			t.Errorf("CommandLine(%q)\n got  %s\n want %s", tc.args, got, tc.want)
+		}
+	}
+}
+
 func TestWarnings(t *testing.T) {
 	for _, tc := range []struct {
 		name string
