@@ -3,6 +3,7 @@ package web
 import (
 	"bytes"
 	"fmt"
+	"github.com/cardverify/cardverify/pipeline"
 	"html/template"
 	"net/http"
 
@@ -110,6 +111,9 @@ var texts = map[string][2]string{
 	"sum_sha":      {"SHA-256", "SHA-256"},
 	"sum_endpoint": {"接口", "Endpoint"},
 	"sum_qps":      {"每秒调用上限", "QPS"},
+	"sum_runs":     {"每次运行", "Runs"},
+	"sum_stop":     {"结束原因", "Stop"},
+	"sum_operator": {"运行者", "Run by"},
 	"sum_start":    {"开始", "Start"},
 	"sum_end":      {"结束", "End"},
 	"sum_version":  {"版本", "Version"},
@@ -225,7 +229,7 @@ var pageNames = []string{"new", "preview", "jobs", "job", "summary", "audit", "l
 func parsePages() (map[string]*template.Template, error) {
 	pages := map[string]*template.Template{}
 	for _, name := range pageNames {
-		t, err := template.New("layout.html").ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New("layout.html").Funcs(template.FuncMap{"china": pipeline.ChinaTime}).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
