@@ -66,7 +66,11 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 				status = Mismatch
 			}
 			r.limiter.recover()
-			return r.end(ctx, id, call, r.outcome(j, status, a, attempt, a.Reason))
+			o := r.outcome(j, status, a, attempt, a.Reason)
+			if err := r.end(ctx, id, call, o); err != nil {
+				return err
+			}
+			return r.remember(ctx, j, o)
 		case a.Class == Reject:
 			r.limiter.recover()
 			return r.end(ctx, id, call, r.outcome(j, Rejected, a, attempt, a.Reason))
