@@ -250,7 +250,7 @@ func (h *History) checkKey(ctx context.Context) error {
 	}
 	if h.key != nil && h.key.ID() != h.keyID {
 		return &pipeline.InputError{Path: h.path,
-			Msg: fmt.Sprintf("the history was made with another fingerprint key (ID %s; this key's ID is %s): none of its verdicts could be found", h.keyID, h.key.ID()),
+			Msg:  fmt.Sprintf("the history was made with another fingerprint key (ID %s; this key's ID is %s): none of its verdicts could be found", h.keyID, h.key.ID()),
 			Hint: "use the key file it was made with (copy it from the machine that made the history), or another --history"}
 	}
 	return nil
@@ -530,7 +530,7 @@ func (h *History) ImportUnended(ctx context.Context, ck *DB) (int, error) {
 func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, error) {
 	if id := ck.fingerprintKeyID(); id != h.keyID {
 		return 0, &pipeline.InputError{Path: ck.path, Err: ErrOtherKey,
-			Msg: fmt.Sprintf("its fingerprints are made with another key (ID %s) than the history's (ID %s), and cannot be made again without the names and cards, which no checkpoint keeps", id, h.keyID),
+			Msg:  fmt.Sprintf("its fingerprints are made with another key (ID %s) than the history's (ID %s), and cannot be made again without the names and cards, which no checkpoint keeps", id, h.keyID),
 			Hint: "import it into a history made with its key (--history and the key file of the machine that ran it), or verify its list again with --reuse-within"}
 	}
 	// A billed answer of a call to the real API, whose jobid is the
