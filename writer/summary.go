@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +65,9 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.line(x.status[s], "A", s.Label(l.code), st.status[s], l.statusMeaning[s])
 	}
 	b.line(0, "", l.duplicates, st.dups)
+	if sum.Reused > 0 {
+		b.line(0, "", l.reused, sum.Reused, fmt.Sprintf(l.reusedSince, timeText(l, sum.OldestReused)))
+	}
 
 	b.line(0, "")
 	b.line(head, "C", l.codeHead[0], l.codeHead[1], l.codeHead[2])

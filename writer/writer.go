@@ -94,6 +94,11 @@ type Summary struct {
 	Sandbox bool
 	// Codes lists each error code seen, for the legend.
 	Codes []CodeInfo
+	// Reused counts the rows whose verdict was reused from the history
+	// (--reuse-within) instead of paid for; OldestReused is when the
+	// oldest of them was verified.
+	Reused       int
+	OldestReused time.Time
 }
 
 // CodeInfo is one error code seen in a run, with the vendor's meaning.

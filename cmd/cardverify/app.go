@@ -30,6 +30,7 @@ Usage:
   cardverify status --db PATH [--json]
   cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
   cardverify audit OUTPUT --db PATH   check an annotated file against the checkpoint
+  cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB]
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 
@@ -56,6 +57,8 @@ func (a *app) main(ctx context.Context, args []string) error {
 		return a.audit(ctx, args)
 	case "sandbox":
 		return a.sandbox(ctx, args)
+	case "history":
+		return a.history(ctx, args)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, "cardverify", version)
 		return nil

@@ -77,6 +77,10 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 		fmt.Fprintf(w, "this run: %d calls, %d billed, %d rows already done before, in %s\n",
 			s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond))
 	}
+	if s.Reused > 0 {
+		fmt.Fprintf(w, "this run: %d rows reused from the history (no call; the oldest verified on %s)\n",
+			s.Reused, chinaTime(s.OldestReused))
+	}
 	fmt.Fprintf(w, "whole job: %d calls, %d billed", st.Calls, st.BilledCalls)
 	if st.LostAnswers > 0 {
 		fmt.Fprintf(w, ", %d answers lost in a crash (possibly billed)", st.LostAnswers)
@@ -100,6 +104,6 @@ func (a *app) reportDryRun(res job.DryResult) {
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  %6d  %s\n", st.InvalidReasons[r], r)
 	}
-	fmt.Fprintf(w, "at most %d billed calls (one per unique valid name and card pair)\n", stats.Dispatched)
+	reportCost(w, res.Cost, stats.OldestReused)
 	fmt.Fprintf(w, "output: %s\n", res.Out)
 }

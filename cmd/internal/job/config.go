@@ -35,6 +35,11 @@ type Config struct {
 	StopAt         string
 	Progress       string
 	CPUProfile     string
+	// History is --history (empty: the default path), ReuseWithin
+	// --reuse-within (0: off), Price --price (0: not given).
+	History     string
+	ReuseWithin time.Duration
+	Price       float64
 }
 
 // Defaults of the API flags, shared by run and serve.
@@ -92,6 +97,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this local time, `HH:MM`")
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
+	c.historyFlags(fs)
 }
 
 // Secrets fills Key and OpenID from the environment when no flag gave them.
@@ -134,6 +140,9 @@ func (c *Config) Check() error {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
 			return Usagef("--stop-at: %v", err)
 		}
+	}
+	if err := c.checkHistory(); err != nil {
+		return err
 	}
 	if c.Key == "" && !c.Sandbox && !c.DryRun {
 		return Usagef("no API key: set JUHE_KEY (or pass --key) to verify for real, or add --sandbox to try the simulated API at no cost")

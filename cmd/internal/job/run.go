@@ -118,6 +118,16 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	hist, err := openHistory(ctx, c, env.Notice)
+	if err != nil {
+		return res, err
+	}
+	if hist != nil {
+		defer hist.Close()
+		if err := recoverHistory(ctx, hist, db); err != nil {
+			return res, err
+		}
+	}
 	var runErr error
 	if !finished {
 		update, finish := func(pipeline.Stats) {}, func() {}
@@ -128,6 +138,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred,
 			Stop: env.Stop, Deadline: c.deadline(start), Progress: update, Now: env.Now,
+			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
 		})
 		finish()
 		if runErr == nil { // Run read every row
@@ -135,6 +146,14 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		}
 	}
 	in.Close()
+	if hist != nil {
+		// Every verdict of the run is in the checkpoint already: a
+		// history that failed to record them says so, and the next run
+		// imports them.
+		if err := hist.Close(); err != nil {
+			fmt.Fprintf(env.Notice, "note: %v (the next run imports what is missing)\n", err)
+		}
+	}
 	if err := db.EndRun(ctx, runID, env.Now()); err != nil && runErr == nil {
 		runErr = err
 	}
@@ -271,9 +290,13 @@ func WriteOutput(ctx context.Context, db *store.DB, st store.Status, o Output) e
 		return err
 	}
 	defer res.Close()
+	sum := summary(st, o, layout.Sheet)
+	if sum.Reused, sum.OldestReused, err = db.Reused(ctx); err != nil {
+		return err
+	}
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		Summary: summary(st, o, layout.Sheet),
+		Summary: sum,
 	})
 	if err != nil {
 		return err
@@ -308,6 +331,8 @@ type DryResult struct {
 	Stats  pipeline.Stats
 	Status store.Status
 	Out    string
+	// Cost is the most the calls left can cost, and what reuse saves.
+	Cost Cost
 }
 
 // DryRun reads and validates the whole input against a throwaway
@@ -331,9 +356,21 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	if res.Stats, err = pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true}); err != nil {
+	hist, err := openHistoryFile(ctx, c, false)
+	if err != nil {
 		return res, err
 	}
+	if hist != nil {
+		defer hist.Close()
+	}
+	dry := pipeline.Config{DryRun: true, Now: env.Now}
+	if c.ReuseWithin > 0 && !c.Sandbox {
+		dry.History, dry.ReuseWithin = historyOf(hist), c.ReuseWithin
+	}
+	if res.Stats, err = pipeline.Run(ctx, in, db, nil, dry); err != nil {
+		return res, err
+	}
+	res.Cost = Cost{Price: c.Price, Calls: res.Stats.Dispatched, Reused: res.Stats.Reused}
 	if res.Stats.Rows == 0 {
 		return res, noData(c.Input, in.Layout())
 	}
