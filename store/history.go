@@ -29,8 +29,12 @@ var historyMigrations embed.FS
 // checkpoint still holds what was lost (History.ImportUnended).
 const historyFlushEvery = 250 * time.Millisecond
 
-// historyBatch is how many waiting verdicts make the writer commit at once.
-const historyBatch = 512
+// historyBatch is how many waiting verdicts make the writer commit at once;
+// at historyBacklog, Record writes them itself.
+const (
+	historyBatch   = 512
+	historyBacklog = 8 * historyBatch
+)
 
 // History is the database of real billed verdicts across jobs (DESIGN.md,
 // "History and reuse"). It holds no name and no card number: a pair is
@@ -53,6 +57,7 @@ type History struct {
 
 	hashers sync.Pool // of *hasher under key
 
+	writeMu sync.Mutex // held by the one write in progress
 	mu      sync.Mutex
 	queue   []historyRec
 	werr    error // the first write error, returned by Record and Close
@@ -137,7 +142,8 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		return nil, err
 	}
 	if k != nil {
-		h.lookups, err = h.db.PrepareContext(ctx, "SELECT status, res, jobid, at FROM verdicts WHERE fp = ? ORDER BY at DESC LIMIT 1")
+		h.lookups, err = h.db.PrepareContext(ctx, "SELECT fp, status, res, jobid, at FROM verdicts WHERE fp IN (?"+
+			strings.Repeat(", ?", historyChunk-1)+")")
 		if err != nil {
 			h.db.Close()
 			return nil, fmt.Errorf("open history %s: %w", path, err)
@@ -271,6 +277,10 @@ func (h *History) fingerprint(name, card string) pipeline.Key {
 
 var errReportOnly = errors.New("the history was opened without the fingerprint key")
 
+// historyChunk is how many fingerprints one lookup query takes: one
+// statement per chunk rather than per row keeps the calls into SQLite few.
+const historyChunk = 64
+
 // Latest fills found[i] with the latest verdict recorded on the pair of
 // rows[i], or the zero Verdict; invalid rows are not looked up. It
 // implements pipeline.History.
@@ -278,27 +288,65 @@ func (h *History) Latest(ctx context.Context, rows []pipeline.Row, found []pipel
 	if h.key == nil {
 		return errReportOnly
 	}
+	var args [historyChunk]any
+	var fps [historyChunk][32]byte
+	at := make(map[pipeline.Key][]int, historyChunk) // fingerprint → indexes in rows
+	n := 0
+	query := func() error {
+		if n == 0 {
+			return nil
+		}
+		for i := n; i < historyChunk; i++ {
+			args[i] = args[0] // pad: the same fingerprint again
+		}
+		rs, err := h.lookups.QueryContext(ctx, args[:]...)
+		if err != nil {
+			return err
+		}
+		err = scanEach(rs, func(rs *sql.Rows) error {
+			var fp []byte
+			var status string
+			var v pipeline.Verdict
+			var when sql.NullString
+			if err := rs.Scan(&fp, &status, &v.Res, &v.JobID, &when); err != nil {
+				return err
+			}
+			s, err := pipeline.ParseStatus(status)
+			if err != nil || !s.Billed() || len(fp) != len(pipeline.Key{}) {
+				return fmt.Errorf("a verdict of status %q, fingerprint of %d bytes: not written by cardverify", status, len(fp))
+			}
+			v.Status, v.At = s, parseTime(when)
+			for _, i := range at[pipeline.Key(fp)] {
+				if v.At.After(found[i].At) {
+					found[i] = v
+				}
+			}
+			return nil
+		})
+		clear(at)
+		n = 0
+		return err
+	}
 	for i, r := range rows {
 		found[i] = pipeline.Verdict{}
 		if r.Invalid != "" {
 			continue
 		}
 		fp := h.fingerprint(r.Name, r.Card)
-		var status string
-		var at sql.NullString
-		v := &found[i]
-		err := h.lookups.QueryRowContext(ctx, fp[:]).Scan(&status, &v.Res, &v.JobID, &at)
-		if errors.Is(err, sql.ErrNoRows) {
-			continue
+		if _, ok := at[fp]; !ok {
+			fps[n] = fp
+			args[n] = fps[n][:]
+			n++
 		}
-		if err != nil {
-			return fmt.Errorf("read history %s: %w", h.path, err)
+		at[fp] = append(at[fp], i)
+		if n == historyChunk {
+			if err := query(); err != nil {
+				return fmt.Errorf("read history %s: %w", h.path, err)
+			}
 		}
-		s, err := pipeline.ParseStatus(status)
-		if err != nil || !s.Billed() {
-			return fmt.Errorf("read history %s: a verdict of status %q", h.path, status)
-		}
-		v.Status, v.At = s, parseTime(at)
+	}
+	if err := query(); err != nil {
+		return fmt.Errorf("read history %s: %w", h.path, err)
 	}
 	return nil
 }
@@ -326,13 +374,20 @@ func (h *History) Record(ctx context.Context, name, card string, o pipeline.Outc
 		return errors.New("the history is closed")
 	}
 	h.queue = append(h.queue, rec)
-	if len(h.queue) >= historyBatch {
+	switch n := len(h.queue); {
+	case n >= historyBacklog:
+		// The writer falls behind: write here, so that the queue's
+		// memory stays bounded.
+		h.mu.Unlock()
+		h.write()
+		h.mu.Lock()
+	case n >= historyBatch:
 		select {
 		case h.kick <- struct{}{}:
 		default:
 		}
 	}
-	return nil
+	return h.werr
 }
 
 // loop writes the queued verdicts every historyFlushEvery, or at once when
@@ -354,6 +409,8 @@ func (h *History) loop() {
 }
 
 func (h *History) write() {
+	h.writeMu.Lock()
+	defer h.writeMu.Unlock()
 	h.mu.Lock()
 	batch := h.queue
 	h.queue = nil
