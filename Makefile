@@ -44,7 +44,7 @@ bench-e2e: build
 # Each fuzz target for 30 s (go test -fuzz takes one target at a time).
 # Minimising a new sheet input can take a minute; 20 tries is plenty.
 FUZZ_TARGETS = reader:FuzzDelimited reader:FuzzNormalize reader:FuzzFormat reader:FuzzSheet \
-	reader:FuzzXMLScanner pipeline/juhe:FuzzParse writer:FuzzXLSXText writer:FuzzMask
+	reader:FuzzXMLScanner pipeline/juhe:FuzzParse writer:FuzzXLSXText pipeline:FuzzMaskCard
 fuzz:
 	@set -e; for t in $(FUZZ_TARGETS); do \
 		pkg=$${t%%:*}; name=$${t##*:}; \

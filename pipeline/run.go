@@ -106,7 +106,7 @@ type Stats struct {
 	Calls      int // HTTP calls made
 	Billed     int // billed answers
 	// Outcomes counts the final outcomes reached in this run, by status.
-	Outcomes [len(statusNames)]int
+	Outcomes Counts
 	Workers  int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit   float64

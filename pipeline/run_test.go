@@ -219,14 +219,16 @@ func TestRunGracefulStop(t *testing.T) {
 	}()
 	// Let the workers start their calls, then stop: the calls in flight
 	// must finish and be recorded.
-	for {
+	for limit := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
 		ck.mu.Lock()
 		n := len(ck.calls)
 		ck.mu.Unlock()
 		if n == cfg.Workers {
 			break
 		}
-		time.Sleep(time.Millisecond)
+		if time.Now().After(limit) {
+			t.Fatalf("%d calls began, want %d: the workers did not start", n, cfg.Workers)
+		}
 	}
 	close(stop)
 	close(api.block)

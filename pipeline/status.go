@@ -29,6 +29,13 @@ var statusNames = [...]struct{ en, zh string }{
 	Failed:   {"failed", "失败"},
 }
 
+// NumStatuses is the number of statuses: a Status is below it.
+const NumStatuses = len(statusNames)
+
+// Counts holds a count per status, indexed by Status: the one shape of
+// per-status counts.
+type Counts [NumStatuses]int
+
 // Statuses lists every status in the order reports show them.
 var Statuses = []Status{Match, Mismatch, Invalid, Rejected, Deferred, Failed, Pending}
 

@@ -54,6 +54,10 @@ type Options struct {
 	// from a byte order mark, else UTF-8 when the first 64 KiB are valid
 	// UTF-8, else GB18030.
 	Encoding string
+	// Lines, when positive, is the text file's line count as Digest gave
+	// it: Open then does not read the whole file once more to count them
+	// (Layout.EstimatedRows). Ignored for workbooks.
+	Lines int
 }
 
 // Layout is what Open detected.
@@ -147,13 +151,16 @@ func openText(path string, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
 	}
-	estimate, err := countLines(f)
-	if err == nil {
-		_, err = f.Seek(0, io.SeekStart)
-	}
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("read %s: %w", path, err)
+	estimate := opt.Lines
+	if estimate <= 0 {
+		estimate, err = countLines(f)
+		if err == nil {
+			_, err = f.Seek(0, io.SeekStart)
+		}
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
 	}
 	tsv := strings.EqualFold(filepath.Ext(path), ".tsv")
 	r, err := newDelimited(path, f, opt, tsv)
@@ -334,18 +341,41 @@ func allEmpty(cells []pipeline.Cell) bool {
 	return true
 }
 
-// Digest returns the SHA-256 (hex) and the size of the file at path: the
-// input's fingerprint, which the checkpoint compares on resume.
-func Digest(path string) (sha256hex string, size int64, err error) {
+// Sum is what Digest found of a file.
+type Sum struct {
+	SHA256 string // hex: the input's fingerprint, compared on resume
+	Size   int64
+	// Lines is the count of line feeds (plus a last line without one):
+	// for a text file, Options.Lines.
+	Lines int
+}
+
+// Digest reads the file at path once and returns its SHA-256, its size and
+// its line count. A file that cannot be opened is an *pipeline.InputError,
+// as for Open.
+func Digest(path string) (Sum, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", 0, fmt.Errorf("digest %s: %w", path, err)
+		return Sum{}, &pipeline.InputError{Path: path, Msg: "cannot open the file", Err: err}
 	}
 	defer f.Close()
 	h := sha256.New()
-	size, err = io.Copy(h, f)
+	cr := &countingReader{r: io.TeeReader(f, h)}
+	lines, err := countLines(cr)
 	if err != nil {
-		return "", 0, fmt.Errorf("digest %s: %w", path, err)
+		return Sum{}, fmt.Errorf("digest %s: %w", path, err)
 	}
-	return hex.EncodeToString(h.Sum(nil)), size, nil
+	return Sum{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cr.n, Lines: lines}, nil
+}
+
+// countingReader counts the bytes read through it.
+type countingReader struct {
+	r io.Reader
+	n int64
+}
+
+func (c *countingReader) Read(p []byte) (int, error) {
+	k, err := c.r.Read(p)
+	c.n += int64(k)
+	return k, err
 }

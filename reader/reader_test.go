@@ -377,11 +377,20 @@ func TestDigest(t *testing.T) {
 	if err := os.WriteFile(p, []byte("abc"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	sum, size, err := Digest(p)
-	if err != nil || size != 3 || sum != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
-		t.Errorf("Digest = %s, %d, %v", sum, size, err)
+	// printf abc | sha256sum
+	sum, err := Digest(p)
+	if err != nil || sum.Size != 3 || sum.Lines != 1 || sum.SHA256 != "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad" {
+		t.Errorf("Digest = %+v, %v; want 3 bytes, 1 line", sum, err)
 	}
-	if _, _, err := Digest(p + ".missing"); err == nil {
+	// printf 'a,b\r\n1,2\n\n' | sha256sum
+	if err := os.WriteFile(p, []byte("a,b\r\n1,2\n\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum, err = Digest(p)
+	if err != nil || sum.Size != 10 || sum.Lines != 3 || sum.SHA256 != "204e0abc9a2e2d141b66e2a245a8cf8b2b48d124d39a6e905ac6125ec3145d1e" {
+		t.Errorf("Digest = %+v, %v; want 10 bytes, 3 lines", sum, err)
+	}
+	if _, err := Digest(p + ".missing"); err == nil {
 		t.Error("Digest of a missing file succeeded")
 	}
 }

@@ -364,7 +364,7 @@ func (h *History) Record(ctx context.Context, name, card string, o pipeline.Outc
 		return nil
 	}
 	rec := historyRec{fp: h.fingerprint(name, card), at: o.At, jobid: o.JobID, status: o.Status, res: o.Res,
-		masked: mask(card), endpoint: h.Endpoint, apiKeyID: h.APIKeyID}
+		masked: pipeline.MaskCard(card), endpoint: h.Endpoint, apiKeyID: h.APIKeyID}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.werr != nil {

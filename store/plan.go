@@ -88,7 +88,8 @@ type pairInfo struct {
 	cand     int  // the first row the index gives for the fingerprint's prefix
 }
 
-// prefix is the part of a fingerprint the in-memory index keeps.
+// prefix is the part of a fingerprint the in-memory indexes keep: of
+// pairs (Plan) and of cards (the day's call counts).
 func prefix(k pipeline.Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
 
 // Plan records a batch of data rows, given in increasing row order, and
@@ -181,7 +182,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		}
 		if r.Invalid != "" {
 			if _, ok := recorded[r.No]; !ok {
-				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), invalid: r.Invalid})
+				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid})
 			}
 			*k = pipeline.Known{}
 			continue
@@ -196,7 +197,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 			}
 		}
 		if _, ok := recorded[r.No]; !ok {
-			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: mask(r.Card), firstRow: p.firstRow})
+			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), firstRow: p.firstRow})
 		}
 		k.FirstRow = p.firstRow
 		k.Prior = p.prior

@@ -515,32 +515,6 @@ func (db *DB) CardFingerprint(card string) pipeline.Key {
 	return k
 }
 
-// mask keeps the first 6 and last 4 characters of a card number and stars
-// the rest. Shorter strings (an invalid "card") show less, so that at least
-// 6 characters, or all of a string of 6 or fewer, are always hidden.
-func mask(card string) string {
-	r := []rune(card)
-	n := len(r)
-	show := n - max(n-10, 6)
-	if show < 0 {
-		show = 0
-	}
-	tail := min(4, show)
-	head := show - tail
-	if head > 6 {
-		head = 6
-	}
-	out := make([]rune, n)
-	for i := range r {
-		if i < head || i >= n-tail {
-			out[i] = r[i]
-		} else {
-			out[i] = '*'
-		}
-	}
-	return string(out)
-}
-
 // formatTime returns t as stored (timeFormat), or nil for the zero time.
 // It writes the digits itself: time.Format took an eighth of the writer's
 // time per answer.

@@ -673,24 +673,6 @@ func TestStatusJSONKeys(t *testing.T) {
 	}
 }
 
-func TestMask(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"6222021234567890123", "622202*********0123"},
-		{"6217001234567890", "621700******7890"},
-		{"621700123456789", "62170******6789"},
-		{"621700123456", "62******3456"},
-		{"12345678", "******78"},
-		{"123456", "******"},
-		{"12", "**"},
-		{"", ""},
-		{"62220２abcdé", "6******bcdé"},
-	} {
-		if got := mask(tc.in); got != tc.want {
-			t.Errorf("mask(%q) = %q, want %q", tc.in, got, tc.want)
-		}
-	}
-}
-
 func itoa(n int) string {
 	b, _ := json.Marshal(n)
 	return string(b)

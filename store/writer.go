@@ -361,7 +361,7 @@ func (w *writer) applyOne(o *op) error {
 		w.replies = append(w.replies, result{id: id, err: nilIfID(id)})
 	case opEnd:
 		if o.id != 0 && !o.call.MayReachBank && pipeline.ChinaDay(o.call.SentAt) == w.cardDay {
-			if k := cardKey(o.call.Card); w.cards[k] > 0 {
+			if k := prefix(o.call.Card); w.cards[k] > 0 {
 				w.cards[k]--
 			}
 		}
@@ -444,7 +444,7 @@ func (w *writer) begin(o *op) (int64, error) {
 	c := &o.call
 	day := pipeline.ChinaDay(c.SentAt)
 	limit := w.db.CardDailyLimit
-	k := cardKey(c.Card)
+	k := prefix(c.Card)
 	if limit > 0 {
 		if day != w.cardDay {
 			if err := w.loadCardCounts(day); err != nil {
@@ -494,10 +494,6 @@ func (w *writer) loadCardCounts(day string) error {
 	w.cardDay, w.cards = day, cards
 	return nil
 }
-
-// cardKey is the in-memory key of a card: the first 8 bytes of its
-// fingerprint.
-func cardKey(card pipeline.Key) uint64 { return binary.LittleEndian.Uint64(card[:8]) }
 
 // nilIfID turns begin's "0 = at the limit" into ErrCardLimit.
 func nilIfID(id int64) error {

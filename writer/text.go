@@ -22,7 +22,7 @@ type lang struct {
 	title, banner                      string
 	fields                             summaryFields
 	statusHead, codeHead               [3]string
-	statusMeaning                      [numStatuses]string
+	statusMeaning                      [pipeline.NumStatuses]string
 	duplicates, noCodes, yes, no, none string
 	// reused labels the rows whose verdict came from the history;
 	// reusedSince says from when (a time).
@@ -53,7 +53,7 @@ var langs = map[string]*lang{
 		},
 		statusHead: [3]string{"核验状态", "行数", "含义"},
 		codeHead:   [3]string{"错误码", "次数", "接口说明"},
-		statusMeaning: [numStatuses]string{
+		statusMeaning: [pipeline.NumStatuses]string{
 			pipeline.Pending:  "尚未核验：再次运行同一命令即可继续",
 			pipeline.Match:    "姓名与卡号一致（error_code 0，res 1，计费）",
 			pipeline.Mismatch: "姓名与卡号不一致（error_code 0，res 2，计费）",
@@ -88,7 +88,7 @@ var langs = map[string]*lang{
 		},
 		statusHead: [3]string{"Status", "Rows", "Meaning"},
 		codeHead:   [3]string{"Error code", "Count", "Vendor's meaning"},
-		statusMeaning: [numStatuses]string{
+		statusMeaning: [pipeline.NumStatuses]string{
 			pipeline.Pending:  "not verified yet: run the same command again to resume",
 			pipeline.Match:    "name and card match (error_code 0, res 1; billed)",
 			pipeline.Mismatch: "name and card do not match (error_code 0, res 2; billed)",
@@ -131,43 +131,6 @@ func Headers(lang string) []string {
 		return nil
 	}
 	return append([]string(nil), l.headers[:]...)
-}
-
-// mask hides a card number but for its first 6 and last 4 digits, one '*'
-// per hidden digit. Only digits count: spaces, dashes and any other
-// character are dropped, so the output never tells how the value was
-// written. Values too short to be a card keep less: 8 to 12 digits keep
-// the last 4, fewer keep none; a value without digits becomes "****".
-func mask(s string) string {
-	if s == "" {
-		return ""
-	}
-	var buf [64]byte
-	digits := buf[:0]
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; '0' <= c && c <= '9' {
-			digits = append(digits, c)
-		}
-	}
-	n := len(digits)
-	keepHead, keepTail := 0, 0
-	switch {
-	case n == 0:
-		return "****"
-	case n >= 13:
-		keepHead, keepTail = 6, 4
-	case n >= 8:
-		keepTail = 4
-	}
-	out := make([]byte, n)
-	for i := range out {
-		if i < keepHead || i >= n-keepTail {
-			out[i] = digits[i]
-		} else {
-			out[i] = '*'
-		}
-	}
-	return string(out)
 }
 
 // textWidth is the width of s in columns of a fixed-width font: East Asian

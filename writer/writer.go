@@ -147,13 +147,10 @@ const maxHeld = 1000
 // stats are the counts the Summary sheet shows.
 type stats struct {
 	rows    int // data rows
-	status  [numStatuses]int
+	status  pipeline.Counts
 	dups    int
 	lastRow int // the last sheet row written (XLSX)
 }
-
-// numStatuses is the number of pipeline statuses, Pending to Failed.
-const numStatuses = int(pipeline.Failed) + 1
 
 // format is an output format: XLSX or delimited text.
 type format interface {
@@ -364,7 +361,7 @@ func (w *Writer) planLayout(held []heldRecord) layout {
 		for i, c := range h.rec.Cells[:min(len(h.rec.Cells), l.base)] {
 			v := c.Value
 			if h.rec.Kind == pipeline.Data && w.opt.MaskCard && i == w.opt.CardCol {
-				v = mask(v)
+				v = pipeline.MaskCard(v)
 			}
 			chars[i] = max(chars[i], textWidth(v))
 		}
@@ -454,7 +451,7 @@ func (w *Writer) mask(r *outRow) {
 		return
 	}
 	w.masked = append(w.masked[:0], *cells...)
-	w.masked[col] = pipeline.Cell{Value: mask((*cells)[col].Value)}
+	w.masked[col] = pipeline.Cell{Value: pipeline.MaskCard((*cells)[col].Value)}
 	*cells = w.masked
 }
 

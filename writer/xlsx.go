@@ -43,8 +43,8 @@ type xlsxFormat struct {
 	sheet  string
 	l      *layout
 	styles map[styleKey]int
-	status [numStatuses]int // style of the status cell, by status
-	vhead  int              // style of the verdict headers
+	status [pipeline.NumStatuses]int // style of the status cell, by status
+	vhead  int                       // style of the verdict headers
 	bold   int
 	vals   []any
 	cells  []excelize.Cell // backs the styled values of vals
@@ -58,7 +58,7 @@ type styleKey struct {
 
 // statusColours are the fill and font colours of each status: Excel's
 // "good", "bad" and "neutral" styles, grey for pending.
-var statusColours = [numStatuses][2]string{
+var statusColours = [pipeline.NumStatuses][2]string{
 	pipeline.Pending:  {"E7E6E6", "3A3838"},
 	pipeline.Match:    {"C6EFCE", "006100"},
 	pipeline.Mismatch: {"FFC7CE", "9C0006"},

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"time"
 
@@ -10,18 +11,29 @@ import (
 	"github.com/cardverify/cardverify/store"
 )
 
+// statusConfig is what "cardverify status" was asked to do.
+type statusConfig struct {
+	DB   string
+	JSON bool
+}
+
+func (c *statusConfig) flags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DB, "db", "", "checkpoint `path`")
+	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+}
+
 func (a *app) status(ctx context.Context, args []string) error {
+	var c statusConfig
 	fs := a.newFlags("status")
-	path := fs.String("db", "", "checkpoint `path`")
-	asJSON := fs.Bool("json", false, "print JSON")
+	c.flags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return err
 	}
-	if *path == "" || len(pos) > 0 {
+	if c.DB == "" || len(pos) > 0 {
 		return usagef("usage: cardverify status --db PATH [--json]")
 	}
-	db, err := store.OpenReadOnly(ctx, *path)
+	db, err := store.OpenReadOnly(ctx, c.DB)
 	if err != nil {
 		return err
 	}
@@ -30,13 +42,13 @@ func (a *app) status(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
+	if c.JSON {
 		enc := json.NewEncoder(a.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "checkpoint  %s\n", *path)
+	fmt.Fprintf(w, "checkpoint  %s\n", c.DB)
 	fmt.Fprintf(w, "input       %s (%d bytes, sha256 %s)\n", st.InputPath, st.InputSize, st.InputSHA256)
 	fmt.Fprintf(w, "endpoint    %s", st.Endpoint)
 	if st.Sandbox {

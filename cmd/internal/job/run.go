@@ -71,6 +71,13 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	env.defaults()
 	var res Result
 	start := env.Now()
+	// One pass for the fingerprint and the line count, one to plan, one
+	// to write: Open and the output's reader reuse the count.
+	sum, err := reader.Digest(c.Input)
+	if err != nil {
+		return res, err
+	}
+	c.Read.Lines = sum.Lines
 	in, err := reader.Open(c.Input, c.Read)
 	if err != nil {
 		return res, err
@@ -94,17 +101,13 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	defer closeClient()
-	sum, size, err := reader.Digest(c.Input)
-	if err != nil {
-		return res, err
-	}
 	db, err := store.Open(ctx, c.DB)
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
 	runID, err := db.BeginRun(ctx, store.RunInfo{
-		InputPath: c.Input, InputSize: size, InputSHA256: sum, Sheet: layout.Sheet,
+		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
 		Endpoint: c.Endpoint, Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
 	})
 	if err != nil {
@@ -391,11 +394,11 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 	if err != nil {
 		return st, err
 	}
-	sum, _, err := reader.Digest(input)
+	sum, err := reader.Digest(input)
 	if err != nil {
 		return st, err
 	}
-	if st.InputSHA256 != "" && sum != st.InputSHA256 {
+	if st.InputSHA256 != "" && sum.SHA256 != st.InputSHA256 {
 		return st, &pipeline.InputError{Path: input, Msg: "this is not the file the checkpoint verified (its SHA-256 differs)",
 			Hint: "give the input of the run that wrote the checkpoint: " + st.InputPath}
 	}

@@ -483,8 +483,11 @@ func TestServer(t *testing.T) {
 		}
 		done <- err
 	}()
-	for s.ScriptsLeft() > 0 { // wait until the request is in its delay
-		time.Sleep(time.Millisecond)
+	// Wait until the request is in its delay.
+	for limit := time.Now().Add(5 * time.Second); s.ScriptsLeft() > 0; time.Sleep(time.Millisecond) {
+		if time.Now().After(limit) {
+			t.Fatal("the request never reached its scripted delay")
+		}
 	}
 	s.Close()
 	select {
