@@ -2,8 +2,6 @@ package store
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
 	"database/sql"
 	"embed"
 	"errors"
@@ -14,6 +12,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -54,8 +53,6 @@ type History struct {
 	// run's --endpoint and juhe.KeyID of its API key). Set them before
 	// the first Record.
 	Endpoint, APIKeyID string
-
-	hashers sync.Pool // of *hasher under key
 
 	writeMu sync.Mutex // held by the one write in progress
 	mu      sync.Mutex
@@ -265,14 +262,10 @@ func (h *History) checkKey(ctx context.Context) error {
 // KeyID is the ID (Key.ID) of the fingerprint key the history is made with.
 func (h *History) KeyID() string { return h.keyID }
 
+// fingerprint is the pair's fingerprint under the history's key, by the one
+// rule of checkpoints and the history.
 func (h *History) fingerprint(name, card string) pipeline.Key {
-	hs, ok := h.hashers.Get().(*hasher)
-	if !ok {
-		hs = &hasher{mac: hmac.New(sha256.New, h.key[:]), buf: make([]byte, 0, 64), sum: make([]byte, 0, 32)}
-	}
-	k := hs.key(name, card)
-	h.hashers.Put(hs)
-	return k
+	return fingerprint(*h.key, name, card)
 }
 
 var errReportOnly = errors.New("the history was opened without the fingerprint key")
@@ -578,17 +571,63 @@ func (h *History) Import(ctx context.Context, ck *DB) (int, error) {
 }
 
 // ImportUnended imports, as Import does, the verdicts of the runs of ck that
-// never ended (a crash): those the history may have missed. A checkpoint
-// made with another key is ErrOtherKey (wrapped), which a run may ignore.
+// never ended (a crash), but the current one: those the history may have
+// missed. Each such run is read once; a resume after it reads nothing. A
+// checkpoint made with another key is ErrOtherKey (wrapped), which a run may
+// ignore.
 func (h *History) ImportUnended(ctx context.Context, ck *DB) (int, error) {
-	return h.importFrom(ctx, ck, "AND ru.ended_at IS NULL")
+	if id := ck.fingerprintKeyID(); id != h.keyID {
+		return 0, h.otherKey(ck, id)
+	}
+	rs, err := ck.rdb.QueryContext(ctx, "SELECT id, started_at || '/' || input_sha256 || '/' || id FROM runs WHERE ended_at IS NULL AND id <> ?", ck.run.Load())
+	if err != nil {
+		return 0, fmt.Errorf("import %s into the history: %w", ck.path, err)
+	}
+	var ids []string
+	var names []any
+	err = scanEach(rs, func(rs *sql.Rows) error {
+		var id int64
+		var name string
+		if err := rs.Scan(&id, &name); err != nil {
+			return err
+		}
+		var done bool
+		if err := h.db.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM recovered WHERE run = ?)", name).Scan(&done); err != nil || done {
+			return err
+		}
+		ids, names = append(ids, strconv.FormatInt(id, 10)), append(names, name)
+		return nil
+	})
+	if err != nil || len(ids) == 0 {
+		return 0, err
+	}
+	n, err := h.importFrom(ctx, ck, "AND ru.id IN ("+strings.Join(ids, ", ")+")")
+	if err != nil {
+		return n, err
+	}
+	err = h.tx(ctx, func(tx *sql.Tx) error {
+		for _, name := range names {
+			if _, err := tx.ExecContext(ctx, "INSERT OR IGNORE INTO recovered (run) VALUES (?)", name); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return n, fmt.Errorf("write history %s: %w", h.path, err)
+	}
+	return n, nil
+}
+
+func (h *History) otherKey(ck *DB, id string) error {
+	return &pipeline.InputError{Path: ck.path, Err: ErrOtherKey,
+		Msg:  fmt.Sprintf("its fingerprints are made with another key (ID %s) than the history's (ID %s), and cannot be made again without the names and cards, which no checkpoint keeps", id, h.keyID),
+		Hint: "import it into a history made with its key (--history and the key file of the machine that ran it), or verify its list again with --reuse-within"}
 }
 
 func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, error) {
 	if id := ck.fingerprintKeyID(); id != h.keyID {
-		return 0, &pipeline.InputError{Path: ck.path, Err: ErrOtherKey,
-			Msg:  fmt.Sprintf("its fingerprints are made with another key (ID %s) than the history's (ID %s), and cannot be made again without the names and cards, which no checkpoint keeps", id, h.keyID),
-			Hint: "import it into a history made with its key (--history and the key file of the machine that ran it), or verify its list again with --reuse-within"}
+		return 0, h.otherKey(ck, id)
 	}
 	// A billed answer of a call to the real API, whose jobid is the
 	// pair's outcome: the verdict that call gave. Each lookup goes by a

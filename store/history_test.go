@@ -409,3 +409,75 @@ func BenchmarkHistoryLatest(b *testing.B) {
 	}
 	b.ReportMetric(float64(n*512)/b.Elapsed().Seconds(), "rows/s")
 }
+
+// TestHistoryImportUnended: after a crash, the verdicts of the run that
+// never ended are imported; those of a run that ended (recorded as they
+// came) are not read again.
+func TestHistoryImportUnended(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	rows := people(4, 0, 8)
+	known := plan(t, db, rows, 10)
+	run1, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base})
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer(t, db, known[0], pipeline.Match, base)
+	if err := db.EndRun(ctx, run1, base.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	answer(t, db, known[1], pipeline.Mismatch, base.Add(time.Hour)) // then the process died
+	// The next run begins.
+	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base.Add(2 * time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	var ckKey Key
+	copy(ckKey[:], db.key)
+	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
+	if n, err := h.ImportUnended(ctx, db); err != nil || n != 1 {
+		t.Fatalf("ImportUnended = %d, %v; want 1", n, err)
+	}
+	got := latest(t, h, rows[0], rows[1])
+	if got[0].Status != pipeline.Pending || got[1].Status != pipeline.Mismatch || !got[1].At.Equal(base.Add(time.Hour)) {
+		t.Errorf("after ImportUnended: %+v", got)
+	}
+}
+
+func TestHistoryImportUnendedOnce(t *testing.T) {
+	ctx := context.Background()
+	db, _ := tempDB(t)
+	known := plan(t, db, people(3, 0, 8), 10)
+	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base}); err != nil {
+		t.Fatal(err)
+	}
+	answer(t, db, known[0], pipeline.Match, base)
+	db.flush(ctx)
+	var ckKey Key
+	copy(ckKey[:], db.key)
+	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
+	// The current run is not a crashed one.
+	if n, err := h.ImportUnended(ctx, db); err != nil || n != 0 {
+		t.Fatalf("ImportUnended of the current run = %d, %v; want 0", n, err)
+	}
+	// The next run finds the first one unended: imported once.
+	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.ImportUnended(ctx, db); err != nil || n != 1 {
+		t.Fatalf("ImportUnended after the crash = %d, %v; want 1", n, err)
+	}
+	raw := rawDB(t, h.path)
+	if got := queryInt(t, raw, "SELECT count(*) FROM recovered"); got != 1 {
+		t.Errorf("recovered runs = %d, want 1", got)
+	}
+	// Deleting the verdict shows the run is not read again.
+	if _, err := h.db.Exec("DELETE FROM verdicts"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := h.ImportUnended(ctx, db); err != nil || n != 0 {
+		t.Errorf("ImportUnended a second time = %d, %v; want 0", n, err)
+	}
+}

@@ -31,3 +31,11 @@ CREATE TABLE verdicts (
 	api_key_id TEXT NOT NULL,    -- juhe.KeyID of the API key; empty when unknown (an import)
 	PRIMARY KEY (fp, at, jobid)
 ) WITHOUT ROWID;
+
+-- recovered names the runs of checkpoints that never ended (a crash) whose
+-- verdicts were imported (History.ImportUnended), so that every later
+-- resume of the job does not read them again: the run's start, its input's
+-- SHA-256 and its id in the checkpoint.
+CREATE TABLE recovered (
+	run TEXT PRIMARY KEY
+) WITHOUT ROWID;
