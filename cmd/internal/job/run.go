@@ -359,15 +359,15 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	hist, err := openHistoryFile(ctx, c, false)
-	if err != nil {
-		return res, err
-	}
-	if hist != nil {
-		defer hist.Close()
-	}
 	dry := pipeline.Config{DryRun: true, Now: env.Now}
 	if c.ReuseWithin > 0 && !c.Sandbox {
+		hist, err := openHistoryFile(ctx, c, false)
+		if err != nil {
+			return res, err
+		}
+		if hist != nil {
+			defer hist.Close()
+		}
 		dry.History, dry.ReuseWithin = historyOf(hist), c.ReuseWithin
 	}
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, dry); err != nil {
