@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
@@ -9,9 +10,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cardverify/cardverify/cmd/internal/gen"
+	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/store"
 )
 
 // writeList writes a CSV list of rows under gen's header.
@@ -238,5 +242,45 @@ func TestHistoryFlags(t *testing.T) {
 		if _, err := a.parseHistory(bad); err == nil {
 			t.Errorf("parseHistory(%q) accepted", bad)
 		}
+	}
+}
+
+// TestE2EHistoryPurge: --purge-older-than removes the verdicts verified
+// before that long ago, and says how many.
+func TestE2EHistoryPurge(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	kp, err := store.DefaultKeyPath() // the binary's: TestMain's XDG_CONFIG_HOME
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, _, err := store.LoadOrCreateKey(kp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := store.OpenHistory(context.Background(), path, &k)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Endpoint = "encrypted"
+	now := time.Now().Truncate(time.Second)
+	for i, age := range []time.Duration{40, 31, 10, 1} {
+		o := pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: fmt.Sprintf("JH%d", i), Answered: true, At: now.Add(-age * 24 * time.Hour)}
+		if err := h.Record(context.Background(), fmt.Sprintf("客户%d", i), "622202123456789"+fmt.Sprint(i), o); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := h.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r := cardverify(t, nil, "history", "--history", path, "--purge-older-than", "30d")
+	if r.code != 0 || !strings.Contains(r.stderr, "purged 2 verdicts") || !strings.Contains(r.stdout, "verdicts    2 (2 match, 0 mismatch)") ||
+		!strings.Contains(r.stdout, "encrypted  2") {
+		t.Errorf("purge: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+	}
+	if st := historyStats(t, path); st["verdicts"] != float64(2) {
+		t.Errorf("after the purge: %v", st)
+	}
+	if r := cardverify(t, nil, "history", "--history", filepath.Join(t.TempDir(), "none.db")); r.code != 0 || !strings.Contains(r.stderr, "no history yet") {
+		t.Errorf("no history: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }
