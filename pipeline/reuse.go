@@ -104,7 +104,10 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 }
 
 // reusedOutcome is the outcome of row no given verdict v from the history:
-// the original verdict, res, jobid and time, and no call of this job.
+// the original verdict, res, jobid and time, and no call of this job. A
+// billed status with zero Attempts is what marks a reused verdict in a
+// checkpoint (store.DB.Reused counts them): every verdict of a call has one
+// attempt at least.
 func reusedOutcome(no int, v Verdict) Outcome {
 	return Outcome{
 		Row:      no,
