@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
+	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/store"
 )
 
@@ -163,4 +164,17 @@ func reportCost(w io.Writer, c job.Cost, oldest time.Time) {
 		}
 		fmt.Fprintln(w)
 	}
+}
+
+// reportPaid prints, with --price, what this run's billed calls cost and
+// what its reused rows saved.
+func reportPaid(w io.Writer, price float64, s pipeline.Stats) {
+	if price <= 0 {
+		return
+	}
+	fmt.Fprintf(w, "at ¥%g a call: this run's billed calls cost ¥%.2f", price, price*float64(s.Billed))
+	if s.Reused > 0 {
+		fmt.Fprintf(w, "; reuse saved ¥%.2f", price*float64(s.Reused))
+	}
+	fmt.Fprintln(w)
 }

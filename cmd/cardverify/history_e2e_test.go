@@ -125,9 +125,12 @@ func TestE2EMonthOverMonth(t *testing.T) {
 		t.Fatalf("the dry run made calls")
 	}
 
-	r = cardverify(t, secrets(), append([]string{"run", list2, "--reuse-within", "45d"}, common...)...)
+	r = cardverify(t, secrets(), append([]string{"run", list2, "--reuse-within", "45d", "--price", "0.2"}, common...)...)
 	if r.code != 0 {
 		t.Fatalf("month 2: exit %d\n%s", r.code, r.stderr)
+	}
+	if want := fmt.Sprintf("this run's billed calls cost ¥%.2f; reuse saved ¥%.2f", 0.2*float64(toPay), 0.2*float64(reusable)); !strings.Contains(r.stderr, want) {
+		t.Errorf("the report does not say %q:\n%s", want, r.stderr)
 	}
 	if got := srv.Billed() - n; got != toPay {
 		t.Errorf("month 2 paid %d calls, want %d", got, toPay)

@@ -62,6 +62,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	res, err := job.Run(ctx, c, env)
 	if res.Written {
 		a.report(res.Status, res.Stats, res.Took, res.Out)
+		reportPaid(a.stderr, c.Price, res.Stats)
 	}
 	return err
 }
