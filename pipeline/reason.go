@@ -55,6 +55,9 @@ const (
 	BilledForeign Code = "billed-foreign"
 	// NoJobID flags a verdict that came without a jobid.
 	NoJobID Code = "no-jobid"
+	// Reused marks a verdict taken from the history (--reuse-within):
+	// when it was verified (China time), its jobid.
+	Reused Code = "reused"
 	// Reasons of calls without a vendor answer (package juhe).
 	CallCancelled Code = "call-cancelled"
 	CallTimeout   Code = "call-timeout"  // timeout

@@ -61,6 +61,14 @@ type Config struct {
 	// one goroutine at a time.
 	Progress      func(Stats)
 	ProgressEvery time.Duration
+	// History, if not nil, receives every new billed verdict of the run
+	// and, with ReuseWithin, gives the verdicts to reuse (see reuse.go).
+	// A simulated run must not be given one.
+	History History
+	// ReuseWithin, when positive, gives a row that would be sent the
+	// history's verdict on its pair if it was verified within this long
+	// before now (--reuse-within): no call, no bill.
+	ReuseWithin time.Duration
 }
 
 const (
@@ -122,6 +130,10 @@ type Stats struct {
 	Started     time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
+	// Reused counts the rows given a verdict from the history instead of a
+	// call; OldestReused is when the oldest of those was verified.
+	Reused       int
+	OldestReused time.Time
 }
 
 // Resolved is the number of rows dealt with so far: read, and neither
@@ -133,7 +145,7 @@ func (s Stats) Resolved() int { return s.Rows - (s.Dispatched - s.Done) - s.Aban
 // left out of the rate. It is 0 when nothing can be said yet.
 func (s Stats) ETA(total int, now time.Time) time.Duration {
 	done := s.Resolved()
-	own := done - s.Skipped
+	own := done - s.Skipped - s.Reused
 	took := now.Sub(s.Started)
 	if total <= done || own <= 0 || took <= 0 {
 		return 0
@@ -293,6 +305,11 @@ type runner struct {
 	trusted  bool
 	held     []heldRow
 	suspects int
+	// The dispatcher's buffers for reuse, reused batch after batch.
+	taken []bool
+	ask   []Row
+	askAt []int
+	found []Verdict
 
 	haltOnce sync.Once
 	halted   chan struct{}
@@ -362,7 +379,14 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		if err := r.ck.Plan(ctx, rows, k); err != nil {
 			return err
 		}
+		taken, err := r.reuse(ctx, rows, k)
+		if err != nil {
+			return err
+		}
 		for i, row := range rows {
+			if taken[i] {
+				continue
+			}
 			if err := r.decide(pause, row, k[i], jobs); err != nil {
 				return err
 			}

@@ -109,7 +109,11 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			if a.JobID == "" {
 				reason = JoinReasons(reason, Reason(NoJobID))
 			}
-			return end(ctx, id, call, r.outcome(j, status, a, attempt, reason))
+			o := r.outcome(j, status, a, attempt, reason)
+			if err := end(ctx, id, call, o); err != nil {
+				return err
+			}
+			return r.remember(ctx, j, o)
 		case a.Class == Reject:
 			r.limiter.recover()
 			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))

@@ -184,6 +184,11 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	b.line(sty.label, "A", l.duplicates, st.dups)
 	b.style("B", "B", sty.wrap)
 	b.fit(l.duplicates, summaryWidths[0], "", 0)
+	if sum.Reused > 0 {
+		b.line(sty.label, "A", l.reused, sum.Reused, fmt.Sprintf(l.reusedSince, pipeline.ChinaTime(sum.OldestReused)))
+		b.style("B", "B", sty.wrap)
+		b.fit(l.reused, summaryWidths[0], "", 0)
+	}
 
 	b.line(0, "")
 	b.line(sty.title, "A", l.invalidTitle)

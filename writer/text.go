@@ -34,6 +34,9 @@ type lang struct {
 	signTitle                           string
 	sign                                [2]string // prepared by, reviewed by
 	signDate                            string
+	// reused labels the rows whose verdict came from the history;
+	// reusedSince says from when (a time).
+	reused, reusedSince string
 }
 
 type summaryFields struct {
@@ -90,11 +93,13 @@ var langs = map[string]*lang{
 			pipeline.Deferred: "该卡当日被限制校验（218866），或当日已核验 3 次，次日重试",
 			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试；已计费但无结果的行不会再次发送",
 		},
-		duplicates: "其中重复行（沿用首行结果，未重复调用）",
-		noCodes:    "无",
-		yes:        "是",
-		no:         "否",
-		none:       "—",
+		duplicates:  "其中重复行（沿用首行结果，未重复调用）",
+		reused:      "其中沿用历史核验结果的行（未再次调用，保留原单号与核验时间）",
+		reusedSince: "最早核验于 %s",
+		noCodes:     "无",
+		yes:         "是",
+		no:          "否",
+		none:        "—",
 	},
 	"en": {
 		code:        "en",
@@ -143,11 +148,13 @@ var langs = map[string]*lang{
 			pipeline.Deferred: "the card is blocked for the day (218866), or already had its 3 checks today; retried on a later day",
 			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed (rows billed without a verdict are never sent again)",
 		},
-		duplicates: "of which duplicates (sharing an earlier row's verdict, no call)",
-		noCodes:    "none",
-		yes:        "yes",
-		no:         "no",
-		none:       "—",
+		duplicates:  "of which duplicates (sharing an earlier row's verdict, no call)",
+		reused:      "of which reused from the history (no call; the original jobid and time kept)",
+		reusedSince: "the oldest verified on %s",
+		noCodes:     "none",
+		yes:         "yes",
+		no:          "no",
+		none:        "—",
 	},
 }
 

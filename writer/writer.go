@@ -131,6 +131,11 @@ type Summary struct {
 	Created time.Time
 	// Codes lists each error code seen, for the legend.
 	Codes []CodeInfo
+	// Reused counts the rows whose verdict was reused from the history
+	// (--reuse-within) instead of paid for; OldestReused is when the
+	// oldest of them was verified.
+	Reused       int
+	OldestReused time.Time
 }
 
 // Run is one run of a job, for the Summary's table of runs.

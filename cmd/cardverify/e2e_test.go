@@ -30,6 +30,7 @@ func TestMain(m *testing.M) {
 	// The fingerprint key file goes to the user's config directory: keep
 	// the tests' keys out of the real one, for the binary and in-process
 	// runs alike.
+	os.Setenv("XDG_DATA_HOME", filepath.Join(dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(dir, "config"))
 	build := exec.Command("go", "build", "-o", binPath, ".")
 	build.Stderr = os.Stderr

@@ -70,6 +70,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	res, err := job.Run(ctx, c, env)
 	if res.Written {
 		a.report(res.Status, res.Stats, res.Took, res.Out)
+		a.reportPaid(a.stderr, c.Price, res.Stats)
 	}
 	return err
 }
@@ -83,6 +84,9 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 		fmt.Fprintln(w, a.say(msg.RunNothing, took.Round(time.Millisecond)))
 	} else {
 		fmt.Fprintln(w, a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond), s.PossiblyBilled))
+	}
+	if s.Reused > 0 {
+		fmt.Fprintln(w, a.say(msg.RunReused, s.Reused, pipeline.ChinaTime(s.OldestReused)))
 	}
 	job := a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled)
 	if st.LostAnswers > 0 {
@@ -122,7 +126,7 @@ func (a *app) reportDryRun(input string, res job.DryResult) {
 	for _, r := range reasons {
 		fmt.Fprintf(w, "  %6d  %s\n", st.InvalidReasons[r], msg.Text(a.lang, r))
 	}
-	fmt.Fprintln(w, a.say(msg.DryMost, stats.Dispatched))
+	a.reportCost(w, res.Cost, stats.OldestReused)
 	fmt.Fprintln(w, a.say(msg.DryNoCall))
 	fmt.Fprintln(w, a.say(msg.DryOutput, res.Out))
 }

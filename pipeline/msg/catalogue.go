@@ -10,6 +10,12 @@ const (
 	RunNothing     pipeline.Code = "run-nothing"      // took
 	RunThis        pipeline.Code = "run-this"         // calls, billed, skipped, took
 	RunJob         pipeline.Code = "run-job"          // calls, billed, possibly billed
+	RunReused      pipeline.Code = "run-reused"       // rows, oldest (China time)
+	RunCost        pipeline.Code = "run-cost"         // price, cost
+	ReuseSaved     pipeline.Code = "reuse-saved"      // yuan
+	DryReusable    pipeline.Code = "dry-reusable"     // rows, oldest (China time)
+	DryCost        pipeline.Code = "dry-cost"         // most yuan, price
+	ReuseSaves     pipeline.Code = "reuse-saves"      // yuan
 	RunNoVerdict   pipeline.Code = "run-no-verdict"   // rows billed without a verdict
 	RunPaused      pipeline.Code = "run-paused"       // until (China time)
 	ErrConfig      pipeline.Code = "err-config"       // what happened (rendered)
@@ -134,6 +140,7 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.CallUnreachable:  {"无法连接 %[1]s（系统信息：%[2]s）", "cannot reach %[1]s: %[2]s"},
 	pipeline.ForeignCard:      {"接口回答中的卡号与发送的卡号不符", "the answer's card (result.bankcard) does not fit the card sent"},
 	pipeline.BilledForeign:    {"接口的回答（已计费）属于另一张卡：不作为核验结果；为免重复计费不再自动发送：请向聚合数据查询此次调用", "the answer (billed) is about another card than the one sent: not taken as a verdict, and not sent again automatically so as not to pay twice: ask Juhe about this call"},
+	pipeline.Reused:           {"沿用历史核验结果：%[1]s（北京时间）核验，单号 %[2]s；本次未重复付费", "reused from the history: verified on %[1]s (China time), jobid %[2]s; not paid again"},
 	pipeline.NoJobID:          {"接口回答没有核验单号（已发送 jobid=1）：请向聚合数据查询此次调用的记录", "no jobid in the answer although jobid=1 was sent: ask Juhe for this call's record"},
 	pipeline.HintUnreachable:  {"请检查 --base-url %[1]s：该地址无人应答（地址有误、防火墙或网络中断）", "check --base-url %[1]s: nothing answers there (a typo, a firewall, or the network is down)"},
 	pipeline.HintUnknownHost:  {"请检查 --base-url %[1]s：主机名无法解析（拼写错误或没有 DNS）", "check --base-url %[1]s: its host name is not known (a typo, or no DNS)"},
@@ -295,6 +302,12 @@ var catalogue = map[pipeline.Code]entry{
 	RunRows:        {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
 	RunNothing:     {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
 	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
+	RunReused:      {"本次运行：%[1]s 行沿用历史核验结果（未调用；最早的核验于 %[2]s）", "this run: %[1]s rows reused from the history (no call; the oldest verified on %[2]s)"},
+	RunCost:        {"按每次 ¥%[1]s：本次运行的计费调用共 ¥%[2]s", "at ¥%[1]s a call: this run's billed calls cost ¥%[2]s"},
+	ReuseSaved:     {"沿用历史结果节省 ¥%[1]s", "reuse saved ¥%[1]s"},
+	DryReusable:    {"%[1]s 行可沿用历史核验结果（在 --reuse-within 之内核验，最早的于 %[2]s）：不调用", "%[1]s reusable from the history (verified within --reuse-within, the oldest on %[2]s): no call"},
+	DryCost:        {"最多 ¥%[1]s（每次 ¥%[2]s）", "at most ¥%[1]s at ¥%[2]s a call"},
+	ReuseSaves:     {"沿用历史结果可节省 ¥%[1]s", "reuse saves ¥%[1]s"},
 	RunJob:         {"整个任务：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "whole job: %[1]s calls, %[2]s billed, %[3]s possibly billed"},
 	RunNoVerdict:   {"%[1]s 行已计费但没有核验结果：不会再次发送，请向聚合数据查询", "%[1]s failed rows were billed without a verdict: never sent again, ask Juhe about them"},
 	RunPaused:      {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},

@@ -46,6 +46,10 @@ type Config struct {
 	StopAt        string
 	Progress      string
 	CPUProfile    string
+	// History is --history (empty: the default path), ReuseWithin
+	// --reuse-within (0: off).
+	History     string
+	ReuseWithin time.Duration
 }
 
 // Defaults of the API flags, shared by run and serve.
@@ -107,6 +111,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
 	KeyFileFlag(fs, &c.KeyFile)
+	c.historyFlags(fs)
 }
 
 // KeyFileFlag registers --key-file on fs.
@@ -219,6 +224,9 @@ func (c *Config) Check() error {
 		if _, err := pipeline.NextClock(time.Now(), c.StopAt); err != nil {
 			return Usagef(msg.UsageStop, c.StopAt)
 		}
+	}
+	if err := c.checkHistory(); err != nil {
+		return err
 	}
 	if c.Key == "" && !c.Sandbox && !c.DryRun {
 		return Usagef(msg.UsageKey)

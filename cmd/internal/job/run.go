@@ -152,6 +152,16 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
+	hist, err := openHistory(ctx, c, env.Notice)
+	if err != nil {
+		return res, err
+	}
+	if hist != nil {
+		defer hist.Close()
+		if err := recoverHistory(ctx, hist, db); err != nil {
+			return res, err
+		}
+	}
 	var runErr error
 	if !finished {
 		update, finish := func(pipeline.Stats) {}, func() {}
@@ -162,6 +172,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
 			Stop: env.Stop, Deadline: deadline, Progress: update, Now: env.Now,
+			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
 		})
 		finish()
 		if runErr == nil { // Run read every row
@@ -169,6 +180,14 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		}
 	}
 	in.Close()
+	if hist != nil {
+		// Every verdict of the run is in the checkpoint already: a
+		// history that failed to record them says so, and the next run
+		// imports them.
+		if err := hist.Close(); err != nil {
+			fmt.Fprintf(env.Notice, "note: %v (the next run imports what is missing)\n", err)
+		}
+	}
 	ended := env.Now()
 	if err := db.EndRun(ctx, runID, ended, stopCode(ctx, runErr, deadline, ended)); err != nil && runErr == nil {
 		runErr = err
@@ -397,9 +416,13 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 		return err
 	}
 	defer res.Close()
+	sum := summary(*st, o, layout.Sheet, o.now())
+	if sum.Reused, sum.OldestReused, err = db.Reused(ctx); err != nil {
+		return err
+	}
 	w, err := writer.Create(o.Path, writer.Options{
 		Lang: o.Lang, MaskCard: o.MaskCard, CardCol: layout.CardCol, Input: o.Input, SheetName: layout.Sheet,
-		DryRun: o.DryRun, Summary: summary(*st, o, layout.Sheet, o.now()),
+		DryRun: o.DryRun, Summary: sum,
 	})
 	if err != nil {
 		return err
@@ -505,6 +528,8 @@ type DryResult struct {
 	Layout reader.Layout
 	// Given says the encoding was given with --encoding, not guessed.
 	Given bool
+	// Cost is the most the calls left can cost, and what reuse saves.
+	Cost Cost
 }
 
 // DryRun reads and validates the whole input against a throwaway
@@ -530,10 +555,22 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	if res.Stats, err = pipeline.Run(ctx, in, db, nil, pipeline.Config{DryRun: true}); err != nil {
+	dry := pipeline.Config{DryRun: true, Now: env.Now}
+	if c.ReuseWithin > 0 && !c.Sandbox {
+		hist, err := openHistoryFile(ctx, c, false)
+		if err != nil {
+			return res, err
+		}
+		if hist != nil {
+			defer hist.Close()
+		}
+		dry.History, dry.ReuseWithin = historyOf(hist), c.ReuseWithin
+	}
+	if res.Stats, err = pipeline.Run(ctx, in, db, nil, dry); err != nil {
 		return res, err
 	}
 	res.Layout, res.Given = in.Layout(), c.Read.Encoding != ""
+	res.Cost = Cost{Price: c.Price, Calls: res.Stats.Dispatched, Reused: res.Stats.Reused}
 	if res.Stats.Rows == 0 {
 		return res, noData(c.Input, in.Layout())
 	}

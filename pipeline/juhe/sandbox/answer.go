@@ -80,6 +80,9 @@ func (h *Handler) answer(w http.ResponseWriter, x *exchange, reply Reply, plain,
 	}
 	if code == 0 && wantJobID && !reply.noJobID {
 		x.jobID = jobID(h.seed, x.n)
+		if h.prefix != "SANDBOX" {
+			x.jobID = h.prefix + x.jobID[len("SANDBOX"):]
+		}
 	}
 	echo := x.card
 	if reply.echo != "" {

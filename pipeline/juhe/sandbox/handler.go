@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"cmp"
 	"math"
 	"net/http"
 	"net/url"
@@ -45,6 +46,11 @@ type Options struct {
 	// Seed makes the random faults and the jobids reproducible: the same
 	// seed and the same order of calls give the same answers.
 	Seed int64
+	// JobIDPrefix starts every jobid instead of "SANDBOX", the mark by
+	// which cardverify knows a simulated verdict (and never records it in
+	// its history). Only tests of what a run does with real verdicts set
+	// it.
+	JobIDPrefix string
 	// MaxLog caps the request log (Requests); 0 means DefaultMaxLog. A
 	// negative MaxLog keeps no log and no per-card counts (CallsFor and
 	// BilledFor return 0), only Calls and Billed: for load tests.
@@ -93,6 +99,7 @@ type Handler struct {
 	key        string
 	cipher     *juhe.Cipher // nil without Options.OpenID
 	seed       uint64
+	prefix     string // of jobids
 	maxLog     int
 	now        func() time.Time
 	done       chan struct{} // closed by Close: waits end at once
@@ -128,6 +135,7 @@ func NewHandler(opt Options) *Handler {
 		key:        opt.Key,
 		poseAsReal: opt.PoseAsReal,
 		seed:       uint64(opt.Seed),
+		prefix:     cmp.Or(opt.JobIDPrefix, "SANDBOX"),
 		maxLog:     opt.MaxLog,
 		now:        time.Now,
 		done:       make(chan struct{}),
