@@ -130,7 +130,7 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
 	h.db.SetMaxOpenConns(4)
-	if err := h.migrate(ctx); err != nil {
+	if err := h.migrateRetrying(ctx); err != nil {
 		h.db.Close()
 		return nil, err
 	}
@@ -172,6 +172,23 @@ func historyDSN(abs string) string {
 	// rather than fail half-way.
 	v.Set("_txlock", "immediate")
 	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
+}
+
+// migrateRetrying is migrate, tried again a few times when another process
+// that is creating the same history at this moment holds the lock in a way
+// SQLite does not wait for (the switch of a new file to WAL).
+func (h *History) migrateRetrying(ctx context.Context) error {
+	for attempt := 1; ; attempt++ {
+		err := h.migrate(ctx)
+		if attempt == 5 || !busy(err) {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Duration(attempt) * 50 * time.Millisecond):
+		}
+	}
 }
 
 // migrate brings the schema to the latest version. Each migration reads the

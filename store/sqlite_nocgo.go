@@ -8,3 +8,5 @@ package store
 func notADatabase(err error) bool { return false }
 
 func diskFull(err error) bool { return false }
+
+func busy(err error) bool { return false }

@@ -71,7 +71,7 @@ Usage:
   cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price YUAN]
   cardverify audit OUTPUT --db PATH [--lang zh|en]  check an annotated file against the checkpoint
   cardverify serve [--addr 127.0.0.1:8080] [--data DIR] [--sandbox]  the web console
-  cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB]
+  cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB] [--lang zh|en]
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 

@@ -30,6 +30,7 @@ func (a *app) parseHistory(args []string) (historyConfig, error) {
 	fs := a.newFlags("history")
 	fs.StringVar(&c.Path, "history", "", "history `path` (default: cardverify/history.db in the user's data directory)")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	fs.String("lang", "zh", "language: zh or en")
 	fs.Var(job.DurationValue{D: &c.PurgeBefore}, "purge-older-than", "delete the verdicts older than `DUR` (e.g. 90d)")
 	fs.Func("import", "import the real verdicts of the checkpoint `DB` (repeatable)", func(s string) error {
 		c.Import = append(c.Import, s)
@@ -40,10 +41,10 @@ func (a *app) parseHistory(args []string) (historyConfig, error) {
 		return c, err
 	}
 	if len(pos) > 0 {
-		return c, usagef("usage: cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB]")
+		return c, usagef(msg.UsageLine, "cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB] [--lang zh|en]")
 	}
 	if c.PurgeBefore < 0 {
-		return c, usagef("--purge-older-than must not be negative")
+		return c, usagef(msg.HistNegative)
 	}
 	return c, nil
 }
@@ -72,7 +73,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 		}
 		key = &k
 	} else if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
-		return a.printHistory(store.HistoryStats{Path: path, Endpoints: map[string]int{}}, c.JSON, "no history yet: a real `cardverify run` records its verdicts here")
+		return a.printHistory(store.HistoryStats{Path: path, Endpoints: map[string]int{}}, c.JSON, a.say(msg.HistNone))
 	}
 	h, err := store.OpenHistory(ctx, path, key)
 	if err != nil {
@@ -85,7 +86,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		notes = append(notes, fmt.Sprintf("imported %d new verdicts from %s", n, db))
+		notes = append(notes, a.say(msg.HistImported, n, db))
 	}
 	if c.PurgeBefore > 0 {
 		before := a.now().Add(-c.PurgeBefore)
@@ -93,7 +94,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		notes = append(notes, fmt.Sprintf("purged %d verdicts verified before %s", n, chinaTime(before)))
+		notes = append(notes, a.say(msg.HistPurged, n, pipeline.ChinaTime(before)))
 	}
 	st, err := h.Stats(ctx)
 	if err != nil {
@@ -129,10 +130,10 @@ func (a *app) printHistory(st store.HistoryStats, asJSON bool, notes ...string) 
 		return enc.Encode(st)
 	}
 	w := a.stdout
-	fmt.Fprintf(w, "history     %s\n", st.Path)
-	fmt.Fprintf(w, "verdicts    %d (%d match, %d mismatch)\n", st.Verdicts, st.Match, st.Mismatch)
+	fmt.Fprintln(w, a.say(msg.HistPath, st.Path))
+	fmt.Fprintln(w, a.say(msg.HistVerdicts, st.Verdicts, st.Match, st.Mismatch))
 	if st.Verdicts > 0 {
-		fmt.Fprintf(w, "oldest      %s\nnewest      %s\n", chinaTime(st.Oldest), chinaTime(st.Newest))
+		fmt.Fprintln(w, a.say(msg.HistSpan, pipeline.ChinaTime(st.Oldest), pipeline.ChinaTime(st.Newest)))
 	}
 	endpoints := make([]string, 0, len(st.Endpoints))
 	for e := range st.Endpoints {
@@ -142,17 +143,12 @@ func (a *app) printHistory(st store.HistoryStats, asJSON bool, notes ...string) 
 	for _, e := range endpoints {
 		name := e
 		if name == "" {
-			name = "(imported)"
+			name = a.say(msg.HistImportedEP)
 		}
 		fmt.Fprintf(w, "  %-10s %d\n", name, st.Endpoints[e])
 	}
 	return nil
 }
-
-var chinaZone = time.FixedZone("CST", 8*60*60)
-
-// chinaTime shows t as every time a person reads: China time, RFC 3339.
-func chinaTime(t time.Time) string { return t.In(chinaZone).Format(time.RFC3339) }
 
 // reportCost prints what a dry run found a list will cost: the rows
 // reusable from the history, the calls left to pay for and, with --price,
@@ -160,8 +156,10 @@ func chinaTime(t time.Time) string { return t.In(chinaZone).Format(time.RFC3339)
 func (a *app) reportCost(w io.Writer, c job.Cost, oldest time.Time) {
 	if c.Reused > 0 {
 		fmt.Fprintln(w, a.say(msg.DryReusable, c.Reused, pipeline.ChinaTime(oldest)))
+		fmt.Fprintln(w, a.say(msg.DryToPay, c.Calls))
+	} else {
+		fmt.Fprintln(w, a.say(msg.DryMost, c.Calls))
 	}
-	fmt.Fprintln(w, a.say(msg.DryMost, c.Calls))
 	if c.Price > 0 {
 		line := a.say(msg.DryCost, fmt.Sprintf("%.2f", c.Most()), c.Price)
 		if c.Reused > 0 {

@@ -275,7 +275,7 @@ func TestE2EHistoryPurge(t *testing.T) {
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	r := cardverify(t, nil, "history", "--history", path, "--purge-older-than", "30d")
+	r := cardverify(t, nil, "history", "--history", path, "--purge-older-than", "30d", "--lang", "en")
 	if r.code != 0 || !strings.Contains(r.stderr, "purged 2 verdicts") || !strings.Contains(r.stdout, "verdicts    2 (2 match, 0 mismatch)") ||
 		!strings.Contains(r.stdout, "encrypted  2") {
 		t.Errorf("purge: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
@@ -283,7 +283,7 @@ func TestE2EHistoryPurge(t *testing.T) {
 	if st := historyStats(t, path); st["verdicts"] != float64(2) {
 		t.Errorf("after the purge: %v", st)
 	}
-	if r := cardverify(t, nil, "history", "--history", filepath.Join(t.TempDir(), "none.db")); r.code != 0 || !strings.Contains(r.stderr, "no history yet") {
+	if r := cardverify(t, nil, "history", "--history", filepath.Join(t.TempDir(), "none.db"), "--lang", "en"); r.code != 0 || !strings.Contains(r.stderr, "no history yet") {
 		t.Errorf("no history: exit %d\n%s%s", r.code, r.stdout, r.stderr)
 	}
 }

@@ -6,14 +6,23 @@ import "github.com/cardverify/cardverify/pipeline"
 // pipeline and its implementations are declared in package pipeline.
 const (
 	// The end of a run (stderr).
-	RunRows        pipeline.Code = "run-rows"         // rows, match, mismatch, invalid, rejected, deferred, failed, pending
-	RunNothing     pipeline.Code = "run-nothing"      // took
-	RunThis        pipeline.Code = "run-this"         // calls, billed, skipped, took
-	RunJob         pipeline.Code = "run-job"          // calls, billed, possibly billed
-	RunReused      pipeline.Code = "run-reused"       // rows, oldest (China time)
+	RunRows        pipeline.Code = "run-rows"    // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing     pipeline.Code = "run-nothing" // took
+	RunThis        pipeline.Code = "run-this"    // calls, billed, skipped, took
+	RunJob         pipeline.Code = "run-job"     // calls, billed, possibly billed
+	RunReused      pipeline.Code = "run-reused"  // rows, oldest (China time)
+	HistNegative   pipeline.Code = "hist-negative"
+	HistNone       pipeline.Code = "hist-none"
+	HistImported   pipeline.Code = "hist-imported" // verdicts, checkpoint
+	HistPurged     pipeline.Code = "hist-purged"   // verdicts, before (China time)
+	HistPath       pipeline.Code = "hist-path"     // path
+	HistVerdicts   pipeline.Code = "hist-verdicts" // verdicts, match, mismatch
+	HistSpan       pipeline.Code = "hist-span"     // oldest, newest
+	HistImportedEP pipeline.Code = "hist-imported-ep"
 	RunCost        pipeline.Code = "run-cost"         // price, cost
 	ReuseSaved     pipeline.Code = "reuse-saved"      // yuan
 	DryReusable    pipeline.Code = "dry-reusable"     // rows, oldest (China time)
+	DryToPay       pipeline.Code = "dry-to-pay"       // calls
 	DryCost        pipeline.Code = "dry-cost"         // most yuan, price
 	ReuseSaves     pipeline.Code = "reuse-saves"      // yuan
 	RunNoVerdict   pipeline.Code = "run-no-verdict"   // rows billed without a verdict
@@ -302,9 +311,18 @@ var catalogue = map[pipeline.Code]entry{
 	RunRows:        {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
 	RunNothing:     {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
 	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
+	HistNegative:   {"--purge-older-than 不能为负数", "--purge-older-than must not be negative"},
+	HistNone:       {"还没有历史记录：真实的 `cardverify run` 会把核验结果记在这里", "no history yet: a real `cardverify run` records its verdicts here"},
+	HistImported:   {"从 %[2]s 导入了 %[1]s 条新的核验结果", "imported %[1]s new verdicts from %[2]s"},
+	HistPurged:     {"删除了 %[1]s 条早于 %[2]s 的核验结果", "purged %[1]s verdicts verified before %[2]s"},
+	HistPath:       {"历史记录  %[1]s", "history     %[1]s"},
+	HistVerdicts:   {"核验结果  %[1]s 条（一致 %[2]s，不一致 %[3]s）", "verdicts    %[1]s (%[2]s match, %[3]s mismatch)"},
+	HistSpan:       {"最早      %[1]s\n最新      %[2]s", "oldest      %[1]s\nnewest      %[2]s"},
+	HistImportedEP: {"（导入）", "(imported)"},
 	RunReused:      {"本次运行：%[1]s 行沿用历史核验结果（未调用；最早的核验于 %[2]s）", "this run: %[1]s rows reused from the history (no call; the oldest verified on %[2]s)"},
 	RunCost:        {"按每次 ¥%[1]s：本次运行的计费调用共 ¥%[2]s", "at ¥%[1]s a call: this run's billed calls cost ¥%[2]s"},
 	ReuseSaved:     {"沿用历史结果节省 ¥%[1]s", "reuse saved ¥%[1]s"},
+	DryToPay:       {"最多需付费调用 %[1]s 次（每个未沿用历史结果的不同有效姓名与卡号组合一次）", "at most %[1]s billed calls to pay for (one per unique valid name and card pair not reused)"},
 	DryReusable:    {"%[1]s 行可沿用历史核验结果（在 --reuse-within 之内核验，最早的于 %[2]s）：不调用", "%[1]s reusable from the history (verified within --reuse-within, the oldest on %[2]s): no call"},
 	DryCost:        {"最多 ¥%[1]s（每次 ¥%[2]s）", "at most ¥%[1]s at ¥%[2]s a call"},
 	ReuseSaves:     {"沿用历史结果可节省 ¥%[1]s", "reuse saves ¥%[1]s"},
