@@ -13,10 +13,10 @@ import (
 // it says nothing of it.
 func TestSummaryReused(t *testing.T) {
 	for _, tc := range []struct {
-		lang, label, since string
+		lang, label, since, saved string
 	}{
-		{"en", "of which reused from the history", "the oldest verified on 2026-10-20T09:30:00+08:00"},
-		{"zh", "其中沿用历史核验结果的行", "最早核验于 2026-10-20T09:30:00+08:00"},
+		{"en", "of which reused from the history", "the oldest verified on 2026-10-20T09:30:00+08:00", "Saved by reuse"},
+		{"zh", "其中沿用历史核验结果的行", "最早核验于 2026-10-20T09:30:00+08:00", "沿用历史结果节省"},
 	} {
 		t.Run(tc.lang, func(t *testing.T) {
 			sum := summary()
@@ -34,6 +34,17 @@ func TestSummaryReused(t *testing.T) {
 			}
 			if !found {
 				t.Errorf("no line starting %q in the Summary:\n%q", tc.label, rows)
+			}
+			// With a price of ¥0.25 the 7 reused rows saved ¥1.75.
+			sum.Price = 0.25
+			saved := ""
+			for _, r := range summaryRows(t, openSummary(t, Options{Lang: tc.lang, CardCol: 2, Summary: sum})) {
+				if len(r) >= 2 && strings.HasPrefix(r[0], tc.saved) {
+					saved = r[1]
+				}
+			}
+			if saved != "1.75" && saved != "¥1.75" {
+				t.Errorf("saved by reuse = %q, want 1.75", saved)
 			}
 			f = openSummary(t, Options{Lang: tc.lang, CardCol: 2, Summary: summary()})
 			for _, r := range summaryRows(t, f) {

@@ -130,6 +130,9 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		money(l.fields.price, sum.Price)
 		money(l.fields.cost, yuan(float64(sum.BilledCalls)*sum.Price))
 		money(l.fields.costMax, yuan(float64(sum.BilledCalls+sum.PossiblyBilled)*sum.Price))
+		if sum.Reused > 0 {
+			money(l.fields.saved, yuan(float64(sum.Reused)*sum.Price))
+		}
 	}
 
 	b.line(0, "")
