@@ -157,7 +157,8 @@ func startSandbox(ctx context.Context, bin string, flags ...string) (*sandbox, e
 		sc := bufio.NewScanner(out)
 		said := false
 		for sc.Scan() {
-			if !said && strings.Contains(sc.Text(), "simulated Juhe API on") {
+			// The banner is in the sandbox's language; both name its URL.
+			if !said && strings.Contains(sc.Text(), s.url) {
 				said = true
 				ready <- true
 			}
