@@ -9,13 +9,13 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/msg"
+	"github.com/cardverify/cardverify/store/storetest"
 )
 
 // copyCheckpoint copies the checkpoint files at path (the database, its
@@ -338,44 +338,6 @@ func TestWrongOrMissingKeyRefused(t *testing.T) {
 	}
 }
 
-// readOnlyDir returns a path that shows dir's files and cannot be written:
-// dir itself after chmod 0500, or, for a user that chmod does not stop
-// (root), a read-only bind mount of dir. It skips the test when it can make
-// neither.
-func readOnlyDir(tb testing.TB, dir string) string {
-	tb.Helper()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.Chmod(dir, 0o700) })
-	if !canCreate(dir) {
-		return dir
-	}
-	os.Chmod(dir, 0o700)
-	mnt := tb.TempDir()
-	if out, err := exec.Command("mount", "--bind", dir, mnt).CombinedOutput(); err != nil {
-		tb.Skipf("chmod 0500 does not stop this user from writing, and no read-only bind mount (%v: %s)", err, out)
-	}
-	tb.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	if out, err := exec.Command("mount", "-o", "remount,bind,ro", mnt).CombinedOutput(); err != nil {
-		tb.Skipf("chmod 0500 does not stop this user from writing, and no read-only bind mount (%v: %s)", err, out)
-	}
-	if canCreate(mnt) {
-		tb.Skip("cannot make a directory that this user cannot write")
-	}
-	return mnt
-}
-
-func canCreate(dir string) bool {
-	f, err := os.Create(filepath.Join(dir, "probe"))
-	if err != nil {
-		return false
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return true
-}
-
 // TestReadOnlyDirectory: a finished checkpoint in a directory or on a
 // medium that cannot be written opens read-only, with its key, and gives
 // its counts and fingerprints, without a -shm file.
@@ -386,7 +348,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 	known := plan(t, db, rows, 4)
 	answer(t, db, known[0], pipeline.Match, base)
 	db.Close()
-	ro := filepath.Join(readOnlyDir(t, filepath.Dir(path)), filepath.Base(path))
+	ro := filepath.Join(storetest.ReadOnlyDir(t, filepath.Dir(path)), filepath.Base(path))
 	rdb, err := OpenReadOnly(ctx, ro, testKeyFile(ro))
 	if err != nil {
 		t.Fatalf("OpenReadOnly in a read-only directory: %v", err)

@@ -3,12 +3,12 @@ package main
 import (
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/store/storetest"
 )
 
 // TestPrivacyMoveJob moves a job to "another machine" (another user config
@@ -101,7 +101,7 @@ func TestPrivacyReadOnlyReports(t *testing.T) {
 	if r := cardverify(t, secrets(), "run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en", "--progress", "none"); r.code != 0 {
 		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 	}
-	ro := readOnlyDir(t, dir)
+	ro := storetest.ReadOnlyDir(t, dir)
 	rdb, rin, rout := filepath.Join(ro, "list.db"), filepath.Join(ro, "list.csv"), filepath.Join(ro, "out.csv")
 	if r := cardverify(t, nil, "status", "--db", rdb); r.code != 0 {
 		t.Errorf("status: exit %d\n%s", r.code, r.stderr)
@@ -161,42 +161,4 @@ func TestPrivacyUntrustedCertificate(t *testing.T) {
 	if st := statusOf(t, db); st.Failed != 0 || st.Pending != 5 {
 		t.Errorf("after the TLS error: %+v; want every row pending", st)
 	}
-}
-
-// readOnlyDir returns a path that shows dir's files and cannot be written:
-// dir itself after chmod 0500, or, for a user that chmod does not stop
-// (root), a read-only bind mount of dir. It skips the test when it can make
-// neither.
-func readOnlyDir(tb testing.TB, dir string) string {
-	tb.Helper()
-	if err := os.Chmod(dir, 0o500); err != nil {
-		tb.Fatal(err)
-	}
-	tb.Cleanup(func() { os.Chmod(dir, 0o700) })
-	if !canCreate(dir) {
-		return dir
-	}
-	os.Chmod(dir, 0o700)
-	mnt := tb.TempDir()
-	if out, err := exec.Command("mount", "--bind", dir, mnt).CombinedOutput(); err != nil {
-		tb.Skipf("chmod 0500 does not stop this user from writing, and no read-only bind mount (%v: %s)", err, out)
-	}
-	tb.Cleanup(func() { exec.Command("umount", mnt).Run() })
-	if out, err := exec.Command("mount", "-o", "remount,bind,ro", mnt).CombinedOutput(); err != nil {
-		tb.Skipf("chmod 0500 does not stop this user from writing, and no read-only bind mount (%v: %s)", err, out)
-	}
-	if canCreate(mnt) {
-		tb.Skip("cannot make a directory that this user cannot write")
-	}
-	return mnt
-}
-
-func canCreate(dir string) bool {
-	f, err := os.Create(filepath.Join(dir, "probe"))
-	if err != nil {
-		return false
-	}
-	f.Close()
-	os.Remove(f.Name())
-	return true
 }
