@@ -394,10 +394,7 @@ func TestTrustMaxBilledAcrossKills(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := srv.Calls()
-		deadline := time.Now().Add(20 * time.Second)
-		for srv.Calls() < before+10 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		waitFor(t, "10 calls", func() bool { return srv.Calls() >= before+10 })
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Logf("kill %d after %d calls", kill+1, srv.Calls()-before)
@@ -433,13 +430,9 @@ func TestTrustCountsAfterStop(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for srv.Calls() < 20 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "20 calls", func() bool { return srv.Calls() >= 20 })
 	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 4 {
+	if code := waitExit(t, cmd, time.Minute); code != 4 {
 		t.Fatalf("exit %d, want 4\n%s", code, stderr.String())
 	}
 	col, rows := readCSV(t, out)
