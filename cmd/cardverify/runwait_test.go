@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os/exec"
 	"path/filepath"
 	"testing"
@@ -51,8 +52,8 @@ func (j *listJob) startRun(tb testing.TB, calls int, args []string) (*exec.Cmd, 
 }
 
 // waitExit waits at most within for cmd, started, to end, and returns its
-// exit code. Past within it kills the process and fails the test: a run
-// that does not stop must not hang the suite.
+// exit code. Past within it kills the process and fails the test, showing
+// its stderr: a run that does not stop must not hang the suite.
 func waitExit(tb testing.TB, cmd *exec.Cmd, within time.Duration) int {
 	tb.Helper()
 	done := make(chan error, 1)
@@ -62,7 +63,11 @@ func waitExit(tb testing.TB, cmd *exec.Cmd, within time.Duration) int {
 	case <-time.After(within):
 		cmd.Process.Kill()
 		<-done
-		tb.Fatalf("%v: still running after %s", cmd.Args, within)
+		stderr := ""
+		if s, ok := cmd.Stderr.(fmt.Stringer); ok {
+			stderr = s.String()
+		}
+		tb.Fatalf("%v: still running after %s\nstderr:\n%s", cmd.Args, within, stderr)
 	}
 	return cmd.ProcessState.ExitCode()
 }

@@ -341,15 +341,7 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	}
 	sent := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("Ctrl-C did not end the pause")
-	}
+	waitExit(t, cmd, 10*time.Second) // Ctrl-C must end the pause
 	if took := time.Since(sent); took > 3*time.Second {
 		t.Errorf("Ctrl-C took %s to end the pause", took)
 	}
@@ -482,15 +474,7 @@ func TestTrustCtrlCWhileReading(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("Ctrl-C ignored while the input is read\n%s", stderr.String())
-	}
+	waitExit(t, cmd, 10*time.Second) // Ctrl-C must not be ignored while the input is read
 	if took := time.Since(sent); took > time.Second || cmd.ProcessState.ExitCode() != 4 {
 		t.Errorf("ended in %s with exit %d, want within 1 s and 4\n%s", took, cmd.ProcessState.ExitCode(), stderr.String())
 	}
