@@ -314,14 +314,10 @@ func TestReliabilitySuccessWithoutVerdict(t *testing.T) {
 // that had no verdict.
 func TestReliabilityQuotaMidRun(t *testing.T) {
 	const rowsN = 400
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
-	dir := t.TempDir()
-	cs := customers(rowsN)
+	j := newListJob(t, rowsN, juhetest.Options{})
+	srv, cs, out, db := j.srv, j.cs, j.out, j.db
 	srv.Script(cs[150].card, juhetest.Code(10012))
-	in := writeCustomers(t, dir, "list.csv", cs, 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
-		"--progress", "none", "--qps", "1000", "--workers", "4"}
+	args := j.args("--qps", "1000", "--workers", "4")
 
 	r := run(t, time.Minute, secrets(), args...)
 	assertNoPanic(t, r.result)

@@ -97,12 +97,9 @@ func TestTrustUnreachableStops(t *testing.T) {
 // right openid then verifies them all.
 func TestTrustWrongOpenID(t *testing.T) {
 	const rowsN = 200
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
-		"--endpoint", "encrypted", "--base-url", srv.URL, "--qps", "1000", "--workers", "8"}
+	j := newListJob(t, rowsN, juhetest.Options{OpenID: testOpenID})
+	db := j.db
+	args := j.args("--endpoint", "encrypted", "--qps", "1000", "--workers", "8")
 	r := run(t, time.Minute, []string{"JUHE_KEY=" + testKey, "JUHE_OPENID=not-the-openid"}, args...)
 	assertNoPanic(t, r.result)
 	if r.code != 3 || !strings.Contains(r.stderr, "218808") || !strings.Contains(r.stderr, "check JUHE_OPENID") {
