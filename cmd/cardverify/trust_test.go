@@ -370,20 +370,12 @@ func (s *syncBuffer) String() string {
 // count as possibly billed, so the vendor never bills more than 60.
 func TestTrustMaxBilledAcrossKills(t *testing.T) {
 	const rowsN, budget = 200, 60
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 100 * time.Millisecond})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	db := filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
-		"--qps", "100", "--workers", "8", "--max-billed", fmt.Sprint(budget)}
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 100 * time.Millisecond})
+	srv, db := j.srv, j.db
+	args := j.args("--qps", "100", "--workers", "8", "--max-billed", fmt.Sprint(budget))
 	for kill := range 3 {
-		cmd := exec.Command(binPath, args...)
-		cmd.Env = append(os.Environ(), secrets()...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		before := srv.Calls()
-		waitFor(t, "10 calls", func() bool { return srv.Calls() >= before+10 })
+		cmd, _ := j.startRun(t, before+10, args)
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Logf("kill %d after %d calls", kill+1, srv.Calls()-before)
