@@ -118,6 +118,14 @@ func (b *benchRun) fail(what string, r result) {
 	fmt.Printf("  FAILED: %s (exit %d)\n%s\n", what, r.code, indent(r.stderr))
 }
 
+// expect notes a failed check of what a run left.
+func (b *benchRun) expect(ok bool, what string) {
+	if !ok {
+		b.runOK = false
+		fmt.Println("  FAILED: " + what)
+	}
+}
+
 // runArgs is the command that runs list against base. Each list has its
 // own checkpoint, LIST.db, and output, LIST.out.EXT.
 func (b *benchRun) runArgs(list, base string, extra ...string) command {
@@ -204,10 +212,7 @@ func (b *benchRun) throughput(ctx context.Context) error {
 			}
 			m.note = fmt.Sprintf("%d rows, %d calls, %d match, %d mismatch, %d invalid, %d pending", st.Rows, st.Calls, st.Match, st.Mismatch, st.Invalid, st.Pending)
 			fmt.Printf("  checkpoint: %s\n", m.note)
-			if st.Rows != size || st.Pending != 0 {
-				b.runOK = false
-				fmt.Println("  FAILED: the checkpoint does not have every row final")
-			}
+			b.expect(st.Rows == size && st.Pending == 0, "the checkpoint does not have every row final")
 			b.thr = append(b.thr, m)
 		}
 	}
@@ -284,18 +289,16 @@ func (b *benchRun) reuseRuns(ctx context.Context) error {
 		}
 		m.note = fmt.Sprintf("%d rows, %d calls", st.Rows, st.Calls)
 		fmt.Printf("  checkpoint: %s\n", m.note)
-		if st.Rows != size || st.Pending != 0 || st.Calls > size/reuseEvery+size/50 {
-			b.runOK = false
-			fmt.Println("  FAILED: rows left, or more calls than the rows not in the history")
-		}
+		b.expect(st.Rows == size && st.Pending == 0 && st.Calls <= size/reuseEvery+size/50,
+			"rows left, or more calls than the rows not in the history")
 		b.reuse = append(b.reuse, m)
 	}
 	return nil
 }
 
 // rerunRuns runs the largest lists again on the finished checkpoints of
-// their last throughput runs: their verdicts are real (the fake poses as the real API), so the job is
-// finished and no call may be made.
+// their last throughput runs: their verdicts are real (the fake poses as
+// the real API), so the job is finished and no call may be made.
 func (b *benchRun) rerunRuns(ctx context.Context) error {
 	fmt.Println("\n## re-running a finished job (through the proxy, which counts calls)")
 	for _, f := range b.c.formats {
@@ -312,10 +315,7 @@ func (b *benchRun) rerunRuns(ctx context.Context) error {
 			if r.code != 0 {
 				b.fail("rerun", r)
 			}
-			if n != 0 {
-				b.runOK = false
-				fmt.Println("  FAILED: a rerun of a finished job made calls")
-			}
+			b.expect(n == 0, "a rerun of a finished job made calls")
 		}
 		b.rerun = append(b.rerun, m)
 	}
