@@ -42,7 +42,13 @@ func (c command) String() string {
 	for _, e := range c.env {
 		b.WriteString(e + " ")
 	}
-	b.WriteString(c.bin)
+	if self, err := os.Executable(); err == nil && self == c.bin {
+		// This driver in one of its child modes: under go run its path
+		// is a temporary file.
+		b.WriteString("go run ./cmd/benche2e")
+	} else {
+		b.WriteString(c.bin)
+	}
 	for _, a := range c.args {
 		if a == "" || strings.ContainsAny(a, " \t'\"$*?") {
 			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
