@@ -35,6 +35,16 @@ type progress struct {
 
 const plainEvery = 10 * time.Second
 
+// progressEvery is how often the run hands its counters to a progress of
+// mode on w: a bar redraws five times a second, a log line needs them once
+// a second (for a pause announced within a second).
+func progressEvery(mode string, w io.Writer) time.Duration {
+	if mode == "bar" || (mode == "" && isTerminal(w)) {
+		return 200 * time.Millisecond
+	}
+	return time.Second
+}
+
 // progressText is the wording of the progress line in one language.
 type progressText struct {
 	prefix, rows, before, rate, eta, billed, possibly, failed, invalid, throttled, paused string
@@ -168,6 +178,15 @@ func textWidth(s string) int {
 const barColumns = 8 + barWidth + 3
 
 const barWidth = 20
+
+// updater returns p.update, or nil when p shows nothing (--progress none):
+// the run then keeps no reporter waking up for it.
+func (p *progress) updater() func(pipeline.Stats) {
+	if p.bar == nil && !p.plain {
+		return nil
+	}
+	return p.update
+}
 
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {

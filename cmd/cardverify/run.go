@@ -57,8 +57,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Command: job.CommandLine(append([]string{"cardverify", "run"}, args...)),
 		Progress: func(total int) (func(pipeline.Stats), func()) {
 			p := a.newProgress(c.Progress, c.Lang, total)
-			return p.update, p.finish
-		}}
+			return p.updater(), p.finish
+		}, ProgressEvery: progressEvery(c.Progress, a.stderr)}
 	if c.DryRun {
 		res, err := job.DryRun(ctx, c, env)
 		if err != nil {
