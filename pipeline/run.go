@@ -111,10 +111,16 @@ type Stats struct {
 	Done       int // dispatched pairs that ended, final or not
 	Abandoned  int // of those, the pairs left pending: the run stopped before their final outcome
 	Calls      int // HTTP calls made
-	Billed     int // billed answers (error_code 0)
-	// PossiblyBilled counts calls that may have reached the vendor without
-	// an intact answer: the vendor may have charged for them.
+	Billed     int // billed answers (error_code 0) of the real API
+	// PossiblyBilled counts calls to the real API that may have reached the
+	// vendor without an intact answer: the vendor may have charged for
+	// them.
 	PossiblyBilled int
+	// Simulated counts the calls answered by a simulated API (or made by a
+	// simulated run): nobody bills them, so Billed and PossiblyBilled leave
+	// them out. SimulatedBilled counts those answered error_code 0, which
+	// the real API would have billed.
+	Simulated, SimulatedBilled int
 	// Throttled counts the answers that asked to slow down (10011, HTTP
 	// 429).
 	Throttled int

@@ -63,7 +63,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		// verdict or not.
 		call.Billed = a.Answered && a.Code == 0
 		call.PossiblyBilled = !call.Billed && a.PossiblyBilled
-		call.Simulated = a.Simulated
+		call.Simulated = a.Simulated || r.cfg.Simulated
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		last = a
@@ -280,30 +280,45 @@ func mayReachBank(a Answer) bool {
 }
 
 // reserve books a call that may be billed, unless that could exceed the
-// budget: billed and possibly billed calls, and those in flight.
+// budget: billed and possibly billed calls, and those in flight. A
+// simulated run counts what the real API would have billed, so that it
+// rehearses a real run's budget.
 func (r *runner) reserve() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.stats.PossiblyBilled+r.reserved >= r.cfg.MaxBilled {
+	spent := r.stats.Billed + r.stats.PossiblyBilled + r.reserved
+	if r.cfg.Simulated {
+		spent += r.stats.SimulatedBilled
+	}
+	if r.cfg.MaxBilled > 0 && spent >= r.cfg.MaxBilled {
 		return false
 	}
 	r.reserved++
 	return true
 }
 
-// settle releases a call's reservation and counts it if it was sent.
+// settle releases a call's reservation and counts it if it was sent. A
+// simulated call is counted apart: nobody bills it.
 func (r *runner) settle(c Call, sent bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reserved--
-	if sent {
+	switch {
+	case !sent:
+	case c.Simulated:
 		r.stats.Calls++
-	}
-	if c.Billed {
-		r.stats.Billed++
-	}
-	if c.PossiblyBilled {
-		r.stats.PossiblyBilled++
+		r.stats.Simulated++
+		if c.Billed {
+			r.stats.SimulatedBilled++
+		}
+	default:
+		r.stats.Calls++
+		if c.Billed {
+			r.stats.Billed++
+		}
+		if c.PossiblyBilled {
+			r.stats.PossiblyBilled++
+		}
 	}
 }
 

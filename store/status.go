@@ -26,14 +26,22 @@ type Status struct {
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0).
+	// vendor charges for (error_code 0 from the real API).
 	Calls       int `json:"calls"`
 	BilledCalls int `json:"billed_calls"`
-	// PossiblyBilled counts the calls that may have reached the vendor
-	// without an intact answer (a timeout or reset after sending, a cut
-	// body) plus LostAnswers: the vendor may have charged for each. The
-	// vendor's bill is at most BilledCalls + PossiblyBilled.
+	// PossiblyBilled counts the calls to the real API that may have reached
+	// the vendor without an intact answer (a timeout or reset after
+	// sending, a cut body) plus its LostAnswers: the vendor may have
+	// charged for each. The vendor's bill is at most BilledCalls +
+	// PossiblyBilled.
 	PossiblyBilled int `json:"possibly_billed"`
+	// SimulatedCalls counts the calls answered by a simulated API (or made
+	// by a sandbox run): nobody bills them, so they are in neither count
+	// above. SimulatedBilled counts those of them answered error_code 0,
+	// what the real API would have billed (a sandbox run's --max-billed
+	// counts them, to rehearse a real run).
+	SimulatedCalls  int `json:"simulated_calls"`
+	SimulatedBilled int `json:"simulated_billed"`
 	// NoVerdict counts the failed rows whose answer was error_code 0
 	// without a verdict: billed, and never sent again by the tool.
 	NoVerdict int `json:"billed_no_verdict"`
@@ -87,20 +95,24 @@ type RunRecord struct {
 	Ended time.Time `json:"ended_at"`
 	// Stop is why it ended: one of the Stop codes, empty when Ended is
 	// zero.
-	Stop           string  `json:"stop"`
-	Calls          int     `json:"calls"`
-	Billed         int     `json:"billed_calls"`
-	PossiblyBilled int     `json:"possibly_billed"`
-	QPS            float64 `json:"qps"`
-	Endpoint       string  `json:"endpoint"`
-	BaseURL        string  `json:"base_url"`
-	KeyID          string  `json:"key_id"`
-	Sandbox        bool    `json:"sandbox"`
-	Version        string  `json:"version"`
-	User           string  `json:"user"`
-	Host           string  `json:"host"`
-	Command        string  `json:"command"`
-	Output         string  `json:"output"`
+	Stop           string `json:"stop"`
+	Calls          int    `json:"calls"`
+	Billed         int    `json:"billed_calls"`
+	PossiblyBilled int    `json:"possibly_billed"`
+	// SimulatedCalls and SimulatedBilled are the run's share of the
+	// Status fields of these names.
+	SimulatedCalls  int     `json:"simulated_calls"`
+	SimulatedBilled int     `json:"simulated_billed"`
+	QPS             float64 `json:"qps"`
+	Endpoint        string  `json:"endpoint"`
+	BaseURL         string  `json:"base_url"`
+	KeyID           string  `json:"key_id"`
+	Sandbox         bool    `json:"sandbox"`
+	Version         string  `json:"version"`
+	User            string  `json:"user"`
+	Host            string  `json:"host"`
+	Command         string  `json:"command"`
+	Output          string  `json:"output"`
 }
 
 // DayCount is the calls sent on one China calendar day.
@@ -308,14 +320,21 @@ func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
 // call may have reached it.
 const possiblyBilled = "(a.call IS NULL OR a.possibly_billed = 1)"
 
+// simulatedCall is the SQL condition of a ledger call (c, with its answer a
+// or none, and its run r) that no vendor bills: answered by a simulated API,
+// or made by a sandbox run, whose API is in the process.
+const simulatedCall = "(coalesce(a.simulated, 0) = 1 OR coalesce(r.sandbox, 0) = 1)"
+
 // readCalls counts the ledger's calls into st: in all, per run and per
-// China day, in one pass. Calls of run inFlightRun without an answer are in
+// China day, in one pass; billed and possibly billed count real calls only. Calls of run inFlightRun without an answer are in
 // flight: neither lost nor possibly billed yet.
 func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun int64) error {
-	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed), 0),
+	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed AND NOT `+simulatedCall+`), 0),
 			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?1), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?1), 0),
-			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1)), 0)
-		FROM calls c LEFT JOIN answers a ON a.call = c.id GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
+			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1) AND NOT `+simulatedCall+`), 0),
+			coalesce(sum(`+simulatedCall+`), 0), coalesce(sum(a.billed AND `+simulatedCall+`), 0)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id LEFT JOIN runs r ON r.id = c.run
+		GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
 	if err != nil {
 		return err
 	}
@@ -326,11 +345,13 @@ func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun
 	return scanEach(rs, func(rs *sql.Rows) error {
 		var run int64
 		var day string
-		var calls, billed, lost, inFlight, possibly int
-		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly); err != nil {
+		var calls, billed, lost, inFlight, possibly, simulated, simBilled int
+		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly, &simulated, &simBilled); err != nil {
 			return err
 		}
 		st.Calls += calls
+		st.SimulatedCalls += simulated
+		st.SimulatedBilled += simBilled
 		st.BilledCalls += billed
 		st.LostAnswers += lost
 		st.InFlight += inFlight
@@ -339,6 +360,8 @@ func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun
 			r.Calls += calls
 			r.Billed += billed
 			r.PossiblyBilled += possibly
+			r.SimulatedCalls += simulated
+			r.SimulatedBilled += simBilled
 		}
 		if n := len(st.Days); n == 0 || st.Days[n-1].Day != day {
 			st.Days = append(st.Days, DayCount{Day: day})

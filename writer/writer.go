@@ -109,6 +109,9 @@ type Summary struct {
 	// intact answer: the bill lies between BilledCalls and
 	// BilledCalls+PossiblyBilled.
 	PossiblyBilled int
+	// SimulatedCalls counts the calls a simulated API answered: billed by
+	// nobody, so neither in BilledCalls nor in the cost.
+	SimulatedCalls int
 	// NoJobID counts the verdicts that came without a jobid.
 	NoJobID    int
 	Start, End time.Time

@@ -36,15 +36,15 @@ const plainEvery = 10 * time.Second
 
 // progressText is the wording of the progress line in one language.
 type progressText struct {
-	prefix, rows, before, rate, eta, billed, possibly, failed, invalid, throttled, paused string
+	prefix, rows, before, rate, eta, billed, possibly, simulated, failed, invalid, throttled, paused string
 }
 
 var progressTexts = map[string]*progressText{
 	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
-		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
+		billed: "计费 %d", possibly: "可能计费 %d", simulated: "模拟调用 %d（不计费）", failed: "失败 %d", invalid: "无效 %d",
 		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "接口要求暂停（Retry-After）至 %s，按 Ctrl-C 停止"},
 	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
-		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
+		billed: "billed %d", possibly: "possibly billed %d", simulated: "simulated %d (not billed)", failed: "failed %d", invalid: "invalid %d",
 		throttled: "throttled %.1f/%.0f calls/s", paused: "paused by the API (Retry-After) until %s, Ctrl-C to stop"},
 }
 
@@ -114,6 +114,9 @@ func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 	add(9, " · "+t.billed, s.Billed)
 	if s.PossiblyBilled > 0 {
 		add(8, " · "+t.possibly, s.PossiblyBilled)
+	}
+	if s.Simulated > 0 {
+		add(6, " · "+t.simulated, s.Simulated)
 	}
 	add(5, " · "+t.failed, s.Outcomes[pipeline.Failed])
 	add(2, " · "+t.invalid, s.Invalid)

@@ -78,6 +78,9 @@ func (a *app) status(ctx context.Context, args []string) error {
 		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}
 	calls := a.say(msg.StatusCalls, st.Calls, st.BilledCalls, st.PossiblyBilled)
+	if st.SimulatedCalls > 0 {
+		calls = msg.Join(a.lang, calls, a.say(msg.RunSimulated, st.SimulatedCalls))
+	}
 	if st.LostAnswers > 0 {
 		calls = msg.Join(a.lang, calls, a.say(msg.StatusLost, st.LostAnswers))
 	}

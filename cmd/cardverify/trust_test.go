@@ -205,8 +205,13 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	if r.code != 4 {
 		t.Fatalf("sandbox run: exit %d, want 4 (budget)\n%s", r.code, r.stderr)
 	}
-	if st := statusOf(t, db); st.Simulated != 15 {
-		t.Errorf("after the sandbox run: %d simulated rows, want 15", st.Simulated)
+	// Nobody bills a simulated call: neither billed nor possibly billed.
+	if st := statusOf(t, db); st.Simulated != 15 || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.SimulatedCalls != st.Calls || st.Calls < 15 {
+		t.Errorf("after the sandbox run: %d simulated rows, %d billed + %d possibly billed of %d calls, %d simulated; want 15 rows, 0 + 0, every call simulated",
+			st.Simulated, st.BilledCalls, st.PossiblyBilled, st.Calls, st.SimulatedCalls)
+	}
+	if !strings.Contains(r.stderr, " 0 billed, 0 possibly billed") || !strings.Contains(r.stderr, "simulated calls (a simulated API: billed by nobody)") {
+		t.Errorf("the last lines do not say the simulated calls apart from the billed ones:\n%s", r.stderr)
 	}
 	col, rows := readCSV(t, out)
 	for _, row := range rows {
@@ -223,8 +228,8 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	if n := srv.Calls(); n != rowsN {
 		t.Errorf("the real API got %d calls, want %d: every row verified for real", n, rowsN)
 	}
-	if st := statusOf(t, db); st.Simulated != 0 || st.Match+st.Mismatch != rowsN {
-		t.Errorf("status %+v: want every row real", st)
+	if st := statusOf(t, db); st.Simulated != 0 || st.Match+st.Mismatch != rowsN || st.BilledCalls != srv.Charged() {
+		t.Errorf("status %+v: want every row real, billed as the fake bills (%d)", st, srv.Charged())
 	}
 	col, rows = readCSV(t, out)
 	for _, row := range rows {
@@ -237,8 +242,8 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	sb := juhetest.NewSandbox(t, juhetest.Options{Key: testKey})
 	out2, db2 := filepath.Join(dir, "out2.csv"), filepath.Join(dir, "list2.db")
 	r = run(t, time.Minute, secrets(), "run", in, "--out", out2, "--db", db2, "--lang", "en", "--progress", "none", "--base-url", sb.URL)
-	if st := statusOf(t, db2); st.Simulated != rowsN || !st.Sandbox {
-		t.Errorf("through --base-url: exit %d, status %+v; want every row simulated\n%s", r.code, st, r.stderr)
+	if st := statusOf(t, db2); st.Simulated != rowsN || !st.Sandbox || st.BilledCalls != 0 || st.SimulatedCalls != rowsN {
+		t.Errorf("through --base-url: exit %d, status %+v; want every row and call simulated, none billed\n%s", r.code, st, r.stderr)
 	}
 	col, rows = readCSV(t, out2)
 	for _, row := range rows {

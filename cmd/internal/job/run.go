@@ -144,7 +144,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	maxBilled, err := budgetLeft(ctx, db, c.MaxBilled)
+	maxBilled, err := budgetLeft(ctx, db, c.MaxBilled, c.Sandbox)
 	if err != nil {
 		return res, err
 	}
@@ -213,7 +213,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled))
+	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
 }
 
 // stopCode is why a run ended, as the checkpoint records it.
@@ -299,7 +299,7 @@ func shellQuote(s string) string {
 // limit less the billed and possibly billed calls of earlier runs (answers
 // lost in a crash included), so that the vendor's bill never exceeds it. 0
 // means no limit; a spent budget is pipeline.ErrBudget.
-func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
+func budgetLeft(ctx context.Context, db *store.DB, maxBilled int, sandbox bool) (int, error) {
 	if maxBilled <= 0 {
 		return 0, nil
 	}
@@ -307,20 +307,31 @@ func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	left := maxBilled - before.BilledCalls - before.PossiblyBilled
+	left := maxBilled - spent(before, sandbox)
 	if left <= 0 {
-		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls+before.PossiblyBilled, maxBilled)
+		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, spent(before, sandbox), maxBilled)
 	}
 	return left, nil
 }
 
+// spent is what --max-billed counts of the job st: its billed and possibly
+// billed calls. Simulated calls are billed by nobody; a sandbox run counts
+// those the real API would have billed too, to rehearse a real run.
+func spent(st store.Status, sandbox bool) int {
+	n := st.BilledCalls + st.PossiblyBilled
+	if sandbox {
+		n += st.SimulatedBilled
+	}
+	return n
+}
+
 // incomplete is the error of a run whose output was written: runErr, or
 // pipeline.ErrIncomplete when rows are left to do, with what to do next.
-func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) error {
+func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int, sandbox bool) error {
 	switch {
 	case errors.Is(runErr, pipeline.ErrBudget):
 		// Running again would stop again: say how to go on, once.
-		return msg.Errorf(runErr, msg.RunBudget, st.BilledCalls, maxBilled)
+		return msg.Errorf(runErr, msg.RunBudget, spent(st, sandbox), maxBilled)
 	case errors.Is(runErr, pipeline.ErrIncomplete):
 		return &msg.Error{Reason: pipeline.Reason(msg.RunResume, s.StopReason), Err: runErr}
 	case runErr != nil:
@@ -470,7 +481,7 @@ func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summ
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
 		OutputName: filepath.Base(o.Path), Endpoint: st.Endpoint,
-		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, NoJobID: st.NoJobID,
+		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, SimulatedCalls: st.SimulatedCalls, NoJobID: st.NoJobID,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
 		RealRows: st.RealRows, Simulated: st.Simulated, Price: o.Price, Created: now,
 	}
