@@ -14,9 +14,9 @@ import (
 // Status summarises a checkpoint for `cardverify status`. Its JSON keys are
 // part of the command line contract.
 type Status struct {
-	// Rows counts data rows; the seven counts below split it by status. A
-	// duplicate row counts with its pair's status, a row whose pair has no
-	// outcome yet as pending.
+	// Rows counts the data rows of the input; the seven counts below split
+	// it by status. A duplicate row counts with its pair's status, a row
+	// whose pair has no outcome yet as pending, and so do the Unread rows.
 	Rows     int `json:"rows"`
 	Match    int `json:"match"`
 	Mismatch int `json:"mismatch"`
@@ -25,6 +25,13 @@ type Status struct {
 	Deferred int `json:"deferred"`
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
+	// Unread counts the rows of the input that no run has read yet (a run
+	// stopped or killed early): they count as pending, as the output holds
+	// them. The input's rows are counted beside the run that reads them;
+	// Uncounted says a run ended before either, so Rows covers only the
+	// rows read so far.
+	Unread    int  `json:"unread"`
+	Uncounted bool `json:"uncounted"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
 	// vendor charges for (error_code 0 from the real API).
 	Calls       int `json:"calls"`
@@ -172,6 +179,33 @@ func (db *DB) Status(ctx context.Context) (Status, error) {
 }
 
 func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
+	if err := readCounts(ctx, tx, st); err != nil {
+		return err
+	}
+	if err := db.readRuns(ctx, tx, st); err != nil {
+		return err
+	}
+	if err := readUnread(ctx, tx, st); err != nil {
+		return err
+	}
+	var latest int64
+	if n := len(st.RunLog); n > 0 {
+		r := st.RunLog[n-1]
+		latest = r.ID
+		st.Runs = n
+		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
+		err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
+		if err != nil {
+			return err
+		}
+	}
+	return db.readOutcomes(ctx, tx, st, latest)
+}
+
+// readCounts counts the recorded rows by status, the invalid rows by reason
+// and the answered calls by error_code into st.
+func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
 	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
 			count(*)
 		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`)
@@ -217,27 +251,15 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Codes[code] = n
 		return err
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	if err := db.readRuns(ctx, tx, st); err != nil {
-		return err
-	}
-	var latest int64
-	if n := len(st.RunLog); n > 0 {
-		r := st.RunLog[n-1]
-		latest = r.ID
-		st.Runs = n
-		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
-		if err != nil {
-			return err
-		}
-	}
+// readOutcomes reads what st says of the outcomes and the ledger: real and
+// simulated rows, the calls (those of run latest in flight while a process
+// holds the checkpoint), the flagged verdicts and the job's span.
+func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest int64) error {
 	var real int
-	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
 		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
 	if err != nil {
 		return err
@@ -312,6 +334,55 @@ func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.RunLog = append(st.RunLog, r)
 		return err
 	})
+}
+
+// readUnread counts as pending the rows of the input that no run has read:
+// the latest count of the input's rows less the rows recorded. Once a run
+// has read every row (read_all) there are none.
+func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
+	var readAll bool
+	var counted sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE read_all),
+		(SELECT input_rows FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1)`).Scan(&readAll, &counted)
+	switch {
+	case err != nil:
+		return err
+	case readAll || len(st.RunLog) == 0:
+	case !counted.Valid:
+		st.Uncounted = true
+	case int(counted.Int64) > st.Rows:
+		st.Unread = int(counted.Int64) - st.Rows
+		st.Rows += st.Unread
+		st.Pending += st.Unread
+	}
+	return nil
+}
+
+// SetInputRows records that the input of run runID has n data rows (as the
+// reader yields them, with the run's options), so that Status counts the
+// rows not read yet as pending. It returns once the record is durable.
+func (db *DB) SetInputRows(ctx context.Context, runID int64, n int) error {
+	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ? WHERE id = ?", n, runID); err != nil {
+			return 0, fmt.Errorf("record the rows of run %d's input: %w", runID, err)
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// InputRows returns the latest recorded count of the input's data rows
+// (SetInputRows), and whether there is one.
+func (db *DB) InputRows(ctx context.Context) (int, bool, error) {
+	var n sql.NullInt64
+	err := db.rdb.QueryRowContext(ctx, "SELECT input_rows FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1").Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
+	return int(n.Int64), n.Valid, nil
 }
 
 // possiblyBilled is the SQL condition of a ledger call (c, with its answer

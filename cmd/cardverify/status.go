@@ -73,7 +73,14 @@ func (a *app) status(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(w, endpoint)
 	fmt.Fprintln(w, a.say(msg.StatusRuns, st.Runs, pipeline.ChinaTime(st.FirstAt), pipeline.ChinaTime(st.LastAt)))
-	fmt.Fprintln(w, a.say(msg.StatusRows, st.Rows))
+	rows := a.say(msg.StatusRows, st.Rows)
+	switch {
+	case st.Unread > 0:
+		rows += a.say(msg.StatusUnread, st.Unread)
+	case st.Uncounted:
+		rows += a.say(msg.StatusUncount)
+	}
+	fmt.Fprintln(w, rows)
 	for _, s := range pipeline.Statuses {
 		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}

@@ -465,6 +465,58 @@ func TestTrustCountsAfterStop(t *testing.T) {
 	}
 }
 
+// TestTrustCountsAfterKill SIGKILLs a run early: `status` counts every row
+// of the input (those not read yet as pending), and `export`, during the run
+// and after the kill, writes every row with the counts status gives.
+func TestTrustCountsAfterKill(t *testing.T) {
+	const rowsN = 3000
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", "100")
+	cmd.Env = append(os.Environ(), secrets()...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for srv.Calls() < 20 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	export := func(name string) (rows, pending int) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if r := cardverify(t, nil, "export", in, "--db", db, "--out", out, "--lang", "en"); r.code != 0 {
+			t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+		}
+		col, rs := readCSV(t, out)
+		for _, row := range rs {
+			if row[col["verify_status"]] == "pending" {
+				pending++
+			}
+		}
+		return len(rs), pending
+	}
+	if n, _ := export("during.csv"); n != rowsN {
+		t.Errorf("export during the run wrote %d rows, want %d", n, rowsN)
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+	st := statusOf(t, db)
+	n, pending := export("after.csv")
+	if st.Rows != rowsN || st.Pending != pending || n != rowsN || st.Pending == 0 {
+		t.Errorf("after a SIGKILL: status counts %d rows, %d pending; the export holds %d rows, %d pending; want %d rows, the same pending",
+			st.Rows, st.Pending, n, pending, rowsN)
+	}
+	if sum := st.Match + st.Mismatch + st.Invalid + st.Rejected + st.Deferred + st.Failed + st.Pending; sum != st.Rows {
+		t.Errorf("status counts add up to %d, not its %d rows", sum, st.Rows)
+	}
+	text := cardverify(t, nil, "status", "--db", db, "--lang", "en")
+	if !strings.Contains(text.stdout, fmt.Sprintf("rows        %d (", rowsN)) || !strings.Contains(text.stdout, "not read yet, counted as pending") {
+		t.Errorf("status does not count the rows not read yet:\n%s", text.stdout)
+	}
+}
+
 // TestTrustCtrlCWhileReading interrupts a run whose input never ends (a
 // pipe kept open): Ctrl-C ends it within a second, exit 4.
 func TestTrustCtrlCWhileReading(t *testing.T) {

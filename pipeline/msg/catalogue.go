@@ -58,10 +58,12 @@ const (
 	StatusKey      pipeline.Code = "status-key"      // key ID
 	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
 	StatusSandbox  pipeline.Code = "status-sandbox"
-	StatusRuns     pipeline.Code = "status-runs"  // runs, first, last
-	StatusRows     pipeline.Code = "status-rows"  // rows
-	StatusCalls    pipeline.Code = "status-calls" // calls, billed, possibly billed
-	StatusLost     pipeline.Code = "status-lost"  // lost answers
+	StatusRuns     pipeline.Code = "status-runs"   // runs, first, last
+	StatusRows     pipeline.Code = "status-rows"   // rows
+	StatusCalls    pipeline.Code = "status-calls"  // calls, billed, possibly billed
+	StatusLost     pipeline.Code = "status-lost"   // lost answers
+	StatusUnread   pipeline.Code = "status-unread" // rows not read yet
+	StatusUncount  pipeline.Code = "status-uncounted"
 
 	// export and audit.
 	ExportDone      pipeline.Code = "export-done"   // rows, match, mismatch, pending, path
@@ -364,6 +366,8 @@ var catalogue = map[pipeline.Code]entry{
 	StatusRuns:     {"运行次数  %[1]s，从 %[2]s 到 %[3]s", "runs        %[1]s, from %[2]s to %[3]s"},
 	StatusRows:     {"行数      %[1]s", "rows        %[1]s"},
 	StatusCalls:    {"调用      %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "calls       %[1]s, billed %[2]s, possibly billed %[3]s"},
+	StatusUnread:   {"（其中 %[1]s 行尚未读取，计为未完成）", " (%[1]s of them not read yet, counted as pending)"},
+	StatusUncount:  {"（只是已读取的行：运行在统计输入行数之前就停止了；export 会统计每一行）", " (only the rows read so far: the run stopped before the input's rows were counted; export counts every row)"},
 	StatusLost:     {"另有 %[1]s 次已发送但未记录回答（崩溃所致：可能已计费，继续时会重新发送）", "%[1]s sent with no answer recorded (a crash: possibly billed, re-sent on resume)"},
 
 	// export and audit.

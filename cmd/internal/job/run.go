@@ -164,6 +164,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	var runErr error
 	if !finished {
+		waitCount := countRows(ctx, db, runID, c, env.Stop)
 		update, finish := func(pipeline.Stats) {}, func() {}
 		if env.Progress != nil {
 			update, finish = env.Progress(layout.EstimatedRows - layout.HeaderRow)
@@ -175,6 +176,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
 		})
 		finish()
+		waitCount()
 		if runErr == nil { // Run read every row
 			runErr = db.MarkReadAll(ctx, runID)
 		}
@@ -211,6 +213,12 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
 		return res, errors.Join(runErr, err)
+	}
+	if !finished {
+		// The output counted every row of the input: status can too.
+		if err := db.SetInputRows(ctx, runID, st.Rows); err != nil {
+			return res, errors.Join(runErr, err)
+		}
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
