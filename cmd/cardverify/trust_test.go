@@ -517,6 +517,98 @@ func TestTrustCountsAfterKill(t *testing.T) {
 	}
 }
 
+// TestTrustStopWhileWriting sends SIGINT while a run writes a large output
+// (one pair on 60,000 rows: a single call, then seconds of writing): the
+// run ends at once with exit 4, leaves no output and no temporary file, and
+// says how to get the output; the same command then writes it whole. An
+// export stopped the same way leaves nothing either.
+func TestTrustStopWhileWriting(t *testing.T) {
+	const rowsN = 60000
+	dir := t.TempDir()
+	in := filepath.Join(dir, "list.csv")
+	var b strings.Builder
+	b.WriteString("姓名,银行卡号,备注\n")
+	card := juhetest.MatchCard(1)
+	for i := range rowsN {
+		fmt.Fprintf(&b, "张三,%s,n%d\n", card, i)
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, db := filepath.Join(dir, "out.xlsx"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--sandbox", "--out", out, "--db", db, "--lang", "en", "--progress", "none"}
+	interruptWriting(t, out, args...)
+
+	r := run(t, time.Minute, nil, args...)
+	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("\n%d rows: %d match", rowsN, rowsN)) {
+		t.Fatalf("the same command again: exit %d, want 0 and every row written\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("no output after the rerun: %v", err)
+	}
+	interruptWriting(t, filepath.Join(dir, "export.xlsx"), "export", in, "--db", db, "--out", filepath.Join(dir, "export.xlsx"), "--lang", "en")
+}
+
+// interruptWriting runs the binary with args, sends SIGINT once the output
+// out is being written (its temporary file lasts), and checks that the
+// process ends within a second and a half with exit 4, leaving neither out
+// nor a temporary file beside it.
+func interruptWriting(t *testing.T, out string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(binPath, args...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	temps := func() []string {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*"))
+		return m
+	}
+	// The run's first check of the output makes a temporary file and
+	// removes it at once: the writing's lasts.
+	var seen string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if m := temps(); len(m) == 1 && m[0] == seen {
+			break
+		} else if len(m) == 1 {
+			seen = m[0]
+		}
+		select {
+		case <-done:
+			t.Fatalf("%v ended before the output was being written\n%s", args[:1], stderr.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			t.Fatalf("%v: the output was never being written", args[:1])
+		}
+	}
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		cmd.Process.Kill()
+		<-done
+	}
+	if took := time.Since(sent); took > 1500*time.Millisecond || cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("%v: SIGINT while writing ended it in %s with exit %d; want within 1.5 s and 4\n%s",
+			args[:1], took.Round(time.Millisecond), cmd.ProcessState.ExitCode(), stderr.String())
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%v: an output was left after SIGINT while writing", args[:1])
+	}
+	if m := temps(); len(m) > 0 {
+		t.Errorf("%v: temporary outputs left: %v", args[:1], m)
+	}
+	if !strings.Contains(stderr.String(), "was not written") {
+		t.Errorf("%v: the last lines do not say that the output was not written:\n%s", args[:1], stderr.String())
+	}
+}
+
 // TestTrustCtrlCWhileReading interrupts a run whose input never ends (a
 // pipe kept open): Ctrl-C ends it within a second, exit 4.
 func TestTrustCtrlCWhileReading(t *testing.T) {

@@ -101,6 +101,9 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	defer in.Close()
+	if err := stopped(env.Stop); err != nil {
+		return res, err
+	}
 	layout := in.Layout()
 	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
 		return res, &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, layout.EstimatedRows, xlsxMaxRows),
@@ -151,6 +154,9 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	finished, st, err := finishedJob(ctx, db, c.Sandbox)
 	if err != nil {
 		return res, err
+	}
+	if err := stopped(env.Stop); err != nil {
+		return res, errors.Join(err, db.EndRun(ctx, runID, env.Now(), store.StopInterrupted))
 	}
 	hist, err := openHistory(ctx, c, env.Notice)
 	if err != nil {
@@ -210,9 +216,11 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			return res, errors.Join(runErr, err)
 		}
 	}
-	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	wctx, stopWriting := writeContext(ctx, env.Stop)
+	defer stopWriting()
+	if err := WriteOutput(wctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
-		return res, errors.Join(runErr, err)
+		return res, errors.Join(runErr, notWritten(wctx, err, c))
 	}
 	if !finished {
 		// The output counted every row of the input: status can too.
@@ -451,7 +459,7 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 		w.Abort()
 		return err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return err
 	}
 	st.Rows = 0
@@ -574,7 +582,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	dry := pipeline.Config{DryRun: true, Now: env.Now}
+	dry := pipeline.Config{DryRun: true, Now: env.Now, Stop: env.Stop}
 	if c.ReuseWithin > 0 && !c.Sandbox {
 		hist, err := openHistoryFile(ctx, c, false)
 		if err != nil {
@@ -588,6 +596,9 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, dry); err != nil {
 		return res, err
 	}
+	if err := stopped(env.Stop); err != nil {
+		return res, err
+	}
 	res.Layout, res.Given = in.Layout(), c.Read.Encoding != ""
 	res.Cost = Cost{Price: c.Price, Calls: res.Stats.Dispatched, Reused: res.Stats.Reused}
 	if res.Stats.Rows == 0 {
@@ -596,8 +607,13 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	wctx, stopWriting := writeContext(ctx, env.Stop)
+	defer stopWriting()
+	if err := WriteOutput(wctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		DryRun: true, Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+		if wctx.Err() != nil && ctx.Err() == nil {
+			return res, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
+		}
 		return res, err
 	}
 	res.Out = c.Out
@@ -641,5 +657,5 @@ func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum,
 	case <-ctx.Done():
 	case <-stop:
 	}
-	return reader.Sum{}, fmt.Errorf("interrupted while reading %s, before any call — run the same command to start again: %w", path, pipeline.ErrIncomplete)
+	return reader.Sum{}, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
 }
