@@ -346,21 +346,30 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type throttle struct {
 	lim    *rate.Limiter
 	target float64
+	now    func() time.Time // the clock; time.Now but in tests
 
 	mu        sync.Mutex
 	until     time.Time // no call before this (Retry-After)
 	lastCut   time.Time
 	lastRaise time.Time
+	ceiling   float64 // the good rate measured at the last cut: the API's limit
 	good      goodRate // good answers
 	bad       goodRate // throttled answers
 }
 
 // Throttle tuning: below is the share of the measured good rate kept after
-// a throttled answer, raise the rate's growth per raiseEvery.
+// a throttled answer, raise the rate's growth per raiseEvery up to the
+// ceiling (the good rate at the last cut), probe its growth above it. Each
+// probe past the API's limit costs a few throttled calls, so above the
+// limit last seen the rate grows ten times slower: probes are rare, and a
+// small limit (20 calls a second) sees few throttled calls. The ceiling is
+// forgotten ceilingFor after the last cut, in case the API's limit rose.
 const (
 	below      = 0.97
 	raise      = 0.001
+	probe      = 0.0001
 	raiseEvery = 100 * time.Millisecond
+	ceilingFor = 30 * time.Second
 )
 
 // waitSlice is the longest a worker waits on one reservation of the
@@ -373,53 +382,62 @@ func newThrottle(qps float64) *throttle {
 	// A burst of 2% of a second's calls: no second sees more than ~2% over
 	// the rate, and a pause of the workers is not made up at once.
 	burst := max(1, int(qps*0.02))
-	return &throttle{lim: rate.NewLimiter(rate.Limit(qps), burst), target: qps}
+	return &throttle{lim: rate.NewLimiter(rate.Limit(qps), burst), target: qps, now: time.Now}
 }
 
+// wait waits for a call's slot, or until ctx ends.
 func (t *throttle) wait(ctx context.Context) error {
 	for {
-		t.mu.Lock()
-		d := time.Until(t.until)
-		t.mu.Unlock()
-		if d > 0 && !sleep(ctx, min(d, waitSlice)) {
+		d, res := t.take(t.now())
+		if !sleep(ctx, d) {
+			if res != nil {
+				res.Cancel()
+			}
 			return ctx.Err()
 		}
-		if d > waitSlice {
-			continue
-		}
-		res := t.lim.Reserve()
-		if d := res.Delay(); d <= waitSlice {
-			if !sleep(ctx, d) {
-				res.Cancel()
-				return ctx.Err()
-			}
+		if res != nil {
 			return nil
 		}
-		res.Cancel()
-		if !sleep(ctx, waitSlice) {
-			return ctx.Err()
-		}
 	}
+}
+
+// take reserves, at now, the slot of a call that may go after the returned
+// delay; or, when no slot is due within waitSlice (or a Retry-After pause
+// lasts), returns no reservation and how long to wait before trying again.
+func (t *throttle) take(now time.Time) (time.Duration, *rate.Reservation) {
+	t.mu.Lock()
+	d := t.until.Sub(now)
+	t.mu.Unlock()
+	if d > 0 {
+		return min(d, waitSlice), nil
+	}
+	res := t.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d <= waitSlice {
+		return d, res
+	}
+	res.CancelAt(now)
+	return waitSlice, nil
 }
 
 func (t *throttle) backOff(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
+	now := t.now()
 	t.bad.add(now)
 	// A throttled answer or two among many good ones is the API's bucket
 	// catching a burst, not a rate above its limit: cutting for it would
 	// ratchet the rate down.
-	bad, _ := t.bad.perSecond(now)
+	bad := t.bad.lastSecond(now)
 	good, measured := t.good.perSecond(now)
-	if now.Sub(t.lastCut) >= time.Second && (!measured || bad >= max(2, good/100)) {
+	if now.Sub(t.lastCut) >= time.Second && (!measured || float64(bad) >= max(2, good/100)) {
 		t.lastCut, t.lastRaise = now, now
 		cur := float64(t.lim.Limit())
 		next := cur / 2
 		if measured {
 			next = min(cur, below*good)
+			t.ceiling = good
 		}
-		t.lim.SetLimit(rate.Limit(max(next, t.target/64)))
+		t.lim.SetLimitAt(now, rate.Limit(max(next, t.target/64)))
 	}
 	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
@@ -430,14 +448,19 @@ func (t *throttle) backOff(retryAfter time.Duration) {
 func (t *throttle) recover() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
+	now := t.now()
 	t.good.add(now)
 	if now.Sub(t.lastRaise) < raiseEvery {
 		return
 	}
 	t.lastRaise = now
-	if cur := float64(t.lim.Limit()); cur < t.target {
-		t.lim.SetLimit(rate.Limit(min(t.target, cur*(1+raise)+0.01)))
+	cur := float64(t.lim.Limit())
+	next := cur*(1+raise) + 0.01
+	if cur >= t.ceiling && now.Sub(t.lastCut) < ceilingFor {
+		next = cur * (1 + probe)
+	}
+	if cur < t.target {
+		t.lim.SetLimitAt(now, rate.Limit(min(t.target, next)))
 	}
 }
 
@@ -445,7 +468,7 @@ func (t *throttle) recover() {
 func (t *throttle) pausedUntil() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if time.Now().After(t.until) {
+	if t.now().After(t.until) {
 		return time.Time{}
 	}
 	return t.until
@@ -488,6 +511,19 @@ func (g *goodRate) perSecond(now time.Time) (float64, bool) {
 		}
 	}
 	return float64(n) / span.Seconds(), n > 0
+}
+
+// lastSecond returns the answers counted over the last second, the slot
+// under way included.
+func (g *goodRate) lastSecond(now time.Time) int {
+	k := now.UnixNano() / int64(raiseEvery)
+	n := 0
+	for _, s := range g.slots {
+		if s.at > k-int64(len(g.slots)) && s.at <= k {
+			n += s.n
+		}
+	}
+	return n
 }
 
 func (t *throttle) current() float64 { return float64(t.lim.Limit()) }
