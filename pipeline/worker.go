@@ -352,7 +352,7 @@ type throttle struct {
 	until     time.Time // no call before this (Retry-After)
 	lastCut   time.Time
 	lastRaise time.Time
-	ceiling   float64 // the good rate measured at the last cut: the API's limit
+	ceiling   float64  // the good rate measured at the last cut: the API's limit
 	good      goodRate // good answers
 	bad       goodRate // throttled answers
 }
