@@ -1,6 +1,8 @@
 package pipeline
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
@@ -91,5 +93,102 @@ func TestThrottleKeepsQPS(t *testing.T) {
 				t.Errorf("--qps %g sent %.3f× the rate asked, %.2f%% throttled; want 0.95–1.05× and none", qps, rate, throttled*100)
 			}
 		})
+	}
+}
+
+// TestLongWaitsAnnounced runs into each wait longer than LongWait that
+// leaves every worker idle: a low --qps, a retry's backoff. Progress then
+// says until when and why, and Stop ends the wait at once.
+func TestLongWaitsAnnounced(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		qps     float64
+		backoff time.Duration
+		answer  Answer
+		want    Code
+		wait    time.Duration // the wait announced
+	}{
+		{name: "qps", qps: 0.1, backoff: time.Millisecond, want: WaitQPS, wait: 10 * time.Second},
+		{name: "retry", qps: 100, backoff: 30 * time.Second, answer: code(Transient, 218801), want: WaitRetry, wait: 30 * time.Second},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			api := newAPI()
+			src := rows("张三", "6222000000000001", "李四", "6222000000000002")
+			if tc.answer.Class != 0 {
+				api.script("6222000000000001", tc.answer, tc.answer)
+				api.script("6222000000000002", tc.answer, tc.answer)
+			}
+			stop := make(chan struct{})
+			seen := make(chan Stats, 1)
+			cfg := Config{QPS: tc.qps, Workers: 2, Stop: stop, ProgressEvery: 10 * time.Millisecond,
+				Backoff: func(int) time.Duration { return tc.backoff }}
+			cfg.Progress = func(s Stats) {
+				if !s.WaitUntil.IsZero() {
+					select {
+					case seen <- s:
+					default:
+					}
+				}
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, err := Run(context.Background(), src, newMem(), api, cfg)
+				done <- err
+			}()
+			var s Stats
+			select {
+			case s = <-seen:
+			case <-time.After(5 * time.Second):
+				close(stop)
+				<-done
+				t.Fatalf("no wait announced")
+			}
+			if until := time.Until(s.WaitUntil); s.WaitWhy != tc.want || until < tc.wait-2*time.Second || until > tc.wait {
+				t.Errorf("announced %q until %s from now, want %q about %s", s.WaitWhy, until.Round(time.Second), tc.want, tc.wait)
+			}
+			stopped := time.Now()
+			close(stop)
+			select {
+			case err := <-done:
+				if !errors.Is(err, ErrIncomplete) {
+					t.Errorf("Run = %v, want ErrIncomplete", err)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatal("Stop did not end the wait")
+			}
+			if took := time.Since(stopped); took > time.Second {
+				t.Errorf("Stop took %s to end the wait", took)
+			}
+		})
+	}
+}
+
+// TestLongWaitThrottled cuts the rate after throttled answers until its
+// next slot is far: the wait is announced as the throttle's.
+func TestLongWaitThrottled(t *testing.T) {
+	clock := time.Date(2026, 12, 1, 2, 0, 0, 0, time.UTC)
+	r := &runner{cfg: Config{QPS: 2}, limiter: newThrottle(2), longs: map[*longWait]struct{}{}}
+	r.limiter.now = func() time.Time { return clock }
+	for range 8 { // nothing answered well: the rate halves once a second
+		r.limiter.backOff(0)
+		clock = clock.Add(time.Second)
+	}
+	r.limiter.take(clock) // the burst's slot
+	var until time.Time
+	var why Code
+	ctx, cancel := context.WithCancel(context.Background())
+	err := r.limiter.wait(ctx, func(u time.Time) func() {
+		until = u
+		done := r.longWait(u)
+		s := r.snapshot()
+		why = s.WaitWhy
+		cancel()
+		return done
+	})
+	if err == nil || why != WaitThrottle || until.Sub(clock) < 5*time.Second {
+		t.Errorf("wait = %v, announced %q until %s after now; want cancelled, %q beyond %s", err, why, until.Sub(clock), WaitThrottle, LongWait)
+	}
+	if len(r.longs) != 0 {
+		t.Errorf("the wait is still recorded after it ended")
 	}
 }

@@ -34,7 +34,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if r.stopping(pause) {
 			return nil
 		}
-		if err := r.limiter.wait(pause); err != nil {
+		if err := r.limiter.wait(pause, r.longWait); err != nil {
 			return nil
 		}
 		if !r.reserve() {
@@ -79,7 +79,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			if r.unreachable(a) || unreached >= r.cfg.MaxAttempts {
 				return nil
 			}
-			if !sleep(pause, r.cfg.Backoff(unreached)) {
+			if !r.backoff(pause, r.cfg.Backoff(unreached)) {
 				return nil
 			}
 			continue
@@ -139,7 +139,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if err := end(ctx, id, call, nil); err != nil {
 			return err
 		}
-		if !sleep(pause, r.cfg.Backoff(attempt)) {
+		if !r.backoff(pause, r.cfg.Backoff(attempt)) {
 			return nil
 		}
 		attempt++
@@ -322,6 +322,44 @@ func (r *runner) settle(c Call, sent bool) {
 	}
 }
 
+// LongWait is the longest a worker waits unannounced: when every worker
+// waits longer (Stats.WaitUntil), progress and the log say until when.
+const LongWait = 5 * time.Second
+
+// longWait is a worker's wait longer than LongWait: until when, and why.
+type longWait struct {
+	until time.Time
+	why   Code
+}
+
+// longWait records that a worker waits for a call's slot until until; the
+// returned func ends the record. Its reason is the rate: cut after the API
+// throttled, or --qps.
+func (r *runner) longWait(until time.Time) func() {
+	why := WaitQPS
+	if r.limiter.current() < r.cfg.QPS*0.99 {
+		why = WaitThrottle
+	}
+	return r.waiting(until, why)
+}
+
+// waiting records a worker's wait until until, for why, until the returned
+// func is called.
+func (r *runner) waiting(until time.Time, why Code) func() {
+	w := &longWait{until: until, why: why}
+	r.count(func(*Stats) { r.longs[w] = struct{}{} })
+	return func() { r.count(func(*Stats) { delete(r.longs, w) }) }
+}
+
+// backoff waits d before a retry, or until ctx ends, recording a wait
+// longer than LongWait; it reports whether it waited all of d.
+func (r *runner) backoff(ctx context.Context, d time.Duration) bool {
+	if d > LongWait {
+		defer r.waiting(r.cfg.Now().Add(d), WaitRetry)()
+	}
+	return sleep(ctx, d)
+}
+
 // sleep waits for d or until ctx ends, and reports whether it waited all of
 // d.
 func sleep(ctx context.Context, d time.Duration) bool {
@@ -385,10 +423,24 @@ func newThrottle(qps float64) *throttle {
 	return &throttle{lim: rate.NewLimiter(rate.Limit(qps), burst), target: qps, now: time.Now}
 }
 
-// wait waits for a call's slot, or until ctx ends.
-func (t *throttle) wait(ctx context.Context) error {
+// wait waits for a call's slot, or until ctx ends. When the next slot is
+// more than LongWait away, long (if not nil) is told until when; the func
+// it returns is called when the wait ends.
+func (t *throttle) wait(ctx context.Context, long func(until time.Time) func()) error {
+	var end func()
+	defer func() {
+		if end != nil {
+			end()
+		}
+	}()
 	for {
-		d, res := t.take(t.now())
+		now := t.now()
+		d, res := t.take(now)
+		if res == nil && end == nil && long != nil {
+			if next := t.nextSlot(now); next > LongWait {
+				end = long(now.Add(next))
+			}
+		}
 		if !sleep(ctx, d) {
 			if res != nil {
 				res.Cancel()
@@ -417,6 +469,20 @@ func (t *throttle) take(now time.Time) (time.Duration, *rate.Reservation) {
 	}
 	res.CancelAt(now)
 	return waitSlice, nil
+}
+
+// nextSlot is how long from now the limiter's next slot is, a Retry-After
+// pause aside (announced on its own).
+func (t *throttle) nextSlot(now time.Time) time.Duration {
+	t.mu.Lock()
+	paused := t.until.After(now)
+	t.mu.Unlock()
+	if paused {
+		return 0
+	}
+	res := t.lim.ReserveN(now, 1)
+	defer res.CancelAt(now)
+	return res.DelayFrom(now)
 }
 
 func (t *throttle) backOff(retryAfter time.Duration) {

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // progress shows how a run is going: a bar on a terminal, a line every
@@ -27,8 +28,10 @@ type progress struct {
 	plain bool
 	total int // data rows expected, 0 if unknown
 	text  *progressText
+	lang  string
 	next  time.Time
 	pause time.Time // the last pause logged
+	wait  time.Time // the last wait logged
 	last  pipeline.Stats
 }
 
@@ -59,7 +62,7 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 	if text == nil {
 		text = progressTexts["zh"]
 	}
-	p := &progress{w: a.stderr, total: max(total, 0), text: text}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text, lang: lang}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(p.barMax(),
@@ -125,6 +128,8 @@ func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 	}
 	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
 		add(7, " · "+t.paused, pipeline.ChinaClock(s.PausedUntil, now))
+	} else if wait := s.WaitUntil.Sub(now); wait >= time.Second && s.WaitWhy != "" {
+		add(7, " · %s", msg.Say(p.lang, s.WaitWhy, pipeline.ChinaClock(s.WaitUntil, now)))
 	}
 	text := func() string {
 		var b strings.Builder
@@ -189,14 +194,20 @@ func (p *progress) update(s pipeline.Stats) {
 	}
 }
 
-// newPause reports a pause longer than pauseShown not logged yet, so that a
-// log says at once why it falls silent.
+// newPause reports a pause longer than pauseShown not logged yet (asked by
+// the API, or every worker waiting: Stats.WaitUntil), so that a log says at
+// once why it falls silent.
 func (p *progress) newPause(s pipeline.Stats) bool {
-	if s.PausedUntil.Sub(time.Now()) <= pauseShown || s.PausedUntil.Equal(p.pause) {
-		return false
+	now := time.Now()
+	switch {
+	case s.PausedUntil.Sub(now) > pauseShown && !s.PausedUntil.Equal(p.pause):
+		p.pause = s.PausedUntil
+		return true
+	case s.WaitUntil.Sub(now) > pauseShown && s.WaitUntil.After(p.wait):
+		p.wait = s.WaitUntil
+		return true
 	}
-	p.pause = s.PausedUntil
-	return true
+	return false
 }
 
 func (p *progress) finish() {

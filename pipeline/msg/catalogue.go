@@ -169,6 +169,9 @@ var catalogue = map[pipeline.Code]entry{
 
 	// Why a run stopped.
 	pipeline.StopInterrupted: {"已中断", "interrupted"},
+	pipeline.WaitRetry:       {"所有调用都在等待重试，下一次在 %[1]s，按 Ctrl-C 可停止", "every call waits to retry, the next at %[1]s, Ctrl-C to stop"},
+	pipeline.WaitThrottle:    {"接口限流后已减速，下一次调用在 %[1]s，按 Ctrl-C 可停止", "slowed down after the API throttled, the next call at %[1]s, Ctrl-C to stop"},
+	pipeline.WaitQPS:         {"按 --qps，下一次调用在 %[1]s，按 Ctrl-C 可停止", "the next call at %[1]s as --qps allows, Ctrl-C to stop"},
 	pipeline.StopTime:        {"已到 --stop-at 或 --max-duration 设定的时间", "the time of --stop-at or --max-duration is reached"},
 	pipeline.StopBudget:      {"已达到计费调用上限（--max-billed）", "the budget of billed calls (--max-billed) is reached"},
 	pipeline.StopAPI:         {"接口返回错误码 %[1]s", "the API answered error_code %[1]s"},
