@@ -363,6 +363,49 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	}
 }
 
+// TestTrustLowQPSWaitAnnounced runs with --qps 0.1: a call every 10 s. The
+// log says at once when the next call goes (China time), and Ctrl-C ends
+// the wait at once.
+func TestTrustLowQPSWaitAnnounced(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(3), 0)
+	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+		"--base-url", srv.URL, "--qps", "0.1")
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	deadline := time.Now().Add(8 * time.Second)
+	for !strings.Contains(stderr.String(), "as --qps allows, Ctrl-C to stop") {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			<-done
+			t.Fatalf("no announcement of the wait for --qps 0.1:\n%s", stderr.String())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if !strings.Contains(stderr.String(), "CST as --qps allows") {
+		t.Errorf("the wait's end is not in China time:\n%s", stderr.String())
+	}
+	sent := time.Now()
+	cmd.Process.Signal(os.Interrupt)
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("Ctrl-C did not end the wait")
+	}
+	if took := time.Since(sent); took > 1500*time.Millisecond || cmd.ProcessState.ExitCode() != 4 {
+		t.Errorf("Ctrl-C ended the wait in %s with exit %d, want within 1.5 s and 4\n%s", took, cmd.ProcessState.ExitCode(), stderr.String())
+	}
+}
+
 // syncBuffer is a bytes.Buffer safe for a writer and a reader at once.
 type syncBuffer struct {
 	mu sync.Mutex
