@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -391,6 +392,8 @@ type throttle struct {
 	lastCut   time.Time
 	lastRaise time.Time
 	ceiling   float64  // the good rate measured at the last cut: the API's limit
+	confirmed bool     // the cut before found the same ceiling (within 5%)
+	hit       float64  // the rate at the last cut: throttled there
 	good      goodRate // good answers
 	bad       goodRate // throttled answers
 }
@@ -400,12 +403,16 @@ type throttle struct {
 // ceiling (the good rate at the last cut), probe its growth above it. Each
 // probe past the API's limit costs a few throttled calls, so above the
 // limit last seen the rate grows ten times slower: probes are rare, and a
-// small limit (20 calls a second) sees few throttled calls. The ceiling is
-// forgotten ceilingFor after the last cut, in case the API's limit rose.
+// small limit (20 calls a second) sees few throttled calls. The ceiling
+// counts only once two cuts in a row found it (a first cut, while the run
+// starts, can measure too low a rate), and is forgotten ceilingFor after
+// the last cut, in case the API's limit rose.
 const (
 	below      = 0.97
 	raise      = 0.001
 	probe      = 0.0001
+	fast       = 0.005 // the growth per raiseEvery back to fastTo·hit after a cut
+	fastTo     = 0.9
 	raiseEvery = 100 * time.Millisecond
 	ceilingFor = 30 * time.Second
 )
@@ -501,9 +508,10 @@ func (t *throttle) backOff(retryAfter time.Duration) {
 		next := cur / 2
 		if measured {
 			next = min(cur, below*good)
-			t.ceiling = good
+			t.confirmed = math.Abs(good-t.ceiling) <= 0.05*t.ceiling
+			t.ceiling, t.hit = good, cur
 		}
-		t.lim.SetLimitAt(now, rate.Limit(max(next, t.target/64)))
+		t.setRate(now, max(next, t.target/64))
 	}
 	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
@@ -522,12 +530,24 @@ func (t *throttle) recover() {
 	t.lastRaise = now
 	cur := float64(t.lim.Limit())
 	next := cur*(1+raise) + 0.01
-	if cur >= t.ceiling && now.Sub(t.lastCut) < ceilingFor {
+	switch {
+	case cur < fastTo*t.hit:
+		// Back quickly to just under the rate the API took until it
+		// throttled: a cut measured in a bad second can go deep.
+		next = min(cur*(1+fast), fastTo*t.hit)
+	case t.confirmed && cur >= t.ceiling && now.Sub(t.lastCut) < ceilingFor:
 		next = cur * (1 + probe)
 	}
 	if cur < t.target {
-		t.lim.SetLimitAt(now, rate.Limit(min(t.target, next)))
+		t.setRate(now, min(t.target, next))
 	}
+}
+
+// setRate sets the limiter's rate at now, its burst 2% of it: a rate cut
+// for the API keeps no burst of the rate asked for.
+func (t *throttle) setRate(now time.Time, r float64) {
+	t.lim.SetLimitAt(now, rate.Limit(r))
+	t.lim.SetBurstAt(now, max(1, int(r*0.02)))
 }
 
 // pausedUntil is the end of the Retry-After pause, zero when there is none.

@@ -363,6 +363,56 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	}
 }
 
+// TestTrustHiddenLimitConverges runs the binary against a fake whose hidden
+// limit (50 calls a second, 10011 above it) is a fifth of --qps: after 10 s
+// to settle, at least 0.95 of the limit is answered and at most 3% of the
+// calls are throttled; no row fails, and the fake bills no more than the
+// tool counts. It takes half a minute: not in -short (the throttle's own
+// convergence test, on a simulated clock, is).
+func TestTrustHiddenLimitConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("half a minute against a hidden limit; TestThrottleConvergesHiddenLimit covers it in -short")
+	}
+	const limit, rowsN = 50, 50 * 25
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	srv.SetHiddenLimit(limit)
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", fmt.Sprint(5*limit))
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	time.Sleep(10 * time.Second)
+	calls0, billed0, from := srv.Calls(), srv.Billed(), time.Now()
+	time.Sleep(10 * time.Second)
+	calls, billed, took := srv.Calls()-calls0, srv.Billed()-billed0, time.Since(from)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("the run did not end")
+	}
+	ratio, throttled := float64(billed)/took.Seconds()/limit, float64(calls-billed)/float64(max(calls, 1))
+	t.Logf("after 10 s: %.3f·L answered, %.2f%% throttled", ratio, throttled*100)
+	if ratio < 0.95 || throttled > 0.03 {
+		t.Errorf("after 10 s to settle: %.3f·L answered with %.2f%% throttled; want >= 0.95·L and <= 3%%", ratio, throttled*100)
+	}
+	st := statusOf(t, db)
+	if code := cmd.ProcessState.ExitCode(); code != 0 || st.Match+st.Mismatch != rowsN || st.Failed != 0 {
+		t.Errorf("exit %d, status %+v; want 0 and every row verified\n%s", code, st, stderr.String())
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
+	}
+}
+
 // TestTrustLowQPSWaitAnnounced runs with --qps 0.1: a call every 10 s. The
 // log says at once when the next call goes (China time), and Ctrl-C ends
 // the wait at once.
