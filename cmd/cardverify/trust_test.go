@@ -57,7 +57,7 @@ func TestTrustUnreachableStops(t *testing.T) {
 			out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
 			args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
 				"--qps", "1000", "--workers", fmt.Sprint(workers), "--timeout", "3s"}
-			before := srv.Calls()
+			before, charged := srv.Calls(), srv.Charged()
 			r := run(t, time.Minute, secrets(), append(args, "--base-url", tc.base)...)
 			assertNoPanic(t, r.result)
 			if r.code != 3 {
@@ -87,6 +87,9 @@ func TestTrustUnreachableStops(t *testing.T) {
 			if n := srv.Calls() - before; n != rowsN {
 				t.Errorf("the right API got %d calls, want %d (one per row)", n, rowsN)
 			}
+			if st := statusOf(t, db); srv.Charged()-charged > st.BilledCalls+st.PossiblyBilled {
+				t.Errorf("the vendor would bill %d for this job, which counts %d + %d", srv.Charged()-charged, st.BilledCalls, st.PossiblyBilled)
+			}
 		})
 	}
 }
@@ -112,8 +115,12 @@ func TestTrustWrongOpenID(t *testing.T) {
 		t.Errorf("status %+v: want every row pending, none rejected", st)
 	}
 	r = run(t, time.Minute, secrets(), args...)
-	if st := statusOf(t, db); r.code != 0 || st.Match+st.Mismatch != rowsN {
+	st := statusOf(t, db)
+	if r.code != 0 || st.Match+st.Mismatch != rowsN {
 		t.Errorf("with the right openid: exit %d, status %+v; want 0 and every row verified\n%s", r.code, st, r.stderr)
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
 	}
 }
 
@@ -159,6 +166,48 @@ func TestTrustPossiblyBilled(t *testing.T) {
 	s := cardverify(t, nil, "status", "--db", db, "--lang", "en")
 	if !strings.Contains(s.stdout, fmt.Sprintf("possibly billed %d", lost)) {
 		t.Errorf("status does not show the possibly billed calls:\n%s", s.stdout)
+	}
+}
+
+// TestTrustPausedPastTimeout stops the process (SIGSTOP) for longer than
+// --timeout while calls are in flight, then lets it go on: the fake answered
+// and billed those calls during the pause, so whatever the client makes of
+// them after, the vendor's count never exceeds billed + possibly billed.
+func TestTrustPausedPastTimeout(t *testing.T) {
+	const rowsN = 60
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 300 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
+		"--qps", "100", "--workers", "8", "--timeout", "1s")
+	cmd.Env = append(os.Environ(), secrets()...)
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 10 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(2 * time.Second) // the calls in flight are answered, and billed, meanwhile
+	cmd.Process.Signal(syscall.SIGCONT)
+	select {
+	case <-done:
+	case <-time.After(time.Minute):
+		cmd.Process.Kill()
+		<-done
+		t.Fatal("the run did not end after SIGCONT")
+	}
+	st := statusOf(t, db)
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d calls, the tool counts %d billed + %d possibly billed\n%s", charged, st.BilledCalls, st.PossiblyBilled, stderr.String())
+	}
+	if st.Match+st.Mismatch != rowsN {
+		t.Errorf("status %+v: want every row verified\n%s", st, stderr.String())
 	}
 }
 
@@ -603,6 +652,9 @@ func TestTrustCountsAfterKill(t *testing.T) {
 	}
 	if sum := st.Match + st.Mismatch + st.Invalid + st.Rejected + st.Deferred + st.Failed + st.Pending; sum != st.Rows {
 		t.Errorf("status counts add up to %d, not its %d rows", sum, st.Rows)
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d after the kill", charged, st.BilledCalls, st.PossiblyBilled)
 	}
 	text := cardverify(t, nil, "status", "--db", db, "--lang", "en")
 	if !strings.Contains(text.stdout, fmt.Sprintf("rows        %d (", rowsN)) || !strings.Contains(text.stdout, "not read yet, counted as pending") {
