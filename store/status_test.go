@@ -43,15 +43,7 @@ func TestStatusCountsUnreadRows(t *testing.T) {
 	if err := db.Close(); err != nil { // the run dies
 		t.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	st, err := ro.Status(ctx)
-	ro.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := readOnlyStatus(t, path)
 	if st.Rows != 10 || st.Match != 1 || st.Pending != 9 || st.Unread != 6 || st.Uncounted {
 		t.Errorf("after the count: rows %d, match %d, pending %d, unread %d, uncounted %v; want 10, 1, 9, 6, false",
 			st.Rows, st.Match, st.Pending, st.Unread, st.Uncounted)
@@ -69,4 +61,20 @@ func TestStatusCountsUnreadRows(t *testing.T) {
 	if st := status(); st.Rows != 10 || st.Pending != 9 || st.Unread != 0 || st.Uncounted {
 		t.Errorf("after a run read every row: rows %d, pending %d, unread %d, uncounted %v; want 10, 9, 0, false", st.Rows, st.Pending, st.Unread, st.Uncounted)
 	}
+}
+
+// readOnlyStatus is the status of the checkpoint at path as `cardverify
+// status` reads it: read-only, without the key.
+func readOnlyStatus(tb testing.TB, path string) Status {
+	tb.Helper()
+	ro, err := OpenReadOnly(context.Background(), path, "")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ro.Close()
+	st, err := ro.Status(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return st
 }

@@ -951,15 +951,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.Close(); err != nil { // run 2 dies: no end recorded
 		t.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	st, err := ro.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := readOnlyStatus(t, path)
 	if st.Calls != 7 || st.BilledCalls != 3 || st.PossiblyBilled != 2 || st.LostAnswers != 1 || st.SimulatedCalls != 1 || st.SimulatedBilled != 1 {
 		t.Errorf("calls %d, billed %d, possibly billed %d, lost %d, simulated %d (%d of code 0); want 7, 3, 2, 1, 1 (1)",
 			st.Calls, st.BilledCalls, st.PossiblyBilled, st.LostAnswers, st.SimulatedCalls, st.SimulatedBilled)
@@ -1029,15 +1021,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.Close(); err != nil { // killed with a call in flight
 		t.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ro.Close()
-	st, err := ro.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
+	st := readOnlyStatus(t, path)
 	if st.Calls != 3 || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.SimulatedCalls != 3 || st.SimulatedBilled != 1 || st.LostAnswers != 1 {
 		t.Errorf("calls %d, billed %d, possibly billed %d, simulated %d (%d of code 0), lost %d; want 3, 0, 0, 3 (1), 1",
 			st.Calls, st.BilledCalls, st.PossiblyBilled, st.SimulatedCalls, st.SimulatedBilled, st.LostAnswers)

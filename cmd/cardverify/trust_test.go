@@ -179,35 +179,21 @@ func TestTrustPausedPastTimeout(t *testing.T) {
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
 	db := filepath.Join(dir, "list.db")
-	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
 		"--qps", "100", "--workers", "8", "--timeout", "1s")
-	cmd.Env = append(os.Environ(), secrets()...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
 	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 10 && time.Now().Before(deadline); {
 		time.Sleep(5 * time.Millisecond)
 	}
-	cmd.Process.Signal(syscall.SIGSTOP)
+	p.cmd.Process.Signal(syscall.SIGSTOP)
 	time.Sleep(2 * time.Second) // the calls in flight are answered, and billed, meanwhile
-	cmd.Process.Signal(syscall.SIGCONT)
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("the run did not end after SIGCONT")
-	}
+	p.cmd.Process.Signal(syscall.SIGCONT)
+	p.wait(t, time.Minute)
 	st := statusOf(t, db)
 	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
-		t.Errorf("the vendor would bill %d calls, the tool counts %d billed + %d possibly billed\n%s", charged, st.BilledCalls, st.PossiblyBilled, stderr.String())
+		t.Errorf("the vendor would bill %d calls, the tool counts %d billed + %d possibly billed\n%s", charged, st.BilledCalls, st.PossiblyBilled, p.stderr.String())
 	}
 	if st.Match+st.Mismatch != rowsN {
-		t.Errorf("status %+v: want every row verified\n%s", st, stderr.String())
+		t.Errorf("status %+v: want every row verified\n%s", st, p.stderr.String())
 	}
 }
 
@@ -373,43 +359,13 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	srv.Script(cs[0].card, juhetest.TooMany("3600"))
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", cs, 0)
-	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+	p := startBinary(t, secrets(), "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
 		"--base-url", srv.URL, "--workers", "1")
-	cmd.Env = append(os.Environ(), secrets()...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p.waitSays(t, "paused by the API (Retry-After) until", 20*time.Second)
+	if !strings.Contains(p.stderr.String(), "CST") {
+		t.Errorf("the pause's end is not in China time:\n%s", p.stderr.String())
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "paused by the API (Retry-After) until") {
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("no announcement of the pause:\n%s", stderr.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if !strings.Contains(stderr.String(), "CST") {
-		t.Errorf("the pause's end is not in China time:\n%s", stderr.String())
-	}
-	sent := time.Now()
-	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("Ctrl-C did not end the pause")
-	}
-	if took := time.Since(sent); took > 3*time.Second {
-		t.Errorf("Ctrl-C took %s to end the pause", took)
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 4 {
-		t.Errorf("exit %d, want 4 (interrupted)\n%s", code, stderr.String())
-	}
+	p.interrupt(t, 3*time.Second)
 }
 
 // TestTrustHiddenLimitConverges runs the binary against a fake whose hidden
@@ -428,34 +384,20 @@ func TestTrustHiddenLimitConverges(t *testing.T) {
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
 	db := filepath.Join(dir, "list.db")
-	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", fmt.Sprint(5*limit))
-	cmd.Env = append(os.Environ(), secrets()...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", fmt.Sprint(5*limit))
 	time.Sleep(10 * time.Second)
 	calls0, billed0, from := srv.Calls(), srv.Billed(), time.Now()
 	time.Sleep(10 * time.Second)
 	calls, billed, took := srv.Calls()-calls0, srv.Billed()-billed0, time.Since(from)
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("the run did not end")
-	}
+	code := p.wait(t, time.Minute)
 	ratio, throttled := float64(billed)/took.Seconds()/limit, float64(calls-billed)/float64(max(calls, 1))
 	t.Logf("after 10 s: %.3f·L answered, %.2f%% throttled", ratio, throttled*100)
 	if ratio < 0.95 || throttled > 0.03 {
 		t.Errorf("after 10 s to settle: %.3f·L answered with %.2f%% throttled; want >= 0.95·L and <= 3%%", ratio, throttled*100)
 	}
 	st := statusOf(t, db)
-	if code := cmd.ProcessState.ExitCode(); code != 0 || st.Match+st.Mismatch != rowsN || st.Failed != 0 {
-		t.Errorf("exit %d, status %+v; want 0 and every row verified\n%s", code, st, stderr.String())
+	if code != 0 || st.Match+st.Mismatch != rowsN || st.Failed != 0 {
+		t.Errorf("exit %d, status %+v; want 0 and every row verified\n%s", code, st, p.stderr.String())
 	}
 	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
 		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
@@ -469,39 +411,67 @@ func TestTrustLowQPSWaitAnnounced(t *testing.T) {
 	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", customers(3), 0)
-	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+	p := startBinary(t, secrets(), "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
 		"--base-url", srv.URL, "--qps", "0.1")
-	cmd.Env = append(os.Environ(), secrets()...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p.waitSays(t, "CST as --qps allows, Ctrl-C to stop", 8*time.Second)
+	p.interrupt(t, 1500*time.Millisecond)
+}
+
+// started is the binary running in the background, as a user's terminal
+// would run it.
+type started struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error // gets Wait's error when the process ends
+}
+
+// startBinary runs the binary with args, env added to the environment.
+func startBinary(tb testing.TB, env []string, args ...string) *started {
+	tb.Helper()
+	p := &started{cmd: exec.Command(binPath, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatal(err)
 	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	deadline := time.Now().Add(8 * time.Second)
-	for !strings.Contains(stderr.String(), "as --qps allows, Ctrl-C to stop") {
+	go func() { p.done <- p.cmd.Wait() }()
+	tb.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+// waitSays waits until stderr says s, for at most limit.
+func (p *started) waitSays(tb testing.TB, s string, limit time.Duration) {
+	tb.Helper()
+	for deadline := time.Now().Add(limit); !strings.Contains(p.stderr.String(), s); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			<-done
-			t.Fatalf("no announcement of the wait for --qps 0.1:\n%s", stderr.String())
+			tb.Fatalf("after %s stderr does not say %q:\n%s", limit, s, p.stderr.String())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(stderr.String(), "CST as --qps allows") {
-		t.Errorf("the wait's end is not in China time:\n%s", stderr.String())
-	}
-	sent := time.Now()
-	cmd.Process.Signal(os.Interrupt)
+}
+
+// wait waits for the process to end, for at most limit (then kills it),
+// and returns its exit code.
+func (p *started) wait(tb testing.TB, limit time.Duration) int {
+	tb.Helper()
 	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("Ctrl-C did not end the wait")
+	case <-p.done:
+	case <-time.After(limit):
+		p.cmd.Process.Kill()
+		<-p.done
+		tb.Errorf("still running after %s, killed:\n%s", limit, p.stderr.String())
 	}
-	if took := time.Since(sent); took > 1500*time.Millisecond || cmd.ProcessState.ExitCode() != 4 {
-		t.Errorf("Ctrl-C ended the wait in %s with exit %d, want within 1.5 s and 4\n%s", took, cmd.ProcessState.ExitCode(), stderr.String())
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// interrupt sends SIGINT and checks that the process ends within limit
+// with exit 4 (interrupted).
+func (p *started) interrupt(tb testing.TB, limit time.Duration) {
+	tb.Helper()
+	sent := time.Now()
+	p.cmd.Process.Signal(os.Interrupt)
+	code := p.wait(tb, 20*time.Second)
+	if took := time.Since(sent); took > limit || code != 4 {
+		tb.Errorf("SIGINT ended it in %s with exit %d, want within %s and 4:\n%s", took.Round(time.Millisecond), code, limit, p.stderr.String())
 	}
 }
 
@@ -616,13 +586,8 @@ func TestTrustCountsAfterKill(t *testing.T) {
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
 	db := filepath.Join(dir, "list.db")
-	cmd := exec.Command(binPath, "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", "100")
-	cmd.Env = append(os.Environ(), secrets()...)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	deadline := time.Now().Add(20 * time.Second)
-	for srv.Calls() < 20 && time.Now().Before(deadline) {
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", "100")
+	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 20 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
 	export := func(name string) (rows, pending int) {
@@ -642,8 +607,8 @@ func TestTrustCountsAfterKill(t *testing.T) {
 	if n, _ := export("during.csv"); n != rowsN {
 		t.Errorf("export during the run wrote %d rows, want %d", n, rowsN)
 	}
-	cmd.Process.Kill()
-	cmd.Wait()
+	p.cmd.Process.Kill()
+	<-p.done
 	st := statusOf(t, db)
 	n, pending := export("after.csv")
 	if st.Rows != rowsN || st.Pending != pending || n != rowsN || st.Pending == 0 {
@@ -700,14 +665,7 @@ func TestTrustStopWhileWriting(t *testing.T) {
 // nor a temporary file beside it.
 func interruptWriting(t *testing.T, out string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(binPath, args...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
+	p := startBinary(t, nil, args...)
 	temps := func() []string {
 		m, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*"))
 		return m
@@ -721,36 +679,19 @@ func interruptWriting(t *testing.T, out string, args ...string) {
 		} else if len(m) == 1 {
 			seen = m[0]
 		}
-		select {
-		case <-done:
-			t.Fatalf("%v ended before the output was being written\n%s", args[:1], stderr.String())
-		default:
-		}
-		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			t.Fatalf("%v: the output was never being written", args[:1])
+		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
+			t.Fatalf("%v: the output was never seen being written\n%s", args[:1], p.stderr.String())
 		}
 	}
-	sent := time.Now()
-	cmd.Process.Signal(os.Interrupt)
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		cmd.Process.Kill()
-		<-done
-	}
-	if took := time.Since(sent); took > 1500*time.Millisecond || cmd.ProcessState.ExitCode() != 4 {
-		t.Errorf("%v: SIGINT while writing ended it in %s with exit %d; want within 1.5 s and 4\n%s",
-			args[:1], took.Round(time.Millisecond), cmd.ProcessState.ExitCode(), stderr.String())
-	}
+	p.interrupt(t, 1500*time.Millisecond)
 	if _, err := os.Stat(out); err == nil {
 		t.Errorf("%v: an output was left after SIGINT while writing", args[:1])
 	}
 	if m := temps(); len(m) > 0 {
 		t.Errorf("%v: temporary outputs left: %v", args[:1], m)
 	}
-	if !strings.Contains(stderr.String(), "was not written") {
-		t.Errorf("%v: the last lines do not say that the output was not written:\n%s", args[:1], stderr.String())
+	if !strings.Contains(p.stderr.String(), "was not written") {
+		t.Errorf("%v: the last lines do not say that the output was not written:\n%s", args[:1], p.stderr.String())
 	}
 }
 
