@@ -26,10 +26,10 @@ type Status struct {
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
 	// Unread counts the rows of the input that no run has read yet (a run
-	// stopped or killed early): they count as pending, as the output holds
-	// them. The input's rows are counted beside the run that reads them;
-	// Uncounted says a run ended before either, so Rows covers only the
-	// rows read so far.
+	// stopped or killed early): they count as the output holds them,
+	// invalid (without a reason in InvalidReasons) or pending. The input's
+	// rows are counted beside the run that reads them; Uncounted says a run
+	// ended before either, so Rows covers only the rows read so far.
 	Unread    int  `json:"unread"`
 	Uncounted bool `json:"uncounted"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
@@ -336,14 +336,16 @@ func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
 	})
 }
 
-// readUnread counts as pending the rows of the input that no run has read:
-// the latest count of the input's rows less the rows recorded. Once a run
-// has read every row (read_all) there are none.
+// readUnread counts the rows of the input that no run has read, as the
+// output holds them: the latest count of the input's rows (and of its
+// invalid rows) less the rows recorded. Once a run has read every row
+// (read_all) there are none.
 func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
 	var readAll bool
-	var counted sql.NullInt64
-	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE read_all),
-		(SELECT input_rows FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1)`).Scan(&readAll, &counted)
+	var counted, invalid sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE read_all), r.input_rows, r.input_invalid
+		FROM (SELECT 1) LEFT JOIN (SELECT input_rows, input_invalid FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1) r`).
+		Scan(&readAll, &counted, &invalid)
 	switch {
 	case err != nil:
 		return err
@@ -352,18 +354,21 @@ func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Uncounted = true
 	case int(counted.Int64) > st.Rows:
 		st.Unread = int(counted.Int64) - st.Rows
+		bad := min(max(int(invalid.Int64)-st.Invalid, 0), st.Unread)
 		st.Rows += st.Unread
-		st.Pending += st.Unread
+		st.Invalid += bad
+		st.Pending += st.Unread - bad
 	}
 	return nil
 }
 
-// SetInputRows records that the input of run runID has n data rows (as the
-// reader yields them, with the run's options), so that Status counts the
-// rows not read yet as pending. It returns once the record is durable.
-func (db *DB) SetInputRows(ctx context.Context, runID int64, n int) error {
+// SetInputRows records that the input of run runID has n data rows, invalid
+// of them invalid (as the reader yields them, with the run's options), so
+// that Status counts the rows not read yet as the output holds them. It
+// returns once the record is durable.
+func (db *DB) SetInputRows(ctx context.Context, runID int64, n, invalid int) error {
 	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ? WHERE id = ?", n, runID); err != nil {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID); err != nil {
 			return 0, fmt.Errorf("record the rows of run %d's input: %w", runID, err)
 		}
 		return 0, nil

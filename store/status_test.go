@@ -34,7 +34,7 @@ func TestStatusCountsUnreadRows(t *testing.T) {
 	if st := status(); st.Rows != 4 || st.Pending != 3 || !st.Uncounted || st.Unread != 0 {
 		t.Errorf("before the count: rows %d, pending %d, unread %d, uncounted %v; want 4, 3, 0, true", st.Rows, st.Pending, st.Unread, st.Uncounted)
 	}
-	if err := db.SetInputRows(ctx, id, 10); err != nil {
+	if err := db.SetInputRows(ctx, id, 10, 2); err != nil { // 2 invalid rows among the 6 not read
 		t.Fatal(err)
 	}
 	if n, ok, err := db.InputRows(ctx); n != 10 || !ok || err != nil {
@@ -44,9 +44,9 @@ func TestStatusCountsUnreadRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := readOnlyStatus(t, path)
-	if st.Rows != 10 || st.Match != 1 || st.Pending != 9 || st.Unread != 6 || st.Uncounted {
-		t.Errorf("after the count: rows %d, match %d, pending %d, unread %d, uncounted %v; want 10, 1, 9, 6, false",
-			st.Rows, st.Match, st.Pending, st.Unread, st.Uncounted)
+	if st.Rows != 10 || st.Match != 1 || st.Invalid != 2 || st.Pending != 7 || st.Unread != 6 || st.Uncounted {
+		t.Errorf("after the count: rows %d, match %d, invalid %d, pending %d, unread %d, uncounted %v; want 10, 1, 2, 7, 6, false",
+			st.Rows, st.Match, st.Invalid, st.Pending, st.Unread, st.Uncounted)
 	}
 
 	db = openT(t, path)

@@ -581,16 +581,26 @@ func TestTrustCountsAfterStop(t *testing.T) {
 // of the input (those not read yet as pending), and `export`, during the run
 // and after the kill, writes every row with the counts status gives.
 func TestTrustCountsAfterKill(t *testing.T) {
-	const rowsN = 3000
+	const rowsN, invalidN = 3000, 5
 	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
 	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN-invalidN), 0)
+	// Invalid rows at the end, where the killed run never reads: the
+	// output holds them as invalid, and so must status.
+	f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range invalidN {
+		fmt.Fprintln(f, "客户末,12345")
+	}
+	f.Close()
 	db := filepath.Join(dir, "list.db")
 	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", "100")
 	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 20 && time.Now().Before(deadline); {
 		time.Sleep(10 * time.Millisecond)
 	}
-	export := func(name string) (rows, pending int) {
+	export := func(name string) (rows, pending, invalid int) {
 		t.Helper()
 		out := filepath.Join(dir, name)
 		if r := cardverify(t, nil, "export", in, "--db", db, "--out", out, "--lang", "en"); r.code != 0 {
@@ -598,22 +608,25 @@ func TestTrustCountsAfterKill(t *testing.T) {
 		}
 		col, rs := readCSV(t, out)
 		for _, row := range rs {
-			if row[col["verify_status"]] == "pending" {
+			switch row[col["verify_status"]] {
+			case "pending":
 				pending++
+			case "invalid":
+				invalid++
 			}
 		}
-		return len(rs), pending
+		return len(rs), pending, invalid
 	}
-	if n, _ := export("during.csv"); n != rowsN {
+	if n, _, _ := export("during.csv"); n != rowsN {
 		t.Errorf("export during the run wrote %d rows, want %d", n, rowsN)
 	}
 	p.cmd.Process.Kill()
 	<-p.done
 	st := statusOf(t, db)
-	n, pending := export("after.csv")
-	if st.Rows != rowsN || st.Pending != pending || n != rowsN || st.Pending == 0 {
-		t.Errorf("after a SIGKILL: status counts %d rows, %d pending; the export holds %d rows, %d pending; want %d rows, the same pending",
-			st.Rows, st.Pending, n, pending, rowsN)
+	n, pending, invalid := export("after.csv")
+	if st.Rows != rowsN || st.Pending != pending || st.Invalid != invalid || n != rowsN || st.Pending == 0 || invalid != invalidN {
+		t.Errorf("after a SIGKILL: status counts %d rows, %d pending, %d invalid; the export holds %d rows, %d pending, %d invalid; want %d rows, the same counts",
+			st.Rows, st.Pending, st.Invalid, n, pending, invalid, rowsN)
 	}
 	if sum := st.Match + st.Mismatch + st.Invalid + st.Rejected + st.Deferred + st.Failed + st.Pending; sum != st.Rows {
 		t.Errorf("status counts add up to %d, not its %d rows", sum, st.Rows)

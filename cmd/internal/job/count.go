@@ -32,10 +32,10 @@ func countRows(ctx context.Context, db *store.DB, runID int64, c Config, stop <-
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		n, err := dataRows(ctx, stop, c.Input, c.Read)
+		n, invalid, err := dataRows(ctx, stop, c.Input, c.Read)
 		if err == nil {
 			// An error here leaves the count out: status then says so.
-			_ = db.SetInputRows(ctx, runID, n)
+			_ = db.SetInputRows(ctx, runID, n, invalid)
 		}
 	}()
 	return func() {
@@ -47,34 +47,37 @@ func countRows(ctx context.Context, db *store.DB, runID int64, c Config, stop <-
 // errCountStopped ends a count given up.
 var errCountStopped = errors.New("count stopped")
 
-// dataRows counts the data rows the reader yields for path with opt, as
-// the output writes them, until ctx ends or stop is closed.
-func dataRows(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options) (int, error) {
+// dataRows counts the data rows the reader yields for path with opt, and
+// the invalid ones, as the output writes them, until ctx ends or stop is
+// closed.
+func dataRows(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options) (n, invalid int, err error) {
 	in, err := reader.Open(path, opt)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer in.Close()
-	n := 0
 	for i := 0; ; i++ {
 		if i%1024 == 0 {
 			select {
 			case <-ctx.Done():
-				return n, errCountStopped
+				return n, invalid, errCountStopped
 			case <-orNever(stop):
-				return n, errCountStopped
+				return n, invalid, errCountStopped
 			default:
 			}
 		}
 		rec, err := in.Next()
 		if errors.Is(err, io.EOF) {
-			return n, nil
+			return n, invalid, nil
 		}
 		if err != nil {
-			return n, err
+			return n, invalid, err
 		}
 		if rec.Kind == pipeline.Data {
 			n++
+			if len(rec.Problems) > 0 {
+				invalid++
+			}
 		}
 	}
 }

@@ -224,7 +224,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	if !finished {
 		// The output counted every row of the input: status can too.
-		if err := db.SetInputRows(ctx, runID, st.Rows); err != nil {
+		if err := db.SetInputRows(ctx, runID, st.Rows, st.Invalid); err != nil {
 			return res, errors.Join(runErr, err)
 		}
 	}
