@@ -211,25 +211,35 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if runErr == nil && !finished && res.Stats.Rows == 0 {
 		return res, noData(c.Input, layout)
 	}
-	if !finished {
-		if st, err = db.Status(ctx); err != nil {
-			return res, errors.Join(runErr, err)
+	if err := runOutput(ctx, db, runID, &st, !finished, c, env); err != nil {
+		return res, errors.Join(runErr, err)
+	}
+	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
+	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
+}
+
+// runOutput writes a run's output from the checkpoint db, st being its
+// status (read again first when fresh, after the pipeline ran), then records
+// the count of the input's rows the output found. A stop ends the writing
+// (see writeContext): the error then says how to get the output.
+func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, fresh bool, c Config, env Env) error {
+	if fresh {
+		var err error
+		if *st, err = db.Status(ctx); err != nil {
+			return err
 		}
 	}
 	wctx, stopWriting := writeContext(ctx, env.Stop)
 	defer stopWriting()
-	if err := WriteOutput(wctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	if err := WriteOutput(wctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
-		return res, errors.Join(runErr, notWritten(wctx, err, c))
+		return notWritten(wctx, err, c)
 	}
-	if !finished {
-		// The output counted every row of the input: status can too.
-		if err := db.SetInputRows(ctx, runID, st.Rows, st.Invalid); err != nil {
-			return res, errors.Join(runErr, err)
-		}
+	if !fresh {
+		return nil
 	}
-	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
+	// The output counted every row of the input: status can too.
+	return db.SetInputRows(ctx, runID, st.Rows, st.Invalid)
 }
 
 // stopCode is why a run ended, as the checkpoint records it.
