@@ -79,10 +79,10 @@ const (
 
 func (c Config) withDefaults() Config {
 	if c.QPS <= 0 {
-		c.QPS = 10
+		c.QPS = DefaultQPS
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 4
+		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff

@@ -33,6 +33,7 @@ type progress struct {
 	pause time.Time // the last pause logged
 	wait  time.Time // the last wait logged
 	last  pipeline.Stats
+	now   func() time.Time // the app's clock
 }
 
 const plainEvery = 10 * time.Second
@@ -62,7 +63,10 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 	if text == nil {
 		text = progressTexts["zh"]
 	}
-	p := &progress{w: a.stderr, total: max(total, 0), text: text, lang: lang}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text, lang: lang, now: a.now}
+	if p.now == nil {
+		p.now = time.Now
+	}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(p.barMax(),
@@ -73,7 +77,7 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 		)
 	case "plain":
 		p.plain = true
-		p.next = time.Now().Add(plainEvery)
+		p.next = p.now().Add(plainEvery)
 	}
 	return p
 }
@@ -176,6 +180,7 @@ const barWidth = 20
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {
 	p.last = s
+	now := p.now()
 	switch {
 	case p.bar != nil:
 		if p.total > 0 && s.Resolved() > p.total {
@@ -186,19 +191,18 @@ func (p *progress) update(s pipeline.Stats) {
 		if cols := terminalWidth(p.w); cols > barColumns {
 			width = cols - barColumns - 1
 		}
-		p.bar.Describe(p.line(s, time.Now(), width))
+		p.bar.Describe(p.line(s, now, width))
 		p.bar.Set(s.Resolved())
-	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
-		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s, time.Now(), 0))
+	case p.plain && (now.After(p.next) || p.newPause(s, now)):
+		p.next = now.Add(plainEvery)
+		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(now), p.line(s, now, 0))
 	}
 }
 
 // newPause reports a pause longer than pauseShown not logged yet (asked by
 // the API, or every worker waiting: Stats.WaitUntil), so that a log says at
 // once why it falls silent.
-func (p *progress) newPause(s pipeline.Stats) bool {
-	now := time.Now()
+func (p *progress) newPause(s pipeline.Stats, now time.Time) bool {
 	switch {
 	case s.PausedUntil.Sub(now) > pauseShown && !s.PausedUntil.Equal(p.pause):
 		p.pause = s.PausedUntil

@@ -92,17 +92,7 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Reused > 0 {
 		fmt.Fprintln(w, a.say(msg.RunReused, s.Reused, pipeline.ChinaTime(s.OldestReused)))
 	}
-	job := a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled)
-	if st.SimulatedCalls > 0 {
-		job = msg.Join(a.lang, job, a.say(msg.RunSimulated, st.SimulatedCalls))
-	}
-	if st.LostAnswers > 0 {
-		job = msg.Join(a.lang, job, a.say(msg.RunLost, st.LostAnswers))
-	}
-	if st.NoVerdict > 0 {
-		job = msg.Join(a.lang, job, a.say(msg.RunNoVerdict, st.NoVerdict))
-	}
-	fmt.Fprintln(w, job)
+	fmt.Fprintln(w, a.withLost(a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled), msg.RunLost, st))
 	fmt.Fprintln(w, a.say(msg.RunOutput, out))
 	if st.Sandbox {
 		fmt.Fprintln(w, a.say(msg.RunSandbox))
