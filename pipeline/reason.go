@@ -84,10 +84,15 @@ const (
 
 	// Why a run stopped early (Stats.StopReason).
 	StopInterrupted Code = "stop-interrupted"
-	StopTime        Code = "stop-time"
-	StopBudget      Code = "stop-budget" // billed so far, the budget
-	StopAPI         Code = "stop-api"    // error_code
-	StopConfig      Code = "stop-config"
+	// Why a run sends nothing for a while (Stats.WaitWhy); parameter: until
+	// when, China time.
+	WaitRetry    Code = "wait-retry"    // every call waits to retry after a failure
+	WaitThrottle Code = "wait-throttle" // the rate, cut after the API throttled
+	WaitQPS      Code = "wait-qps"      // --qps allows the next call only then
+	StopTime     Code = "stop-time"
+	StopBudget   Code = "stop-budget" // billed so far, the budget
+	StopAPI      Code = "stop-api"    // error_code
+	StopConfig   Code = "stop-config"
 
 	// What audit finds (Discrepancy.Problem).
 	AuditAdded       Code = "audit-added"

@@ -111,10 +111,16 @@ type Stats struct {
 	Done       int // dispatched pairs that ended, final or not
 	Abandoned  int // of those, the pairs left pending: the run stopped before their final outcome
 	Calls      int // HTTP calls made
-	Billed     int // billed answers (error_code 0)
-	// PossiblyBilled counts calls that may have reached the vendor without
-	// an intact answer: the vendor may have charged for them.
+	Billed     int // billed answers (error_code 0) of the real API
+	// PossiblyBilled counts calls to the real API that may have reached the
+	// vendor without an intact answer: the vendor may have charged for
+	// them.
 	PossiblyBilled int
+	// Simulated counts the calls answered by a simulated API (or made by a
+	// simulated run): nobody bills them, so Billed and PossiblyBilled leave
+	// them out. SimulatedBilled counts those answered error_code 0, which
+	// the real API would have billed.
+	Simulated, SimulatedBilled int
 	// Throttled counts the answers that asked to slow down (10011, HTTP
 	// 429).
 	Throttled int
@@ -127,7 +133,13 @@ type Stats struct {
 	// PausedUntil, when not zero, is the end of a pause asked by the API
 	// (Retry-After): no call is sent before it. Stop ends it at once.
 	PausedUntil time.Time
-	Started     time.Time
+	// WaitUntil, when not zero, is when the next call goes while every
+	// worker waits longer than LongWait (to retry after a failure, for a
+	// slot of a throttled or low rate), and WaitWhy says which (WaitRetry,
+	// WaitThrottle, WaitQPS). Stop ends the wait at once.
+	WaitUntil time.Time
+	WaitWhy   Code
+	Started   time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
 	// Reused counts the rows given a verdict from the history instead of a
@@ -170,6 +182,7 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		ck:       ck,
 		v:        v,
 		inflight: make(map[Key]struct{}),
+		longs:    make(map[*longWait]struct{}),
 		halted:   make(chan struct{}),
 		limiter:  newThrottle(cfg.QPS),
 		latency:  newLatency(256),
@@ -257,7 +270,9 @@ func (r *runner) report(progressDone <-chan struct{}) <-chan struct{} {
 func (r *runner) startWorkers(g *errgroup.Group, gctx, pause context.Context, jobs <-chan job) {
 	r.spawn = func() {
 		r.workers.Add(1)
+		r.count(func(*Stats) { r.alive++ })
 		g.Go(func() error {
+			defer r.count(func(*Stats) { r.alive-- })
 			// A worker ends when jobs is closed and drained, or at the
 			// first error.
 			for j := range jobs {
@@ -311,7 +326,9 @@ type runner struct {
 	mu       sync.Mutex
 	inflight map[Key]struct{} // pairs dispatched and not yet ended
 	stats    Stats
-	reserved int // calls in flight that may yet be billed
+	alive    int                    // workers running
+	longs    map[*longWait]struct{} // the waits of workers longer than LongWait
+	reserved int                    // calls in flight that may yet be billed
 
 	// streak counts unreachable calls in a row; reached is set by the
 	// run's first answer from the API.
@@ -376,6 +393,13 @@ func (r *runner) snapshot() Stats {
 	s.Limit = r.limiter.current()
 	s.QPS = r.cfg.QPS
 	s.PausedUntil = r.limiter.pausedUntil()
+	if len(r.longs) > 0 && len(r.longs) >= r.alive {
+		for w := range r.longs {
+			if s.WaitUntil.IsZero() || w.until.Before(s.WaitUntil) {
+				s.WaitUntil, s.WaitWhy = w.until, w.why
+			}
+		}
+	}
 	return s
 }
 

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"math"
 	"slices"
 	"sync"
 	"time"
@@ -33,7 +34,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		if r.stopping(pause) {
 			return nil
 		}
-		if err := r.limiter.wait(pause); err != nil {
+		if err := r.limiter.wait(pause, r.longWait); err != nil {
 			return nil
 		}
 		if !r.reserve() {
@@ -62,7 +63,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		// verdict or not.
 		call.Billed = a.Answered && a.Code == 0
 		call.PossiblyBilled = !call.Billed && a.PossiblyBilled
-		call.Simulated = a.Simulated
+		call.Simulated = a.Simulated || r.cfg.Simulated
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
 		t.last = a
@@ -119,7 +120,7 @@ func (r *runner) afterCall(ctx, pause context.Context, j job, t *tries, c sent, 
 		if r.unreachable(a) || t.unreached >= r.cfg.MaxAttempts {
 			return stepDone, nil
 		}
-		if !sleep(pause, r.cfg.Backoff(t.unreached)) {
+		if !r.backoff(pause, r.cfg.Backoff(t.unreached)) {
 			return stepDone, nil
 		}
 		return stepRetry, nil
@@ -182,7 +183,7 @@ func (r *runner) answered(ctx, pause context.Context, j job, t *tries, c sent, e
 	if err := end(ctx, id, call, nil); err != nil {
 		return stepDone, err
 	}
-	if !sleep(pause, r.cfg.Backoff(attempt)) {
+	if !r.backoff(pause, r.cfg.Backoff(attempt)) {
 		return stepDone, nil
 	}
 	return stepNext, nil
@@ -322,36 +323,93 @@ func mayReachBank(a Answer) bool {
 }
 
 // reserve books a call that may be billed, unless that could exceed the
-// budget: billed and possibly billed calls, and those in flight.
+// budget: billed and possibly billed calls, and those in flight. A
+// simulated run counts what the real API would have billed, so that it
+// rehearses a real run's budget.
 func (r *runner) reserve() bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.cfg.MaxBilled > 0 && r.stats.Billed+r.stats.PossiblyBilled+r.reserved >= r.cfg.MaxBilled {
+	spent := r.stats.Billed + r.stats.PossiblyBilled + r.reserved
+	if r.cfg.Simulated {
+		spent += r.stats.SimulatedBilled
+	}
+	if r.cfg.MaxBilled > 0 && spent >= r.cfg.MaxBilled {
 		return false
 	}
 	r.reserved++
 	return true
 }
 
-// settle releases a call's reservation and counts it if it was sent.
+// settle releases a call's reservation and counts it if it was sent. A
+// simulated call is counted apart: nobody bills it.
 func (r *runner) settle(c Call, sent bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.reserved--
-	if sent {
+	switch {
+	case !sent:
+	case c.Simulated:
 		r.stats.Calls++
+		r.stats.Simulated++
+		if c.Billed {
+			r.stats.SimulatedBilled++
+		}
+	default:
+		r.stats.Calls++
+		if c.Billed {
+			r.stats.Billed++
+		}
+		if c.PossiblyBilled {
+			r.stats.PossiblyBilled++
+		}
 	}
-	if c.Billed {
-		r.stats.Billed++
+}
+
+// LongWait is the longest a worker waits unannounced: when every worker
+// waits longer (Stats.WaitUntil), progress and the log say until when.
+const LongWait = 5 * time.Second
+
+// longWait is a worker's wait longer than LongWait: until when, and why.
+type longWait struct {
+	until time.Time
+	why   Code
+}
+
+// longWait records that a worker waits for a call's slot until until; the
+// returned func ends the record. Its reason is the rate: cut after the API
+// throttled, or --qps.
+func (r *runner) longWait(until time.Time) func() {
+	why := WaitQPS
+	if r.limiter.current() < r.cfg.QPS*0.99 {
+		why = WaitThrottle
 	}
-	if c.PossiblyBilled {
-		r.stats.PossiblyBilled++
+	return r.waiting(until, why)
+}
+
+// waiting records a worker's wait until until, for why, until the returned
+// func is called.
+func (r *runner) waiting(until time.Time, why Code) func() {
+	w := &longWait{until: until, why: why}
+	r.count(func(*Stats) { r.longs[w] = struct{}{} })
+	return func() { r.count(func(*Stats) { delete(r.longs, w) }) }
+}
+
+// backoff waits d before a retry, or until ctx ends, recording a wait
+// longer than LongWait; it reports whether it waited all of d.
+func (r *runner) backoff(ctx context.Context, d time.Duration) bool {
+	if d > LongWait {
+		defer r.waiting(r.cfg.Now().Add(d), WaitRetry)()
 	}
+	return sleep(ctx, d)
 }
 
 // sleep waits for d or until ctx ends, and reports whether it waited all of
 // d.
 func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		// Below the rate (a fast run's every call): no timer.
+		return ctx.Err() == nil
+	}
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -373,21 +431,36 @@ func sleep(ctx context.Context, d time.Duration) bool {
 type throttle struct {
 	lim    *rate.Limiter
 	target float64
+	now    func() time.Time // the clock; time.Now but in tests
 
 	mu        sync.Mutex
 	until     time.Time // no call before this (Retry-After)
 	lastCut   time.Time
 	lastRaise time.Time
+	ceiling   float64  // the good rate measured at the last cut: the API's limit
+	confirmed bool     // the cut before found the same ceiling (within 5%)
+	hit       float64  // the rate at the last cut: throttled there
 	good      goodRate // good answers
 	bad       goodRate // throttled answers
 }
 
 // Throttle tuning: below is the share of the measured good rate kept after
-// a throttled answer, raise the rate's growth per raiseEvery.
+// a throttled answer, raise the rate's growth per raiseEvery up to the
+// ceiling (the good rate at the last cut), probe its growth above it. Each
+// probe past the API's limit costs a few throttled calls, so above the
+// limit last seen the rate grows ten times slower: probes are rare, and a
+// small limit (20 calls a second) sees few throttled calls. The ceiling
+// counts only once two cuts in a row found it (a first cut, while the run
+// starts, can measure too low a rate), and is forgotten ceilingFor after
+// the last cut, in case the API's limit rose.
 const (
 	below      = 0.97
 	raise      = 0.001
+	probe      = 0.0001
+	fast       = 0.005 // the growth per raiseEvery back to fastTo·hit after a cut
+	fastTo     = 0.9
 	raiseEvery = 100 * time.Millisecond
+	ceilingFor = 30 * time.Second
 )
 
 // waitSlice is the longest a worker waits on one reservation of the
@@ -400,60 +473,91 @@ func newThrottle(qps float64) *throttle {
 	// A burst of 2% of a second's calls: no second sees more than ~2% over
 	// the rate, and a pause of the workers is not made up at once.
 	burst := max(1, int(qps*0.02))
-	return &throttle{lim: rate.NewLimiter(rate.Limit(qps), burst), target: qps}
+	return &throttle{lim: rate.NewLimiter(rate.Limit(qps), burst), target: qps, now: time.Now}
 }
 
-func (t *throttle) wait(ctx context.Context) error {
+// wait waits for a call's slot, or until ctx ends. When the next slot is
+// more than LongWait away, long (if not nil) is told until when; the func
+// it returns is called when the wait ends.
+func (t *throttle) wait(ctx context.Context, long func(until time.Time) func()) error {
+	var end func()
+	defer func() {
+		if end != nil {
+			end()
+		}
+	}()
 	for {
-		t.mu.Lock()
-		d := time.Until(t.until)
-		t.mu.Unlock()
-		if d > 0 && !sleep(ctx, min(d, waitSlice)) {
+		now := t.now()
+		d, res := t.take(now)
+		if res == nil && end == nil && long != nil {
+			if next := t.nextSlot(now); next > LongWait {
+				end = long(now.Add(next))
+			}
+		}
+		if !sleep(ctx, d) {
+			if res != nil {
+				res.Cancel()
+			}
 			return ctx.Err()
 		}
-		if d > waitSlice {
-			continue
-		}
-		res := t.lim.Reserve()
-		if d := res.Delay(); d <= 0 {
-			// Below the rate (a fast run's every call): no timer.
-			if err := ctx.Err(); err != nil {
-				res.Cancel()
-				return err
-			}
+		if res != nil {
 			return nil
-		} else if d <= waitSlice {
-			if !sleep(ctx, d) {
-				res.Cancel()
-				return ctx.Err()
-			}
-			return nil
-		}
-		res.Cancel()
-		if !sleep(ctx, waitSlice) {
-			return ctx.Err()
 		}
 	}
+}
+
+// take reserves, at now, the slot of a call that may go after the returned
+// delay; or, when no slot is due within waitSlice (or a Retry-After pause
+// lasts), returns no reservation and how long to wait before trying again.
+func (t *throttle) take(now time.Time) (time.Duration, *rate.Reservation) {
+	t.mu.Lock()
+	d := t.until.Sub(now)
+	t.mu.Unlock()
+	if d > 0 {
+		return min(d, waitSlice), nil
+	}
+	res := t.lim.ReserveN(now, 1)
+	if d := res.DelayFrom(now); d <= waitSlice {
+		return d, res
+	}
+	res.CancelAt(now)
+	return waitSlice, nil
+}
+
+// nextSlot is how long from now the limiter's next slot is, a Retry-After
+// pause aside (announced on its own).
+func (t *throttle) nextSlot(now time.Time) time.Duration {
+	t.mu.Lock()
+	paused := t.until.After(now)
+	t.mu.Unlock()
+	if paused {
+		return 0
+	}
+	res := t.lim.ReserveN(now, 1)
+	defer res.CancelAt(now)
+	return res.DelayFrom(now)
 }
 
 func (t *throttle) backOff(retryAfter time.Duration) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
+	now := t.now()
 	t.bad.add(now)
 	// A throttled answer or two among many good ones is the API's bucket
 	// catching a burst, not a rate above its limit: cutting for it would
 	// ratchet the rate down.
-	bad, _ := t.bad.perSecond(now)
+	bad := t.bad.lastSecond(now)
 	good, measured := t.good.perSecond(now)
-	if now.Sub(t.lastCut) >= time.Second && (!measured || bad >= max(2, good/100)) {
+	if now.Sub(t.lastCut) >= time.Second && (!measured || float64(bad) >= max(2, good/100)) {
 		t.lastCut, t.lastRaise = now, now
 		cur := float64(t.lim.Limit())
 		next := cur / 2
 		if measured {
 			next = min(cur, below*good)
+			t.confirmed = math.Abs(good-t.ceiling) <= 0.05*t.ceiling
+			t.ceiling, t.hit = good, cur
 		}
-		t.lim.SetLimit(rate.Limit(max(next, t.target/64)))
+		t.setRate(now, max(next, t.target/64))
 	}
 	if until := now.Add(retryAfter); retryAfter > 0 && until.After(t.until) {
 		t.until = until
@@ -464,22 +568,39 @@ func (t *throttle) backOff(retryAfter time.Duration) {
 func (t *throttle) recover() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	now := time.Now()
+	now := t.now()
 	t.good.add(now)
 	if now.Sub(t.lastRaise) < raiseEvery {
 		return
 	}
 	t.lastRaise = now
-	if cur := float64(t.lim.Limit()); cur < t.target {
-		t.lim.SetLimit(rate.Limit(min(t.target, cur*(1+raise)+0.01)))
+	cur := float64(t.lim.Limit())
+	next := cur*(1+raise) + 0.01
+	switch {
+	case cur < fastTo*t.hit:
+		// Back quickly to just under the rate the API took until it
+		// throttled: a cut measured in a bad second can go deep.
+		next = min(cur*(1+fast), fastTo*t.hit)
+	case t.confirmed && cur >= t.ceiling && now.Sub(t.lastCut) < ceilingFor:
+		next = cur * (1 + probe)
 	}
+	if cur < t.target {
+		t.setRate(now, min(t.target, next))
+	}
+}
+
+// setRate sets the limiter's rate at now, its burst 2% of it: a rate cut
+// for the API keeps no burst of the rate asked for.
+func (t *throttle) setRate(now time.Time, r float64) {
+	t.lim.SetLimitAt(now, rate.Limit(r))
+	t.lim.SetBurstAt(now, max(1, int(r*0.02)))
 }
 
 // pausedUntil is the end of the Retry-After pause, zero when there is none.
 func (t *throttle) pausedUntil() time.Time {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if time.Now().After(t.until) {
+	if t.now().After(t.until) {
 		return time.Time{}
 	}
 	return t.until
@@ -522,6 +643,19 @@ func (g *goodRate) perSecond(now time.Time) (float64, bool) {
 		}
 	}
 	return float64(n) / span.Seconds(), n > 0
+}
+
+// lastSecond returns the answers counted over the last second, the slot
+// under way included.
+func (g *goodRate) lastSecond(now time.Time) int {
+	k := now.UnixNano() / int64(raiseEvery)
+	n := 0
+	for _, s := range g.slots {
+		if s.at > k-int64(len(g.slots)) && s.at <= k {
+			n += s.n
+		}
+	}
+	return n
 }
 
 func (t *throttle) current() float64 { return float64(t.lim.Limit()) }

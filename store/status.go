@@ -14,9 +14,9 @@ import (
 // Status summarises a checkpoint for `cardverify status`. Its JSON keys are
 // part of the command line contract.
 type Status struct {
-	// Rows counts data rows; the seven counts below split it by status. A
-	// duplicate row counts with its pair's status, a row whose pair has no
-	// outcome yet as pending.
+	// Rows counts the data rows of the input; the seven counts below split
+	// it by status. A duplicate row counts with its pair's status, a row
+	// whose pair has no outcome yet as pending, and so do the Unread rows.
 	Rows     int `json:"rows"`
 	Match    int `json:"match"`
 	Mismatch int `json:"mismatch"`
@@ -25,15 +25,30 @@ type Status struct {
 	Deferred int `json:"deferred"`
 	Failed   int `json:"failed"`
 	Pending  int `json:"pending"`
+	// Unread counts the rows of the input that no run has read yet (a run
+	// stopped or killed early): they count as the output holds them,
+	// invalid (without a reason in InvalidReasons) or pending. The input's
+	// rows are counted beside the run that reads them; Uncounted says a run
+	// ended before either, so Rows covers only the rows read so far.
+	Unread    int  `json:"unread"`
+	Uncounted bool `json:"uncounted"`
 	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0).
+	// vendor charges for (error_code 0 from the real API).
 	Calls       int `json:"calls"`
 	BilledCalls int `json:"billed_calls"`
-	// PossiblyBilled counts the calls that may have reached the vendor
-	// without an intact answer (a timeout or reset after sending, a cut
-	// body) plus LostAnswers: the vendor may have charged for each. The
-	// vendor's bill is at most BilledCalls + PossiblyBilled.
+	// PossiblyBilled counts the calls to the real API that may have reached
+	// the vendor without an intact answer (a timeout or reset after
+	// sending, a cut body) plus its LostAnswers: the vendor may have
+	// charged for each. The vendor's bill is at most BilledCalls +
+	// PossiblyBilled.
 	PossiblyBilled int `json:"possibly_billed"`
+	// SimulatedCalls counts the calls answered by a simulated API (or made
+	// by a sandbox run): nobody bills them, so they are in neither count
+	// above. SimulatedBilled counts those of them answered error_code 0,
+	// what the real API would have billed (a sandbox run's --max-billed
+	// counts them, to rehearse a real run).
+	SimulatedCalls  int `json:"simulated_calls"`
+	SimulatedBilled int `json:"simulated_billed"`
 	// NoVerdict counts the failed rows whose answer was error_code 0
 	// without a verdict: billed, and never sent again by the tool.
 	NoVerdict int `json:"billed_no_verdict"`
@@ -87,20 +102,24 @@ type RunRecord struct {
 	Ended time.Time `json:"ended_at"`
 	// Stop is why it ended: one of the Stop codes, empty when Ended is
 	// zero.
-	Stop           string  `json:"stop"`
-	Calls          int     `json:"calls"`
-	Billed         int     `json:"billed_calls"`
-	PossiblyBilled int     `json:"possibly_billed"`
-	QPS            float64 `json:"qps"`
-	Endpoint       string  `json:"endpoint"`
-	BaseURL        string  `json:"base_url"`
-	KeyID          string  `json:"key_id"`
-	Sandbox        bool    `json:"sandbox"`
-	Version        string  `json:"version"`
-	User           string  `json:"user"`
-	Host           string  `json:"host"`
-	Command        string  `json:"command"`
-	Output         string  `json:"output"`
+	Stop           string `json:"stop"`
+	Calls          int    `json:"calls"`
+	Billed         int    `json:"billed_calls"`
+	PossiblyBilled int    `json:"possibly_billed"`
+	// SimulatedCalls and SimulatedBilled are the run's share of the
+	// Status fields of these names.
+	SimulatedCalls  int     `json:"simulated_calls"`
+	SimulatedBilled int     `json:"simulated_billed"`
+	QPS             float64 `json:"qps"`
+	Endpoint        string  `json:"endpoint"`
+	BaseURL         string  `json:"base_url"`
+	KeyID           string  `json:"key_id"`
+	Sandbox         bool    `json:"sandbox"`
+	Version         string  `json:"version"`
+	User            string  `json:"user"`
+	Host            string  `json:"host"`
+	Command         string  `json:"command"`
+	Output          string  `json:"output"`
 }
 
 // DayCount is the calls sent on one China calendar day.
@@ -160,6 +179,33 @@ func (db *DB) Status(ctx context.Context) (Status, error) {
 }
 
 func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
+	if err := readCounts(ctx, tx, st); err != nil {
+		return err
+	}
+	if err := db.readRuns(ctx, tx, st); err != nil {
+		return err
+	}
+	if err := readUnread(ctx, tx, st); err != nil {
+		return err
+	}
+	var latest int64
+	if n := len(st.RunLog); n > 0 {
+		r := st.RunLog[n-1]
+		latest = r.ID
+		st.Runs = n
+		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
+		err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
+			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
+		if err != nil {
+			return err
+		}
+	}
+	return db.readOutcomes(ctx, tx, st, latest)
+}
+
+// readCounts counts the recorded rows by status, the invalid rows by reason
+// and the answered calls by error_code into st.
+func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
 	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
 			count(*)
 		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`)
@@ -205,27 +251,15 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 		st.Codes[code] = n
 		return err
 	})
-	if err != nil {
-		return err
-	}
+	return err
+}
 
-	if err := db.readRuns(ctx, tx, st); err != nil {
-		return err
-	}
-	var latest int64
-	if n := len(st.RunLog); n > 0 {
-		r := st.RunLog[n-1]
-		latest = r.ID
-		st.Runs = n
-		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
-		err = tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
-		if err != nil {
-			return err
-		}
-	}
+// readOutcomes reads what st says of the outcomes and the ledger: real and
+// simulated rows, the calls (those of run latest in flight while a process
+// holds the checkpoint), the flagged verdicts and the job's span.
+func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest int64) error {
 	var real int
-	err = tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
 		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
 	if err != nil {
 		return err
@@ -302,20 +336,81 @@ func (db *DB) readRuns(ctx context.Context, tx *sql.Tx, st *Status) error {
 	})
 }
 
+// readUnread counts the rows of the input that no run has read, as the
+// output holds them: the latest count of the input's rows (and of its
+// invalid rows) less the rows recorded. Once a run has read every row
+// (read_all) there are none.
+func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
+	var readAll bool
+	var counted, invalid sql.NullInt64
+	err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM runs WHERE read_all), r.input_rows, r.input_invalid
+		FROM (SELECT 1) LEFT JOIN (SELECT input_rows, input_invalid FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1) r`).
+		Scan(&readAll, &counted, &invalid)
+	switch {
+	case err != nil:
+		return err
+	case readAll || len(st.RunLog) == 0:
+	case !counted.Valid:
+		st.Uncounted = true
+	case int(counted.Int64) > st.Rows:
+		st.Unread = int(counted.Int64) - st.Rows
+		bad := min(max(int(invalid.Int64)-st.Invalid, 0), st.Unread)
+		st.Rows += st.Unread
+		st.Invalid += bad
+		st.Pending += st.Unread - bad
+	}
+	return nil
+}
+
+// SetInputRows records that the input of run runID has n data rows, invalid
+// of them invalid (as the reader yields them, with the run's options), so
+// that Status counts the rows not read yet as the output holds them. It
+// returns once the record is durable.
+func (db *DB) SetInputRows(ctx context.Context, runID int64, n, invalid int) error {
+	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
+		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID); err != nil {
+			return 0, fmt.Errorf("record the rows of run %d's input: %w", runID, err)
+		}
+		return 0, nil
+	})
+	return err
+}
+
+// InputRows returns the latest recorded count of the input's data rows
+// (SetInputRows), and whether there is one.
+func (db *DB) InputRows(ctx context.Context) (int, bool, error) {
+	var n sql.NullInt64
+	err := db.rdb.QueryRowContext(ctx, "SELECT input_rows FROM runs WHERE input_rows IS NOT NULL ORDER BY id DESC LIMIT 1").Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
+	}
+	if err != nil {
+		return 0, false, fmt.Errorf("read checkpoint %s runs: %w", db.path, err)
+	}
+	return int(n.Int64), n.Valid, nil
+}
+
 // possiblyBilled is the SQL condition of a ledger call (c, with its answer
 // a or none) that may have been billed without an intact answer: no answer
 // recorded (a lost answer), or an answer that is not the vendor's after the
 // call may have reached it.
 const possiblyBilled = "(a.call IS NULL OR a.possibly_billed = 1)"
 
+// simulatedCall is the SQL condition of a ledger call (c, with its answer a
+// or none, and its run r) that no vendor bills: answered by a simulated API,
+// or made by a sandbox run, whose API is in the process.
+const simulatedCall = "(coalesce(a.simulated, 0) = 1 OR coalesce(r.sandbox, 0) = 1)"
+
 // readCalls counts the ledger's calls into st: in all, per run and per
-// China day, in one pass. Calls of run inFlightRun without an answer are in
+// China day, in one pass; billed and possibly billed count real calls only. Calls of run inFlightRun without an answer are in
 // flight: neither lost nor possibly billed yet.
 func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun int64) error {
-	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed), 0),
+	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed AND NOT `+simulatedCall+`), 0),
 			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?1), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?1), 0),
-			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1)), 0)
-		FROM calls c LEFT JOIN answers a ON a.call = c.id GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
+			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1) AND NOT `+simulatedCall+`), 0),
+			coalesce(sum(`+simulatedCall+`), 0), coalesce(sum(a.billed AND `+simulatedCall+`), 0)
+		FROM calls c LEFT JOIN answers a ON a.call = c.id LEFT JOIN runs r ON r.id = c.run
+		GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
 	if err != nil {
 		return err
 	}
@@ -326,11 +421,13 @@ func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun
 	return scanEach(rs, func(rs *sql.Rows) error {
 		var run int64
 		var day string
-		var calls, billed, lost, inFlight, possibly int
-		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly); err != nil {
+		var calls, billed, lost, inFlight, possibly, simulated, simBilled int
+		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly, &simulated, &simBilled); err != nil {
 			return err
 		}
 		st.Calls += calls
+		st.SimulatedCalls += simulated
+		st.SimulatedBilled += simBilled
 		st.BilledCalls += billed
 		st.LostAnswers += lost
 		st.InFlight += inFlight
@@ -339,6 +436,8 @@ func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun
 			r.Calls += calls
 			r.Billed += billed
 			r.PossiblyBilled += possibly
+			r.SimulatedCalls += simulated
+			r.SimulatedBilled += simBilled
 		}
 		if n := len(st.Days); n == 0 || st.Days[n-1].Day != day {
 			st.Days = append(st.Days, DayCount{Day: day})

@@ -888,9 +888,11 @@ func TestReadAll(t *testing.T) {
 	}
 }
 
-// TestStatusRunLogAndDays records two runs, the second a sandbox run on the
-// next China day with a lost answer and a timeout, and checks the run log,
-// the calls per China day and the rows per source against literal counts.
+// TestStatusRunLogAndDays records two runs, the second on the next China
+// day with an answer of a simulated API (`cardverify sandbox` through
+// --base-url), a lost answer and a timeout, and checks the run log, the
+// calls per China day and the rows per source against literal counts: the
+// simulated answer is billed by nobody.
 func TestStatusRunLogAndDays(t *testing.T) {
 	ctx := context.Background()
 	db, path := tempDB(t)
@@ -911,12 +913,12 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.EndRun(ctx, id1, base.Add(time.Hour), StopBudget); err != nil {
 		t.Fatal(err)
 	}
-	// Run 2, a sandbox run at 00:30 China time on 2026-11-28 (16:30 UTC on
-	// the 27th): one billed answer, one timeout, one call whose answer is
-	// never recorded.
+	// Run 2, at 00:30 China time on 2026-11-28 (16:30 UTC on the 27th):
+	// one simulated answer of code 0, one timeout, one call whose answer
+	// is never recorded.
 	day2 := time.Date(2026, 11, 27, 16, 30, 0, 0, time.UTC)
 	ri2 := ri
-	ri2.Started, ri2.QPS, ri2.Sandbox, ri2.User, ri2.Host = day2, 20, true, "bob", "box2"
+	ri2.Started, ri2.QPS, ri2.User, ri2.Host = day2, 20, "bob", "box2"
 	id2, err := db.BeginRun(ctx, ri2)
 	if err != nil {
 		t.Fatal(err)
@@ -928,7 +930,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	}
 	so := outcome(known[4].FirstRow, pipeline.Match, day2)
 	so.Simulated = true
-	sim.Duration, sim.HTTPStatus, sim.Answered, sim.JobID, sim.Billed = time.Millisecond, 200, true, so.JobID, true
+	sim.Duration, sim.HTTPStatus, sim.Answered, sim.JobID, sim.Billed, sim.Simulated = time.Millisecond, 200, true, so.JobID, true, true
 	if err := db.End(ctx, sid, sim, &so); err != nil {
 		t.Fatal(err)
 	}
@@ -949,20 +951,12 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.Close(); err != nil { // run 2 dies: no end recorded
 		t.Fatal(err)
 	}
-	ro, err := OpenReadOnly(ctx, path, "")
-	if err != nil {
-		t.Fatal(err)
+	st := readOnlyStatus(t, path)
+	if st.Calls != 7 || st.BilledCalls != 3 || st.PossiblyBilled != 2 || st.LostAnswers != 1 || st.SimulatedCalls != 1 || st.SimulatedBilled != 1 {
+		t.Errorf("calls %d, billed %d, possibly billed %d, lost %d, simulated %d (%d of code 0); want 7, 3, 2, 1, 1 (1)",
+			st.Calls, st.BilledCalls, st.PossiblyBilled, st.LostAnswers, st.SimulatedCalls, st.SimulatedBilled)
 	}
-	defer ro.Close()
-	st, err := ro.Status(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if st.Calls != 7 || st.BilledCalls != 4 || st.PossiblyBilled != 2 || st.LostAnswers != 1 {
-		t.Errorf("calls %d, billed %d, possibly billed %d, lost %d; want 7, 4, 2, 1",
-			st.Calls, st.BilledCalls, st.PossiblyBilled, st.LostAnswers)
-	}
-	wantDays := []DayCount{{Day: "2026-11-27", Calls: 4, Billed: 3}, {Day: "2026-11-28", Calls: 3, Billed: 1, PossiblyBilled: 2}}
+	wantDays := []DayCount{{Day: "2026-11-27", Calls: 4, Billed: 3}, {Day: "2026-11-28", Calls: 3, Billed: 0, PossiblyBilled: 2}}
 	if fmt.Sprint(st.Days) != fmt.Sprint(wantDays) {
 		t.Errorf("days %+v, want %+v", st.Days, wantDays)
 	}
@@ -976,9 +970,9 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if fmt.Sprint(r1) != fmt.Sprint(want1) {
 		t.Errorf("run 1\n got  %+v\n want %+v", r1, want1)
 	}
-	if r2.ID != id2 || !r2.Ended.IsZero() || r2.Stop != "" || r2.Calls != 3 || r2.Billed != 1 || r2.PossiblyBilled != 2 ||
-		r2.QPS != 20 || !r2.Sandbox || r2.User != "bob" || r2.Host != "box2" {
-		t.Errorf("run 2 = %+v; want id %d, no end, 3 calls, 1 billed, 2 possibly billed, QPS 20, sandbox, bob@box2", r2, id2)
+	if r2.ID != id2 || !r2.Ended.IsZero() || r2.Stop != "" || r2.Calls != 3 || r2.Billed != 0 || r2.PossiblyBilled != 2 ||
+		r2.QPS != 20 || r2.Sandbox || r2.User != "bob" || r2.Host != "box2" {
+		t.Errorf("run 2 = %+v; want id %d, no end, 3 calls, 0 billed, 2 possibly billed, QPS 20, bob@box2", r2, id2)
 	}
 	// Rows 2-5 were answered by the real API, row 6 by the sandbox; row 7
 	// has no outcome.
@@ -987,5 +981,52 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	}
 	if !st.FirstAt.Equal(base) || !st.LastAt.Equal(day2.Add(time.Minute)) {
 		t.Errorf("first %v, last %v; want %v, %v", st.FirstAt, st.LastAt, base, day2.Add(time.Minute))
+	}
+}
+
+// TestStatusSandboxRunNotBilled records a sandbox run (its API is in the
+// process) with a code-0 answer, a timeout and a call killed in flight:
+// nobody bills any of them, so the job has no billed and no possibly
+// billed call, and three simulated calls, one of code 0.
+func TestStatusSandboxRunNotBilled(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	ri := RunInfo{InputPath: "list.csv", InputSHA256: strings.Repeat("ab", 32), Endpoint: "plain", Sandbox: true, Started: base}
+	if _, err := db.BeginRun(ctx, ri); err != nil {
+		t.Fatal(err)
+	}
+	known := plan(t, db, people(3, 0, 7), 10)
+	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card, Attempt: 1, SentAt: base}
+	id, err := db.Begin(ctx, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := outcome(known[0].FirstRow, pipeline.Match, base)
+	o.Simulated = true
+	c.Duration, c.HTTPStatus, c.Answered, c.JobID, c.Billed, c.Simulated = time.Millisecond, 200, true, o.JobID, true, true
+	if err := db.End(ctx, id, c, &o); err != nil {
+		t.Fatal(err)
+	}
+	timeout := pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, Attempt: 1, SentAt: base}
+	if id, err = db.Begin(ctx, timeout); err != nil {
+		t.Fatal(err)
+	}
+	timeout.Duration, timeout.MayReachBank, timeout.PossiblyBilled = 10*time.Second, true, true
+	if err := db.End(ctx, id, timeout, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Begin(ctx, pipeline.Call{Row: known[2].FirstRow, Pair: known[2].Pair, Card: known[2].Card, Attempt: 1, SentAt: base}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil { // killed with a call in flight
+		t.Fatal(err)
+	}
+	st := readOnlyStatus(t, path)
+	if st.Calls != 3 || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.SimulatedCalls != 3 || st.SimulatedBilled != 1 || st.LostAnswers != 1 {
+		t.Errorf("calls %d, billed %d, possibly billed %d, simulated %d (%d of code 0), lost %d; want 3, 0, 0, 3 (1), 1",
+			st.Calls, st.BilledCalls, st.PossiblyBilled, st.SimulatedCalls, st.SimulatedBilled, st.LostAnswers)
+	}
+	if len(st.Days) != 1 || st.Days[0].Billed != 0 || st.Days[0].PossiblyBilled != 0 || len(st.RunLog) != 1 || st.RunLog[0].Billed != 0 {
+		t.Errorf("days %+v, runs %+v: want nothing billed", st.Days, st.RunLog)
 	}
 }

@@ -157,6 +157,9 @@ func (p *summaryPage) fields(st *stats) {
 	field(l.fields.calls, sum.Calls)
 	field(l.fields.billed, sum.BilledCalls)
 	field(l.fields.possibly, sum.PossiblyBilled)
+	if sum.SimulatedCalls > 0 {
+		field(l.fields.simulated, sum.SimulatedCalls)
+	}
 	if sum.NoJobID > 0 {
 		field(l.fields.noJobID, sum.NoJobID)
 	}

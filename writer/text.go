@@ -42,7 +42,7 @@ type lang struct {
 type summaryFields struct {
 	version, input, sha, sheet, output, rows, source, billed, possibly, calls,
 	endpoint, url, keyID, operator, runs, start, end,
-	price, cost, costMax, saved, noJobID string
+	price, cost, costMax, saved, noJobID, simulated string
 }
 
 var langs = map[string]*lang{
@@ -57,7 +57,8 @@ var langs = map[string]*lang{
 			version: "工具版本", input: "输入文件", sha: "输入文件 SHA-256", sheet: "工作表",
 			output: "输出文件", rows: "数据行数", source: "核验结果来源",
 			billed: "计费调用次数", possibly: "可能计费的调用次数（应答未完整收到）", calls: "调用总次数",
-			endpoint: "接口", url: "接口地址", keyID: "API 密钥标识（非密钥本身）", operator: "操作人（系统用户@主机）",
+			simulated: "模拟调用次数（模拟接口，不计费）",
+			endpoint:  "接口", url: "接口地址", keyID: "API 密钥标识（非密钥本身）", operator: "操作人（系统用户@主机）",
 			runs: "运行次数", start: "开始时间", end: "结束时间",
 			price: "单价（元/次计费调用）", cost: "费用（计费调用 × 单价，元）", costMax: "费用上限（计费 + 可能计费 × 单价，元）", saved: "沿用历史结果节省（沿用行数 × 单价，元）",
 			noJobID: "无核验单号的结果行数",
@@ -112,7 +113,8 @@ var langs = map[string]*lang{
 			version: "Tool version", input: "Input file", sha: "Input SHA-256", sheet: "Sheet",
 			output: "Output file", rows: "Data rows", source: "Verdicts from",
 			billed: "Billed calls", possibly: "Possibly billed calls (answer not received intact)", calls: "Total calls",
-			endpoint: "Endpoint", url: "API address", keyID: "API key identifier (not the key)", operator: "Run by (OS user@host)",
+			simulated: "Simulated calls (a simulated API: billed by nobody)",
+			endpoint:  "Endpoint", url: "API address", keyID: "API key identifier (not the key)", operator: "Run by (OS user@host)",
 			runs: "Number of runs", start: "Started", end: "Ended",
 			price: "Price (yuan per billed call)", cost: "Cost (billed calls × price, yuan)", costMax: "Cost at most (billed + possibly billed × price, yuan)", saved: "Saved by reuse (reused rows × price, yuan)",
 			noJobID: "Verdicts without a jobid",

@@ -47,6 +47,7 @@
 package writer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -109,6 +110,9 @@ type Summary struct {
 	// intact answer: the bill lies between BilledCalls and
 	// BilledCalls+PossiblyBilled.
 	PossiblyBilled int
+	// SimulatedCalls counts the calls a simulated API answered: billed by
+	// nobody, so neither in BilledCalls nor in the cost.
+	SimulatedCalls int
 	// NoJobID counts the verdicts that came without a jobid.
 	NoJobID    int
 	Start, End time.Time
@@ -575,19 +579,31 @@ const legacyPending = "not verified yet: run the same command again to resume"
 // the temporary file is removed, the target is left as it was, and the error
 // names the path; a full disk or a read-only directory is said so. Close
 // after Close or Abort does nothing.
-func (w *Writer) Close() error {
+func (w *Writer) Close() error { return w.CloseContext(context.Background()) }
+
+// CloseContext is Close, given up when ctx ends: finishing a large XLSX
+// output takes seconds, and a Ctrl-C must not wait for it. Given up, it
+// removes the temporary file, leaves the target as it was and returns an
+// error wrapping ctx's.
+func (w *Writer) CloseContext(ctx context.Context) error {
 	if w.done {
 		return nil
 	}
 	if w.err == nil && w.held != nil {
 		w.err = w.release()
 	}
+	if w.err == nil {
+		w.err = ctx.Err()
+	}
 	if w.err != nil {
 		w.Abort()
 		return w.err
 	}
 	w.done = true
-	err := w.fmt.finish(w.tmp, &w.stats)
+	err := w.fmt.finish(ctxWriter{ctx, w.tmp}, &w.stats)
+	if err == nil {
+		err = ctx.Err()
+	}
 	if err == nil {
 		err = w.tmp.Sync()
 	}
@@ -614,6 +630,20 @@ func (w *Writer) Close() error {
 	}
 	removeStale(w.path, time.Now().Add(-staleAfter))
 	return nil
+}
+
+// ctxWriter writes to w until ctx ends, then fails every write with ctx's
+// error.
+type ctxWriter struct {
+	ctx context.Context
+	w   io.Writer
+}
+
+func (c ctxWriter) Write(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.w.Write(p)
 }
 
 // staleAfter is the age past which a temporary output beside the target is

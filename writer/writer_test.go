@@ -2,6 +2,7 @@ package writer
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"errors"
 	"flag"
@@ -1361,6 +1362,66 @@ func TestTemporaryOutput(t *testing.T) {
 	for _, name := range keep {
 		if _, err := os.Stat(filepath.Join(dir, name)); err != nil {
 			t.Errorf("RemoveTemporaries removed %s", name)
+		}
+	}
+}
+
+// cancellingFile cancels its context at its first write: a stop that
+// arrives while the output is being finished.
+type cancellingFile struct {
+	*os.File
+	cancel context.CancelFunc
+}
+
+func (f *cancellingFile) Write(p []byte) (int, error) {
+	f.cancel()
+	return f.File.Write(p)
+}
+
+// TestCloseContextStops gives up finishing the output when its context
+// ends, before Close or while the document is written: the error says so,
+// the previous output is left as it was and no temporary file remains.
+func TestCloseContextStops(t *testing.T) {
+	const old = "the previous output\n"
+	for _, file := range []string{"out.xlsx", "out.csv"} {
+		for _, during := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/during=%v", file, during), func(t *testing.T) {
+				dir := t.TempDir()
+				path := filepath.Join(dir, file)
+				if err := os.WriteFile(path, []byte(old), 0o640); err != nil {
+					t.Fatal(err)
+				}
+				ctx, cancel := context.WithCancel(context.Background())
+				defer cancel()
+				createTemp := func(dir, pattern string) (tempFile, error) {
+					f, err := os.CreateTemp(dir, pattern)
+					if err != nil || !during {
+						return f, err
+					}
+					return &cancellingFile{File: f, cancel: cancel}, nil
+				}
+				w, err := create(path, Options{CardCol: 2}, createTemp)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, r := range fixture() {
+					if err := w.Write(r.rec, r.o); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if !during {
+					cancel()
+				}
+				if err := w.CloseContext(ctx); !errors.Is(err, context.Canceled) {
+					t.Errorf("CloseContext after the context ended = %v, want context.Canceled", err)
+				}
+				if b, err := os.ReadFile(path); err != nil || string(b) != old {
+					t.Errorf("the previous output is now %q (%v), want it as it was", b, err)
+				}
+				if m, _ := filepath.Glob(filepath.Join(dir, ".*.tmp-*")); len(m) > 0 {
+					t.Errorf("temporary files left: %v", m)
+				}
+			})
 		}
 	}
 }

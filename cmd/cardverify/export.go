@@ -6,6 +6,7 @@ import (
 	"fmt"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
+	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
@@ -23,8 +24,22 @@ func (a *app) export(ctx context.Context, args []string) error {
 		return err
 	}
 	c.Now = a.now
+	// Nothing to finish for an export: the first Ctrl-C ends it at once,
+	// leaving no partial output.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-a.stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	st, err := job.Export(ctx, c, version)
 	if err != nil {
+		if ctx.Err() != nil {
+			return msg.Errorf(pipeline.ErrIncomplete, msg.ExportStopped, c.Out)
+		}
 		return err
 	}
 	fmt.Fprintln(a.stderr, a.say(msg.ExportDone, st.Rows, st.Match, st.Mismatch, st.Pending, c.Out))

@@ -11,6 +11,7 @@ import (
 	"github.com/schollz/progressbar/v3"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 )
 
 // progress shows how a run is going: a bar on a terminal, a line every
@@ -27,8 +28,10 @@ type progress struct {
 	plain bool
 	total int // data rows expected, 0 if unknown
 	text  *progressText
+	lang  string
 	next  time.Time
 	pause time.Time // the last pause logged
+	wait  time.Time // the last wait logged
 	last  pipeline.Stats
 	now   func() time.Time // the app's clock
 }
@@ -47,15 +50,15 @@ func progressEvery(mode string, w io.Writer) time.Duration {
 
 // progressText is the wording of the progress line in one language.
 type progressText struct {
-	prefix, rows, before, rate, eta, billed, possibly, failed, invalid, throttled, paused string
+	prefix, rows, before, rate, eta, billed, possibly, simulated, failed, invalid, throttled, paused string
 }
 
 var progressTexts = map[string]*progressText{
 	"zh": {prefix: "本次运行：", rows: "%s 行", before: "（其中 %d 行此前已完成）", rate: "%.1f 次/秒", eta: "预计剩余 %s",
-		billed: "计费 %d", possibly: "可能计费 %d", failed: "失败 %d", invalid: "无效 %d",
+		billed: "计费 %d", possibly: "可能计费 %d", simulated: "模拟调用 %d（不计费）", failed: "失败 %d", invalid: "无效 %d",
 		throttled: "接口限流 %.1f/%.0f 次/秒", paused: "接口要求暂停（Retry-After）至 %s，按 Ctrl-C 停止"},
 	"en": {prefix: "this run: ", rows: "%s rows", before: " (%d done before)", rate: "%.1f calls/s", eta: "ETA %s",
-		billed: "billed %d", possibly: "possibly billed %d", failed: "failed %d", invalid: "invalid %d",
+		billed: "billed %d", possibly: "possibly billed %d", simulated: "simulated %d (not billed)", failed: "failed %d", invalid: "invalid %d",
 		throttled: "throttled %.1f/%.0f calls/s", paused: "paused by the API (Retry-After) until %s, Ctrl-C to stop"},
 }
 
@@ -70,7 +73,7 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 	if text == nil {
 		text = progressTexts["zh"]
 	}
-	p := &progress{w: a.stderr, total: max(total, 0), text: text, now: a.now}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text, lang: lang, now: a.now}
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -129,6 +132,9 @@ func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 	if s.PossiblyBilled > 0 {
 		add(8, " · "+t.possibly, s.PossiblyBilled)
 	}
+	if s.Simulated > 0 {
+		add(6, " · "+t.simulated, s.Simulated)
+	}
 	add(5, " · "+t.failed, s.Outcomes[pipeline.Failed])
 	add(2, " · "+t.invalid, s.Invalid)
 	if s.QPS > 0 && s.Limit < s.QPS*0.99 {
@@ -136,6 +142,8 @@ func (p *progress) line(s pipeline.Stats, now time.Time, width int) string {
 	}
 	if wait := s.PausedUntil.Sub(now); wait >= time.Second {
 		add(7, " · "+t.paused, pipeline.ChinaClock(s.PausedUntil, now))
+	} else if wait := s.WaitUntil.Sub(now); wait >= time.Second && s.WaitWhy != "" {
+		add(7, " · %s", msg.Say(p.lang, s.WaitWhy, pipeline.ChinaClock(s.WaitUntil, now)))
 	}
 	text := func() string {
 		var b strings.Builder
@@ -210,14 +218,19 @@ func (p *progress) update(s pipeline.Stats) {
 	}
 }
 
-// newPause reports a pause longer than pauseShown not logged yet, so that a
-// log says at once why it falls silent.
+// newPause reports a pause longer than pauseShown not logged yet (asked by
+// the API, or every worker waiting: Stats.WaitUntil), so that a log says at
+// once why it falls silent.
 func (p *progress) newPause(s pipeline.Stats, now time.Time) bool {
-	if s.PausedUntil.Sub(now) <= pauseShown || s.PausedUntil.Equal(p.pause) {
-		return false
+	switch {
+	case s.PausedUntil.Sub(now) > pauseShown && !s.PausedUntil.Equal(p.pause):
+		p.pause = s.PausedUntil
+		return true
+	case s.WaitUntil.Sub(now) > pauseShown && s.WaitUntil.After(p.wait):
+		p.wait = s.WaitUntil
+		return true
 	}
-	p.pause = s.PausedUntil
-	return true
+	return false
 }
 
 func (p *progress) finish() {

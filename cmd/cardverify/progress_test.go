@@ -15,6 +15,12 @@ func TestProgressLine(t *testing.T) {
 	resumed.Outcomes[pipeline.Failed] = 3
 	throttled := resumed
 	throttled.Skipped, throttled.PossiblyBilled, throttled.Limit, throttled.PausedUntil = 0, 0, 2.5, now.Add(30*time.Second)
+	waiting := resumed
+	waiting.Skipped, waiting.PossiblyBilled, waiting.Limit, waiting.WaitUntil, waiting.WaitWhy = 0, 0, 10, now.Add(30*time.Second), pipeline.WaitRetry
+	slowed := waiting
+	slowed.Limit, slowed.WaitWhy = 0.1, pipeline.WaitThrottle
+	simulated := resumed
+	simulated.Skipped, simulated.Billed, simulated.PossiblyBilled, simulated.Simulated = 0, 0, 0, 320
 	for _, tc := range []struct {
 		name, lang string
 		s          pipeline.Stats
@@ -32,6 +38,16 @@ func TestProgressLine(t *testing.T) {
 			"this run: 590 rows · 3.2 calls/s · billed 280 · failed 3 · invalid 7 · throttled 2.5/10 calls/s · paused by the API (Retry-After) until 10:02:10 CST, Ctrl-C to stop"},
 		{"throttled and paused zh", "zh", throttled, 0, 0,
 			"本次运行：590 行 · 3.2 次/秒 · 计费 280 · 失败 3 · 无效 7 · 接口限流 2.5/10 次/秒 · 接口要求暂停（Retry-After）至 10:02:10 CST，按 Ctrl-C 停止"},
+		{"waiting to retry en", "en", waiting, 0, 0,
+			"this run: 590 rows · 3.2 calls/s · billed 280 · failed 3 · invalid 7 · every call waits to retry, the next at 10:02:10 CST, Ctrl-C to stop"},
+		{"waiting to retry zh", "zh", waiting, 0, 0,
+			"本次运行：590 行 · 3.2 次/秒 · 计费 280 · 失败 3 · 无效 7 · 所有调用都在等待重试，下一次在 10:02:10 CST，按 Ctrl-C 可停止"},
+		{"slowed en", "en", slowed, 0, 0,
+			"this run: 590 rows · 3.2 calls/s · billed 280 · failed 3 · invalid 7 · throttled 0.1/10 calls/s · slowed down after the API throttled, the next call at 10:02:10 CST, Ctrl-C to stop"},
+		{"simulated en", "en", simulated, 0, 0,
+			"this run: 590 rows · 3.2 calls/s · billed 0 · simulated 320 (not billed) · failed 3 · invalid 7"},
+		{"simulated zh", "zh", simulated, 0, 0,
+			"本次运行：590 行 · 3.2 次/秒 · 计费 0 · 模拟调用 320（不计费） · 失败 3 · 无效 7"},
 		// A narrow terminal: the least needed parts go first.
 		{"narrow en", "en", resumed, 1000, 80,
 			"this run: 590/1000 rows · ETA 1m45s · billed 280 · possibly billed 2 · failed 3"},

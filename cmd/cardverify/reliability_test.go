@@ -137,6 +137,7 @@ type fullStatus struct {
 	InFlight       int         `json:"in_flight"`
 	Codes          map[int]int `json:"codes"`
 	Simulated      int         `json:"simulated"`
+	SimulatedCalls int         `json:"simulated_calls"`
 	Sandbox        bool        `json:"sandbox"`
 	// InvalidReasons counts invalid rows by reason.
 	InvalidReasons map[string]int `json:"invalid_reasons"`

@@ -83,7 +83,11 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Rows == 0 {
 		fmt.Fprintln(w, a.say(msg.RunNothing, took.Round(time.Millisecond)))
 	} else {
-		fmt.Fprintln(w, a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond), s.PossiblyBilled))
+		this := a.say(msg.RunThis, s.Calls, s.Billed, s.Skipped, took.Round(time.Millisecond), s.PossiblyBilled)
+		if s.Simulated > 0 {
+			this = msg.Join(a.lang, this, a.say(msg.RunSimulated, s.Simulated))
+		}
+		fmt.Fprintln(w, this)
 	}
 	if s.Reused > 0 {
 		fmt.Fprintln(w, a.say(msg.RunReused, s.Reused, pipeline.ChinaTime(s.OldestReused)))

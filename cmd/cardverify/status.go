@@ -87,16 +87,27 @@ func (a *app) printStatus(path, keyID string, st store.Status) {
 	}
 	fmt.Fprintln(w, endpoint)
 	fmt.Fprintln(w, a.say(msg.StatusRuns, st.Runs, pipeline.ChinaTime(st.FirstAt), pipeline.ChinaTime(st.LastAt)))
-	fmt.Fprintln(w, a.say(msg.StatusRows, st.Rows))
+	rows := a.say(msg.StatusRows, st.Rows)
+	switch {
+	case st.Unread > 0:
+		rows += a.say(msg.StatusUnread, st.Unread)
+	case st.Uncounted:
+		rows += a.say(msg.StatusUncount)
+	}
+	fmt.Fprintln(w, rows)
 	for _, s := range pipeline.Statuses {
 		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}
 	fmt.Fprintln(w, a.withLost(a.say(msg.StatusCalls, st.Calls, st.BilledCalls, st.PossiblyBilled), msg.StatusLost, st))
 }
 
-// withLost is line followed, when there are any, by the calls whose answer
-// was lost (said with code lost) and the billed answers without a verdict.
+// withLost is line followed, when there are any, by the simulated calls,
+// the calls whose answer was lost (said with code lost) and the billed
+// answers without a verdict.
 func (a *app) withLost(line string, lost pipeline.Code, st store.Status) string {
+	if st.SimulatedCalls > 0 {
+		line = msg.Join(a.lang, line, a.say(msg.RunSimulated, st.SimulatedCalls))
+	}
 	if st.LostAnswers > 0 {
 		line = msg.Join(a.lang, line, a.say(lost, st.LostAnswers))
 	}

@@ -57,7 +57,7 @@ func TestTrustUnreachableStops(t *testing.T) {
 			out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
 			args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
 				"--qps", "1000", "--workers", fmt.Sprint(workers), "--timeout", "3s"}
-			before := srv.Calls()
+			before, charged := srv.Calls(), srv.Charged()
 			r := run(t, time.Minute, secrets(), append(args, "--base-url", tc.base)...)
 			assertNoPanic(t, r.result)
 			if r.code != 3 {
@@ -87,6 +87,9 @@ func TestTrustUnreachableStops(t *testing.T) {
 			if n := srv.Calls() - before; n != rowsN {
 				t.Errorf("the right API got %d calls, want %d (one per row)", n, rowsN)
 			}
+			if st := statusOf(t, db); srv.Charged()-charged > st.BilledCalls+st.PossiblyBilled {
+				t.Errorf("the vendor would bill %d for this job, which counts %d + %d", srv.Charged()-charged, st.BilledCalls, st.PossiblyBilled)
+			}
 		})
 	}
 }
@@ -109,8 +112,12 @@ func TestTrustWrongOpenID(t *testing.T) {
 		t.Errorf("status %+v: want every row pending, none rejected", st)
 	}
 	r = run(t, time.Minute, secrets(), args...)
-	if st := statusOf(t, db); r.code != 0 || st.Match+st.Mismatch != rowsN {
+	st := statusOf(t, db)
+	if r.code != 0 || st.Match+st.Mismatch != rowsN {
 		t.Errorf("with the right openid: exit %d, status %+v; want 0 and every row verified\n%s", r.code, st, r.stderr)
+	}
+	if charged := j.srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
 	}
 }
 
@@ -159,6 +166,34 @@ func TestTrustPossiblyBilled(t *testing.T) {
 	}
 }
 
+// TestTrustPausedPastTimeout stops the process (SIGSTOP) for longer than
+// --timeout while calls are in flight, then lets it go on: the fake answered
+// and billed those calls during the pause, so whatever the client makes of
+// them after, the vendor's count never exceeds billed + possibly billed.
+func TestTrustPausedPastTimeout(t *testing.T) {
+	const rowsN = 60
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 300 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
+		"--qps", "100", "--workers", "8", "--timeout", "1s")
+	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 10 && time.Now().Before(deadline); {
+		time.Sleep(5 * time.Millisecond)
+	}
+	p.cmd.Process.Signal(syscall.SIGSTOP)
+	time.Sleep(2 * time.Second) // the calls in flight are answered, and billed, meanwhile
+	p.cmd.Process.Signal(syscall.SIGCONT)
+	p.wait(t, time.Minute)
+	st := statusOf(t, db)
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d calls, the tool counts %d billed + %d possibly billed\n%s", charged, st.BilledCalls, st.PossiblyBilled, p.stderr.String())
+	}
+	if st.Match+st.Mismatch != rowsN {
+		t.Errorf("status %+v: want every row verified\n%s", st, p.stderr.String())
+	}
+}
+
 // TestTrustMaxBilledCountsPossiblyBilled runs a job whose every first call
 // is lost after sending, in runs of --max-billed 10: the vendor's count
 // must never exceed 10, and a later run must see the earlier runs' calls.
@@ -202,8 +237,13 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	if r.code != 4 {
 		t.Fatalf("sandbox run: exit %d, want 4 (budget)\n%s", r.code, r.stderr)
 	}
-	if st := statusOf(t, db); st.Simulated != 15 {
-		t.Errorf("after the sandbox run: %d simulated rows, want 15", st.Simulated)
+	// Nobody bills a simulated call: neither billed nor possibly billed.
+	if st := statusOf(t, db); st.Simulated != 15 || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.SimulatedCalls != st.Calls || st.Calls < 15 {
+		t.Errorf("after the sandbox run: %d simulated rows, %d billed + %d possibly billed of %d calls, %d simulated; want 15 rows, 0 + 0, every call simulated",
+			st.Simulated, st.BilledCalls, st.PossiblyBilled, st.Calls, st.SimulatedCalls)
+	}
+	if !strings.Contains(r.stderr, " 0 billed, 0 possibly billed") || !strings.Contains(r.stderr, "simulated calls (a simulated API: billed by nobody)") {
+		t.Errorf("the last lines do not say the simulated calls apart from the billed ones:\n%s", r.stderr)
 	}
 	col, rows := readCSV(t, out)
 	for _, row := range rows {
@@ -220,8 +260,8 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	if n := srv.Calls(); n != rowsN {
 		t.Errorf("the real API got %d calls, want %d: every row verified for real", n, rowsN)
 	}
-	if st := statusOf(t, db); st.Simulated != 0 || st.Match+st.Mismatch != rowsN {
-		t.Errorf("status %+v: want every row real", st)
+	if st := statusOf(t, db); st.Simulated != 0 || st.Match+st.Mismatch != rowsN || st.BilledCalls != srv.Charged() {
+		t.Errorf("status %+v: want every row real, billed as the fake bills (%d)", st, srv.Charged())
 	}
 	col, rows = readCSV(t, out)
 	for _, row := range rows {
@@ -234,8 +274,8 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 	sb := juhetest.NewSandbox(t, juhetest.Options{Key: testKey})
 	out2, db2 := filepath.Join(dir, "out2.csv"), filepath.Join(dir, "list2.db")
 	r = run(t, time.Minute, secrets(), "run", in, "--out", out2, "--db", db2, "--lang", "en", "--progress", "none", "--base-url", sb.URL)
-	if st := statusOf(t, db2); st.Simulated != rowsN || !st.Sandbox {
-		t.Errorf("through --base-url: exit %d, status %+v; want every row simulated\n%s", r.code, st, r.stderr)
+	if st := statusOf(t, db2); st.Simulated != rowsN || !st.Sandbox || st.BilledCalls != 0 || st.SimulatedCalls != rowsN {
+		t.Errorf("through --base-url: exit %d, status %+v; want every row and call simulated, none billed\n%s", r.code, st, r.stderr)
 	}
 	col, rows = readCSV(t, out2)
 	for _, row := range rows {
@@ -316,34 +356,119 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	srv.Script(cs[0].card, juhetest.TooMany("3600"))
 	dir := t.TempDir()
 	in := writeCustomers(t, dir, "list.csv", cs, 0)
-	cmd := exec.Command(binPath, "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+	p := startBinary(t, secrets(), "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
 		"--base-url", srv.URL, "--workers", "1")
-	cmd.Env = append(os.Environ(), secrets()...)
-	var stderr syncBuffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	p.waitSays(t, "paused by the API (Retry-After) until", 20*time.Second)
+	if !strings.Contains(p.stderr.String(), "CST") {
+		t.Errorf("the pause's end is not in China time:\n%s", p.stderr.String())
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for !strings.Contains(stderr.String(), "paused by the API (Retry-After) until") {
+	p.interrupt(t, 3*time.Second)
+}
+
+// TestTrustHiddenLimitConverges runs the binary against a fake whose hidden
+// limit (50 calls a second, 10011 above it) is a fifth of --qps: after 10 s
+// to settle, at least 0.95 of the limit is answered and at most 3% of the
+// calls are throttled; no row fails, and the fake bills no more than the
+// tool counts. It takes half a minute: not in -short (the throttle's own
+// convergence test, on a simulated clock, is).
+func TestTrustHiddenLimitConverges(t *testing.T) {
+	if testing.Short() {
+		t.Skip("half a minute against a hidden limit; TestThrottleConvergesHiddenLimit covers it in -short")
+	}
+	const limit, rowsN = 50, 50 * 25
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	srv.SetHiddenLimit(limit)
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
+	db := filepath.Join(dir, "list.db")
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", fmt.Sprint(5*limit))
+	time.Sleep(10 * time.Second)
+	calls0, billed0, from := srv.Calls(), srv.Billed(), time.Now()
+	time.Sleep(10 * time.Second)
+	calls, billed, took := srv.Calls()-calls0, srv.Billed()-billed0, time.Since(from)
+	code := p.wait(t, time.Minute)
+	ratio, throttled := float64(billed)/took.Seconds()/limit, float64(calls-billed)/float64(max(calls, 1))
+	t.Logf("after 10 s: %.3f·L answered, %.2f%% throttled", ratio, throttled*100)
+	if ratio < 0.95 || throttled > 0.03 {
+		t.Errorf("after 10 s to settle: %.3f·L answered with %.2f%% throttled; want >= 0.95·L and <= 3%%", ratio, throttled*100)
+	}
+	st := statusOf(t, db)
+	if code != 0 || st.Match+st.Mismatch != rowsN || st.Failed != 0 {
+		t.Errorf("exit %d, status %+v; want 0 and every row verified\n%s", code, st, p.stderr.String())
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d", charged, st.BilledCalls, st.PossiblyBilled)
+	}
+}
+
+// TestTrustLowQPSWaitAnnounced runs with --qps 0.1: a call every 10 s. The
+// log says at once when the next call goes (China time), and Ctrl-C ends
+// the wait at once.
+func TestTrustLowQPSWaitAnnounced(t *testing.T) {
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(3), 0)
+	p := startBinary(t, secrets(), "run", in, "--db", filepath.Join(dir, "list.db"), "--lang", "en", "--progress", "plain",
+		"--base-url", srv.URL, "--qps", "0.1")
+	p.waitSays(t, "CST as --qps allows, Ctrl-C to stop", 8*time.Second)
+	p.interrupt(t, 1500*time.Millisecond)
+}
+
+// started is the binary running in the background, as a user's terminal
+// would run it.
+type started struct {
+	cmd    *exec.Cmd
+	stderr *syncBuffer
+	done   chan error // gets Wait's error when the process ends
+}
+
+// startBinary runs the binary with args, env added to the environment.
+func startBinary(tb testing.TB, env []string, args ...string) *started {
+	tb.Helper()
+	p := &started{cmd: exec.Command(binPath, args...), stderr: &syncBuffer{}, done: make(chan error, 1)}
+	p.cmd.Env = append(os.Environ(), env...)
+	p.cmd.Stderr = p.stderr
+	if err := p.cmd.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	go func() { p.done <- p.cmd.Wait() }()
+	tb.Cleanup(func() { p.cmd.Process.Kill() })
+	return p
+}
+
+// waitSays waits until stderr says s, for at most limit.
+func (p *started) waitSays(tb testing.TB, s string, limit time.Duration) {
+	tb.Helper()
+	for deadline := time.Now().Add(limit); !strings.Contains(p.stderr.String(), s); time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			cmd.Process.Kill()
-			cmd.Wait()
-			t.Fatalf("no announcement of the pause:\n%s", stderr.String())
+			tb.Fatalf("after %s stderr does not say %q:\n%s", limit, s, p.stderr.String())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-	if !strings.Contains(stderr.String(), "CST") {
-		t.Errorf("the pause's end is not in China time:\n%s", stderr.String())
+}
+
+// wait waits for the process to end, for at most limit (then kills it),
+// and returns its exit code.
+func (p *started) wait(tb testing.TB, limit time.Duration) int {
+	tb.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(limit):
+		p.cmd.Process.Kill()
+		<-p.done
+		tb.Errorf("still running after %s, killed:\n%s", limit, p.stderr.String())
 	}
+	return p.cmd.ProcessState.ExitCode()
+}
+
+// interrupt sends SIGINT and checks that the process ends within limit
+// with exit 4 (interrupted).
+func (p *started) interrupt(tb testing.TB, limit time.Duration) {
+	tb.Helper()
 	sent := time.Now()
-	cmd.Process.Signal(os.Interrupt)
-	waitExit(t, cmd, 10*time.Second) // Ctrl-C must end the pause
-	if took := time.Since(sent); took > 3*time.Second {
-		t.Errorf("Ctrl-C took %s to end the pause", took)
-	}
-	if code := cmd.ProcessState.ExitCode(); code != 4 {
-		t.Errorf("exit %d, want 4 (interrupted)\n%s", code, stderr.String())
+	p.cmd.Process.Signal(os.Interrupt)
+	code := p.wait(tb, 20*time.Second)
+	if took := time.Since(sent); took > limit || code != 4 {
+		tb.Errorf("SIGINT ended it in %s with exit %d, want within %s and 4:\n%s", took.Round(time.Millisecond), code, limit, p.stderr.String())
 	}
 }
 
@@ -431,6 +556,137 @@ func TestTrustCountsAfterStop(t *testing.T) {
 	if _, err := fmt.Sscanf(line, "%d rows: %d match, %d mismatch, %d invalid, %d rejected, %d deferred, %d failed, %d pending",
 		&n, &match, &mismatch, &invalid, &rejected, &deferred, &failed, &pend); err != nil || n != rowsN || pend != pending {
 		t.Errorf("last lines %q (%v): want %d rows, %d pending as in the output", line, err, rowsN, pending)
+	}
+}
+
+// TestTrustCountsAfterKill SIGKILLs a run early: `status` counts every row
+// of the input (those not read yet as pending), and `export`, during the run
+// and after the kill, writes every row with the counts status gives.
+func TestTrustCountsAfterKill(t *testing.T) {
+	const rowsN, invalidN = 3000, 5
+	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
+	dir := t.TempDir()
+	in := writeCustomers(t, dir, "list.csv", customers(rowsN-invalidN), 0)
+	// Invalid rows at the end, where the killed run never reads: the
+	// output holds them as invalid, and so must status.
+	f, err := os.OpenFile(in, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range invalidN {
+		fmt.Fprintln(f, "客户末,12345")
+	}
+	f.Close()
+	db := filepath.Join(dir, "list.db")
+	p := startBinary(t, secrets(), "run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL, "--qps", "100")
+	for deadline := time.Now().Add(20 * time.Second); srv.Calls() < 20 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
+	export := func(name string) (rows, pending, invalid int) {
+		t.Helper()
+		out := filepath.Join(dir, name)
+		if r := cardverify(t, nil, "export", in, "--db", db, "--out", out, "--lang", "en"); r.code != 0 {
+			t.Fatalf("export: exit %d\n%s", r.code, r.stderr)
+		}
+		col, rs := readCSV(t, out)
+		for _, row := range rs {
+			switch row[col["verify_status"]] {
+			case "pending":
+				pending++
+			case "invalid":
+				invalid++
+			}
+		}
+		return len(rs), pending, invalid
+	}
+	if n, _, _ := export("during.csv"); n != rowsN {
+		t.Errorf("export during the run wrote %d rows, want %d", n, rowsN)
+	}
+	p.cmd.Process.Kill()
+	<-p.done
+	st := statusOf(t, db)
+	n, pending, invalid := export("after.csv")
+	if st.Rows != rowsN || st.Pending != pending || st.Invalid != invalid || n != rowsN || st.Pending == 0 || invalid != invalidN {
+		t.Errorf("after a SIGKILL: status counts %d rows, %d pending, %d invalid; the export holds %d rows, %d pending, %d invalid; want %d rows, the same counts",
+			st.Rows, st.Pending, st.Invalid, n, pending, invalid, rowsN)
+	}
+	if sum := st.Match + st.Mismatch + st.Invalid + st.Rejected + st.Deferred + st.Failed + st.Pending; sum != st.Rows {
+		t.Errorf("status counts add up to %d, not its %d rows", sum, st.Rows)
+	}
+	if charged := srv.Charged(); charged > st.BilledCalls+st.PossiblyBilled {
+		t.Errorf("the vendor would bill %d, the tool counts %d + %d after the kill", charged, st.BilledCalls, st.PossiblyBilled)
+	}
+	text := cardverify(t, nil, "status", "--db", db, "--lang", "en")
+	if !strings.Contains(text.stdout, fmt.Sprintf("rows        %d (", rowsN)) || !strings.Contains(text.stdout, "not read yet, counted as pending") {
+		t.Errorf("status does not count the rows not read yet:\n%s", text.stdout)
+	}
+}
+
+// TestTrustStopWhileWriting sends SIGINT while a run writes a large output
+// (one pair on 60,000 rows: a single call, then seconds of writing): the
+// run ends at once with exit 4, leaves no output and no temporary file, and
+// says how to get the output; the same command then writes it whole. An
+// export stopped the same way leaves nothing either.
+func TestTrustStopWhileWriting(t *testing.T) {
+	const rowsN = 60000
+	dir := t.TempDir()
+	in := filepath.Join(dir, "list.csv")
+	var b strings.Builder
+	b.WriteString("姓名,银行卡号,备注\n")
+	card := juhetest.MatchCard(1)
+	for i := range rowsN {
+		fmt.Fprintf(&b, "张三,%s,n%d\n", card, i)
+	}
+	if err := os.WriteFile(in, []byte(b.String()), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, db := filepath.Join(dir, "out.xlsx"), filepath.Join(dir, "list.db")
+	args := []string{"run", in, "--sandbox", "--out", out, "--db", db, "--lang", "en", "--progress", "none"}
+	interruptWriting(t, out, args...)
+
+	r := run(t, time.Minute, nil, args...)
+	if r.code != 0 || !strings.Contains(r.stderr, fmt.Sprintf("\n%d rows: %d match", rowsN, rowsN)) {
+		t.Fatalf("the same command again: exit %d, want 0 and every row written\n%s", r.code, r.stderr)
+	}
+	if _, err := os.Stat(out); err != nil {
+		t.Fatalf("no output after the rerun: %v", err)
+	}
+	interruptWriting(t, filepath.Join(dir, "export.xlsx"), "export", in, "--db", db, "--out", filepath.Join(dir, "export.xlsx"), "--lang", "en")
+}
+
+// interruptWriting runs the binary with args, sends SIGINT once the output
+// out is being written (its temporary file lasts), and checks that the
+// process ends within a second and a half with exit 4, leaving neither out
+// nor a temporary file beside it.
+func interruptWriting(t *testing.T, out string, args ...string) {
+	t.Helper()
+	p := startBinary(t, nil, args...)
+	temps := func() []string {
+		m, _ := filepath.Glob(filepath.Join(filepath.Dir(out), "."+filepath.Base(out)+".tmp-*"))
+		return m
+	}
+	// The run's first check of the output makes a temporary file and
+	// removes it at once: the writing's lasts.
+	var seen string
+	for deadline := time.Now().Add(time.Minute); ; time.Sleep(20 * time.Millisecond) {
+		if m := temps(); len(m) == 1 && m[0] == seen {
+			break
+		} else if len(m) == 1 {
+			seen = m[0]
+		}
+		if p.cmd.ProcessState != nil || time.Now().After(deadline) {
+			t.Fatalf("%v: the output was never seen being written\n%s", args[:1], p.stderr.String())
+		}
+	}
+	p.interrupt(t, 1500*time.Millisecond)
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("%v: an output was left after SIGINT while writing", args[:1])
+	}
+	if m := temps(); len(m) > 0 {
+		t.Errorf("%v: temporary outputs left: %v", args[:1], m)
+	}
+	if !strings.Contains(p.stderr.String(), "was not written") {
+		t.Errorf("%v: the last lines do not say that the output was not written:\n%s", args[:1], p.stderr.String())
 	}
 }
 

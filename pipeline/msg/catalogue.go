@@ -6,41 +6,44 @@ import "github.com/cardverify/cardverify/pipeline"
 // pipeline and its implementations are declared in package pipeline.
 const (
 	// The end of a run (stderr).
-	RunRows        pipeline.Code = "run-rows"    // rows, match, mismatch, invalid, rejected, deferred, failed, pending
-	RunNothing     pipeline.Code = "run-nothing" // took
-	RunThis        pipeline.Code = "run-this"    // calls, billed, skipped, took
-	RunJob         pipeline.Code = "run-job"     // calls, billed, possibly billed
-	RunReused      pipeline.Code = "run-reused"  // rows, oldest (China time)
-	HistNegative   pipeline.Code = "hist-negative"
-	HistNone       pipeline.Code = "hist-none"
-	HistImported   pipeline.Code = "hist-imported" // verdicts, checkpoint
-	HistPurged     pipeline.Code = "hist-purged"   // verdicts, before (China time)
-	HistPath       pipeline.Code = "hist-path"     // path
-	HistVerdicts   pipeline.Code = "hist-verdicts" // verdicts, match, mismatch
-	HistSpan       pipeline.Code = "hist-span"     // oldest, newest
-	HistImportedEP pipeline.Code = "hist-imported-ep"
-	RunCost        pipeline.Code = "run-cost"         // price, cost
-	ReuseSaved     pipeline.Code = "reuse-saved"      // yuan
-	DryReusable    pipeline.Code = "dry-reusable"     // rows, oldest (China time)
-	DryToPay       pipeline.Code = "dry-to-pay"       // calls
-	DryCost        pipeline.Code = "dry-cost"         // most yuan, price
-	ReuseSaves     pipeline.Code = "reuse-saves"      // yuan
-	RunNoVerdict   pipeline.Code = "run-no-verdict"   // rows billed without a verdict
-	RunPaused      pipeline.Code = "run-paused"       // until (China time)
-	ErrConfig      pipeline.Code = "err-config"       // what happened (rendered)
-	RunLost        pipeline.Code = "run-lost"         // lost answers
-	RunOutput      pipeline.Code = "run-output"       // path
-	RunSandbox     pipeline.Code = "run-sandbox"      // simulated answers
-	RunStopping    pipeline.Code = "run-stopping"     // first Ctrl-C
-	RunResume      pipeline.Code = "run-resume"       // why it stopped (rendered)
-	RunLeft        pipeline.Code = "run-left"         // pending, failed, deferred
-	RunBudget      pipeline.Code = "run-budget"       // billed in the job, --max-billed
-	SandboxStart   pipeline.Code = "sandbox-start"    // the notice of run --sandbox
-	Warning        pipeline.Code = "warning"          // the warning (rendered)
-	TempRemoved    pipeline.Code = "temp-removed"     // count, output
-	WarnFlagSecret pipeline.Code = "warn-flag-secret" // flag, variable
-	WarnPlainHTTP  pipeline.Code = "warn-plain-http"  // base URL
-	RunAbandoned   pipeline.Code = "run-abandoned"    // a second Ctrl-C
+	RunRows         pipeline.Code = "run-rows"    // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing      pipeline.Code = "run-nothing" // took
+	RunThis         pipeline.Code = "run-this"    // calls, billed, skipped, took
+	RunJob          pipeline.Code = "run-job"     // calls, billed, possibly billed
+	RunReused       pipeline.Code = "run-reused"  // rows, oldest (China time)
+	HistNegative    pipeline.Code = "hist-negative"
+	HistNone        pipeline.Code = "hist-none"
+	HistImported    pipeline.Code = "hist-imported" // verdicts, checkpoint
+	HistPurged      pipeline.Code = "hist-purged"   // verdicts, before (China time)
+	HistPath        pipeline.Code = "hist-path"     // path
+	HistVerdicts    pipeline.Code = "hist-verdicts" // verdicts, match, mismatch
+	HistSpan        pipeline.Code = "hist-span"     // oldest, newest
+	HistImportedEP  pipeline.Code = "hist-imported-ep"
+	RunCost         pipeline.Code = "run-cost"         // price, cost
+	ReuseSaved      pipeline.Code = "reuse-saved"      // yuan
+	DryReusable     pipeline.Code = "dry-reusable"     // rows, oldest (China time)
+	DryToPay        pipeline.Code = "dry-to-pay"       // calls
+	DryCost         pipeline.Code = "dry-cost"         // most yuan, price
+	ReuseSaves      pipeline.Code = "reuse-saves"      // yuan
+	RunNoVerdict    pipeline.Code = "run-no-verdict"   // rows billed without a verdict
+	RunPaused       pipeline.Code = "run-paused"       // until (China time)
+	ErrConfig       pipeline.Code = "err-config"       // what happened (rendered)
+	RunLost         pipeline.Code = "run-lost"         // lost answers
+	RunSimulated    pipeline.Code = "run-simulated"    // simulated calls
+	RunOutput       pipeline.Code = "run-output"       // path
+	RunSandbox      pipeline.Code = "run-sandbox"      // simulated answers
+	RunStopping     pipeline.Code = "run-stopping"     // first Ctrl-C
+	RunResume       pipeline.Code = "run-resume"       // why it stopped (rendered)
+	RunLeft         pipeline.Code = "run-left"         // pending, failed, deferred
+	RunBudget       pipeline.Code = "run-budget"       // billed in the job, --max-billed
+	SandboxStart    pipeline.Code = "sandbox-start"    // the notice of run --sandbox
+	Warning         pipeline.Code = "warning"          // the warning (rendered)
+	TempRemoved     pipeline.Code = "temp-removed"     // count, output
+	WarnFlagSecret  pipeline.Code = "warn-flag-secret" // flag, variable
+	WarnPlainHTTP   pipeline.Code = "warn-plain-http"  // base URL
+	RunAbandoned    pipeline.Code = "run-abandoned"    // a second Ctrl-C
+	RunNoOutput     pipeline.Code = "run-no-output"    // output, input, checkpoint
+	RunStoppedEarly pipeline.Code = "run-stopped-early"
 
 	// The dry run (stdout).
 	DryDid      pipeline.Code = "dry-did"       // input, encoding (rendered), rows, valid, invalid, duplicates
@@ -57,17 +60,20 @@ const (
 	StatusKey      pipeline.Code = "status-key"      // key ID
 	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
 	StatusSandbox  pipeline.Code = "status-sandbox"
-	StatusRuns     pipeline.Code = "status-runs"  // runs, first, last
-	StatusRows     pipeline.Code = "status-rows"  // rows
-	StatusCalls    pipeline.Code = "status-calls" // calls, billed, possibly billed
-	StatusLost     pipeline.Code = "status-lost"  // lost answers
+	StatusRuns     pipeline.Code = "status-runs"   // runs, first, last
+	StatusRows     pipeline.Code = "status-rows"   // rows
+	StatusCalls    pipeline.Code = "status-calls"  // calls, billed, possibly billed
+	StatusLost     pipeline.Code = "status-lost"   // lost answers
+	StatusUnread   pipeline.Code = "status-unread" // rows not read yet
+	StatusUncount  pipeline.Code = "status-uncounted"
 
 	// export and audit.
-	ExportDone      pipeline.Code = "export-done"   // rows, match, mismatch, pending, path
-	AuditRow        pipeline.Code = "audit-row"     // row, problem (rendered)
-	AuditOK         pipeline.Code = "audit-ok"      // rows
-	AuditDiffer     pipeline.Code = "audit-differ"  // rows differing, rows
-	AuditNoCols     pipeline.Code = "audit-no-cols" // the zh and en status headers
+	ExportDone      pipeline.Code = "export-done"    // rows, match, mismatch, pending, path
+	ExportStopped   pipeline.Code = "export-stopped" // path
+	AuditRow        pipeline.Code = "audit-row"      // row, problem (rendered)
+	AuditOK         pipeline.Code = "audit-ok"       // rows
+	AuditDiffer     pipeline.Code = "audit-differ"   // rows differing, rows
+	AuditNoCols     pipeline.Code = "audit-no-cols"  // the zh and en status headers
 	AuditNoColsHint pipeline.Code = "audit-no-cols-hint"
 
 	// Errors as cmd prints them.
@@ -163,6 +169,9 @@ var catalogue = map[pipeline.Code]entry{
 
 	// Why a run stopped.
 	pipeline.StopInterrupted: {"已中断", "interrupted"},
+	pipeline.WaitRetry:       {"所有调用都在等待重试，下一次在 %[1]s，按 Ctrl-C 可停止", "every call waits to retry, the next at %[1]s, Ctrl-C to stop"},
+	pipeline.WaitThrottle:    {"接口限流后已减速，下一次调用在 %[1]s，按 Ctrl-C 可停止", "slowed down after the API throttled, the next call at %[1]s, Ctrl-C to stop"},
+	pipeline.WaitQPS:         {"按 --qps，下一次调用在 %[1]s，按 Ctrl-C 可停止", "the next call at %[1]s as --qps allows, Ctrl-C to stop"},
 	pipeline.StopTime:        {"已到 --stop-at 或 --max-duration 设定的时间", "the time of --stop-at or --max-duration is reached"},
 	pipeline.StopBudget:      {"已达到计费调用上限（--max-billed）", "the budget of billed calls (--max-billed) is reached"},
 	pipeline.StopAPI:         {"接口返回错误码 %[1]s", "the API answered error_code %[1]s"},
@@ -308,41 +317,44 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.ErrNoKeyID:        {"检查点中没有指纹密钥的标识", "the checkpoint has no fingerprint key ID"},
 	pipeline.HintNoKeyID:       {"它不是 cardverify 写的：请检查 --db", "it was not written by cardverify; check --db"},
 	// The end of a run.
-	RunRows:        {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
-	RunNothing:     {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
-	RunThis:        {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
-	HistNegative:   {"--purge-older-than 不能为负数", "--purge-older-than must not be negative"},
-	HistNone:       {"还没有历史记录：真实的 `cardverify run` 会把核验结果记在这里", "no history yet: a real `cardverify run` records its verdicts here"},
-	HistImported:   {"从 %[2]s 导入了 %[1]s 条新的核验结果", "imported %[1]s new verdicts from %[2]s"},
-	HistPurged:     {"删除了 %[1]s 条早于 %[2]s 的核验结果", "purged %[1]s verdicts verified before %[2]s"},
-	HistPath:       {"历史记录  %[1]s", "history     %[1]s"},
-	HistVerdicts:   {"核验结果  %[1]s 条（一致 %[2]s，不一致 %[3]s）", "verdicts    %[1]s (%[2]s match, %[3]s mismatch)"},
-	HistSpan:       {"最早      %[1]s\n最新      %[2]s", "oldest      %[1]s\nnewest      %[2]s"},
-	HistImportedEP: {"（导入）", "(imported)"},
-	RunReused:      {"本次运行：%[1]s 行沿用历史核验结果（未调用；最早的核验于 %[2]s）", "this run: %[1]s rows reused from the history (no call; the oldest verified on %[2]s)"},
-	RunCost:        {"按每次 ¥%[1]s：本次运行的计费调用共 ¥%[2]s", "at ¥%[1]s a call: this run's billed calls cost ¥%[2]s"},
-	ReuseSaved:     {"沿用历史结果节省 ¥%[1]s", "reuse saved ¥%[1]s"},
-	DryToPay:       {"最多需付费调用 %[1]s 次（每个未沿用历史结果的不同有效姓名与卡号组合一次）", "at most %[1]s billed calls to pay for (one per unique valid name and card pair not reused)"},
-	DryReusable:    {"%[1]s 行可沿用历史核验结果（在 --reuse-within 之内核验，最早的于 %[2]s）：不调用", "%[1]s reusable from the history (verified within --reuse-within, the oldest on %[2]s): no call"},
-	DryCost:        {"最多 ¥%[1]s（每次 ¥%[2]s）", "at most ¥%[1]s at ¥%[2]s a call"},
-	ReuseSaves:     {"沿用历史结果可节省 ¥%[1]s", "reuse saves ¥%[1]s"},
-	RunJob:         {"整个任务：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "whole job: %[1]s calls, %[2]s billed, %[3]s possibly billed"},
-	RunNoVerdict:   {"%[1]s 行已计费但没有核验结果：不会再次发送，请向聚合数据查询", "%[1]s failed rows were billed without a verdict: never sent again, ask Juhe about them"},
-	RunPaused:      {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
-	ErrConfig:      {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
-	RunLost:        {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
-	RunOutput:      {"输出：%[1]s", "output: %[1]s"},
-	RunSandbox:     {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
-	RunStopping:    {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
-	RunResume:      {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
-	RunLeft:        {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
-	RunBudget:      {"已达到计费调用上限：本任务已计费及可能计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed and possibly billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
-	RunAbandoned:   {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
-	Warning:        {"警告：%[1]s", "warning: %[1]s"},
-	TempRemoved:    {"已删除 %[2]s 旁边 %[1]s 个临时输出文件（由写入时被终止的进程留下）", "removed %[1]s temporary output file(s) left beside %[2]s by a process killed while writing it"},
-	WarnFlagSecret: {"%[1]s 在进程列表（ps）中对本机所有用户可见：请改在环境变量 %[2]s 中设置", "%[1]s is visible to every user of this machine in the process list (ps); set %[2]s in the environment instead"},
-	WarnPlainHTTP:  {"--base-url %[1]s 是明文 HTTP，--endpoint plain 会把姓名、卡号和密钥不加密地在网络上传送：请用 --endpoint encrypted（姓名和卡号 AES 加密，需要 JUHE_OPENID）", "--base-url %[1]s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)"},
-	SandboxStart:   {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
+	RunRows:         {"%[1]s 行：一致 %[2]s，不一致 %[3]s，输入无效 %[4]s，被拒绝 %[5]s，次日重试 %[6]s，失败 %[7]s，未完成 %[8]s", "%[1]s rows: %[2]s match, %[3]s mismatch, %[4]s invalid, %[5]s rejected, %[6]s deferred, %[7]s failed, %[8]s pending"},
+	RunNothing:      {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
+	RunThis:         {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
+	HistNegative:    {"--purge-older-than 不能为负数", "--purge-older-than must not be negative"},
+	HistNone:        {"还没有历史记录：真实的 `cardverify run` 会把核验结果记在这里", "no history yet: a real `cardverify run` records its verdicts here"},
+	HistImported:    {"从 %[2]s 导入了 %[1]s 条新的核验结果", "imported %[1]s new verdicts from %[2]s"},
+	HistPurged:      {"删除了 %[1]s 条早于 %[2]s 的核验结果", "purged %[1]s verdicts verified before %[2]s"},
+	HistPath:        {"历史记录  %[1]s", "history     %[1]s"},
+	HistVerdicts:    {"核验结果  %[1]s 条（一致 %[2]s，不一致 %[3]s）", "verdicts    %[1]s (%[2]s match, %[3]s mismatch)"},
+	HistSpan:        {"最早      %[1]s\n最新      %[2]s", "oldest      %[1]s\nnewest      %[2]s"},
+	HistImportedEP:  {"（导入）", "(imported)"},
+	RunReused:       {"本次运行：%[1]s 行沿用历史核验结果（未调用；最早的核验于 %[2]s）", "this run: %[1]s rows reused from the history (no call; the oldest verified on %[2]s)"},
+	RunCost:         {"按每次 ¥%[1]s：本次运行的计费调用共 ¥%[2]s", "at ¥%[1]s a call: this run's billed calls cost ¥%[2]s"},
+	ReuseSaved:      {"沿用历史结果节省 ¥%[1]s", "reuse saved ¥%[1]s"},
+	DryToPay:        {"最多需付费调用 %[1]s 次（每个未沿用历史结果的不同有效姓名与卡号组合一次）", "at most %[1]s billed calls to pay for (one per unique valid name and card pair not reused)"},
+	DryReusable:     {"%[1]s 行可沿用历史核验结果（在 --reuse-within 之内核验，最早的于 %[2]s）：不调用", "%[1]s reusable from the history (verified within --reuse-within, the oldest on %[2]s): no call"},
+	DryCost:         {"最多 ¥%[1]s（每次 ¥%[2]s）", "at most ¥%[1]s at ¥%[2]s a call"},
+	ReuseSaves:      {"沿用历史结果可节省 ¥%[1]s", "reuse saves ¥%[1]s"},
+	RunJob:          {"整个任务：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "whole job: %[1]s calls, %[2]s billed, %[3]s possibly billed"},
+	RunNoVerdict:    {"%[1]s 行已计费但没有核验结果：不会再次发送，请向聚合数据查询", "%[1]s failed rows were billed without a verdict: never sent again, ask Juhe about them"},
+	RunPaused:       {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
+	ErrConfig:       {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
+	RunLost:         {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
+	RunSimulated:    {"另有模拟调用 %[1]s 次（模拟接口，不计费）", "%[1]s simulated calls (a simulated API: billed by nobody)"},
+	RunOutput:       {"输出：%[1]s", "output: %[1]s"},
+	RunSandbox:      {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
+	RunStopping:     {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
+	RunResume:       {"%[1]s：再次运行同一命令即可继续", "%[1]s: run the same command to resume"},
+	RunLeft:         {"未完成 %[1]s 行，失败 %[2]s 行，次日重试 %[3]s 行：再次运行同一命令即可继续（失败的行需加 --retry-failed；次日重试的行在以后的日期自动重试）", "%[1]s rows pending, %[2]s failed, %[3]s deferred: run the same command to resume (with --retry-failed for failed rows; deferred rows are retried on a later day)"},
+	RunBudget:       {"已达到计费调用上限：本任务已计费及可能计费 %[1]s 次，--max-billed 为 %[2]s；要继续请调高 --max-billed 后再次运行", "budget of billed calls reached: this job has %[1]s billed and possibly billed calls and --max-billed is %[2]s; raise --max-billed and run again to go on"},
+	RunNoOutput:     {"已中断：输出 %[1]s 没有写入（检查点保存了全部结果）：再次运行同一命令即可继续并写出输出，或运行 cardverify export %[2]s --db %[3]s --out %[1]s", "interrupted: the output %[1]s was not written (the checkpoint keeps every result): run the same command to resume and write it, or run cardverify export %[2]s --db %[3]s --out %[1]s"},
+	RunStoppedEarly: {"已中断，尚未发送任何调用：再次运行同一命令即可开始", "interrupted before any call: run the same command to start"},
+	RunAbandoned:    {"已立即停止；进行中的调用被放弃（status 把它们计为丢失的回答）：再次运行同一命令即可继续", "stopped at once; the calls in flight were abandoned (status counts them as lost answers): run the same command to resume"},
+	Warning:         {"警告：%[1]s", "warning: %[1]s"},
+	TempRemoved:     {"已删除 %[2]s 旁边 %[1]s 个临时输出文件（由写入时被终止的进程留下）", "removed %[1]s temporary output file(s) left beside %[2]s by a process killed while writing it"},
+	WarnFlagSecret:  {"%[1]s 在进程列表（ps）中对本机所有用户可见：请改在环境变量 %[2]s 中设置", "%[1]s is visible to every user of this machine in the process list (ps); set %[2]s in the environment instead"},
+	WarnPlainHTTP:   {"--base-url %[1]s 是明文 HTTP，--endpoint plain 会把姓名、卡号和密钥不加密地在网络上传送：请用 --endpoint encrypted（姓名和卡号 AES 加密，需要 JUHE_OPENID）", "--base-url %[1]s is plain HTTP and --endpoint plain sends names, card numbers and the key unencrypted across the network; use --endpoint encrypted (names and cards AES-encrypted, needs JUHE_OPENID)"},
+	SandboxStart:    {"模拟数据 SANDBOX：结果来自内置模拟接口，不是真实核验结果", "SANDBOX: answers come from the built-in simulated API; they are not real verdicts"},
 
 	// The dry run.
 	DryDid:      {"试运行：读取并校验了 %[1]s（%[2]s）：数据 %[3]s 行，有效 %[4]s 行，输入无效 %[5]s 行，重复 %[6]s 行", "dry run: read and validated %[1]s (%[2]s): %[3]s data rows, %[4]s valid, %[5]s invalid, %[6]s duplicates"},
@@ -362,9 +374,12 @@ var catalogue = map[pipeline.Code]entry{
 	StatusRuns:     {"运行次数  %[1]s，从 %[2]s 到 %[3]s", "runs        %[1]s, from %[2]s to %[3]s"},
 	StatusRows:     {"行数      %[1]s", "rows        %[1]s"},
 	StatusCalls:    {"调用      %[1]s 次，计费 %[2]s 次，可能计费 %[3]s 次", "calls       %[1]s, billed %[2]s, possibly billed %[3]s"},
+	StatusUnread:   {"（其中 %[1]s 行尚未读取，计为未完成）", " (%[1]s of them not read yet, counted as pending)"},
+	StatusUncount:  {"（只是已读取的行：运行在统计输入行数之前就停止了；export 会统计每一行）", " (only the rows read so far: the run stopped before the input's rows were counted; export counts every row)"},
 	StatusLost:     {"另有 %[1]s 次已发送但未记录回答（崩溃所致：可能已计费，继续时会重新发送）", "%[1]s sent with no answer recorded (a crash: possibly billed, re-sent on resume)"},
 
 	// export and audit.
+	ExportStopped:   {"已中断：%[1]s 没有写入", "interrupted: %[1]s was not written"},
 	ExportDone:      {"%[1]s 行（一致 %[2]s，不一致 %[3]s，未完成 %[4]s）已写入 %[5]s", "%[1]s rows (%[2]s match, %[3]s mismatch, %[4]s pending) written to %[5]s"},
 	AuditRow:        {"第 %[1]s 行：%[2]s", "row %[1]s: %[2]s"},
 	AuditDiffer:     {"输出与检查点不符：%[2]s 行中有 %[1]s 行不同", "the output does not match the checkpoint: %[1]s of %[2]s rows differ"},

@@ -105,6 +105,9 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, err
 	}
 	defer in.Close()
+	if err := stopped(env.Stop); err != nil {
+		return res, err
+	}
 	layout := in.Layout()
 	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
 		return res, &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, layout.EstimatedRows, xlsxMaxRows),
@@ -148,13 +151,16 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	maxBilled, err := budgetLeft(ctx, db, c.MaxBilled)
+	maxBilled, err := budgetLeft(ctx, db, c.MaxBilled, c.Sandbox)
 	if err != nil {
 		return res, err
 	}
 	finished, st, err := finishedJob(ctx, db, c.Sandbox)
 	if err != nil {
 		return res, err
+	}
+	if err := stopped(env.Stop); err != nil {
+		return res, errors.Join(err, db.EndRun(ctx, runID, env.Now(), store.StopInterrupted))
 	}
 	hist, err := openHistory(ctx, c, env.Notice)
 	if err != nil {
@@ -168,6 +174,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	var runErr error
 	if !finished {
+		waitCount := countRows(ctx, db, runID, c, env.Stop)
 		// A nil update asks for no progress: the run then keeps no
 		// reporter waking up five times a second.
 		var update func(pipeline.Stats)
@@ -182,6 +189,7 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
 		})
 		finish()
+		waitCount()
 		if runErr == nil { // Run read every row
 			runErr = db.MarkReadAll(ctx, runID)
 		}
@@ -210,17 +218,35 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	if runErr == nil && !finished && res.Stats.Rows == 0 {
 		return res, noData(c.Input, layout)
 	}
-	if !finished {
-		if st, err = db.Status(ctx); err != nil {
-			return res, errors.Join(runErr, err)
-		}
-	}
-	if err := WriteOutput(ctx, db, &st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
-		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+	if err := runOutput(ctx, db, runID, &st, !finished, c, env); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
-	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled))
+	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
+}
+
+// runOutput writes a run's output from the checkpoint db, st being its
+// status (read again first when fresh, after the pipeline ran), then records
+// the count of the input's rows the output found. A stop ends the writing
+// (see writeContext): the error then says how to get the output.
+func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, fresh bool, c Config, env Env) error {
+	if fresh {
+		var err error
+		if *st, err = db.Status(ctx); err != nil {
+			return err
+		}
+	}
+	wctx, stopWriting := writeContext(ctx, env.Stop)
+	defer stopWriting()
+	if err := WriteOutput(wctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+		return notWritten(wctx, err, c)
+	}
+	if !fresh {
+		return nil
+	}
+	// The output counted every row of the input: status can too.
+	return db.SetInputRows(ctx, runID, st.Rows, st.Invalid)
 }
 
 // stopCode is why a run ended, as the checkpoint records it.
@@ -306,7 +332,7 @@ func shellQuote(s string) string {
 // limit less the billed and possibly billed calls of earlier runs (answers
 // lost in a crash included), so that the vendor's bill never exceeds it. 0
 // means no limit; a spent budget is pipeline.ErrBudget.
-func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
+func budgetLeft(ctx context.Context, db *store.DB, maxBilled int, sandbox bool) (int, error) {
 	if maxBilled <= 0 {
 		return 0, nil
 	}
@@ -314,20 +340,31 @@ func budgetLeft(ctx context.Context, db *store.DB, maxBilled int) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	left := maxBilled - before.BilledCalls - before.PossiblyBilled
+	left := maxBilled - spent(before, sandbox)
 	if left <= 0 {
-		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, before.BilledCalls+before.PossiblyBilled, maxBilled)
+		return 0, msg.Errorf(pipeline.ErrBudget, msg.RunBudget, spent(before, sandbox), maxBilled)
 	}
 	return left, nil
 }
 
+// spent is what --max-billed counts of the job st: its billed and possibly
+// billed calls. Simulated calls are billed by nobody; a sandbox run counts
+// those the real API would have billed too, to rehearse a real run.
+func spent(st store.Status, sandbox bool) int {
+	n := st.BilledCalls + st.PossiblyBilled
+	if sandbox {
+		n += st.SimulatedBilled
+	}
+	return n
+}
+
 // incomplete is the error of a run whose output was written: runErr, or
 // pipeline.ErrIncomplete when rows are left to do, with what to do next.
-func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int) error {
+func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int, sandbox bool) error {
 	switch {
 	case errors.Is(runErr, pipeline.ErrBudget):
 		// Running again would stop again: say how to go on, once.
-		return msg.Errorf(runErr, msg.RunBudget, st.BilledCalls, maxBilled)
+		return msg.Errorf(runErr, msg.RunBudget, spent(st, sandbox), maxBilled)
 	case errors.Is(runErr, pipeline.ErrIncomplete):
 		return &msg.Error{Reason: pipeline.Reason(msg.RunResume, s.StopReason), Err: runErr}
 	case runErr != nil:
@@ -439,7 +476,7 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 		w.Abort()
 		return err
 	}
-	if err := w.Close(); err != nil {
+	if err := w.CloseContext(ctx); err != nil {
 		return err
 	}
 	st.Rows = 0
@@ -477,7 +514,7 @@ func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summ
 	s := writer.Summary{
 		Version: o.Version, InputName: filepath.Base(o.Input), InputSHA256: st.InputSHA256, Sheet: sheet,
 		OutputName: filepath.Base(o.Path), Endpoint: st.Endpoint,
-		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, NoJobID: st.NoJobID,
+		Calls: st.Calls, BilledCalls: st.BilledCalls, PossiblyBilled: st.PossiblyBilled, SimulatedCalls: st.SimulatedCalls, NoJobID: st.NoJobID,
 		Start: st.FirstAt, End: st.LastAt, Sandbox: st.Sandbox,
 		RealRows: st.RealRows, Simulated: st.Simulated, Price: o.Price, Created: now,
 	}
@@ -562,7 +599,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer db.Close()
-	dry := pipeline.Config{DryRun: true, Now: env.Now}
+	dry := pipeline.Config{DryRun: true, Now: env.Now, Stop: env.Stop}
 	if c.ReuseWithin > 0 && !c.Sandbox {
 		hist, err := openHistoryFile(ctx, c, false)
 		if err != nil {
@@ -576,6 +613,9 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Stats, err = pipeline.Run(ctx, in, db, nil, dry); err != nil {
 		return res, err
 	}
+	if err := stopped(env.Stop); err != nil {
+		return res, err
+	}
 	res.Layout, res.Given = in.Layout(), c.Read.Encoding != ""
 	res.Cost = Cost{Price: c.Price, Calls: res.Stats.Dispatched, Reused: res.Stats.Reused}
 	if res.Stats.Rows == 0 {
@@ -584,8 +624,13 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	if res.Status, err = db.Status(ctx); err != nil {
 		return res, err
 	}
-	if err := WriteOutput(ctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+	wctx, stopWriting := writeContext(ctx, env.Stop)
+	defer stopWriting()
+	if err := WriteOutput(wctx, db, &res.Status, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
 		DryRun: true, Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+		if wctx.Err() != nil && ctx.Err() == nil {
+			return res, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
+		}
 		return res, err
 	}
 	res.Out = c.Out
@@ -629,5 +674,5 @@ func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum,
 	case <-ctx.Done():
 	case <-stop:
 	}
-	return reader.Sum{}, fmt.Errorf("interrupted while reading %s, before any call — run the same command to start again: %w", path, pipeline.ErrIncomplete)
+	return reader.Sum{}, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
 }

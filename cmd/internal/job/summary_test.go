@@ -111,7 +111,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	c2 := c
-	c2.MaxBilled = st.BilledCalls + 5
+	c2.MaxBilled = st.BilledCalls + st.PossiblyBilled + st.SimulatedBilled + 5 // a sandbox run counts what the real API would bill
 	if _, err := Run(ctx, c2, env(nil, "--max-billed", strconv.Itoa(c2.MaxBilled))); !errors.Is(err, pipeline.ErrBudget) {
 		t.Fatalf("run 2: %v, want the budget reached", err)
 	}
@@ -132,15 +132,17 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 			t.Errorf("run %d stop = %q, want %q", i+1, got, want)
 		}
 	}
-	if st.RunLog[1].Billed != 5 {
-		t.Errorf("run 2 billed %d calls, want its budget of 5", st.RunLog[1].Billed)
+	if r := st.RunLog[1]; r.SimulatedBilled != 5 || r.Billed != 0 {
+		t.Errorf("run 2 made %d simulated calls of code 0 and %d billed, want its budget of 5 and none billed: nobody bills the sandbox",
+			r.SimulatedBilled, r.Billed)
 	}
 	days := 0
 	for _, d := range st.Days {
 		days += d.Billed
 	}
-	if days != st.BilledCalls || st.BilledCalls == 0 {
-		t.Errorf("billed calls per day add up to %d, the job billed %d", days, st.BilledCalls)
+	if days != 0 || st.BilledCalls != 0 || st.PossiblyBilled != 0 || st.SimulatedCalls != st.Calls || st.Calls == 0 {
+		t.Errorf("billed calls per day add up to %d, the job billed %d + %d possibly of %d calls, %d simulated: want every call simulated, none billed",
+			days, st.BilledCalls, st.PossiblyBilled, st.Calls, st.SimulatedCalls)
 	}
 
 	b, err := os.ReadFile(c.Out)
@@ -156,7 +158,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 		version, output, rows, runs, calls, billed    string
 		possibly, keyID, operator, url, price, cost   string
 		costMax, runsTitle, daysTitle, total, source  string
-		command                                       string
+		command, simulated                            string
 		stops                                         [3]string
 		signOff, preparedBy, reviewedBy, statusHeader string
 	}{
@@ -164,14 +166,14 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 			"可能计费的调用次数（应答未完整收到）", "API 密钥标识（非密钥本身）", "操作人（系统用户@主机）", "接口地址",
 			"单价（元/次计费调用）", "费用（计费调用 × 单价，元）", "费用上限（计费 + 可能计费 × 单价，元）",
 			"各次运行", "每日计费调用（北京时间，与聚合数据账单核对）", "合计", "模拟接口（SANDBOX，不是真实核验结果）",
-			"第 %d 次运行的命令行",
+			"第 %d 次运行的命令行", "模拟调用次数（模拟接口，不计费）",
 			[3]string{"被中断（Ctrl-C 或停止）", "达到计费上限（--max-billed）", "已完成"},
 			"签核", "编制人", "复核人", "核验状态"},
 		{"en", "Summary", "Tool version", "Output file", "Data rows", "Number of runs", "Total calls", "Billed calls",
 			"Possibly billed calls (answer not received intact)", "API key identifier (not the key)", "Run by (OS user@host)", "API address",
 			"Price (yuan per billed call)", "Cost (billed calls × price, yuan)", "Cost at most (billed + possibly billed × price, yuan)",
 			"Runs", "Billed calls per day (China time, to match Juhe's bill)", "Total", "the simulated API (SANDBOX, not real verdicts)",
-			"Command line of run %d",
+			"Command line of run %d", "Simulated calls (a simulated API: billed by nobody)",
 			[3]string{"interrupted (Ctrl-C or Stop)", "billed budget reached (--max-billed)", "finished"},
 			"Sign-off", "Prepared by", "Reviewed by", "Status"},
 	} {
@@ -191,6 +193,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 				{lang.calls, strconv.Itoa(st.Calls)},
 				{lang.billed, strconv.Itoa(st.BilledCalls)},
 				{lang.possibly, strconv.Itoa(st.PossiblyBilled)},
+				{lang.simulated, strconv.Itoa(st.Calls)}, // every call of a sandbox job, none billed
 				{lang.operator, "auditee@box0\nauditee@box2\nauditee@box4"},
 				{lang.source, ""},
 				{lang.price, "0.35"},

@@ -293,7 +293,7 @@ func (s *Server) progress(r *http.Request, rec Record, withStatus bool) map[stri
 	}
 	for k, n := range map[string]int{"match": st.Match, "mismatch": st.Mismatch, "invalid": st.Invalid, "rejected": st.Rejected,
 		"deferred": st.Deferred, "failed": st.Failed, "pending": st.Pending, "calls": st.Calls, "billed": st.BilledCalls,
-		"possibly": st.LostAnswers + st.InFlight} {
+		"possibly": st.PossiblyBilled + st.InFlight, "simulated": st.SimulatedCalls} {
 		v[k] = strconv.Itoa(n)
 	}
 	return v
