@@ -90,121 +90,181 @@ const xlsxMaxRows = 1 << 20
 // *pipeline.InputError, *UsageError or *pipeline.APIError as their kinds say.
 func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	env.defaults()
+	j := &jobRun{c: c, env: env, start: env.Now()}
+	j.deadline = c.deadline(j.start)
+	defer j.close()
+	if err := j.openInput(ctx); err != nil {
+		return Result{}, err
+	}
+	if err := j.openCheckpoint(ctx); err != nil {
+		return Result{}, err
+	}
+	maxBilled, finished, st, err := j.prepare(ctx)
+	if err != nil {
+		return Result{}, err
+	}
 	var res Result
-	start := env.Now()
-	deadline := c.deadline(start)
+	var runErr error
+	if !finished {
+		res.Stats, runErr = j.verify(ctx, maxBilled)
+	}
+	return j.report(ctx, res, runErr, finished, st)
+}
+
+// jobRun is one run of Run: what it opened, in the order of its steps, and
+// what closes them.
+type jobRun struct {
+	c               Config
+	env             Env
+	start, deadline time.Time
+	sum             reader.Sum     // the input's digest
+	in              *reader.Reader // the input, read by the pipeline
+	layout          reader.Layout
+	client          *juhe.Client
+	db              *store.DB
+	runID           int64
+	hist            *store.History // nil: no history
+	closers         []func()       // run by close, last first
+}
+
+// close releases what the run opened, last opened first.
+func (j *jobRun) close() {
+	for i := len(j.closers) - 1; i >= 0; i-- {
+		j.closers[i]()
+	}
+}
+
+// openInput digests the input, opens it and checks, before anything is
+// recorded, that its rows fit the output and that the output can be
+// written.
+func (j *jobRun) openInput(ctx context.Context) error {
+	c := &j.c
 	// One pass for the fingerprint and the line count, one to plan, one
 	// to write: Open and the output's reader reuse the count.
-	sum, err := digest(ctx, env.Stop, c.Input)
-	if err != nil {
-		return res, err
+	var err error
+	if j.sum, err = digest(ctx, j.env.Stop, c.Input); err != nil {
+		return err
 	}
-	c.Read.Lines = sum.Lines
-	in, err := reader.Open(c.Input, c.Read)
-	if err != nil {
-		return res, err
+	c.Read.Lines = j.sum.Lines
+	if j.in, err = reader.Open(c.Input, c.Read); err != nil {
+		return err
 	}
-	defer in.Close()
-	if err := stopped(env.Stop); err != nil {
-		return res, err
+	j.closers = append(j.closers, func() { j.in.Close() })
+	if err := stopped(j.env.Stop); err != nil {
+		return err
 	}
-	layout := in.Layout()
-	if layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
-		return res, &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, layout.EstimatedRows, xlsxMaxRows),
+	j.layout = j.in.Layout()
+	if j.layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
+		return &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, j.layout.EstimatedRows, xlsxMaxRows),
 			Hint: pipeline.Reason(pipeline.HintCSV, strings.TrimSuffix(c.Out, filepath.Ext(c.Out))+".csv")}
 	}
 	// Fail now, not after a night of billed calls, if the output cannot
 	// be written: a wrong extension, the input itself, a directory, no
 	// permission.
-	probe, err := writer.Create(c.Out, writer.Options{Lang: c.Lang, MaskCard: c.MaskCard, CardCol: layout.CardCol, Input: c.Input})
+	probe, err := writer.Create(c.Out, writer.Options{Lang: c.Lang, MaskCard: c.MaskCard, CardCol: j.layout.CardCol, Input: c.Input})
 	if err != nil {
-		return res, err
+		return err
 	}
 	probe.Abort()
-	client, _, closeClient, err := newClient(c, env.Notice)
+	return nil
+}
+
+// openCheckpoint starts the client and opens the checkpoint, removes the
+// temporary outputs a killed run left, and records the run's start.
+func (j *jobRun) openCheckpoint(ctx context.Context) error {
+	c := j.c
+	client, _, closeClient, err := newClient(c, j.env.Notice)
 	if err != nil {
-		return res, err
+		return err
 	}
-	defer closeClient()
+	j.client = client
+	j.closers = append(j.closers, closeClient)
 	keyFile, err := KeyFile(c.KeyFile)
 	if err != nil {
-		return res, err
+		return err
 	}
-	db, err := store.Open(ctx, c.DB, keyFile)
-	if err != nil {
-		return res, err
+	if j.db, err = store.Open(ctx, c.DB, keyFile); err != nil {
+		return err
 	}
-	defer db.Close()
+	j.closers = append(j.closers, func() { j.db.Close() })
 	// The checkpoint's lock is held: no other run of this job writes the
 	// output now, so every temporary output beside it was left by a run
 	// killed while writing, with names and cards in it.
 	if n, err := writer.RemoveTemporaries(c.Out); err != nil {
-		return res, err
+		return err
 	} else if n > 0 {
-		fmt.Fprintln(env.Notice, msg.Say(c.Lang, msg.TempRemoved, n, c.Out))
+		fmt.Fprintln(j.env.Notice, msg.Say(c.Lang, msg.TempRemoved, n, c.Out))
 	}
-	runID, err := db.BeginRun(ctx, store.RunInfo{
-		InputPath: c.Input, InputSize: sum.Size, InputSHA256: sum.SHA256, Sheet: layout.Sheet,
-		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: env.Version, QPS: c.QPS, Started: start,
-		User: env.User, Host: env.Host, Command: env.Command, Output: c.Out, KeyID: keyID(c),
+	j.runID, err = j.db.BeginRun(ctx, store.RunInfo{
+		InputPath: c.Input, InputSize: j.sum.Size, InputSHA256: j.sum.SHA256, Sheet: j.layout.Sheet,
+		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: j.env.Version, QPS: c.QPS, Started: j.start,
+		User: j.env.User, Host: j.env.Host, Command: j.env.Command, Output: c.Out, KeyID: keyID(c),
 	})
-	if err != nil {
-		return res, err
+	return err
+}
+
+// prepare finds what is left of the budget and whether the job is finished
+// already (with its status then), and opens the verdict history, importing
+// what an earlier run left out of it.
+func (j *jobRun) prepare(ctx context.Context) (maxBilled int, finished bool, st store.Status, err error) {
+	if maxBilled, err = budgetLeft(ctx, j.db, j.c.MaxBilled, j.c.Sandbox); err != nil {
+		return 0, false, st, err
 	}
-	maxBilled, err := budgetLeft(ctx, db, c.MaxBilled, c.Sandbox)
-	if err != nil {
-		return res, err
+	if finished, st, err = finishedJob(ctx, j.db, j.c.Sandbox); err != nil {
+		return 0, false, st, err
 	}
-	finished, st, err := finishedJob(ctx, db, c.Sandbox)
-	if err != nil {
-		return res, err
+	if err := stopped(j.env.Stop); err != nil {
+		return 0, false, st, errors.Join(err, j.db.EndRun(ctx, j.runID, j.env.Now(), store.StopInterrupted))
 	}
-	if err := stopped(env.Stop); err != nil {
-		return res, errors.Join(err, db.EndRun(ctx, runID, env.Now(), store.StopInterrupted))
+	if j.hist, err = openHistory(ctx, j.c, j.env.Notice); err != nil || j.hist == nil {
+		return maxBilled, finished, st, err
 	}
-	hist, err := openHistory(ctx, c, env.Notice)
-	if err != nil {
-		return res, err
+	j.closers = append(j.closers, func() { j.hist.Close() })
+	return maxBilled, finished, st, recoverHistory(ctx, j.hist, j.db)
+}
+
+// verify runs the pipeline over the input, beside the count of its rows,
+// and records when it read every row.
+func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, error) {
+	c, env := j.c, j.env
+	waitCount := countRows(ctx, j.db, j.runID, c, env.Stop)
+	// A nil update asks for no progress: the run then keeps no reporter
+	// waking up five times a second.
+	var update func(pipeline.Stats)
+	finish := func() {}
+	if env.Progress != nil {
+		update, finish = env.Progress(j.layout.EstimatedRows - j.layout.HeaderRow)
 	}
-	if hist != nil {
-		defer hist.Close()
-		if err := recoverHistory(ctx, hist, db); err != nil {
-			return res, err
-		}
+	stats, err := pipeline.Run(ctx, j.in, j.db, j.client, pipeline.Config{
+		QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
+		RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
+		Stop: env.Stop, Deadline: j.deadline, Progress: update, ProgressEvery: env.ProgressEvery, Now: env.Now,
+		History: historyOf(j.hist), ReuseWithin: c.ReuseWithin,
+	})
+	finish()
+	waitCount()
+	if err == nil { // Run read every row
+		err = j.db.MarkReadAll(ctx, j.runID)
 	}
-	var runErr error
-	if !finished {
-		waitCount := countRows(ctx, db, runID, c, env.Stop)
-		// A nil update asks for no progress: the run then keeps no
-		// reporter waking up five times a second.
-		var update func(pipeline.Stats)
-		finish := func() {}
-		if env.Progress != nil {
-			update, finish = env.Progress(layout.EstimatedRows - layout.HeaderRow)
-		}
-		res.Stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
-			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
-			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
-			Stop: env.Stop, Deadline: deadline, Progress: update, ProgressEvery: env.ProgressEvery, Now: env.Now,
-			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
-		})
-		finish()
-		waitCount()
-		if runErr == nil { // Run read every row
-			runErr = db.MarkReadAll(ctx, runID)
-		}
-	}
-	in.Close()
-	if hist != nil {
+	return stats, err
+}
+
+// report ends the run in the checkpoint, writes the output unless the run
+// was abandoned or its input refused, and returns what the run did with
+// the error that says what is left to do.
+func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished bool, st store.Status) (Result, error) {
+	c := j.c
+	j.in.Close()
+	if j.hist != nil {
 		// Every verdict of the run is in the checkpoint already: a
 		// history that failed to record them says so, and the next run
 		// imports them.
-		if err := hist.Close(); err != nil {
-			fmt.Fprintf(env.Notice, "note: %v (the next run imports what is missing)\n", err)
+		if err := j.hist.Close(); err != nil {
+			fmt.Fprintf(j.env.Notice, "note: %v (the next run imports what is missing)\n", err)
 		}
 	}
-	ended := env.Now()
-	if err := db.EndRun(ctx, runID, ended, stopCode(ctx, runErr, deadline, ended)); err != nil && runErr == nil {
+	ended := j.env.Now()
+	if err := j.db.EndRun(ctx, j.runID, ended, stopCode(ctx, runErr, j.deadline, ended)); err != nil && runErr == nil {
 		runErr = err
 	}
 	if ctx.Err() != nil {
@@ -216,12 +276,12 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 		return res, runErr // a refused input gets no output
 	}
 	if runErr == nil && !finished && res.Stats.Rows == 0 {
-		return res, noData(c.Input, layout)
+		return res, noData(c.Input, j.layout)
 	}
-	if err := runOutput(ctx, db, runID, &st, !finished, c, env); err != nil {
+	if err := runOutput(ctx, j.db, j.runID, &st, !finished, c, j.env); err != nil {
 		return res, errors.Join(runErr, err)
 	}
-	res.Written, res.Status, res.Took, res.Out = true, st, env.Now().Sub(start), c.Out
+	res.Written, res.Status, res.Took, res.Out = true, st, j.env.Now().Sub(j.start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
 }
 
