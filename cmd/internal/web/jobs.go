@@ -745,7 +745,7 @@ func (j *Jobs) Output(ctx context.Context, id, ext string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	if err := job.WriteOutput(ctx, db, &st, job.Output{Input: c.Input, Path: path, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Price: c.Price, Version: j.version}); err != nil {
+	if err := job.WriteOutput(ctx, db, &st, job.Output{Input: c.Input, Path: path, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard, Price: c.Price, Version: j.version, Now: j.now}); err != nil {
 		return "", err
 	}
 	return path, nil
