@@ -51,7 +51,7 @@ var errCountStopped = errors.New("count stopped")
 // the invalid ones, as the output writes them, until ctx ends or stop is
 // closed.
 func dataRows(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options) (n, invalid int, err error) {
-	in, err := reader.Open(path, opt)
+	in, err := openInput(path, opt)
 	if err != nil {
 		return 0, 0, err
 	}

@@ -81,6 +81,12 @@ type Result struct {
 	Out   string
 }
 
+// The passes over the input, as variables so that a test can count them.
+var (
+	digestInput = reader.Digest // a raw read: hash, size, lines
+	openInput   = reader.Open   // a read of the rows (one per Open)
+)
+
 // xlsxMaxRows is the most rows a worksheet holds.
 const xlsxMaxRows = 1 << 20
 
@@ -146,7 +152,7 @@ func (j *jobRun) openInput(ctx context.Context) error {
 		return err
 	}
 	c.Read.Lines = j.sum.Lines
-	if j.in, err = reader.Open(c.Input, c.Read); err != nil {
+	if j.in, err = openInput(c.Input, c.Read); err != nil {
 		return err
 	}
 	j.closers = append(j.closers, func() { j.in.Close() })
@@ -509,7 +515,7 @@ type Output struct {
 // holds: every data row of the input, those the checkpoint has not seen yet
 // (a run stopped before reading them) as pending.
 func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) error {
-	in, err := reader.Open(o.Input, o.Read)
+	in, err := openInput(o.Input, o.Read)
 	if err != nil {
 		return err
 	}
@@ -725,7 +731,7 @@ func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum,
 	}
 	done := make(chan result, 1) // the reader ends on its own, or with the process
 	go func() {
-		sum, err := reader.Digest(path)
+		sum, err := digestInput(path)
 		done <- result{sum, err}
 	}()
 	select {
