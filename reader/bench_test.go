@@ -2,6 +2,7 @@ package reader
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -164,4 +165,25 @@ func BenchmarkReadXLSX(b *testing.B) {
 			readBench(b, benchInput(b, fmt.Sprintf("%d.xlsx", n), writeBenchXLSX(n)))
 		})
 	}
+}
+
+// BenchmarkFirstPass compares the first pass of a run over a 1M-row CSV:
+// Digest (hash and lines) alone, and Tally (hash, lines and the count of
+// data rows in one pass), which a first run makes before its first call.
+func BenchmarkFirstPass(b *testing.B) {
+	path := benchInput(b, "1000000.csv", writeBenchCSV(1_000_000))
+	b.Run("digest", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, err := Digest(path); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("tally", func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			if _, _, err := Tally(context.Background(), path, Options{}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -7,10 +7,12 @@ package reader
 
 import (
 	"bytes"
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"os"
 	"path/filepath"
@@ -125,10 +127,10 @@ type Reader struct {
 // unknown sheet, a missing or ambiguous column.
 func Open(path string, opt Options) (*Reader, error) {
 	ext := strings.ToLower(filepath.Ext(path))
-	switch ext {
-	case ".xlsx", ".xlsm":
+	switch {
+	case ext == ".xlsx" || ext == ".xlsm":
 		return openXLSX(path, opt)
-	case ".csv", ".tsv", ".txt":
+	case IsText(path):
 		return openText(path, opt)
 	}
 	msg := pipeline.Reason(pipeline.ErrFormat, ext)
@@ -143,6 +145,16 @@ func Open(path string, opt Options) (*Reader, error) {
 		msg = pipeline.Reason(pipeline.ErrFormatNoExt)
 	}
 	return nil, &pipeline.InputError{Path: path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSaveAs)}
+}
+
+// IsText reports whether Open reads path as a delimited text file (a .csv,
+// .tsv or .txt file), which Tally hashes as it parses.
+func IsText(path string) bool {
+	switch strings.ToLower(filepath.Ext(path)) {
+	case ".csv", ".tsv", ".txt":
+		return true
+	}
+	return false
 }
 
 func openText(path string, opt Options) (*Reader, error) {
@@ -161,8 +173,7 @@ func openText(path string, opt Options) (*Reader, error) {
 			return nil, fmt.Errorf("read %s: %w", path, err)
 		}
 	}
-	tsv := strings.EqualFold(filepath.Ext(path), ".tsv")
-	r, err := newDelimited(path, f, opt, tsv)
+	r, err := newText(path, f, opt)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -171,32 +182,50 @@ func openText(path string, opt Options) (*Reader, error) {
 	return r, nil
 }
 
-// countLines counts the lines of f, for a progress estimate: its line
-// feeds, or its carriage returns if there are more (lines ending in a lone
-// CR).
-func countLines(f io.Reader) (int, error) {
-	buf := make([]byte, 1<<20)
-	lf, cr := 0, 0
-	last := byte('\n')
-	for {
-		k, err := f.Read(buf)
-		if k > 0 {
-			lf += bytes.Count(buf[:k], []byte{'\n'})
-			cr += bytes.Count(buf[:k], []byte{'\r'})
-			last = buf[k-1]
-		}
-		if err == io.EOF {
-			n := max(lf, cr)
-			if last != '\n' && last != '\r' && last != 0 {
-				n++
-			}
-			return n, nil
-		}
-		if err != nil {
-			return 0, err
-		}
-	}
+// newText reads the text file at path from in.
+func newText(path string, in io.Reader, opt Options) (*Reader, error) {
+	return newDelimited(path, in, opt, strings.EqualFold(filepath.Ext(path), ".tsv"))
 }
+
+// lineCounter counts the lines of what is written to it: its line feeds,
+// or its carriage returns if there are more (lines ending in a lone CR).
+type lineCounter struct {
+	lf, cr int
+	last   byte
+	any    bool
+}
+
+func (c *lineCounter) Write(p []byte) (int, error) {
+	if len(p) > 0 {
+		c.lf += bytes.Count(p, []byte{'\n'})
+		c.cr += bytes.Count(p, []byte{'\r'})
+		c.last, c.any = p[len(p)-1], true
+	}
+	return len(p), nil
+}
+
+// lines is the count of lines written, a last one without an end of line
+// included.
+func (c *lineCounter) lines() int {
+	n := max(c.lf, c.cr)
+	if c.any && c.last != '\n' && c.last != '\r' && c.last != 0 {
+		n++
+	}
+	return n
+}
+
+// countLines counts the lines of f, for a progress estimate (lineCounter).
+func countLines(f io.Reader) (int, error) {
+	var c lineCounter
+	if _, err := io.CopyBuffer(&c, onlyReader{f}, make([]byte, 1<<20)); err != nil {
+		return 0, err
+	}
+	return c.lines(), nil
+}
+
+// onlyReader hides every method of an io.Reader but Read, so that
+// io.CopyBuffer uses the buffer it is given.
+type onlyReader struct{ io.Reader }
 
 // start reads the first rows, detects the header and the columns, and
 // fills r.layout from them.
@@ -362,13 +391,109 @@ func Digest(path string) (Sum, error) {
 		return Sum{}, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 	}
 	defer f.Close()
-	h := sha256.New()
-	cr := &countingReader{r: io.TeeReader(f, h)}
-	lines, err := countLines(cr)
-	if err != nil {
+	d := newDigester(f)
+	// Not io.Discard itself: its ReadFrom would read 8 KiB at a time.
+	if _, err := io.CopyBuffer(struct{ io.Writer }{io.Discard}, d, make([]byte, 1<<20)); err != nil {
 		return Sum{}, fmt.Errorf("digest %s: %w", path, err)
 	}
-	return Sum{SHA256: hex.EncodeToString(h.Sum(nil)), Size: cr.n, Lines: lines}, nil
+	return d.sum(), nil
+}
+
+// digester is a reader that digests what is read through it: SHA-256,
+// size and lines.
+type digester struct {
+	countingReader
+	h     hash.Hash
+	lines lineCounter
+}
+
+func newDigester(r io.Reader) *digester {
+	d := &digester{h: sha256.New()}
+	d.countingReader.r = io.TeeReader(r, io.MultiWriter(d.h, &d.lines))
+	return d
+}
+
+// sum is the Sum of what was read.
+func (d *digester) sum() Sum {
+	return Sum{SHA256: hex.EncodeToString(d.h.Sum(nil)), Size: d.n, Lines: d.lines.lines()}
+}
+
+// Count is the count of an input's data rows, as Next yields them.
+type Count struct {
+	Rows    int // data rows
+	Invalid int // data rows with a problem: never sent
+}
+
+// CountRows counts the data rows of the input at path, read with opt as
+// Open reads it, until ctx ends (then its error).
+func CountRows(ctx context.Context, path string, opt Options) (Count, error) {
+	r, err := Open(path, opt)
+	if err != nil {
+		return Count{}, err
+	}
+	defer r.Close()
+	return r.count(ctx)
+}
+
+// Tally reads the input at path once, as Open with opt reads it, and
+// returns both its Sum (as Digest) and its Count (as CountRows): a text
+// file is hashed as it is parsed, one pass over its bytes. A workbook is a
+// zip read out of order: it is digested first, then counted. Tally ends
+// when ctx ends, with its error.
+func Tally(ctx context.Context, path string, opt Options) (Sum, Count, error) {
+	if !IsText(path) {
+		sum, err := Digest(path)
+		if err != nil {
+			return sum, Count{}, err
+		}
+		n, err := CountRows(ctx, path, opt)
+		return sum, n, err
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return Sum{}, Count{}, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
+	}
+	defer f.Close()
+	d := newDigester(f)
+	r, err := newText(path, d, opt)
+	if err != nil {
+		return Sum{}, Count{}, err
+	}
+	n, err := r.count(ctx)
+	if err != nil {
+		return Sum{}, n, err
+	}
+	// The parser reads to the end; what it left, if anything, is hashed
+	// too.
+	if _, err := io.Copy(io.Discard, d); err != nil {
+		return Sum{}, n, fmt.Errorf("digest %s: %w", path, err)
+	}
+	return d.sum(), n, nil
+}
+
+// count counts the data rows left in r, checking ctx every 1024 rows.
+func (r *Reader) count(ctx context.Context) (Count, error) {
+	var n Count
+	for i := 0; ; i++ {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return n, err
+			}
+		}
+		rec, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			return n, nil
+		}
+		if err != nil {
+			return n, err
+		}
+		if rec.Kind == pipeline.Data {
+			n.Rows++
+			if len(rec.Problems) > 0 {
+				n.Invalid++
+			}
+		}
+	}
 }
 
 // countingReader counts the bytes read through it.

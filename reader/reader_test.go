@@ -1,6 +1,7 @@
 package reader
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
@@ -444,5 +445,57 @@ func TestDigest(t *testing.T) {
 	}
 	if _, err := Digest(p + ".missing"); err == nil {
 		t.Error("Digest of a missing file succeeded")
+	}
+}
+
+// TestTallyIsDigestAndCount checks that the one pass of Tally finds what a
+// Digest and a count of Open's records find apart, in every encoding and
+// line ending, text and workbook.
+func TestTallyIsDigestAndCount(t *testing.T) {
+	for _, name := range []string{"list-utf8.csv", "list-utf8-bom.csv", "list-gbk.csv", "list-cr.csv",
+		"list-utf16.txt", "list-pipe.txt", "list-semicolon.csv", "cards-general.csv", "layout.xlsx"} {
+		t.Run(name, func(t *testing.T) {
+			path := filepath.Join(fixtures, name)
+			wantSum, err := Digest(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r, err := Open(path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			var want Count
+			for {
+				rec, err := r.Next()
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if rec.Kind == pipeline.Data {
+					want.Rows++
+					if len(rec.Problems) > 0 {
+						want.Invalid++
+					}
+				}
+			}
+			sum, n, err := Tally(context.Background(), path, Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum != wantSum || n != want || n.Rows == 0 {
+				t.Errorf("Tally = %+v, %+v; want %+v, %+v (Digest, and Open's data rows)", sum, n, wantSum, want)
+			}
+		})
+	}
+}
+
+func TestTallyStops(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, _, err := Tally(ctx, filepath.Join(fixtures, "list-utf8.csv"), Options{}); !errors.Is(err, context.Canceled) {
+		t.Errorf("Tally after its context ended: %v, want context.Canceled", err)
 	}
 }
