@@ -2,13 +2,53 @@ package job
 
 import (
 	"context"
-	"errors"
-	"io"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/reader"
 	"github.com/cardverify/cardverify/store"
 )
+
+// The passes over the input, as variables so that a test can count them.
+var (
+	digestInput = reader.Digest    // a raw read: hash, size, lines
+	tallyInput  = reader.Tally     // one read of a text file: hash, size, lines and the rows' count
+	countInput  = reader.CountRows // a read of the rows, for their count
+	openInput   = reader.Open      // a read of the rows (one per Open)
+)
+
+// firstPass reads the input before anything is sent: its digest, which
+// BeginRun compares with the checkpoint's, and, when withCount, the count
+// of its data rows too (ok then), in the same pass for a text file
+// (reader.Tally). It gives up at once when ctx ends or stop is closed
+// (Ctrl-C while a huge or endless input is read): nothing has been sent or
+// recorded yet, so there is nothing to finish.
+func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool) (sum reader.Sum, n reader.Count, ok bool, err error) {
+	type result struct {
+		sum reader.Sum
+		n   reader.Count
+		err error
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel() // a pass given up ends at its next check, or with the process
+	done := make(chan result, 1)
+	go func() {
+		var r result
+		if withCount {
+			r.sum, r.n, r.err = tallyInput(ctx, path, opt)
+		} else {
+			r.sum, r.err = digestInput(path)
+		}
+		done <- r
+	}()
+	select {
+	case r := <-done:
+		return r.sum, r.n, withCount && r.err == nil, r.err
+	case <-ctx.Done():
+	case <-stop:
+	}
+	return reader.Sum{}, reader.Count{}, false, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
+}
 
 // countRows counts the data rows of c.Input beside the run, with the run's
 // reader options, and records the count in the checkpoint: then status
@@ -16,7 +56,9 @@ import (
 // (issue 11, "counts that hold"). The run itself reads the input at the
 // API's pace, so without the count a killed run would leave a checkpoint
 // that knows only the rows read so far. Nothing waits for the count: the
-// first call is not delayed.
+// first call is not delayed. A first run of a text input has its count
+// from its first pass already (firstPass); a workbook's count would inflate
+// its sheet before the first call, so it is counted here.
 //
 // It does nothing when the checkpoint has the count already, or a run has
 // read every row. The returned func stops the count (if it is still going)
@@ -31,54 +73,23 @@ func countRows(ctx context.Context, db *store.DB, runID int64, c Config, stop <-
 	ctx, cancel := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() {
+		select {
+		case <-orNever(stop):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	go func() {
 		defer close(done)
-		n, invalid, err := dataRows(ctx, stop, c.Input, c.Read)
+		n, err := countInput(ctx, c.Input, c.Read)
 		if err == nil {
 			// An error here leaves the count out: status then says so.
-			_ = db.SetInputRows(ctx, runID, n, invalid)
+			_ = db.SetInputRows(ctx, runID, n.Rows, n.Invalid)
 		}
 	}()
 	return func() {
 		cancel()
 		<-done
-	}
-}
-
-// errCountStopped ends a count given up.
-var errCountStopped = errors.New("count stopped")
-
-// dataRows counts the data rows the reader yields for path with opt, and
-// the invalid ones, as the output writes them, until ctx ends or stop is
-// closed.
-func dataRows(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options) (n, invalid int, err error) {
-	in, err := openInput(path, opt)
-	if err != nil {
-		return 0, 0, err
-	}
-	defer in.Close()
-	for i := 0; ; i++ {
-		if i%1024 == 0 {
-			select {
-			case <-ctx.Done():
-				return n, invalid, errCountStopped
-			case <-orNever(stop):
-				return n, invalid, errCountStopped
-			default:
-			}
-		}
-		rec, err := in.Next()
-		if errors.Is(err, io.EOF) {
-			return n, invalid, nil
-		}
-		if err != nil {
-			return n, invalid, err
-		}
-		if rec.Kind == pipeline.Data {
-			n++
-			if len(rec.Problems) > 0 {
-				invalid++
-			}
-		}
 	}
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
 	"path/filepath"
@@ -81,12 +82,6 @@ type Result struct {
 	Out   string
 }
 
-// The passes over the input, as variables so that a test can count them.
-var (
-	digestInput = reader.Digest // a raw read: hash, size, lines
-	openInput   = reader.Open   // a read of the rows (one per Open)
-)
-
 // xlsxMaxRows is the most rows a worksheet holds.
 const xlsxMaxRows = 1 << 20
 
@@ -123,7 +118,9 @@ type jobRun struct {
 	c               Config
 	env             Env
 	start, deadline time.Time
-	sum             reader.Sum     // the input's digest
+	sum             reader.Sum   // the input's digest
+	count           reader.Count // the input's rows, when counted is true
+	counted         bool
 	in              *reader.Reader // the input, read by the pipeline
 	layout          reader.Layout
 	client          *juhe.Client
@@ -145,10 +142,11 @@ func (j *jobRun) close() {
 // written.
 func (j *jobRun) openInput(ctx context.Context) error {
 	c := &j.c
-	// One pass for the fingerprint and the line count, one to plan, one
-	// to write: Open and the output's reader reuse the count.
+	// A first pass for the fingerprint and the line count, which Open and
+	// the output's reader reuse; on a first run of a text input the same
+	// pass counts the rows, which status needs after a crash (countRows).
 	var err error
-	if j.sum, err = digest(ctx, j.env.Stop, c.Input); err != nil {
+	if j.sum, j.count, j.counted, err = firstPass(ctx, j.env.Stop, c.Input, c.Read, newJob(c.DB) && reader.IsText(c.Input)); err != nil {
 		return err
 	}
 	c.Read.Lines = j.sum.Lines
@@ -206,7 +204,18 @@ func (j *jobRun) openCheckpoint(ctx context.Context) error {
 		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: j.env.Version, QPS: c.QPS, Started: j.start,
 		User: j.env.User, Host: j.env.Host, Command: j.env.Command, Output: c.Out, KeyID: keyID(c),
 	})
-	return err
+	if err != nil || !j.counted {
+		return err
+	}
+	// Before any call: a run killed at any time leaves a checkpoint that
+	// counts every row of the input.
+	return j.db.SetInputRows(ctx, j.runID, j.count.Rows, j.count.Invalid)
+}
+
+// newJob reports whether the checkpoint db does not exist yet: a first run.
+func newJob(db string) bool {
+	_, err := os.Stat(db)
+	return errors.Is(err, fs.ErrNotExist)
 }
 
 // prepare finds what is left of the budget and whether the job is finished
@@ -260,7 +269,9 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 // the error that says what is left to do.
 func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished bool, st store.Status) (Result, error) {
 	c := j.c
-	j.in.Close()
+	if !finished {
+		j.in.Close() // read to the end, or as far as the run went
+	}
 	if j.hist != nil {
 		// Every verdict of the run is in the checkpoint already: a
 		// history that failed to record them says so, and the next run
@@ -284,7 +295,13 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 	if runErr == nil && !finished && res.Stats.Rows == 0 {
 		return res, noData(c.Input, j.layout)
 	}
-	if err := runOutput(ctx, j.db, j.runID, &st, !finished, c, j.env); err != nil {
+	// A finished job's output is written from the reader that found the
+	// layout, which read no more than the header: one pass for the rows.
+	var in *reader.Reader
+	if finished {
+		in = j.in
+	}
+	if err := runOutput(ctx, j.db, j.runID, &st, in, c, j.env); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, j.env.Now().Sub(j.start), c.Out
@@ -292,10 +309,14 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 }
 
 // runOutput writes a run's output from the checkpoint db, st being its
-// status (read again first when fresh, after the pipeline ran), then records
-// the count of the input's rows the output found. A stop ends the writing
-// (see writeContext): the error then says how to get the output.
-func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, fresh bool, c Config, env Env) error {
+// status, and the input read by in: for a finished job (not fresh), the
+// reader that found the layout and read nothing more. After the pipeline
+// ran (in nil: fresh) it reads the status again first, opens the input
+// anew, and records the count of the input's rows the output found. A stop
+// ends the writing (see writeContext): the error then says how to get the
+// output.
+func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, in *reader.Reader, c Config, env Env) error {
+	fresh := in == nil
 	if fresh {
 		var err error
 		if *st, err = db.Status(ctx); err != nil {
@@ -304,8 +325,15 @@ func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status,
 	}
 	wctx, stopWriting := writeContext(ctx, env.Stop)
 	defer stopWriting()
-	if err := WriteOutput(wctx, db, st, Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
-		Price: c.Price, Version: env.Version, Now: env.Now}); err != nil {
+	o := Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		Price: c.Price, Version: env.Version, Now: env.Now}
+	var err error
+	if fresh {
+		err = WriteOutput(wctx, db, st, o)
+	} else {
+		err = writeFrom(wctx, db, st, o, in)
+	}
+	if err != nil {
 		return notWritten(wctx, err, c)
 	}
 	if !fresh {
@@ -520,6 +548,12 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 		return err
 	}
 	defer in.Close()
+	return writeFrom(ctx, db, st, o, in)
+}
+
+// writeFrom is WriteOutput reading the input from in, which has returned
+// no record yet.
+func writeFrom(ctx context.Context, db *store.DB, st *store.Status, o Output, in *reader.Reader) error {
 	layout := in.Layout()
 	res, err := db.Results(ctx)
 	if err != nil {
@@ -710,7 +744,7 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 	if err != nil {
 		return st, err
 	}
-	sum, err := reader.Digest(input)
+	sum, err := digestInput(input)
 	if err != nil {
 		return st, err
 	}
@@ -719,26 +753,4 @@ func SameInput(ctx context.Context, db *store.DB, input string) (store.Status, e
 			Hint: pipeline.Reason(pipeline.HintSameInput, st.InputPath)}
 	}
 	return st, nil
-}
-
-// digest is reader.Digest, given up at once when ctx ends or stop is closed
-// (Ctrl-C while a huge or endless input is read): nothing has been sent or
-// recorded yet, so there is nothing to finish.
-func digest(ctx context.Context, stop <-chan struct{}, path string) (reader.Sum, error) {
-	type result struct {
-		sum reader.Sum
-		err error
-	}
-	done := make(chan result, 1) // the reader ends on its own, or with the process
-	go func() {
-		sum, err := digestInput(path)
-		done <- result{sum, err}
-	}()
-	select {
-	case r := <-done:
-		return r.sum, r.err
-	case <-ctx.Done():
-	case <-stop:
-	}
-	return reader.Sum{}, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
 }
