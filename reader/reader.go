@@ -60,6 +60,11 @@ type Options struct {
 	// it: Open then does not read the whole file once more to count them
 	// (Layout.EstimatedRows). Ignored for workbooks.
 	Lines int
+	// Merges, when not nil, are the merged cells of the workbook's sheet as
+	// an earlier Open of the same file, with the same Sheet, found them
+	// (Reader.Merges): Open then does not inflate the whole sheet once more
+	// to find them before its first row. Ignored for text files.
+	Merges *Merges
 }
 
 // Layout is what Open detected.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"path"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -166,7 +167,7 @@ func (wb *workbook) open(opt Options) (*Reader, error) {
 			return nil, err
 		}
 	}
-	src, err := wb.openSheet(chosen.path, sst)
+	src, err := wb.openSheet(chosen.path, sst, opt.Merges)
 	if err != nil {
 		sst.close()
 		return nil, err
@@ -301,8 +302,15 @@ func (wb *workbook) part(name string, limit int64) (io.ReadCloser, *zip.File, er
 	if err != nil {
 		return nil, nil, wb.bad("cannot open "+name, err)
 	}
+	if partOpened != nil {
+		partOpened(name)
+	}
 	return rc, f, nil
 }
+
+// partOpened, when not nil, is told the name of every part opened to be
+// inflated: a test counts the inflations of a sheet.
+var partOpened func(name string)
 
 func (wb *workbook) readXML(name string, v any) error {
 	rc, _, err := wb.part(name, maxSmallPart)
@@ -408,6 +416,19 @@ func (wb *workbook) longCell(row int, ref string) error {
 		Hint: pipeline.Reason(pipeline.HintLongCell)}
 }
 
+// Merges are the merged cells of a sheet, as Reader.Merges found them for
+// Options.Merges. They are not changed once found: Readers may share them.
+type Merges struct{ ranges []mergeRange }
+
+// Merges returns the merged cells of the workbook sheet r reads, for the
+// Options of another Open of the same file and sheet; nil for a text file.
+func (r *Reader) Merges() *Merges {
+	if s, ok := r.merges.(*sheetSource); ok && s != nil {
+		return &Merges{ranges: s.merges}
+	}
+	return nil
+}
+
 // mergeRange is a merged range of cells, 1-based rows and 0-based columns.
 type mergeRange struct{ r0, c0, r1, c1 int }
 
@@ -434,10 +455,15 @@ type sheetSource struct {
 	topCells map[[2]int]pipeline.Cell
 }
 
-func (wb *workbook) openSheet(name string, sst *sstStore) (*sheetSource, error) {
-	merges, err := wb.scanMerges(name)
-	if err != nil {
-		return nil, err
+func (wb *workbook) openSheet(name string, sst *sstStore, known *Merges) (*sheetSource, error) {
+	var merges []mergeRange
+	if known != nil {
+		merges = slices.Clone(known.ranges) // sorted below, by this source alone
+	} else {
+		var err error
+		if merges, err = wb.scanMerges(name); err != nil {
+			return nil, err
+		}
 	}
 	rc, _, err := wb.part(name, maxSheetBytes)
 	if err != nil {

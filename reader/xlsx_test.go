@@ -502,3 +502,41 @@ func TestErrorsStick(t *testing.T) {
 		}
 	}
 }
+
+// TestMergesGivenInflateOnce opens a workbook with merged cells twice: the
+// first Open inflates the sheet twice (once for its merged cells, which
+// follow the rows), the second, given the first's Merges, once, and reads
+// the same records.
+func TestMergesGivenInflateOnce(t *testing.T) {
+	path := filepath.Join(fixtures, "layout.xlsx")
+	sheets := 0
+	partOpened = func(name string) {
+		if strings.Contains(name, "worksheets/") {
+			sheets++
+		}
+	}
+	t.Cleanup(func() { partOpened = nil })
+	first, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer first.Close()
+	if sheets != 2 || first.Merges() == nil || len(first.Merges().ranges) == 0 {
+		t.Fatalf("Open inflated the sheet %d times, found merges %v; want 2, some merges", sheets, first.Merges())
+	}
+	sheets = 0
+	_, got := openAll(t, path, Options{Merges: first.Merges()})
+	if sheets != 1 {
+		t.Errorf("Open given the merges inflated the sheet %d times, want 1", sheets)
+	}
+	sheets = 0
+	_, want := openAll(t, path, Options{})
+	if len(got) != len(want) {
+		t.Fatalf("%d records given the merges, %d without", len(got), len(want))
+	}
+	for i := range want {
+		if got[i].RowNo != want[i].RowNo || got[i].Name != want[i].Name || got[i].Card != want[i].Card || got[i].Kind != want[i].Kind {
+			t.Errorf("record %d given the merges %+v, without %+v", i, got[i], want[i])
+		}
+	}
+}

@@ -154,6 +154,9 @@ func (j *jobRun) openInput(ctx context.Context) error {
 		return err
 	}
 	j.closers = append(j.closers, func() { j.in.Close() })
+	// The later reads of a workbook (the count, the output) take its
+	// merged cells from this one: each inflates the sheet once, not twice.
+	c.Read.Merges = j.in.Merges()
 	if err := stopped(j.env.Stop); err != nil {
 		return err
 	}
