@@ -19,7 +19,7 @@ import (
 func insertCalls(tb testing.TB, db *DB, known []pipeline.Known) []int64 {
 	tb.Helper()
 	ids := make([]int64, len(known))
-	_, err := db.exec(context.Background(), func(ctx context.Context, tx *sql.Conn) (int64, error) {
+	_, err := db.q.exec(context.Background(), func(ctx context.Context, tx *sql.Conn) (int64, error) {
 		st, err := tx.PrepareContext(ctx, "INSERT INTO calls (row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, 1, ?, ?)")
 		if err != nil {
 			return 0, err
@@ -209,7 +209,7 @@ func BenchmarkStatus(b *testing.B) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
-	q, err := sql.Open("sqlite3", dsn(path, false))
+	q, err := sql.Open("sqlite3", checkpointDSN(path))
 	if err != nil {
 		b.Fatal(err)
 	}
