@@ -114,3 +114,13 @@ func (x *packedIndex) set(k, v uint64) {
 
 // len returns the number of entries.
 func (x *packedIndex) len() int { return x.n }
+
+// bytes returns the memory the index holds: its entries' slices, spare
+// capacity included, and their headers.
+func (x *packedIndex) bytes() int {
+	n := len(x.buckets) * 24 // a slice header
+	for _, b := range x.buckets {
+		n += cap(b) * 8
+	}
+	return n
+}
