@@ -16,19 +16,20 @@ import (
 const loadCardsQuery = `SELECT substr(calls.card, 1, 8), count(*) FROM calls LEFT JOIN answers ON answers.call = calls.id
 	WHERE calls.day = ? AND (answers.call IS NULL OR answers.may_reach_bank) GROUP BY 1`
 
-// cardCountBits is the width of a count: a packedIndex keeps its keys whole
-// when its values are no wider than indexBits.
+// cardCountBits is the width of a count: the index keeps the other 48 bits
+// of a card's fingerprint prefix.
 const (
-	cardCountBits = indexBits
+	cardCountBits = 16
 	maxCardCount  = 1<<cardCountBits - 1
 )
 
 // cardCounts is what the ledger answers to the pipeline's card daily limit
 // (pipeline.CardCallAllowed): for one China day, how many calls that may
 // have reached the bank each card had, by the first 8 bytes of its
-// fingerprint, in a packedIndex (about 11 bytes a card called that day).
-// Two cards sharing those bytes would share a count: a card could be
-// refused early, never called too often. It is loaded from the ledger once
+// fingerprint, in a packedIndex (about 9 bytes a card called that day).
+// Two cards sharing the 48 bits it keeps would share a count (about one
+// chance in 10^9 for a million cards): a card could be refused early,
+// never called too often. It is loaded from the ledger once
 // per run, and again when a run passes midnight in China; only the
 // committer uses it.
 type cardCounts struct {
@@ -76,6 +77,11 @@ func (cc *cardCounts) reload(ctx context.Context, day string) error {
 	}
 	defer rs.Close()
 	n := newPackedIndex(cardCountBits)
+	defer func() {
+		if cc.n != n {
+			n.free() // not loaded
+		}
+	}()
 	for {
 		if err := rs.Next(cc.row[:]); err == io.EOF {
 			break
@@ -85,9 +91,21 @@ func (cc *cardCounts) reload(ctx context.Context, day string) error {
 		fp8, _ := cc.row[0].([]byte)
 		calls, _ := cc.row[1].(int64)
 		if len(fp8) == 8 {
-			n.set(binary.LittleEndian.Uint64(fp8), uint64(min(calls, maxCardCount)))
+			k := binary.LittleEndian.Uint64(fp8)
+			n.set(k, min(n.get(k)+uint64(calls), maxCardCount))
 		}
+	}
+	if cc.n != nil {
+		cc.n.free()
 	}
 	cc.day, cc.n = day, n
 	return nil
+}
+
+// free releases the counts' memory.
+func (cc *cardCounts) free() {
+	if cc.n != nil {
+		cc.n.free()
+		cc.n = nil
+	}
 }

@@ -177,6 +177,7 @@ func (c *committer) loop() {
 	defer close(c.q.done)
 	defer c.conn.Close()
 	defer c.closeStmts()
+	defer c.cards.free()
 	for first := range c.q.ops {
 		c.batch = append(c.batch[:0], first)
 	fill:

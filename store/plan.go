@@ -20,8 +20,8 @@ type planner struct {
 	maxPlanned int
 	// index maps the first 8 bytes of each pair's fingerprint to the
 	// pair's first row, a candidate checked against the full fingerprint:
-	// Plan's lookup of a pair, kept in memory (a packedIndex, about 11
-	// bytes a pair) because a B-tree index of random fingerprints on disk
+	// Plan's lookup of a pair, kept in memory (a packedIndex, about 9
+	// bytes a pair, most of them outside the Go heap) because a B-tree index of random fingerprints on disk
 	// made every commit rewrite pages all over it. Loaded by the first
 	// Plan: a run that never plans, such as the rewrite of a finished
 	// job's output, does not pay for it.
@@ -52,10 +52,22 @@ func (p *planner) loadIndex(ctx context.Context, rdb *sql.DB) error {
 		}
 		return nil
 	})
-	if err == nil {
-		p.index = x
+	if err != nil {
+		x.free()
+		return err
 	}
-	return err
+	p.index = x
+	return nil
+}
+
+// free releases the pair index.
+func (p *planner) free() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.index != nil {
+		p.index.free()
+		p.index = nil
+	}
 }
 
 // pairInfo is what Plan gathers about a pair.

@@ -243,6 +243,7 @@ func (db *DB) Close() error {
 func (db *DB) closeAll() error {
 	var errs []error
 	db.closeOnce.Do(func() {
+		db.plan.free()
 		if db.rdb != nil {
 			errs = append(errs, db.rdb.Close())
 		}
