@@ -33,10 +33,10 @@ const (
 // Its main part is one sorted slice outside the Go heap (reserveWords),
 // where the garbage collector's headroom does not double it; the entries
 // added since the last merge wait in a recent part on the heap (sorted
-// buckets by top bits, at most an eighth of the main part), merged into
+// buckets by top bits, at most a sixteenth of the main part), merged into
 // the main part in place. With a million rows, the pair index and the
 // day's card counts are what grows with the list: about 9 bytes a row
-// each, of which about 1.5 on the heap, where Go maps took 30 to 40.
+// each, of which about 1 on the heap, where Go maps took 30 to 40.
 //
 // Make one with newPackedIndex and release it with free. It is not safe
 // for concurrent use.
@@ -90,7 +90,7 @@ func (x *packedIndex) add(k, v uint64) {
 	e := x.entry(k, v)
 	i, _ := slices.BinarySearch(*b, e)
 	*b = slices.Insert(*b, i, e)
-	if x.nRecent++; x.nRecent >= max(minMerge, len(x.main)/8) {
+	if x.nRecent++; x.nRecent >= max(minMerge, len(x.main)/16) {
 		x.merge()
 	}
 }
