@@ -50,6 +50,7 @@ func (e *InputError) Error() string {
 	return s
 }
 
+// Unwrap returns the underlying error, nil when there is none.
 func (e *InputError) Unwrap() error { return e.Err }
 
 // APIError is a run-level refusal by the API (a fatal code such as 10001
@@ -60,6 +61,7 @@ type APIError struct {
 	Hint   string // what the user should do
 }
 
+// Error is the message in English, with the hint in brackets.
 func (e *APIError) Error() string {
 	s := fmt.Sprintf("API error %d: %s", e.Code, plain(e.Reason))
 	if e.Code == 0 {
@@ -82,6 +84,7 @@ type ConfigError struct {
 	Hint   string // the fix
 }
 
+// Error is the message with the hint in brackets.
 func (e *ConfigError) Error() string {
 	s := "the API cannot be used as configured: " + e.Reason
 	if e.Hint != "" {

@@ -1,12 +1,3 @@
-// Package pipeline is the core of cardverify: the vocabulary every other
-// package speaks (Record, Outcome, Status, Answer, Call), the small interfaces
-// it consumes (a row source, a checkpoint, a verifier, a result sink), and the
-// orchestration that turns a customer list into verdicts: dispatch, dedup,
-// rate limiting, the worker pool, retries, the budget and progress.
-//
-// pipeline imports no other package of this module. Readers, writers, the
-// SQLite checkpoint and the Juhe client implement its interfaces and import it
-// for its types only.
 package pipeline
 
 import (
@@ -34,12 +25,13 @@ const (
 // which is what every cell of a delimited text file is.
 type CellType uint8
 
+// The types of a cell.
 const (
-	Text CellType = iota
-	Number
-	Bool
-	Date
-	Formula // a formula whose cached value is in Value (and Raw)
+	Text    CellType = iota // a text, or a cell of a delimited file
+	Number                  // a number, shown in Value as its format shows it
+	Bool                    // TRUE or FALSE in Value, the stored text in Raw
+	Date                    // a date: shown in Value, its serial (or ISO text) in Raw
+	Formula                 // a formula whose cached value is in Value (and Raw)
 )
 
 // Cell is one cell of the input as the reader found it.

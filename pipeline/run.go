@@ -79,10 +79,10 @@ const (
 
 func (c Config) withDefaults() Config {
 	if c.QPS <= 0 {
-		c.QPS = 10
+		c.QPS = DefaultQPS
 	}
 	if c.MaxAttempts <= 0 {
-		c.MaxAttempts = 4
+		c.MaxAttempts = DefaultMaxAttempts
 	}
 	if c.Backoff == nil {
 		c.Backoff = DefaultBackoff
@@ -195,50 +195,11 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		stopPause()
 	}()
 
-	progressDone, reporterDone := make(chan struct{}), make(chan struct{})
-	if cfg.Progress == nil {
-		close(reporterDone)
-	} else {
-		// The reporter ends when progressDone is closed, after the
-		// workers; Run then sends the last snapshot itself.
-		tick := time.NewTicker(cfg.ProgressEvery)
-		go func() {
-			defer close(reporterDone)
-			defer tick.Stop()
-			for {
-				select {
-				case <-tick.C:
-					cfg.Progress(r.snapshot())
-				case <-progressDone:
-					return
-				}
-			}
-		}()
-	}
+	progressDone := make(chan struct{})
+	reporterDone := r.report(progressDone)
 
 	jobs := make(chan job, 64)
-	r.spawn = func() {
-		r.workers.Add(1)
-		g.Go(func() error {
-			// A worker ends when jobs is closed and drained, or at the
-			// first error.
-			for j := range jobs {
-				if err := r.handle(gctx, pause, j); err != nil {
-					return err
-				}
-			}
-			return nil
-		})
-	}
-	if !cfg.DryRun {
-		n := cfg.Workers
-		if n <= 0 {
-			n = r.wantWorkers(time.Second / 5)
-		}
-		for range min(n, maxWorkers) {
-			r.spawn()
-		}
-	}
+	r.startWorkers(g, gctx, pause, jobs)
 	// The dispatcher is the only sender on jobs and closes it when the
 	// input is done or dispatching must stop.
 	g.Go(func() error {
@@ -247,16 +208,7 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 	})
 	err := g.Wait()
 	if err == nil {
-		// Suspect answers that no streak turned into a stop were the
-		// ordinary answers of their rows.
-		var cfgErr *ConfigError
-		if !errors.As(r.haltErr(), &cfgErr) {
-			r.mu.Lock()
-			held := r.held
-			r.held = nil
-			r.mu.Unlock()
-			r.decideHeld(held)
-		}
+		r.decideLeftHeld()
 	}
 	close(progressDone)
 	<-reporterDone // Progress is never called twice at once
@@ -271,6 +223,74 @@ func Run(ctx context.Context, src Source, ck Checkpoint, v Verifier, cfg Config)
 		return stats, ctx.Err()
 	}
 	return stats, r.haltErr()
+}
+
+// report calls Config.Progress every ProgressEvery until progressDone is
+// closed, from a goroutine that has ended when the returned channel is
+// closed; without Progress there is no such goroutine.
+func (r *runner) report(progressDone <-chan struct{}) <-chan struct{} {
+	reporterDone := make(chan struct{})
+	if r.cfg.Progress == nil {
+		close(reporterDone)
+		return reporterDone
+	}
+	// The reporter ends when progressDone is closed, after the
+	// workers; Run then sends the last snapshot itself.
+	tick := time.NewTicker(r.cfg.ProgressEvery)
+	go func() {
+		defer close(reporterDone)
+		defer tick.Stop()
+		for {
+			select {
+			case <-tick.C:
+				r.cfg.Progress(r.snapshot())
+			case <-progressDone:
+				return
+			}
+		}
+	}()
+	return reporterDone
+}
+
+// startWorkers sets up runner.spawn and starts the first workers (none in
+// a dry run).
+func (r *runner) startWorkers(g *errgroup.Group, gctx, pause context.Context, jobs <-chan job) {
+	r.spawn = func() {
+		r.workers.Add(1)
+		g.Go(func() error {
+			// A worker ends when jobs is closed and drained, or at the
+			// first error.
+			for j := range jobs {
+				if err := r.handle(gctx, pause, j); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+	}
+	if !r.cfg.DryRun {
+		n := r.cfg.Workers
+		if n <= 0 {
+			n = r.wantWorkers(time.Second / 5)
+		}
+		for range min(n, maxWorkers) {
+			r.spawn()
+		}
+	}
+}
+
+// decideLeftHeld decides the rows still held at the end of a run: suspect
+// answers that no streak turned into a stop were the ordinary answers of
+// their rows.
+func (r *runner) decideLeftHeld() {
+	var cfgErr *ConfigError
+	if !errors.As(r.haltErr(), &cfgErr) {
+		r.mu.Lock()
+		held := r.held
+		r.held = nil
+		r.mu.Unlock()
+		r.decideHeld(held)
+	}
 }
 
 type job struct {

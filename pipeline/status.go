@@ -137,6 +137,7 @@ const (
 
 var classNames = [...]string{"billed", "reject", "defer", "transient", "throttle", "fatal", "unreachable", "unusable"}
 
+// String is the class's name in lower case, as logs and tests show it.
 func (c Class) String() string {
 	if int(c) < len(classNames) {
 		return classNames[c]

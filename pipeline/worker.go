@@ -28,8 +28,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		final = final || o != nil
 		return r.end(ctx, id, c, o)
 	}
-	throttled, unreached := 0, 0
-	var last Answer
+	var t tries
 	for attempt := 1; ; {
 		if r.stopping(pause) {
 			return nil
@@ -41,12 +40,12 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			r.halt(Reason(StopBudget, r.cfg.MaxBilled), ErrBudget)
 			return nil
 		}
-		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + throttled + unreached, SentAt: r.cfg.Now()}
+		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
 		id, err := r.ck.Begin(ctx, call, CardDailyLimit)
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {
-				return end(ctx, 0, call, r.outcome(j, Deferred, last, attempt-1, Reason(CardLimit)))
+				return end(ctx, 0, call, r.outcome(j, Deferred, t.last, attempt-1, Reason(CardLimit)))
 			}
 			return err
 		}
@@ -66,84 +65,127 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		call.Simulated = a.Simulated
 		call.MayReachBank = mayReachBank(a)
 		r.settle(call, true)
-		last = a
+		t.last = a
 
-		switch {
-		case a.Class == Unreachable:
-			// The request never left the machine: the row is not decided
-			// by it and stays pending if the fault lasts.
-			if err := end(ctx, id, call, nil); err != nil {
-				return err
-			}
-			unreached++
-			if r.unreachable(a) || unreached >= r.cfg.MaxAttempts {
-				return nil
-			}
-			if !sleep(pause, r.cfg.Backoff(unreached)) {
-				return nil
-			}
-			continue
-		case a.Class == Unusable:
-			r.halt(Reason(StopConfig), &ConfigError{Reason: a.Reason, Hint: a.Hint})
-			return end(ctx, id, call, nil)
-		case a.Suspect && r.suspect(j, a, call, attempt):
-			// Held: decided once the run shows whether its settings are
-			// right (see runner.suspect).
-			return end(ctx, id, call, nil)
-		}
-		r.reached(a)
-
-		switch {
-		case call.Billed && a.Foreign:
-			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledForeign)))
-		case call.Billed && a.Res != 1 && a.Res != 2:
-			// Paid for, but no verdict: sending it again would pay twice.
-			return end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
-		case call.Billed:
-			status := Match
-			if a.Res == 2 {
-				status = Mismatch
-			}
-			r.limiter.recover()
-			reason := answerReason(a)
-			if a.JobID == "" {
-				reason = JoinReasons(reason, Reason(NoJobID))
-			}
-			o := r.outcome(j, status, a, attempt, reason)
-			if err := end(ctx, id, call, o); err != nil {
-				return err
-			}
-			return r.remember(ctx, j, o)
-		case a.Class == Reject:
-			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
-		case a.Class == Defer:
-			r.limiter.recover()
-			return end(ctx, id, call, r.outcome(j, Deferred, a, attempt, answerReason(a)))
-		case a.Class == Fatal:
-			r.halt(Reason(StopAPI, a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
-			return end(ctx, id, call, nil)
-		case a.Class == Throttle && throttled < throttleLimit:
-			r.limiter.backOff(a.RetryAfter)
-			throttled++
-			r.count(func(s *Stats) { s.Throttled++ })
-			if err := end(ctx, id, call, nil); err != nil {
-				return err
-			}
-			continue
-		case attempt >= r.cfg.MaxAttempts || a.Class == Throttle:
-			return end(ctx, id, call, r.outcome(j, Failed, a, attempt,
-				JoinReasons(Reason(GaveUp, attempt+throttled), answerReason(a))))
-		}
-		// A transient failure: wait, then try again.
-		if err := end(ctx, id, call, nil); err != nil {
+		s, err := r.afterCall(ctx, pause, j, &t, sent{id: id, call: call, a: a, attempt: attempt}, end)
+		if err != nil || s == stepDone {
 			return err
 		}
-		if !sleep(pause, r.cfg.Backoff(attempt)) {
-			return nil
+		if s == stepNext {
+			attempt++
 		}
-		attempt++
 	}
+}
+
+// tries counts the calls of one pair that were not attempts proper, and
+// keeps the last answer.
+type tries struct {
+	throttled, unreached int
+	last                 Answer
+}
+
+// sent is one call of a pair, recorded as begun (id), and its answer.
+type sent struct {
+	id      int64
+	call    Call
+	a       Answer
+	attempt int
+}
+
+// endFunc records a call and, when o is not nil, the pair's final outcome.
+type endFunc func(ctx context.Context, id int64, c Call, o *Outcome) error
+
+// step is what follows a call of a pair.
+type step int
+
+const (
+	stepDone  step = iota // the pair is done with, or the run stops: handle returns
+	stepRetry             // call again, as the same attempt (unreachable, throttled)
+	stepNext              // call again, as the next attempt (a transient failure)
+)
+
+// afterCall deals with the answer to a call that may not have reached the
+// API, or may show the run's settings wrong, then with the others
+// (answered).
+func (r *runner) afterCall(ctx, pause context.Context, j job, t *tries, c sent, end endFunc) (step, error) {
+	switch a := c.a; {
+	case a.Class == Unreachable:
+		// The request never left the machine: the row is not decided
+		// by it and stays pending if the fault lasts.
+		if err := end(ctx, c.id, c.call, nil); err != nil {
+			return stepDone, err
+		}
+		t.unreached++
+		if r.unreachable(a) || t.unreached >= r.cfg.MaxAttempts {
+			return stepDone, nil
+		}
+		if !sleep(pause, r.cfg.Backoff(t.unreached)) {
+			return stepDone, nil
+		}
+		return stepRetry, nil
+	case a.Class == Unusable:
+		r.halt(Reason(StopConfig), &ConfigError{Reason: a.Reason, Hint: a.Hint})
+		return stepDone, end(ctx, c.id, c.call, nil)
+	case a.Suspect && r.suspect(j, a, c.call, c.attempt):
+		// Held: decided once the run shows whether its settings are
+		// right (see runner.suspect).
+		return stepDone, end(ctx, c.id, c.call, nil)
+	}
+	r.reached(c.a)
+	return r.answered(ctx, pause, j, t, c, end)
+}
+
+// answered records the outcome an answer gives the pair, or what to do
+// next: slow down, or wait and try again.
+func (r *runner) answered(ctx, pause context.Context, j job, t *tries, c sent, end endFunc) (step, error) {
+	a, call, id, attempt := c.a, c.call, c.id, c.attempt
+	switch {
+	case call.Billed && a.Foreign:
+		return stepDone, end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledForeign)))
+	case call.Billed && a.Res != 1 && a.Res != 2:
+		// Paid for, but no verdict: sending it again would pay twice.
+		return stepDone, end(ctx, id, call, r.outcome(j, Failed, a, attempt, Reason(BilledNoVerdict)))
+	case call.Billed:
+		status := Match
+		if a.Res == 2 {
+			status = Mismatch
+		}
+		r.limiter.recover()
+		reason := answerReason(a)
+		if a.JobID == "" {
+			reason = JoinReasons(reason, Reason(NoJobID))
+		}
+		o := r.outcome(j, status, a, attempt, reason)
+		if err := end(ctx, id, call, o); err != nil {
+			return stepDone, err
+		}
+		return stepDone, r.remember(ctx, j, o)
+	case a.Class == Reject:
+		r.limiter.recover()
+		return stepDone, end(ctx, id, call, r.outcome(j, Rejected, a, attempt, answerReason(a)))
+	case a.Class == Defer:
+		r.limiter.recover()
+		return stepDone, end(ctx, id, call, r.outcome(j, Deferred, a, attempt, answerReason(a)))
+	case a.Class == Fatal:
+		r.halt(Reason(StopAPI, a.Code), &APIError{Code: a.Code, Reason: a.Reason, Hint: a.Hint})
+		return stepDone, end(ctx, id, call, nil)
+	case a.Class == Throttle && t.throttled < throttleLimit:
+		r.limiter.backOff(a.RetryAfter)
+		t.throttled++
+		r.count(func(s *Stats) { s.Throttled++ })
+		return stepRetry, end(ctx, id, call, nil)
+	case attempt >= r.cfg.MaxAttempts || a.Class == Throttle:
+		return stepDone, end(ctx, id, call, r.outcome(j, Failed, a, attempt,
+			JoinReasons(Reason(GaveUp, attempt+t.throttled), answerReason(a))))
+	}
+	// A transient failure: wait, then try again.
+	if err := end(ctx, id, call, nil); err != nil {
+		return stepDone, err
+	}
+	if !sleep(pause, r.cfg.Backoff(attempt)) {
+		return stepDone, nil
+	}
+	return stepNext, nil
 }
 
 // Streaks that show a systemic fault. Before any call of a run reached the
@@ -373,7 +415,14 @@ func (t *throttle) wait(ctx context.Context) error {
 			continue
 		}
 		res := t.lim.Reserve()
-		if d := res.Delay(); d <= waitSlice {
+		if d := res.Delay(); d <= 0 {
+			// Below the rate (a fast run's every call): no timer.
+			if err := ctx.Err(); err != nil {
+				res.Cancel()
+				return err
+			}
+			return nil
+		} else if d <= waitSlice {
 			if !sleep(ctx, d) {
 				res.Cancel()
 				return ctx.Err()

@@ -105,10 +105,35 @@ func formatNumber(v float64, raw, code string) string {
 	return formatSection(v, code)
 }
 
+// formatSection formats v in one section of a number format code.
 func formatSection(v float64, code string) string {
+	f := parseSection(code)
+	if f.percent {
+		v *= 100
+	}
+	var num string
+	if f.expDigits >= 0 {
+		num = f.scientific(v)
+	} else {
+		num = f.fixed(v)
+	}
+	return f.prefix + num + f.suffix
+}
+
+// numberSection is one section of a number format code, parsed.
+type numberSection struct {
+	prefix, suffix string // literal text before and after the digits
+	intZeros       int    // 0s before the point: digits always shown
+	decimals       int    // digits after the point
+	expDigits      int    // digits of the exponent; -1 without E notation
+	comma, percent bool   // thousands separators; times 100
+}
+
+// parseSection parses one section of a number format code.
+func parseSection(code string) numberSection {
+	f := numberSection{expDigits: -1}
 	var prefix, suffix strings.Builder
-	intZeros, decimals, expDigits := 0, 0, -1
-	comma, percent, inNumber, afterPoint, seenDigit := false, false, false, false, false
+	inNumber, afterPoint, seenDigit := false, false, false
 	lit := func(s string) {
 		if seenDigit {
 			suffix.WriteString(s)
@@ -136,84 +161,94 @@ func formatSection(v float64, code string) string {
 			if j < 0 {
 				j = len(code) - i
 			}
-			if s := code[i+1 : i+j]; strings.HasPrefix(s, "$") {
-				// [$¥-804]: a currency symbol and a locale.
-				if k := strings.IndexByte(s, '-'); k > 0 {
-					lit(s[1:k])
-				} else {
-					lit(s[1:])
-				}
-			}
+			lit(currencySymbol(code[i+1 : i+j]))
 			i += j
 		case c == '0' || c == '#' || c == '?':
 			seenDigit, inNumber = true, true
 			switch {
-			case expDigits >= 0:
-				expDigits++
+			case f.expDigits >= 0:
+				f.expDigits++
 			case afterPoint:
-				decimals++
+				f.decimals++
 			case c == '0':
-				intZeros++
+				f.intZeros++
 			}
 		case c == '.' && inNumber || c == '.' && i+1 < len(code) && (code[i+1] == '0' || code[i+1] == '#'):
 			seenDigit, inNumber, afterPoint = true, true, true
 		case c == ',' && inNumber:
-			comma = true
+			f.comma = true
 		case c == '%':
-			percent = true
+			f.percent = true
 			lit("%")
 		case (c == 'E' || c == 'e') && inNumber && i+1 < len(code) && (code[i+1] == '+' || code[i+1] == '-'):
-			expDigits = 0
+			f.expDigits = 0
 			i++
 		default:
 			inNumber = false
 			lit(string(c))
 		}
 	}
-	if percent {
-		v *= 100
+	f.prefix, f.suffix = prefix.String(), suffix.String()
+	return f
+}
+
+// currencySymbol returns the symbol of a bracket such as [$¥-804] (a
+// currency symbol and a locale), and "" for other brackets, which show
+// nothing.
+func currencySymbol(inner string) string {
+	if !strings.HasPrefix(inner, "$") {
+		return ""
 	}
-	var num string
-	if expDigits >= 0 {
-		num = strconv.FormatFloat(v, 'E', decimals, 64)
-		if expDigits > 2 {
-			// Go writes at least two exponent digits; pad to the code's.
-			k := strings.IndexAny(num, "+-")
-			if k < 0 || k == 0 {
-				k = strings.LastIndexAny(num, "+-")
-			}
-			for len(num)-k-1 < expDigits {
-				num = num[:k+1] + "0" + num[k+1:]
-			}
+	if k := strings.IndexByte(inner, '-'); k > 0 {
+		return inner[1:k]
+	}
+	return inner[1:]
+}
+
+// scientific formats v in E notation.
+func (f numberSection) scientific(v float64) string {
+	num := strconv.FormatFloat(v, 'E', f.decimals, 64)
+	if f.expDigits > 2 {
+		// Go writes at least two exponent digits; pad to the code's.
+		k := strings.IndexAny(num, "+-")
+		if k < 0 || k == 0 {
+			k = strings.LastIndexAny(num, "+-")
 		}
-	} else {
-		num = fixedDigits(math.Abs(v), decimals)
-		intPart, frac, _ := strings.Cut(num, ".")
-		if intPart == "0" && intZeros == 0 {
-			intPart = ""
-		}
-		for len(intPart) < intZeros {
-			intPart = "0" + intPart
-		}
-		if comma && len(intPart) > 3 {
-			var b strings.Builder
-			for i, d := range intPart {
-				if i > 0 && (len(intPart)-i)%3 == 0 {
-					b.WriteByte(',')
-				}
-				b.WriteRune(d)
-			}
-			intPart = b.String()
-		}
-		num = intPart
-		if frac != "" {
-			num += "." + frac
-		}
-		if v < 0 && strings.Trim(num, "0.,") != "" {
-			num = "-" + num
+		for len(num)-k-1 < f.expDigits {
+			num = num[:k+1] + "0" + num[k+1:]
 		}
 	}
-	return prefix.String() + num + suffix.String()
+	return num
+}
+
+// fixed formats v with a decimal point, leading zeros and separators.
+func (f numberSection) fixed(v float64) string {
+	num := fixedDigits(math.Abs(v), f.decimals)
+	intPart, frac, _ := strings.Cut(num, ".")
+	if intPart == "0" && f.intZeros == 0 {
+		intPart = ""
+	}
+	for len(intPart) < f.intZeros {
+		intPart = "0" + intPart
+	}
+	if f.comma && len(intPart) > 3 {
+		var b strings.Builder
+		for i, d := range intPart {
+			if i > 0 && (len(intPart)-i)%3 == 0 {
+				b.WriteByte(',')
+			}
+			b.WriteRune(d)
+		}
+		intPart = b.String()
+	}
+	num = intPart
+	if frac != "" {
+		num += "." + frac
+	}
+	if v < 0 && strings.Trim(num, "0.,") != "" {
+		num = "-" + num
+	}
+	return num
 }
 
 // fixedDigits formats v ≥ 0 with decimals digits after the point as
@@ -303,121 +338,143 @@ func formatDate(v float64, raw, code string, date1904 bool) string {
 		code = code[:i]
 	}
 	lower := strings.ToLower(code)
-	ampm := strings.Contains(lower, "am/pm") || strings.Contains(lower, "a/p") || strings.Contains(code, "上午/下午")
-	var b strings.Builder
-	lastHour := false // an m after h is minutes
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		run := 1
-		for i+run < len(code) && (code[i+run]|0x20) == (c|0x20) {
-			run++
+	d := dateWriter{t: t, v: v,
+		ampm: strings.Contains(lower, "am/pm") || strings.Contains(lower, "a/p") || strings.Contains(code, "上午/下午")}
+	for i := 0; i < len(code); {
+		n, ok := d.literal(code, lower, i)
+		if !ok {
+			return formatGeneral(v, raw)
 		}
-		switch lc := c | 0x20; {
-		case c == '"':
-			j := strings.IndexByte(code[i+1:], '"')
-			if j < 0 {
-				j = len(code) - i - 1
-			}
-			b.WriteString(code[i+1 : i+1+j])
-			i += j + 1
-			continue
-		case c == '\\' && i+1 < len(code):
-			b.WriteByte(code[i+1])
-			i++
-			continue
-		case c == '[':
-			j := strings.IndexByte(code[i:], ']')
-			if j < 0 {
-				return formatGeneral(v, raw)
-			}
-			if inner := strings.ToLower(code[i+1 : i+j]); strings.Trim(inner, "h") == "" && inner != "" {
-				b.WriteString(strconv.Itoa(int(v*24 + 1e-9)))
-				lastHour = true
-			}
-			i += j
-			continue
-		case strings.HasPrefix(lower[i:], "am/pm"):
-			if t.Hour() < 12 {
-				b.WriteString("AM")
-			} else {
-				b.WriteString("PM")
-			}
-			i += 4
-			continue
-		case strings.HasPrefix(lower[i:], "a/p"):
-			if t.Hour() < 12 {
-				b.WriteString("A")
-			} else {
-				b.WriteString("P")
-			}
-			i += 2
-			continue
-		case strings.HasPrefix(code[i:], "上午/下午"):
-			if t.Hour() < 12 {
-				b.WriteString("上午")
-			} else {
-				b.WriteString("下午")
-			}
-			i += len("上午/下午") - 1
-			continue
-		case lc == 'y':
-			if run <= 2 {
-				b.WriteString(pad(t.Year()%100, 2))
-			} else {
-				b.WriteString(pad(t.Year(), 4))
-			}
-		case lc == 'm' && (lastHour || nextIsSeconds(lower[i+run:])) && run <= 2:
-			b.WriteString(pad(t.Minute(), run))
-			lastHour = false
-		case lc == 'm':
-			switch {
-			case run <= 2:
-				b.WriteString(pad(int(t.Month()), run))
-			case run == 3:
-				b.WriteString(monthNames[t.Month()-1][:3])
-			case run == 5:
-				b.WriteString(monthNames[t.Month()-1][:1])
-			default:
-				b.WriteString(monthNames[t.Month()-1])
-			}
-		case lc == 'd':
-			switch {
-			case run <= 2:
-				b.WriteString(pad(t.Day(), run))
-			case run == 3:
-				b.WriteString(dayNames[t.Weekday()][:3])
-			default:
-				b.WriteString(dayNames[t.Weekday()])
-			}
-		case lc == 'h':
-			h := t.Hour()
-			if ampm {
-				h %= 12
-				if h == 0 {
-					h = 12
-				}
-			}
-			b.WriteString(pad(h, min(run, 2)))
-			lastHour = true
-		case lc == 's':
-			b.WriteString(pad(t.Second(), min(run, 2)))
-		case c == '.' && i+1 < len(code) && code[i+1] == '0':
-			n := 1
-			for i+n < len(code) && code[i+n] == '0' {
-				n++
-			}
-			frac := strconv.Itoa(t.Nanosecond()/1e6 + 1000)[1:]
-			b.WriteString("." + frac[:min(n-1, 3)])
-			run = n
-		case c == '_' || c == '*':
-			run = 2
-		default:
-			b.WriteByte(c)
-			run = 1
+		if n == 0 {
+			n = d.field(code, lower, i)
 		}
-		i += run - 1
+		i += n
 	}
-	return b.String()
+	return d.b.String()
+}
+
+// dateWriter writes the text of one date in a date format code.
+type dateWriter struct {
+	b        strings.Builder
+	t        time.Time
+	v        float64 // the serial, for elapsed hours
+	ampm     bool    // hours on a 12-hour clock
+	lastHour bool    // an m after h is minutes
+}
+
+// literal writes what stands at code[i] when it is not a date field: quoted
+// text, an escaped character, a bracket or a morning/afternoon marker. It
+// returns how many bytes of code it used, 0 when a field stands there; ok is
+// false when a bracket has no end.
+func (d *dateWriter) literal(code, lower string, i int) (n int, ok bool) {
+	switch c := code[i]; {
+	case c == '"':
+		j := strings.IndexByte(code[i+1:], '"')
+		if j < 0 {
+			j = len(code) - i - 1
+		}
+		d.b.WriteString(code[i+1 : i+1+j])
+		return j + 2, true
+	case c == '\\' && i+1 < len(code):
+		d.b.WriteByte(code[i+1])
+		return 2, true
+	case c == '[':
+		j := strings.IndexByte(code[i:], ']')
+		if j < 0 {
+			return 0, false
+		}
+		if inner := strings.ToLower(code[i+1 : i+j]); strings.Trim(inner, "h") == "" && inner != "" {
+			d.b.WriteString(strconv.Itoa(int(d.v*24 + 1e-9)))
+			d.lastHour = true
+		}
+		return j + 1, true
+	case strings.HasPrefix(lower[i:], "am/pm"):
+		d.b.WriteString(d.half("AM", "PM"))
+		return len("am/pm"), true
+	case strings.HasPrefix(lower[i:], "a/p"):
+		d.b.WriteString(d.half("A", "P"))
+		return len("a/p"), true
+	case strings.HasPrefix(code[i:], "上午/下午"):
+		d.b.WriteString(d.half("上午", "下午"))
+		return len("上午/下午"), true
+	}
+	return 0, true
+}
+
+// half returns am before noon and pm after.
+func (d *dateWriter) half(am, pm string) string {
+	if d.t.Hour() < 12 {
+		return am
+	}
+	return pm
+}
+
+// field writes the date field that starts at code[i], or the character
+// there, and returns how many bytes of code it used.
+func (d *dateWriter) field(code, lower string, i int) int {
+	t := d.t
+	c := code[i]
+	run := 1 // the letter repeated, in either case
+	for i+run < len(code) && (code[i+run]|0x20) == (c|0x20) {
+		run++
+	}
+	switch lc := c | 0x20; {
+	case lc == 'y':
+		if run <= 2 {
+			d.b.WriteString(pad(t.Year()%100, 2))
+		} else {
+			d.b.WriteString(pad(t.Year(), 4))
+		}
+	case lc == 'm' && (d.lastHour || nextIsSeconds(lower[i+run:])) && run <= 2:
+		d.b.WriteString(pad(t.Minute(), run))
+		d.lastHour = false
+	case lc == 'm':
+		switch month := monthNames[t.Month()-1]; {
+		case run <= 2:
+			d.b.WriteString(pad(int(t.Month()), run))
+		case run == 3:
+			d.b.WriteString(month[:3])
+		case run == 5:
+			d.b.WriteString(month[:1])
+		default:
+			d.b.WriteString(month)
+		}
+	case lc == 'd':
+		switch day := dayNames[t.Weekday()]; {
+		case run <= 2:
+			d.b.WriteString(pad(t.Day(), run))
+		case run == 3:
+			d.b.WriteString(day[:3])
+		default:
+			d.b.WriteString(day)
+		}
+	case lc == 'h':
+		h := t.Hour()
+		if d.ampm {
+			h %= 12
+			if h == 0 {
+				h = 12
+			}
+		}
+		d.b.WriteString(pad(h, min(run, 2)))
+		d.lastHour = true
+	case lc == 's':
+		d.b.WriteString(pad(t.Second(), min(run, 2)))
+	case c == '.' && i+1 < len(code) && code[i+1] == '0':
+		n := 1
+		for i+n < len(code) && code[i+n] == '0' {
+			n++
+		}
+		frac := strconv.Itoa(t.Nanosecond()/1e6 + 1000)[1:]
+		d.b.WriteString("." + frac[:min(n-1, 3)])
+		return n
+	case c == '_' || c == '*':
+		return 2 // padding and its character
+	default:
+		d.b.WriteByte(c)
+		return 1
+	}
+	return run
 }
 
 // nextIsSeconds reports whether the next date token of rest is seconds, which

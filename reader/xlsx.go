@@ -130,13 +130,64 @@ func (wb *workbook) bad(what string, err error) error {
 		Hint: pipeline.Reason(pipeline.HintResave)}
 }
 
+// packageParts are the paths of the parts of a workbook that the reader uses.
+type packageParts struct {
+	sheets              []sheetEntry
+	sstPath, stylesPath string
+}
+
+// sheetEntry is a worksheet listed in the workbook, in the workbook's order.
+type sheetEntry struct {
+	name, path string
+	hidden     bool
+}
+
 func (wb *workbook) open(opt Options) (*Reader, error) {
 	for _, f := range wb.zr.File {
 		wb.files[strings.ToLower(strings.TrimPrefix(f.Name, "/"))] = f
 	}
+	parts, err := wb.readParts()
+	if err != nil {
+		return nil, err
+	}
+	chosen, err := wb.chooseSheet(parts.sheets, strings.TrimSpace(opt.Sheet))
+	if err != nil {
+		return nil, err
+	}
+	if parts.stylesPath != "" {
+		if err := wb.readStyles(parts.stylesPath); err != nil {
+			return nil, err
+		}
+	}
+	sst := &sstStore{}
+	if parts.sstPath != "" {
+		if err := wb.readSST(parts.sstPath, sst); err != nil {
+			sst.close()
+			return nil, err
+		}
+	}
+	src, err := wb.openSheet(chosen.path, sst)
+	if err != nil {
+		sst.close()
+		return nil, err
+	}
+	r := &Reader{path: wb.path, src: src, merges: src}
+	r.layout = Layout{Format: "xlsx", Sheet: chosen.name, EstimatedRows: src.dimRows}
+	if err := r.start(opt); err != nil {
+		src.close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// readParts follows the package's relationships from the root to the
+// workbook, and from the workbook to its sheets, shared strings and styles.
+// It sets wb.date1904.
+func (wb *workbook) readParts() (packageParts, error) {
+	var parts packageParts
 	var root xlsxRels
 	if err := wb.readXML("_rels/.rels", &root); err != nil {
-		return nil, err
+		return parts, err
 	}
 	bookPath := "xl/workbook.xml"
 	for _, r := range root.Rels {
@@ -146,13 +197,13 @@ func (wb *workbook) open(opt Options) (*Reader, error) {
 	}
 	var book xlsxWorkbook
 	if err := wb.readXML(bookPath, &book); err != nil {
-		return nil, err
+		return parts, err
 	}
 	wb.date1904 = book.Pr.Date1904 == "1" || book.Pr.Date1904 == "true"
 	dir := path.Dir(bookPath)
 	var rels xlsxRels
 	if err := wb.readXML(path.Join(dir, "_rels", path.Base(bookPath)+".rels"), &rels); err != nil {
-		return nil, err
+		return parts, err
 	}
 	target := func(t string) string {
 		if strings.HasPrefix(t, "/") {
@@ -161,39 +212,38 @@ func (wb *workbook) open(opt Options) (*Reader, error) {
 		return path.Join(dir, t)
 	}
 	sheetPaths := map[string]string{}
-	var sstPath, stylesPath string
 	for _, r := range rels.Rels {
 		switch {
 		case strings.HasSuffix(r.Type, relWorksheet):
 			sheetPaths[r.ID] = target(r.Target)
 		case strings.HasSuffix(r.Type, relSharedStrings):
-			sstPath = target(r.Target)
+			parts.sstPath = target(r.Target)
 		case strings.HasSuffix(r.Type, relStyles):
-			stylesPath = target(r.Target)
+			parts.stylesPath = target(r.Target)
 		}
 	}
-
-	// Choose the sheet.
-	type sheet struct {
-		name, path string
-		hidden     bool
-	}
-	var sheets []sheet
 	for _, s := range book.Sheets {
 		for _, a := range s.Attrs {
 			if a.Name.Local == "id" && sheetPaths[a.Value] != "" {
-				sheets = append(sheets, sheet{s.Name, sheetPaths[a.Value], s.State == "hidden" || s.State == "veryHidden"})
+				parts.sheets = append(parts.sheets, sheetEntry{s.Name, sheetPaths[a.Value], s.State == "hidden" || s.State == "veryHidden"})
 			}
 		}
 	}
-	var chosen *sheet
-	var visible []*sheet
+	return parts, nil
+}
+
+// chooseSheet picks the sheet named by want: by its exact name, then by its
+// name ignoring case and spaces, then by its number among the visible sheets.
+// With want empty it picks the first visible sheet. When none fits, the
+// error lists the sheets there are.
+func (wb *workbook) chooseSheet(sheets []sheetEntry, want string) (*sheetEntry, error) {
+	var chosen *sheetEntry
+	var visible []*sheetEntry
 	for i := range sheets {
 		if !sheets[i].hidden {
 			visible = append(visible, &sheets[i])
 		}
 	}
-	want := strings.TrimSpace(opt.Sheet)
 	switch {
 	case want == "" && len(visible) > 0:
 		chosen = visible[0]
@@ -214,49 +264,25 @@ func (wb *workbook) open(opt Options) (*Reader, error) {
 			chosen = visible[n-1]
 		}
 	}
-	if chosen == nil {
-		var names []string
-		for _, s := range sheets {
-			n := strconv.Quote(s.name)
-			if s.hidden {
-				n += " (hidden)"
-			}
-			names = append(names, n)
-		}
-		if len(names) == 0 {
-			return nil, wb.bad("it has no worksheet", nil)
-		}
-		msg := pipeline.Reason(pipeline.ErrNoVisibleSheet, strings.Join(names, ", "))
-		if want != "" {
-			msg = pipeline.Reason(pipeline.ErrNoSheet, want, strings.Join(names, ", "))
-		}
-		return nil, &pipeline.InputError{Path: wb.path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSheet)}
+	if chosen != nil {
+		return chosen, nil
 	}
-
-	if stylesPath != "" {
-		if err := wb.readStyles(stylesPath); err != nil {
-			return nil, err
+	var names []string
+	for _, s := range sheets {
+		n := strconv.Quote(s.name)
+		if s.hidden {
+			n += " (hidden)"
 		}
+		names = append(names, n)
 	}
-	sst := &sstStore{}
-	if sstPath != "" {
-		if err := wb.readSST(sstPath, sst); err != nil {
-			sst.close()
-			return nil, err
-		}
+	if len(names) == 0 {
+		return nil, wb.bad("it has no worksheet", nil)
 	}
-	src, err := wb.openSheet(chosen.path, sst)
-	if err != nil {
-		sst.close()
-		return nil, err
+	msg := pipeline.Reason(pipeline.ErrNoVisibleSheet, strings.Join(names, ", "))
+	if want != "" {
+		msg = pipeline.Reason(pipeline.ErrNoSheet, want, strings.Join(names, ", "))
 	}
-	r := &Reader{path: wb.path, src: src, merges: src}
-	r.layout = Layout{Format: "xlsx", Sheet: chosen.name, EstimatedRows: src.dimRows}
-	if err := r.start(opt); err != nil {
-		src.close()
-		return nil, err
-	}
-	return r, nil
+	return nil, &pipeline.InputError{Path: wb.path, Msg: msg, Hint: pipeline.Reason(pipeline.HintSheet)}
 }
 
 // part opens a part of the package after checking its size against limit.
@@ -398,6 +424,9 @@ type sheetSource struct {
 	row     int
 	cells   []pipeline.Cell
 	cell    cellState
+	// inRow and inCell say that next is inside a row, and inside a cell
+	// of it.
+	inRow, inCell bool
 
 	merges   []mergeRange
 	byCol    map[int][]int // merges (sorted by r0) covering each column
@@ -593,113 +622,158 @@ func (s *sheetSource) next() (int, []pipeline.Cell, error) {
 	if s.done {
 		return 0, nil, io.EOF
 	}
-	c := &s.cell
-	inRow, inCell := false, false
-	sc := s.sc
+	s.inRow, s.inCell = false, false
 	for {
-		err := sc.next()
+		err := s.sc.next()
 		if err == io.EOF {
 			// The sheet XML ends before </sheetData>: it was cut short.
 			err = io.ErrUnexpectedEOF
 		}
 		if err != nil {
-			if errors.Is(err, errTokenTooLong) {
-				row := s.row // inside a row: that row; between rows: the next
-				if !inRow {
-					row++
-				}
-				return 0, nil, s.wb.longCell(row, "")
-			}
-			return 0, nil, s.wb.bad(fmt.Sprintf("cannot parse the sheet after row %d", s.row), err)
+			return 0, nil, s.scanError(err)
 		}
-		switch sc.kind {
+		rowDone := false
+		switch s.sc.kind {
 		case xmlStart:
-			switch string(sc.name) {
-			case "row":
-				no := s.row + 1
-				var bad []byte
-				sc.eachAttr(func(name, value []byte) {
-					if string(name) == "r" {
-						n, ok := atoiBytes(value)
-						if !ok || n < 1 || n > maxRows {
-							bad = value
-						}
-						no = n
-					}
-				})
-				if bad != nil {
-					return 0, nil, s.wb.bad(fmt.Sprintf("row number %q", bad), nil)
-				}
-				if no <= s.row {
-					return 0, nil, s.wb.bad(fmt.Sprintf("row %d comes after row %d", no, s.row), nil)
-				}
-				s.row, s.cells, inRow = no, s.cells[:0], true
-			case "c":
-				if !inRow {
-					continue
-				}
-				*c = cellState{col: len(s.cells), valueText: c.valueText[:0]}
-				err := sc.eachAttr(func(name, value []byte) {
-					switch string(name) {
-					case "r":
-						if _, col, ok := parseRefBytes(value); ok {
-							c.col = col
-						}
-					case "t":
-						c.typ = cellTypeName(value)
-					case "s":
-						c.style, _ = atoiBytes(value)
-					}
-				})
-				if err != nil {
-					return 0, nil, s.wb.bad(fmt.Sprintf("row %d", s.row), err)
-				}
-				inCell = true
-			case "v":
-				c.collect, c.hasValue = inCell && !c.inline, true
-			case "f":
-				c.formula = true
-			case "is":
-				c.inline, c.hasValue = true, true
-			case "t":
-				c.collect = c.inline && c.phonetic == 0
-			case "rPh":
-				c.phonetic++
-			}
+			err = s.startElement()
 		case xmlEnd:
-			switch string(sc.name) {
-			case "v", "t":
-				c.collect = false
-			case "rPh":
-				c.phonetic--
-			case "c":
-				if inCell {
-					inCell = false
-					if err := s.endCell(c); err != nil {
-						return 0, nil, err
-					}
-				}
-			case "row":
-				if inRow {
-					s.noteMergeTops()
-					return s.row, s.cells, nil
-				}
-			case "sheetData":
-				s.done = true
-				if inRow {
-					return s.row, s.cells, nil
-				}
-				return 0, nil, io.EOF
-			}
+			rowDone, err = s.endElement()
 		case xmlText:
-			if c.collect {
-				c.valueText = append(c.valueText, sc.text...)
-				if len(c.valueText) > 4*maxCellChars {
-					return 0, nil, s.wb.longCell(s.row, c.ref(s.row))
-				}
-			}
+			err = s.text()
+		}
+		if err != nil {
+			return 0, nil, err
+		}
+		if rowDone {
+			return s.row, s.cells, nil
 		}
 	}
+}
+
+// scanError describes an error of the XML scanner at the current row.
+func (s *sheetSource) scanError(err error) error {
+	if errors.Is(err, errTokenTooLong) {
+		row := s.row // inside a row: that row; between rows: the next
+		if !s.inRow {
+			row++
+		}
+		return s.wb.longCell(row, "")
+	}
+	return s.wb.bad(fmt.Sprintf("cannot parse the sheet after row %d", s.row), err)
+}
+
+// startElement handles the start of an element of the sheet data.
+func (s *sheetSource) startElement() error {
+	c := &s.cell
+	switch string(s.sc.name) {
+	case "row":
+		return s.startRow()
+	case "c":
+		if s.inRow {
+			return s.startCell()
+		}
+	case "v":
+		c.collect, c.hasValue = s.inCell && !c.inline, true
+	case "f":
+		c.formula = true
+	case "is":
+		c.inline, c.hasValue = true, true
+	case "t":
+		c.collect = c.inline && c.phonetic == 0
+	case "rPh":
+		c.phonetic++
+	}
+	return nil
+}
+
+// startRow begins a row at its r attribute, or after the last row when it
+// has none. Rows must come in increasing order.
+func (s *sheetSource) startRow() error {
+	no := s.row + 1
+	var bad []byte
+	s.sc.eachAttr(func(name, value []byte) {
+		if string(name) == "r" {
+			n, ok := atoiBytes(value)
+			if !ok || n < 1 || n > maxRows {
+				bad = value
+			}
+			no = n
+		}
+	})
+	if bad != nil {
+		return s.wb.bad(fmt.Sprintf("row number %q", bad), nil)
+	}
+	if no <= s.row {
+		return s.wb.bad(fmt.Sprintf("row %d comes after row %d", no, s.row), nil)
+	}
+	s.row, s.cells, s.inRow = no, s.cells[:0], true
+	return nil
+}
+
+// startCell begins a cell at its r attribute, or after the last cell when
+// it has none, and notes its type and style.
+func (s *sheetSource) startCell() error {
+	c := &s.cell
+	*c = cellState{col: len(s.cells), valueText: c.valueText[:0]}
+	err := s.sc.eachAttr(func(name, value []byte) {
+		switch string(name) {
+		case "r":
+			if _, col, ok := parseRefBytes(value); ok {
+				c.col = col
+			}
+		case "t":
+			c.typ = cellTypeName(value)
+		case "s":
+			c.style, _ = atoiBytes(value)
+		}
+	})
+	if err != nil {
+		return s.wb.bad(fmt.Sprintf("row %d", s.row), err)
+	}
+	s.inCell = true
+	return nil
+}
+
+// endElement handles the end of an element of the sheet data. rowDone
+// reports that a row is complete in s.cells; io.EOF, that the sheet data
+// ended between rows.
+func (s *sheetSource) endElement() (rowDone bool, err error) {
+	c := &s.cell
+	switch string(s.sc.name) {
+	case "v", "t":
+		c.collect = false
+	case "rPh":
+		c.phonetic--
+	case "c":
+		if s.inCell {
+			s.inCell = false
+			return false, s.endCell(c)
+		}
+	case "row":
+		if s.inRow {
+			s.noteMergeTops()
+			return true, nil
+		}
+	case "sheetData":
+		s.done = true
+		if s.inRow {
+			return true, nil
+		}
+		return false, io.EOF
+	}
+	return false, nil
+}
+
+// text collects the text of a cell's value.
+func (s *sheetSource) text() error {
+	c := &s.cell
+	if c.collect {
+		c.valueText = append(c.valueText, s.sc.text...)
+		if len(c.valueText) > 4*maxCellChars {
+			return s.wb.longCell(s.row, c.ref(s.row))
+		}
+	}
+	return nil
 }
 
 // cellTypeName returns the constant for a cell's t attribute, without
@@ -782,29 +856,9 @@ func (s *sheetSource) endCell(c *cellState) error {
 		cell.Value = string(text)
 		cell.Raw = cell.Value
 	default: // "n" or none: a number
-		raw := strings.TrimSpace(string(text))
-		if raw == "" {
-			break
-		}
-		v, err := strconv.ParseFloat(raw, 64)
-		if err != nil {
-			return s.wb.bad(fmt.Sprintf("cell %s holds %q, not a number", c.ref(s.row), raw), nil)
-		}
-		code, date := "", false
-		if c.style >= 0 && c.style < len(s.wb.fmtCode) {
-			code, date = s.wb.fmtCode[c.style], s.wb.fmtDate[c.style]
-		}
-		cell.Raw, cell.NumFmt, cell.Type = raw, code, pipeline.Number
-		if date {
-			cell.Type = pipeline.Date
-			cell.Value = formatDate(v, raw, code, s.wb.date1904)
-			if s.wb.date1904 {
-				// Raw dates are 1900-system serials whatever the
-				// workbook, so that a writer keeps the same day.
-				cell.Raw = strconv.FormatFloat(v+date1904Offset, 'f', -1, 64)
-			}
-		} else {
-			cell.Value = formatNumber(v, raw, code)
+		var err error
+		if cell, err = s.numberCell(c, text); err != nil {
+			return err
 		}
 	}
 	if c.formula {
@@ -815,6 +869,37 @@ func (s *sheetSource) endCell(c *cellState) error {
 	}
 	s.cells[c.col] = cell
 	return nil
+}
+
+// numberCell reads the text of a number cell, shown in its style's number
+// format. An empty text is an empty cell.
+func (s *sheetSource) numberCell(c *cellState, text []byte) (pipeline.Cell, error) {
+	var cell pipeline.Cell
+	raw := strings.TrimSpace(string(text))
+	if raw == "" {
+		return cell, nil
+	}
+	v, err := strconv.ParseFloat(raw, 64)
+	if err != nil {
+		return cell, s.wb.bad(fmt.Sprintf("cell %s holds %q, not a number", c.ref(s.row), raw), nil)
+	}
+	code, date := "", false
+	if c.style >= 0 && c.style < len(s.wb.fmtCode) {
+		code, date = s.wb.fmtCode[c.style], s.wb.fmtDate[c.style]
+	}
+	cell.Raw, cell.NumFmt, cell.Type = raw, code, pipeline.Number
+	if !date {
+		cell.Value = formatNumber(v, raw, code)
+		return cell, nil
+	}
+	cell.Type = pipeline.Date
+	cell.Value = formatDate(v, raw, code, s.wb.date1904)
+	if s.wb.date1904 {
+		// Raw dates are 1900-system serials whatever the workbook, so
+		// that a writer keeps the same day.
+		cell.Raw = strconv.FormatFloat(v+date1904Offset, 'f', -1, 64)
+	}
+	return cell, nil
 }
 
 func (s *sheetSource) close() error {

@@ -66,41 +66,80 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 	if _, err := x.f.NewSheet(name); err != nil {
 		return err
 	}
-	f, l, sum := x.f, x.lang, x.sum
 	sty, err := x.newSummaryStyles()
 	if err != nil {
 		return err
 	}
-	b := &sheetBuilder{f: f, sheet: name}
-	b.line(sty.title, "A", l.title)
-	if sum.Sandbox || sum.Simulated > 0 {
-		b.line(sty.banner, "H", l.banner)
-		b.merge("A", "H")
-		b.height(2 * rowHeight)
+	p := &summaryPage{b: &sheetBuilder{f: x.f, sheet: name}, sty: sty, l: x.lang, sum: x.sum}
+	p.b.line(sty.title, "A", p.l.title)
+	if p.sum.Sandbox || p.sum.Simulated > 0 {
+		p.b.line(sty.banner, "H", p.l.banner)
+		p.b.merge("A", "H")
+		p.b.height(2 * rowHeight)
 	}
-	b.line(0, "")
+	p.b.line(0, "")
+	p.fields(st)
+	p.b.line(0, "")
+	p.runs()
+	p.b.line(0, "")
+	p.days()
+	p.b.line(0, "")
+	p.statuses(&x.status, st)
+	p.b.line(0, "")
+	p.invalid()
+	p.b.line(0, "")
+	p.codes()
+	p.b.line(0, "")
+	p.signOff()
+	if p.b.err != nil {
+		return p.b.err
+	}
+	return summaryLayout(x.f, name)
+}
 
-	// field writes a label and its value; a text value wraps over B to H.
-	field := func(label string, v any) {
-		if t, ok := v.(time.Time); ok {
-			v = timeValue(l, t)
-			if !t.IsZero() {
-				b.line(sty.label, "A", label, v)
-				b.style("B", "B", sty.date)
-				return
-			}
-		}
-		b.line(sty.label, "A", label, v)
-		switch v := v.(type) {
-		case string:
-			b.style("B", "H", sty.wrap)
-			b.merge("B", "H")
-			b.fit(label, summaryWidths[0], v, mergedWidth(1, len(summaryWidths)))
-		default:
-			b.style("B", "B", sty.wrap)
-			b.fit(label, summaryWidths[0], "", 0)
+// summaryPage writes the blocks of the Summary sheet, one method a block,
+// each after the last; sheetBuilder keeps the first error.
+type summaryPage struct {
+	b   *sheetBuilder
+	sty summaryStyles
+	l   *lang
+	sum *Summary
+}
+
+// field writes a label and its value; a text value wraps over B to H.
+func (p *summaryPage) field(label string, v any) {
+	b, sty := p.b, p.sty
+	if t, ok := v.(time.Time); ok {
+		v = timeValue(p.l, t)
+		if !t.IsZero() {
+			b.line(sty.label, "A", label, v)
+			b.style("B", "B", sty.date)
+			return
 		}
 	}
+	b.line(sty.label, "A", label, v)
+	switch v := v.(type) {
+	case string:
+		b.style("B", "H", sty.wrap)
+		b.merge("B", "H")
+		b.fit(label, summaryWidths[0], v, mergedWidth(1, len(summaryWidths)))
+	default:
+		b.style("B", "B", sty.wrap)
+		b.fit(label, summaryWidths[0], "", 0)
+	}
+}
+
+// money writes a label and an amount in yuan.
+func (p *summaryPage) money(label string, v float64) {
+	p.b.line(p.sty.label, "A", label, v)
+	p.b.style("B", "B", p.sty.money)
+	p.b.fit(label, summaryWidths[0], "", 0)
+}
+
+// fields writes what was checked, by whom, where, when, how and at what
+// cost.
+func (p *summaryPage) fields(st *stats) {
+	l, sum, field := p.l, p.sum, p.field
 	field(l.fields.version, orNone(l, sum.Version))
 	field(l.fields.input, orNone(l, sum.InputName))
 	field(l.fields.sha, orNone(l, sum.InputSHA256))
@@ -122,20 +161,18 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		field(l.fields.noJobID, sum.NoJobID)
 	}
 	if sum.Price > 0 {
-		money := func(label string, v float64) {
-			b.line(sty.label, "A", label, v)
-			b.style("B", "B", sty.money)
-			b.fit(label, summaryWidths[0], "", 0)
-		}
-		money(l.fields.price, sum.Price)
-		money(l.fields.cost, yuan(float64(sum.BilledCalls)*sum.Price))
-		money(l.fields.costMax, yuan(float64(sum.BilledCalls+sum.PossiblyBilled)*sum.Price))
+		p.money(l.fields.price, sum.Price)
+		p.money(l.fields.cost, yuan(float64(sum.BilledCalls)*sum.Price))
+		p.money(l.fields.costMax, yuan(float64(sum.BilledCalls+sum.PossiblyBilled)*sum.Price))
 		if sum.Reused > 0 {
-			money(l.fields.saved, yuan(float64(sum.Reused)*sum.Price))
+			p.money(l.fields.saved, yuan(float64(sum.Reused)*sum.Price))
 		}
 	}
+}
 
-	b.line(0, "")
+// runs writes a line for every run, then the command of each.
+func (p *summaryPage) runs() {
+	b, sty, l, sum := p.b, p.sty, p.l, p.sum
 	b.line(sty.title, "A", l.runsTitle)
 	b.line(sty.head, "H", anys(l.runHead[:])...)
 	b.fitColumns(l.runHead[:])
@@ -161,25 +198,32 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.merge("B", "H")
 		b.fit(label, summaryWidths[0], r.Command, mergedWidth(1, len(summaryWidths)))
 	}
+}
 
-	b.line(0, "")
+// days writes the calls of each day and their total.
+func (p *summaryPage) days() {
+	b, sty, l := p.b, p.sty, p.l
 	b.line(sty.title, "A", l.daysTitle)
 	b.line(sty.head, "D", anys(l.dayHead[:])...)
 	b.fitColumns(l.dayHead[:])
 	var days Day
-	for _, d := range sum.Days {
+	for _, d := range p.sum.Days {
 		b.line(sty.wrap, "D", d.Day, d.Billed, d.PossiblyBilled, d.Calls)
 		days.Billed += d.Billed
 		days.PossiblyBilled += d.PossiblyBilled
 		days.Calls += d.Calls
 	}
 	b.line(sty.total, "D", l.total, days.Billed, days.PossiblyBilled, days.Calls)
+}
 
-	b.line(0, "")
+// statuses writes the rows per status as written, with the meaning of each
+// status in its own style, then the duplicates and the reused answers.
+func (p *summaryPage) statuses(style *[pipeline.NumStatuses]int, st *stats) {
+	b, sty, l, sum := p.b, p.sty, p.l, p.sum
 	b.line(sty.head, "H", l.statusHead[0], l.statusHead[1], l.statusHead[2])
 	b.merge("C", "H")
 	for _, s := range pipeline.Statuses {
-		b.line(x.status[s], "A", s.Label(l.code), st.status[s], l.statusMeaning[s])
+		b.line(style[s], "A", s.Label(l.code), st.status[s], l.statusMeaning[s])
 		b.style("B", "H", sty.wrap)
 		b.merge("C", "H")
 		b.fit("", 0, l.statusMeaning[s], mergedWidth(2, len(summaryWidths)))
@@ -192,26 +236,32 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.style("B", "B", sty.wrap)
 		b.fit(l.reused, summaryWidths[0], "", 0)
 	}
+}
 
-	b.line(0, "")
+// invalid writes the reasons of invalid rows and how many rows had each.
+func (p *summaryPage) invalid() {
+	b, sty, l := p.b, p.sty, p.l
 	b.line(sty.title, "A", l.invalidTitle)
 	b.line(sty.head, "B", l.invalidHead[0], l.invalidHead[1])
-	if len(sum.Invalid) == 0 {
+	if len(p.sum.Invalid) == 0 {
 		b.line(sty.wrap, "A", l.noCodes)
 	}
-	for _, r := range sum.Invalid {
+	for _, r := range p.sum.Invalid {
 		reason := msg.Text(msg.Lang(l.code), r.Reason) // stored as codes
 		b.line(sty.wrap, "B", reason, r.Count)
 		b.fit(reason, summaryWidths[0], "", 0)
 	}
+}
 
-	b.line(0, "")
+// codes writes a legend of the API's codes seen, with their counts.
+func (p *summaryPage) codes() {
+	b, sty, l := p.b, p.sty, p.l
 	b.line(sty.head, "H", l.codeHead[0], l.codeHead[1], l.codeHead[2])
 	b.merge("C", "H")
-	if len(sum.Codes) == 0 {
+	if len(p.sum.Codes) == 0 {
 		b.line(sty.wrap, "A", l.noCodes)
 	}
-	for _, c := range sum.Codes {
+	for _, c := range p.sum.Codes {
 		meaning, ok := msg.APIMeaning(l.code, c.Code)
 		if !ok {
 			meaning = c.Meaning
@@ -220,11 +270,14 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.merge("C", "H")
 		b.fit("", 0, meaning, mergedWidth(2, len(summaryWidths)))
 	}
+}
 
-	b.line(0, "")
-	b.line(sty.title, "A", l.signTitle)
-	for _, who := range l.sign {
-		b.line(sty.signLabel, "A", who, nil, nil, l.signDate)
+// signOff writes a block with a line for each signature and its date.
+func (p *summaryPage) signOff() {
+	b, sty := p.b, p.sty
+	b.line(sty.title, "A", p.l.signTitle)
+	for _, who := range p.l.sign {
+		b.line(sty.signLabel, "A", who, nil, nil, p.l.signDate)
 		b.style("B", "C", sty.sign)
 		b.merge("B", "C")
 		b.style("D", "D", sty.signLabel)
@@ -232,10 +285,11 @@ func (x *xlsxFormat) summarySheet(st *stats) error {
 		b.merge("E", "G")
 		b.height(2 * rowHeight)
 	}
-	if b.err != nil {
-		return b.err
-	}
+}
 
+// summaryLayout fits the Summary sheet to a landscape page's width and
+// sets its column widths.
+func summaryLayout(f *excelize.File, name string) error {
 	fit, wide, tall, landscape := true, 1, 0, "landscape"
 	if err := f.SetSheetProps(name, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
 		return err

@@ -42,7 +42,13 @@ func (c command) String() string {
 	for _, e := range c.env {
 		b.WriteString(e + " ")
 	}
-	b.WriteString(c.bin)
+	if self, err := os.Executable(); err == nil && self == c.bin {
+		// This driver in one of its child modes: under go run its path
+		// is a temporary file.
+		b.WriteString("go run ./cmd/benche2e")
+	} else {
+		b.WriteString(c.bin)
+	}
 	for _, a := range c.args {
 		if a == "" || strings.ContainsAny(a, " \t'\"$*?") {
 			a = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
@@ -121,22 +127,27 @@ func (t *tailBuffer) String() string {
 	return string(t.b)
 }
 
-// sandbox is a "cardverify sandbox" process.
+// sandbox is the API fake's process (server.go).
 type sandbox struct {
 	url  string
 	cmd  *exec.Cmd
 	done chan error
 }
 
-// startSandbox starts "bin sandbox" on a free loopback port with the extra
-// flags and waits until it says it is listening.
-func startSandbox(ctx context.Context, bin string, flags ...string) (*sandbox, error) {
+// startSandbox starts the driver itself as the fake (-serve) on a free
+// loopback port with the given latency, and waits until it says it is
+// listening.
+func startSandbox(ctx context.Context, latency time.Duration) (*sandbox, error) {
 	addr, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	c := command{bin: bin, args: append([]string{"sandbox", "--addr", addr}, flags...)}
-	fmt.Printf("$ %s &\n", c)
+	self, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	c := command{bin: self, args: []string{"-serve", addr, "-serve-latency", latency.String()}}
+	fmt.Printf("$ %s &   # an API fake posing as the real API (the sandbox package, PoseAsReal)\n", c)
 	cmd := c.cmd(ctx)
 	// Ctrl-C is how the sandbox is meant to stop; a kill if it hangs.
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
@@ -157,7 +168,7 @@ func startSandbox(ctx context.Context, bin string, flags ...string) (*sandbox, e
 		sc := bufio.NewScanner(out)
 		said := false
 		for sc.Scan() {
-			// The banner is in the sandbox's language; both name its URL.
+			// The banner names its URL.
 			if !said && strings.Contains(sc.Text(), s.url) {
 				said = true
 				ready <- true

@@ -24,6 +24,9 @@ type app struct {
 	lang string
 }
 
+// defaultAddr is where serve and sandbox listen by default: loopback only.
+const defaultAddr = "127.0.0.1:8080"
+
 // usagef returns a usage error (exit code 2).
 func usagef(c pipeline.Code, args ...any) error { return job.Usagef(c, args...) }
 
@@ -90,21 +93,10 @@ func (a *app) main(ctx context.Context, args []string) error {
 		return usagef(msg.UsageNone)
 	}
 	cmd, args := args[0], args[1:]
+	if sub, ok := a.subcommands()[cmd]; ok {
+		return sub(ctx, args)
+	}
 	switch cmd {
-	case "run":
-		return a.run(ctx, args)
-	case "status":
-		return a.status(ctx, args)
-	case "export":
-		return a.export(ctx, args)
-	case "audit":
-		return a.audit(ctx, args)
-	case "sandbox":
-		return a.sandbox(ctx, args)
-	case "serve":
-		return a.serve(ctx, args)
-	case "history":
-		return a.history(ctx, args)
 	case "version", "--version", "-version":
 		fmt.Fprintln(a.stdout, "cardverify", version)
 		return nil
@@ -114,6 +106,21 @@ func (a *app) main(ctx context.Context, args []string) error {
 	}
 	fmt.Fprint(a.stderr, a.usage())
 	return usagef(msg.UsageCmd, cmd)
+}
+
+// subcommands are the commands with flags of their own, by name. Each
+// parses its arguments into its config struct (parseRun, parseSandbox...)
+// and then does its work.
+func (a *app) subcommands() map[string]func(context.Context, []string) error {
+	return map[string]func(context.Context, []string) error{
+		"run":     a.run,
+		"status":  a.status,
+		"export":  a.export,
+		"audit":   a.audit,
+		"sandbox": a.sandbox,
+		"serve":   a.serve,
+		"history": a.history,
+	}
 }
 
 func (a *app) usage() string {

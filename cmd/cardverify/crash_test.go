@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -40,18 +39,13 @@ func waitFor(tb testing.TB, what string, cond func() bool) {
 // job without sending anything twice.
 func TestE2EInterruptResume(t *testing.T) {
 	const rowsN = 400
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
-		"--progress", "none", "--qps", "200"}
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 20 * time.Millisecond})
+	srv, out, db := j.srv, j.out, j.db
+	args := j.args("--qps", "200")
 
-	cmd, stderr := start(t, secrets(), args...)
-	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 20 })
+	cmd, stderr := j.startRun(t, 21, args)
 	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 4 || !strings.Contains(stderr.String(), "interrupted: run the same command to resume") {
+	if code := waitExit(t, cmd, time.Minute); code != 4 || !strings.Contains(stderr.String(), "interrupted: run the same command to resume") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 4 and the resume hint", code, stderr)
 	}
 	col, rows := readCSV(t, out)

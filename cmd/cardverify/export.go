@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 
 	"github.com/cardverify/cardverify/cmd/internal/job"
@@ -14,14 +15,9 @@ func (a *app) export(ctx context.Context, args []string) error {
 	c := job.ExportConfig{Notice: a.stderr}
 	fs := a.newFlags("export")
 	c.Flags(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
+	var err error
+	if c.Input, err = parseOptional(fs, args, "export", "INPUT"); err != nil {
 		return err
-	}
-	if len(pos) == 1 {
-		c.Input = pos[0]
-	} else if len(pos) > 1 {
-		return usagef(msg.UsageArgs, "export", "INPUT", len(pos))
 	}
 	if err := c.Check(); err != nil {
 		return err
@@ -40,14 +36,9 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	c := job.AuditConfig{Notice: a.stderr}
 	fs := a.newFlags("audit")
 	c.Flags(fs)
-	pos, err := parse(fs, args)
-	if err != nil {
+	var err error
+	if c.Output, err = parseOptional(fs, args, "audit", "OUTPUT"); err != nil {
 		return err
-	}
-	if len(pos) == 1 {
-		c.Output = pos[0]
-	} else if len(pos) > 1 {
-		return usagef(msg.UsageArgs, "audit", "OUTPUT", len(pos))
 	}
 	if err := c.Check(); err != nil {
 		return err
@@ -64,4 +55,21 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(a.stdout, a.say(msg.AuditOK, rep.Rows))
 	return nil
+}
+
+// parseOptional parses the args of subcommand cmd with fs and returns its
+// one optional positional argument, named what in the usage error when
+// there are more; "" when there is none.
+func parseOptional(fs *flag.FlagSet, args []string, cmd, what string) (string, error) {
+	pos, err := parse(fs, args)
+	if err != nil {
+		return "", err
+	}
+	switch len(pos) {
+	case 0:
+		return "", nil
+	case 1:
+		return pos[0], nil
+	}
+	return "", usagef(msg.UsageArgs, cmd, what, len(pos))
 }

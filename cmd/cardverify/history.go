@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -25,17 +26,22 @@ type historyConfig struct {
 	Import      []string      // checkpoints to import
 }
 
-func (a *app) parseHistory(args []string) (historyConfig, error) {
-	var c historyConfig
-	fs := a.newFlags("history")
+func (c *historyConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Path, "history", "", "history `path` (default: cardverify/history.db in the user's data directory)")
 	fs.BoolVar(&c.JSON, "json", false, "print JSON")
+	// The messages' language is read before the flags (langOf).
 	fs.String("lang", "zh", "language: zh or en")
 	fs.Var(job.DurationValue{D: &c.PurgeBefore}, "purge-older-than", "delete the verdicts older than `DUR` (e.g. 90d)")
 	fs.Func("import", "import the real verdicts of the checkpoint `DB` (repeatable)", func(s string) error {
 		c.Import = append(c.Import, s)
 		return nil
 	})
+}
+
+func (a *app) parseHistory(args []string) (historyConfig, error) {
+	var c historyConfig
+	fs := a.newFlags("history")
+	c.flags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
 		return c, err

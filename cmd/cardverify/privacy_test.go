@@ -17,11 +17,9 @@ import (
 // status still counts; with the key file copied and given to --key-file the
 // job resumes without sending anything again.
 func TestPrivacyMoveJob(t *testing.T) {
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(40), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en", "--progress", "none", "--qps", "500"}
+	j := newListJob(t, 40, juhetest.Options{})
+	srv, dir, in, out, db := j.srv, j.dir, j.in, j.out, j.db
+	args := j.args("--qps", "500")
 	if r := cardverify(t, secrets(), args...); r.code != 0 {
 		t.Fatalf("first run: exit %d\n%s", r.code, r.stderr)
 	}
@@ -94,11 +92,9 @@ func TestPrivacySecretWarnings(t *testing.T) {
 // TestPrivacyReadOnlyReports: status, export and audit work on a finished
 // checkpoint in a directory that cannot be written.
 func TestPrivacyReadOnlyReports(t *testing.T) {
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(20), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	if r := cardverify(t, secrets(), "run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en", "--progress", "none"); r.code != 0 {
+	j := newListJob(t, 20, juhetest.Options{})
+	dir := j.dir
+	if r := cardverify(t, secrets(), j.args()...); r.code != 0 {
 		t.Fatalf("run: exit %d\n%s", r.code, r.stderr)
 	}
 	ro := storetest.ReadOnlyDir(t, dir)

@@ -30,9 +30,20 @@ type progress struct {
 	next  time.Time
 	pause time.Time // the last pause logged
 	last  pipeline.Stats
+	now   func() time.Time // the app's clock
 }
 
 const plainEvery = 10 * time.Second
+
+// progressEvery is how often the run hands its counters to a progress of
+// mode on w: a bar redraws five times a second, a log line needs them once
+// a second (for a pause announced within a second).
+func progressEvery(mode string, w io.Writer) time.Duration {
+	if mode == "bar" || (mode == "" && isTerminal(w)) {
+		return 200 * time.Millisecond
+	}
+	return time.Second
+}
 
 // progressText is the wording of the progress line in one language.
 type progressText struct {
@@ -59,7 +70,10 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 	if text == nil {
 		text = progressTexts["zh"]
 	}
-	p := &progress{w: a.stderr, total: max(total, 0), text: text}
+	p := &progress{w: a.stderr, total: max(total, 0), text: text, now: a.now}
+	if p.now == nil {
+		p.now = time.Now
+	}
 	switch mode {
 	case "bar":
 		p.bar = progressbar.NewOptions(p.barMax(),
@@ -70,7 +84,7 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 		)
 	case "plain":
 		p.plain = true
-		p.next = time.Now().Add(plainEvery)
+		p.next = p.now().Add(plainEvery)
 	}
 	return p
 }
@@ -165,9 +179,19 @@ const barColumns = 8 + barWidth + 3
 
 const barWidth = 20
 
+// updater returns p.update, or nil when p shows nothing (--progress none):
+// the run then keeps no reporter waking up for it.
+func (p *progress) updater() func(pipeline.Stats) {
+	if p.bar == nil && !p.plain {
+		return nil
+	}
+	return p.update
+}
+
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {
 	p.last = s
+	now := p.now()
 	switch {
 	case p.bar != nil:
 		if p.total > 0 && s.Resolved() > p.total {
@@ -178,18 +202,18 @@ func (p *progress) update(s pipeline.Stats) {
 		if cols := terminalWidth(p.w); cols > barColumns {
 			width = cols - barColumns - 1
 		}
-		p.bar.Describe(p.line(s, time.Now(), width))
+		p.bar.Describe(p.line(s, now, width))
 		p.bar.Set(s.Resolved())
-	case p.plain && (time.Now().After(p.next) || p.newPause(s)):
-		p.next = time.Now().Add(plainEvery)
-		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(time.Now()), p.line(s, time.Now(), 0))
+	case p.plain && (now.After(p.next) || p.newPause(s, now)):
+		p.next = now.Add(plainEvery)
+		fmt.Fprintf(p.w, "%s %s\n", pipeline.ChinaTime(now), p.line(s, now, 0))
 	}
 }
 
 // newPause reports a pause longer than pauseShown not logged yet, so that a
 // log says at once why it falls silent.
-func (p *progress) newPause(s pipeline.Stats) bool {
-	if s.PausedUntil.Sub(time.Now()) <= pauseShown || s.PausedUntil.Equal(p.pause) {
+func (p *progress) newPause(s pipeline.Stats, now time.Time) bool {
+	if s.PausedUntil.Sub(now) <= pauseShown || s.PausedUntil.Equal(p.pause) {
 		return false
 	}
 	p.pause = s.PausedUntil

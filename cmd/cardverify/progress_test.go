@@ -51,3 +51,28 @@ func TestProgressLine(t *testing.T) {
 type discard struct{}
 
 func (*discard) Write(p []byte) (int, error) { return len(p), nil }
+
+// TestProgressQuiet checks that a progress showing nothing asks the run
+// for no counters, and that a log asks for them once a second, a bar five
+// times a second.
+func TestProgressQuiet(t *testing.T) {
+	a := &app{stderr: &discard{}} // not a terminal
+	for _, tc := range []struct {
+		mode    string
+		updates bool
+		every   time.Duration
+	}{
+		{"none", false, time.Second},
+		{"plain", true, time.Second},
+		{"", true, time.Second}, // plain, off a terminal
+		{"bar", true, 200 * time.Millisecond},
+	} {
+		p := a.newProgress(tc.mode, "en", 10)
+		if got := p.updater() != nil; got != tc.updates {
+			t.Errorf("mode %q: updater given %v, want %v", tc.mode, got, tc.updates)
+		}
+		if got := progressEvery(tc.mode, a.stderr); got != tc.every {
+			t.Errorf("mode %q: every %s, want %s", tc.mode, got, tc.every)
+		}
+	}
+}

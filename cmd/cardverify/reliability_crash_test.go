@@ -373,24 +373,19 @@ func assertCompleteXLSX(tb testing.TB, path string, rowsN int, header string) {
 // 4, and the same command must then finish the job.
 func TestReliabilityDoubleInterrupt(t *testing.T) {
 	const rowsN = 200
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 5 * time.Second})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
-		"--progress", "none", "--qps", "50", "--workers", "8"}
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 5 * time.Second})
+	srv, db := j.srv, j.db
+	args := j.args("--qps", "50", "--workers", "8")
 
-	cmd, stderr := start(t, secrets(), args...)
-	waitFor(t, "calls in flight", func() bool { return srv.Handler.Calls() >= 8 })
+	cmd, stderr := j.startRun(t, 8, args) // calls in flight
 	cmd.Process.Signal(syscall.SIGINT)
 	time.Sleep(100 * time.Millisecond)
 	cmd.Process.Signal(syscall.SIGINT)
 	pressed := time.Now()
-	cmd.Wait()
+	code := waitExit(t, cmd, time.Minute)
 	if took := time.Since(pressed); took > 2*time.Second {
 		t.Errorf("the second Ctrl-C took %s to end the process", took)
 	}
-	code := cmd.ProcessState.ExitCode()
 	assertNoPanic(t, result{code: code, stderr: stderr.String()})
 
 	st := statusOf(t, db)

@@ -108,16 +108,14 @@ func TestReliabilityOutputReadOnlyMidRun(t *testing.T) {
 	const rowsN = 300
 	mnt := mountTmpfs(t, 1<<20, "")
 	t.Parallel()
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	db, out := filepath.Join(dir, "list.db"), filepath.Join(mnt, "out.xlsx")
-	args := []string{"run", in, "--base-url", srv.URL, "--db", db, "--lang", "en", "--progress", "none", "--qps", "300"}
-	cmd, stderr := start(t, secrets(), append(args, "--out", out)...)
-	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 10 })
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 20 * time.Millisecond})
+	srv, dir, db := j.srv, j.dir, j.db
+	j.out = filepath.Join(mnt, "out.xlsx")
+	out := j.out
+	args := []string{"run", j.in, "--base-url", srv.URL, "--db", db, "--lang", "en", "--progress", "none", "--qps", "300"}
+	cmd, stderr := j.startRun(t, 11, append(args, "--out", out))
 	remount(t, mnt, "ro")
-	cmd.Wait()
-	code := cmd.ProcessState.ExitCode()
+	code := waitExit(t, cmd, time.Minute)
 	assertNoPanic(t, result{code: code, stderr: stderr.String()})
 	if code != 1 || !strings.Contains(stderr.String(), out) || !strings.Contains(stderr.String(), "read-only file system") {
 		t.Fatalf("exit %d, stderr:\n%s\nwant exit 1 and a message naming %s", code, stderr, out)
@@ -293,15 +291,11 @@ func TestReliabilityDiskFullCheckpoint(t *testing.T) {
 // other process, sends nothing and leaves the first run undisturbed.
 func TestReliabilitySecondProcess(t *testing.T) {
 	const rowsN = 300
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 20 * time.Millisecond})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--base-url", srv.URL, "--out", out, "--db", db, "--lang", "en",
-		"--progress", "none", "--qps", "100", "--workers", "4"}
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 20 * time.Millisecond})
+	srv, dir, db := j.srv, j.dir, j.db
+	args := j.args("--qps", "100", "--workers", "4")
 
-	first, stderr := start(t, secrets(), args...)
-	waitFor(t, "calls", func() bool { return srv.Handler.Calls() > 10 })
+	first, stderr := j.startRun(t, 11, args)
 	for _, second := range [][]string{
 		args,
 		append(args[:len(args):len(args)], "--out", filepath.Join(dir, "other.csv")),
@@ -317,8 +311,7 @@ func TestReliabilitySecondProcess(t *testing.T) {
 		t.Errorf("status while a run is going on: %+v, want running", st)
 	}
 	first.Process.Signal(syscall.SIGINT)
-	first.Wait()
-	if code := first.ProcessState.ExitCode(); code != 4 {
+	if code := waitExit(t, first, time.Minute); code != 4 {
 		t.Fatalf("first run after SIGINT: exit %d, want 4\n%s", code, stderr)
 	}
 	if r := cardverify(t, secrets(), args...); r.code != 0 {

@@ -157,9 +157,9 @@ func TestReliabilityThrottleRecovers(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	srv.SetQPSLimit(0)
 	lifted := time.Now()
-	cmd.Wait()
+	code := waitExit(t, cmd, 2*time.Minute)
 	took := time.Since(lifted)
-	if code := cmd.ProcessState.ExitCode(); code != 0 && code != 4 {
+	if code != 0 && code != 4 {
 		t.Fatalf("exit %d\n%s", code, stderr)
 	}
 	throttled := 0

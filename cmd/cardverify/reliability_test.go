@@ -19,7 +19,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
+	"github.com/cardverify/cardverify/cmd/internal/gen"
 )
 
 // The reliability suite (issue 8) runs the built binary against what goes
@@ -204,7 +204,8 @@ func assertNotInFiles(tb testing.TB, dir, prefix string, needles ...string) {
 // customer is one row of a generated list.
 type customer struct{ name, card string }
 
-// stems spells i with the ten heavenly stems, since a name holds no digits.
+// stems spells i with the ten heavenly stems, for headers and names that
+// must hold no digits.
 func stems(i int) string {
 	const digits = "甲乙丙丁戊己庚辛壬癸"
 	var b []rune
@@ -214,16 +215,21 @@ func stems(i int) string {
 	return string(b)
 }
 
-// customers returns n customers whose cards the fake API matches (i%5 != 0)
-// or not (i%5 == 0), all Luhn-valid and distinct.
+// customerSeed is the seed of the generated list the e2e tests take their
+// customers from.
+const customerSeed = 20261202
+
+// customers returns the first n customers of gen's clean list of seed
+// customerSeed (package gen is the one generator of customer lists): real
+// looking names, Luhn-valid distinct cards, which the fake API matches or
+// not by its default rule. Each name starts with 客户, so that a test can
+// look for any name in a file by that mark.
 func customers(n int) []customer {
+	o := gen.Options{Rows: n, Seed: customerSeed, Clean: true}
 	cs := make([]customer, n)
 	for i := range cs {
-		card := juhetest.MatchCard(i)
-		if i%5 == 0 {
-			card = juhetest.MismatchCard(i)
-		}
-		cs[i] = customer{"客户" + stems(i), card}
+		r := o.Row(i)
+		cs[i] = customer{"客户" + r.Name, r.Card}
 	}
 	return cs
 }

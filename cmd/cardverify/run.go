@@ -57,8 +57,8 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Command: job.CommandLine(append([]string{"cardverify", "run"}, args...)),
 		Progress: func(total int) (func(pipeline.Stats), func()) {
 			p := a.newProgress(c.Progress, c.Lang, total)
-			return p.update, p.finish
-		}}
+			return p.updater(), p.finish
+		}, ProgressEvery: progressEvery(c.Progress, a.stderr)}
 	if c.DryRun {
 		res, err := job.DryRun(ctx, c, env)
 		if err != nil {
@@ -88,14 +88,7 @@ func (a *app) report(st store.Status, s pipeline.Stats, took time.Duration, out 
 	if s.Reused > 0 {
 		fmt.Fprintln(w, a.say(msg.RunReused, s.Reused, pipeline.ChinaTime(s.OldestReused)))
 	}
-	job := a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled)
-	if st.LostAnswers > 0 {
-		job = msg.Join(a.lang, job, a.say(msg.RunLost, st.LostAnswers))
-	}
-	if st.NoVerdict > 0 {
-		job = msg.Join(a.lang, job, a.say(msg.RunNoVerdict, st.NoVerdict))
-	}
-	fmt.Fprintln(w, job)
+	fmt.Fprintln(w, a.withLost(a.say(msg.RunJob, st.Calls, st.BilledCalls, st.PossiblyBilled), msg.RunLost, st))
 	fmt.Fprintln(w, a.say(msg.RunOutput, out))
 	if st.Sandbox {
 		fmt.Fprintln(w, a.say(msg.RunSandbox))

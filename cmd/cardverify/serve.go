@@ -29,7 +29,7 @@ type serveConfig struct {
 func (a *app) parseServe(args []string) (serveConfig, error) {
 	var c serveConfig
 	fs := a.newFlags("serve")
-	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "listen `address`; other than loopback needs --password-env")
+	fs.StringVar(&c.Addr, "addr", defaultAddr, "listen `address`; other than loopback needs --password-env")
 	fs.StringVar(&c.Data, "data", "", "`directory` of the jobs (default: cardverify/console in the user's config directory)")
 	fs.StringVar(&c.PasswordEnv, "password-env", "", "environment `variable` holding the console's password")
 	fs.Int64Var(&c.MaxUploadMB, "max-upload", web.DefaultMaxUpload>>20, "largest upload in `MiB`")

@@ -26,18 +26,26 @@ func (c *statusConfig) flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Lang, "lang", "zh", "language of the report: zh or en")
 }
 
-func (a *app) status(ctx context.Context, args []string) error {
+func (a *app) parseStatus(args []string) (statusConfig, error) {
 	var c statusConfig
 	fs := a.newFlags("status")
 	c.flags(fs)
 	pos, err := parse(fs, args)
 	if err != nil {
-		return err
+		return c, err
 	}
 	if c.DB == "" || len(pos) > 0 {
-		return usagef(msg.UsageLine, "cardverify status --db PATH [--json] [--lang zh|en]")
+		return c, usagef(msg.UsageLine, "cardverify status --db PATH [--json] [--lang zh|en]")
 	}
 	if err := job.OneOf("lang", c.Lang, "zh", "en"); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+func (a *app) status(ctx context.Context, args []string) error {
+	c, err := a.parseStatus(args)
+	if err != nil {
 		return err
 	}
 	// Without the key: status shows counts, which need no fingerprint, so
@@ -63,9 +71,15 @@ func (a *app) status(ctx context.Context, args []string) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(st)
 	}
+	a.printStatus(c.DB, db.KeyID(), st)
+	return nil
+}
+
+// printStatus prints the status of the checkpoint at path on stdout.
+func (a *app) printStatus(path, keyID string, st store.Status) {
 	w := a.stdout
-	fmt.Fprintln(w, a.say(msg.StatusDB, c.DB))
-	fmt.Fprintln(w, a.say(msg.StatusKey, db.KeyID()))
+	fmt.Fprintln(w, a.say(msg.StatusDB, path))
+	fmt.Fprintln(w, a.say(msg.StatusKey, keyID))
 	fmt.Fprintln(w, a.say(msg.StatusInput, st.InputPath, st.InputSize, st.InputSHA256))
 	endpoint := a.say(msg.StatusEndpoint, st.Endpoint)
 	if st.Sandbox {
@@ -77,15 +91,19 @@ func (a *app) status(ctx context.Context, args []string) error {
 	for _, s := range pipeline.Statuses {
 		fmt.Fprintf(w, "  %s %d\n", pad(s.Label(a.lang), 9), st.Count(s))
 	}
-	calls := a.say(msg.StatusCalls, st.Calls, st.BilledCalls, st.PossiblyBilled)
+	fmt.Fprintln(w, a.withLost(a.say(msg.StatusCalls, st.Calls, st.BilledCalls, st.PossiblyBilled), msg.StatusLost, st))
+}
+
+// withLost is line followed, when there are any, by the calls whose answer
+// was lost (said with code lost) and the billed answers without a verdict.
+func (a *app) withLost(line string, lost pipeline.Code, st store.Status) string {
 	if st.LostAnswers > 0 {
-		calls = msg.Join(a.lang, calls, a.say(msg.StatusLost, st.LostAnswers))
+		line = msg.Join(a.lang, line, a.say(lost, st.LostAnswers))
 	}
 	if st.NoVerdict > 0 {
-		calls = msg.Join(a.lang, calls, a.say(msg.RunNoVerdict, st.NoVerdict))
+		line = msg.Join(a.lang, line, a.say(msg.RunNoVerdict, st.NoVerdict))
 	}
-	fmt.Fprintln(w, calls)
-	return nil
+	return line
 }
 
 // pad pads s with spaces to n columns, a Chinese character taking two.

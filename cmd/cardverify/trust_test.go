@@ -97,12 +97,9 @@ func TestTrustUnreachableStops(t *testing.T) {
 // right openid then verifies them all.
 func TestTrustWrongOpenID(t *testing.T) {
 	const rowsN = 200
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, OpenID: testOpenID})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	out, db := filepath.Join(dir, "out.csv"), filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--out", out, "--db", db, "--lang", "en", "--progress", "none",
-		"--endpoint", "encrypted", "--base-url", srv.URL, "--qps", "1000", "--workers", "8"}
+	j := newListJob(t, rowsN, juhetest.Options{OpenID: testOpenID})
+	db := j.db
+	args := j.args("--endpoint", "encrypted", "--qps", "1000", "--workers", "8")
 	r := run(t, time.Minute, []string{"JUHE_KEY=" + testKey, "JUHE_OPENID=not-the-openid"}, args...)
 	assertNoPanic(t, r.result)
 	if r.code != 3 || !strings.Contains(r.stderr, "218808") || !strings.Contains(r.stderr, "check JUHE_OPENID") {
@@ -341,15 +338,7 @@ func TestTrustRetryAfterAnnounced(t *testing.T) {
 	}
 	sent := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatal("Ctrl-C did not end the pause")
-	}
+	waitExit(t, cmd, 10*time.Second) // Ctrl-C must end the pause
 	if took := time.Since(sent); took > 3*time.Second {
 		t.Errorf("Ctrl-C took %s to end the pause", took)
 	}
@@ -381,23 +370,12 @@ func (s *syncBuffer) String() string {
 // count as possibly billed, so the vendor never bills more than 60.
 func TestTrustMaxBilledAcrossKills(t *testing.T) {
 	const rowsN, budget = 200, 60
-	srv := juhetest.NewServer(t, juhetest.Options{Key: testKey, Latency: 100 * time.Millisecond})
-	dir := t.TempDir()
-	in := writeCustomers(t, dir, "list.csv", customers(rowsN), 0)
-	db := filepath.Join(dir, "list.db")
-	args := []string{"run", in, "--db", db, "--lang", "en", "--progress", "none", "--base-url", srv.URL,
-		"--qps", "100", "--workers", "8", "--max-billed", fmt.Sprint(budget)}
+	j := newListJob(t, rowsN, juhetest.Options{Latency: 100 * time.Millisecond})
+	srv, db := j.srv, j.db
+	args := j.args("--qps", "100", "--workers", "8", "--max-billed", fmt.Sprint(budget))
 	for kill := range 3 {
-		cmd := exec.Command(binPath, args...)
-		cmd.Env = append(os.Environ(), secrets()...)
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
 		before := srv.Calls()
-		deadline := time.Now().Add(20 * time.Second)
-		for srv.Calls() < before+10 && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
-		}
+		cmd, _ := j.startRun(t, before+10, args)
 		cmd.Process.Kill()
 		cmd.Wait()
 		t.Logf("kill %d after %d calls", kill+1, srv.Calls()-before)
@@ -433,13 +411,9 @@ func TestTrustCountsAfterStop(t *testing.T) {
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for srv.Calls() < 20 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFor(t, "20 calls", func() bool { return srv.Calls() >= 20 })
 	cmd.Process.Signal(os.Interrupt)
-	cmd.Wait()
-	if code := cmd.ProcessState.ExitCode(); code != 4 {
+	if code := waitExit(t, cmd, time.Minute); code != 4 {
 		t.Fatalf("exit %d, want 4\n%s", code, stderr.String())
 	}
 	col, rows := readCSV(t, out)
@@ -489,15 +463,7 @@ func TestTrustCtrlCWhileReading(t *testing.T) {
 	time.Sleep(500 * time.Millisecond)
 	sent := time.Now()
 	cmd.Process.Signal(os.Interrupt)
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		cmd.Process.Kill()
-		<-done
-		t.Fatalf("Ctrl-C ignored while the input is read\n%s", stderr.String())
-	}
+	waitExit(t, cmd, 10*time.Second) // Ctrl-C must not be ignored while the input is read
 	if took := time.Since(sent); took > time.Second || cmd.ProcessState.ExitCode() != 4 {
 		t.Errorf("ended in %s with exit %d, want within 1 s and 4\n%s", took, cmd.ProcessState.ExitCode(), stderr.String())
 	}

@@ -202,30 +202,25 @@ var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 // codes. When ctx is cancelled the error wraps ctx.Err(). Neither the error
 // nor the Reason ever holds the key, the openid, the name or the card.
 func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer, error) {
-	body := c.body(name, card)
 	callCtx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	req, err := http.NewRequestWithContext(callCtx, http.MethodPost, c.url, strings.NewReader(body))
+	// What the call got to: a connection (the TLS handshake and any proxy
+	// passed), then the whole request written. Without a connection the
+	// vendor cannot have seen the call; once written, it may have billed it.
+	tr := new(callTrace)
+	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(callCtx, tr.hooks()), http.MethodPost, c.url, strings.NewReader(c.body(name, card)))
 	if err != nil {
 		// Only a malformed URL gets here, and New checked it.
 		return c.failure(ctx, callCtx, 0, "cannot build the request", err, name, card)
 	}
 	req.Header["Content-Type"] = formType
-	// What the call got to: a connection (the TLS handshake and any proxy
-	// passed), then the whole request written. Without a connection the
-	// vendor cannot have seen the call; once written, it may have billed it.
-	var got, wrote atomic.Bool
-	req = req.WithContext(httptrace.WithClientTrace(req.Context(), &httptrace.ClientTrace{
-		GotConn:      func(httptrace.GotConnInfo) { got.Store(true) },
-		WroteRequest: func(w httptrace.WroteRequestInfo) { wrote.Store(w.Err == nil) },
-	}))
 	resp, err := c.hc.Do(req)
 	if err != nil {
-		if !got.Load() && ctx.Err() == nil {
+		if !tr.got.Load() && ctx.Err() == nil {
 			return c.unreachable(err)
 		}
 		a, err := c.failure(ctx, callCtx, 0, "", err, name, card)
-		a.PossiblyBilled = wrote.Load()
+		a.PossiblyBilled = tr.wrote.Load()
 		return a, err
 	}
 	defer resp.Body.Close()
@@ -239,6 +234,24 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		a.PossiblyBilled = resp.StatusCode == http.StatusOK
 		return a, err
 	}
+	return c.answer(resp, buf.Bytes(), card)
+}
+
+// callTrace notes what a call got to; its hooks are called by the
+// transport's goroutines, hence the atomics.
+type callTrace struct {
+	got, wrote atomic.Bool
+	trace      httptrace.ClientTrace
+}
+
+func (t *callTrace) hooks() *httptrace.ClientTrace {
+	t.trace.GotConn = func(httptrace.GotConnInfo) { t.got.Store(true) }
+	t.trace.WroteRequest = func(w httptrace.WroteRequestInfo) { t.wrote.Store(w.Err == nil) }
+	return &t.trace
+}
+
+// answer classifies a response whose body was read whole.
+func (c *Client) answer(resp *http.Response, body []byte, card string) (pipeline.Answer, error) {
 	if resp.StatusCode != http.StatusOK {
 		a, err := statusAnswer(resp.StatusCode, resp.Header, c.now())
 		if a.Class == pipeline.Unusable {
@@ -246,11 +259,11 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		}
 		return a, fmt.Errorf("verify: %w", err)
 	}
-	if buf.Len() > maxBody {
+	if len(body) > maxBody {
 		err := fmt.Errorf("body is longer than %d bytes", maxBody)
 		return pipeline.Answer{Class: pipeline.Transient, HTTPStatus: resp.StatusCode, Reason: pipeline.Reason(pipeline.CallTooLong, maxBody), PossiblyBilled: true}, fmt.Errorf("verify: %w", err)
 	}
-	a, err := parseBody(buf.Bytes())
+	a, err := parseBody(body)
 	a.HTTPStatus = resp.StatusCode
 	// cardverify's sandbox marks its answers.
 	a.Simulated = resp.Header.Get(SandboxHeader) == "1"
@@ -260,7 +273,7 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 		// answer that did not arrive intact.
 		a.PossiblyBilled = true
 	}
-	if a.Class == pipeline.Billed && !fits(echoedCard(buf.Bytes()), card) {
+	if a.Class == pipeline.Billed && !fits(echoedCard(body), card) {
 		// A verdict about another card is no verdict on this row (a
 		// proxy or the vendor mixed answers up). It was billed.
 		a.Class, a.Res, a.Foreign = pipeline.Transient, 0, true

@@ -19,6 +19,7 @@ type Error struct {
 // Error is the message in English, for logs and tests.
 func (e *Error) Error() string { return Text("en", e.Reason) }
 
+// Unwrap returns the wrapped error, nil when there is none.
 func (e *Error) Unwrap() error { return e.Err }
 
 // Errorf returns an *Error of code c wrapping err.

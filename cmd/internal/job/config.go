@@ -52,12 +52,6 @@ type Config struct {
 	ReuseWithin time.Duration
 }
 
-// Defaults of the API flags, shared by run and serve.
-const (
-	DefaultQPS         = 10
-	DefaultMaxAttempts = 4
-)
-
 // UsageError is a mistake in the flags or the request: exit code 2. Its
 // message is a code of the catalogue, said in the user's language.
 type UsageError = msg.Usage
@@ -86,10 +80,10 @@ func (c *Config) APIFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.BaseURL, "base-url", juhe.DefaultBaseURL, "API base `URL`")
 	fs.StringVar(&c.Key, "key", "", "API key (default $JUHE_KEY)")
 	fs.StringVar(&c.OpenID, "openid", "", "openid for the encrypted endpoint (default $JUHE_OPENID)")
-	fs.Float64Var(&c.QPS, "qps", DefaultQPS, "most calls per second")
+	fs.Float64Var(&c.QPS, "qps", pipeline.DefaultQPS, "most calls per second")
 	fs.IntVar(&c.Workers, "workers", 0, "concurrent calls (default: enough for --qps at the observed latency)")
 	fs.DurationVar(&c.Timeout, "timeout", juhe.DefaultTimeout, "timeout of one call")
-	fs.IntVar(&c.MaxAttempts, "max-attempts", DefaultMaxAttempts, "calls per row before a transient failure is final")
+	fs.IntVar(&c.MaxAttempts, "max-attempts", pipeline.DefaultMaxAttempts, "calls per row before a transient failure is final")
 	fs.BoolVar(&c.Sandbox, "sandbox", false, "use the built-in simulated API (no key, no cost, not real verdicts)")
 }
 

@@ -44,6 +44,8 @@ func ParseDuration(s string) (time.Duration, error) {
 // ParseDuration).
 type DurationValue struct{ D *time.Duration }
 
+// String implements flag.Value: whole days as "90d", else as
+// time.Duration writes it; "" for zero.
 func (v DurationValue) String() string {
 	if v.D == nil || *v.D == 0 {
 		return ""
@@ -54,6 +56,7 @@ func (v DurationValue) String() string {
 	return v.D.String()
 }
 
+// Set implements flag.Value with ParseDuration.
 func (v DurationValue) Set(s string) error {
 	d, err := ParseDuration(s)
 	if err != nil {

@@ -37,8 +37,12 @@ type Env struct {
 	Notice io.Writer
 	// Progress, if not nil, is called once the input's size is known with
 	// the estimated number of data rows, and returns the function that
-	// receives the run's counters and the one to call when the run ends.
+	// receives the run's counters (nil: none is wanted) and the one to
+	// call when the run ends.
 	Progress func(total int) (update func(pipeline.Stats), finish func())
+	// ProgressEvery is how often update is called (default 200ms): a log
+	// written every 10 s needs no snapshot five times a second.
+	ProgressEvery time.Duration
 	// Command is the command line (or the console's request) that started
 	// the run, its secrets already replaced (see CommandLine), for the
 	// checkpoint and the Summary.
@@ -164,14 +168,17 @@ func Run(ctx context.Context, c Config, env Env) (Result, error) {
 	}
 	var runErr error
 	if !finished {
-		update, finish := func(pipeline.Stats) {}, func() {}
+		// A nil update asks for no progress: the run then keeps no
+		// reporter waking up five times a second.
+		var update func(pipeline.Stats)
+		finish := func() {}
 		if env.Progress != nil {
 			update, finish = env.Progress(layout.EstimatedRows - layout.HeaderRow)
 		}
 		res.Stats, runErr = pipeline.Run(ctx, in, db, client, pipeline.Config{
 			QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 			RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
-			Stop: env.Stop, Deadline: deadline, Progress: update, Now: env.Now,
+			Stop: env.Stop, Deadline: deadline, Progress: update, ProgressEvery: env.ProgressEvery, Now: env.Now,
 			History: historyOf(hist), ReuseWithin: c.ReuseWithin,
 		})
 		finish()

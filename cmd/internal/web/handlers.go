@@ -427,7 +427,7 @@ func (s *Server) summaryPage() func(http.ResponseWriter, *http.Request, Record) 
 		if rec.Preview != nil {
 			sheet = rec.Preview.Layout.Sheet
 		}
-		sum := job.SummaryOf(st, job.Output{Input: rec.Name, Version: s.jobs.version, Price: s.opt.Price}, sheet, time.Now())
+		sum := job.SummaryOf(st, job.Output{Input: rec.Name, Version: s.jobs.version, Price: s.opt.Price}, sheet, s.opt.Now())
 		d := summaryData{Job: rec, S: sum, St: st, Meaning: map[int]string{}}
 		for _, c := range sum.Codes {
 			if m, ok := msg.APIMeaning(lang(w, r), c.Code); ok {

@@ -512,11 +512,13 @@ func TestStopResume(t *testing.T) {
 	id := cs.uploadJob("long.csv", readFile(t, path), token)
 	cs.post("/jobs/"+id+"/start", url.Values{"csrf": {token}, "calls": {"80"}, "confirm": {"yes"}})
 	cs.waitState(id, Running)
-	for {
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if s, _, _, ok := cs.jobs.Live(id); ok && s.Calls >= 10 {
 			break
 		}
-		time.Sleep(20 * time.Millisecond)
+		if time.Now().After(deadline) {
+			t.Fatalf("job %s made fewer than 10 calls in 30 s", id)
+		}
 	}
 	// The events stream sends the live figures.
 	req, _ := http.NewRequest("GET", cs.srv.URL+"/jobs/"+id+"/events?state=running", nil)
