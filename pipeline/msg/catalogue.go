@@ -1,6 +1,14 @@
 package msg
 
-import "github.com/cardverify/cardverify/pipeline"
+import (
+	"strconv"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// cardLimit is the card daily limit as the texts quote it: the pipeline's
+// rule, not a number of their own.
+var cardLimit = strconv.Itoa(pipeline.CardDailyLimit)
 
 // Codes of the messages only the command line says. The codes emitted by
 // pipeline and its implementations are declared in package pipeline.
@@ -139,7 +147,7 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.NotYet:           {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
 	pipeline.DryPending:       {"试运行：未调用接口", "dry run: no call made"},
 	pipeline.GaveUp:           {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
-	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
+	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 " + cardLimit + " 次：为免银行锁卡，次日再试", "the card already had its " + cardLimit + " checks today (China time): retried on a later day so that the bank does not lock it"},
 	pipeline.BilledNoVerdict:  {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
 	pipeline.Overflow:         {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
 	pipeline.CallCancelled:    {"调用被取消", "call cancelled"},
