@@ -460,20 +460,9 @@ func TestTallyIsDigestAndCount(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			r, err := Open(path, Options{})
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer r.Close()
+			_, recs := openAll(t, path, Options{})
 			var want Count
-			for {
-				rec, err := r.Next()
-				if err == io.EOF {
-					break
-				}
-				if err != nil {
-					t.Fatal(err)
-				}
+			for _, rec := range recs {
 				if rec.Kind == pipeline.Data {
 					want.Rows++
 					if len(rec.Problems) > 0 {
