@@ -14,9 +14,13 @@ import (
 )
 
 // passes counts the passes a run makes over its input: raw reads of its
-// bytes (digests), reads that hash and count in one pass (tallies), reads
-// of its rows for their count alone (counts), and opens of its rows.
-type passes struct{ digests, tallies, counts, opens int }
+// bytes (digests, and the line counts of an Open not given them),
+// reads that hash and count in one pass (tallies), reads of its rows for
+// their count alone (counts), opens of its rows, and the inflations of a
+// workbook's sheet these make: two for an Open or a count not given the
+// sheet's merged cells (which follow the rows), one otherwise
+// (reader.TestMergesGivenInflateOnce).
+type passes struct{ digests, lineCounts, tallies, counts, opens, inflations int }
 
 // countPasses replaces the input's pass functions by counting ones until
 // the test ends, and returns the counts (read them once the run ended).
@@ -24,27 +28,35 @@ func countPasses(tb testing.TB) *passes {
 	tb.Helper()
 	var mu sync.Mutex
 	p := &passes{}
-	add := func(n *int) {
+	add := func(path string, opt reader.Options, n *int) {
 		mu.Lock()
+		defer mu.Unlock()
 		*n++
-		mu.Unlock()
+		switch {
+		case reader.IsText(path) && opt.Lines <= 0 && n != &p.tallies:
+			p.lineCounts++
+		case !reader.IsText(path) && n != &p.digests && opt.Merges == nil:
+			p.inflations += 2
+		case !reader.IsText(path) && n != &p.digests:
+			p.inflations++
+		}
 	}
 	digest, tally, count, open := digestInput, tallyInput, countInput, openInput
 	tb.Cleanup(func() { digestInput, tallyInput, countInput, openInput = digest, tally, count, open })
 	digestInput = func(path string) (reader.Sum, error) {
-		add(&p.digests)
+		add(path, reader.Options{Lines: 1}, &p.digests)
 		return digest(path)
 	}
 	tallyInput = func(ctx context.Context, path string, opt reader.Options) (reader.Sum, reader.Count, error) {
-		add(&p.tallies)
+		add(path, opt, &p.tallies)
 		return tally(ctx, path, opt)
 	}
 	countInput = func(ctx context.Context, path string, opt reader.Options) (reader.Count, error) {
-		add(&p.counts)
+		add(path, opt, &p.counts)
 		return count(ctx, path, opt)
 	}
 	openInput = func(path string, opt reader.Options) (*reader.Reader, error) {
-		add(&p.opens)
+		add(path, opt, &p.opens)
 		return open(path, opt)
 	}
 	return p
@@ -90,9 +102,9 @@ func TestReadsPerRun(t *testing.T) {
 		format                   string
 		first, resumed, finished passes
 	}{
-		// digests, tallies, counts, opens
-		{"csv", passes{0, 1, 0, 2}, passes{1, 0, 0, 2}, passes{1, 0, 0, 1}},
-		{"xlsx", passes{1, 0, 1, 2}, passes{1, 0, 0, 2}, passes{1, 0, 0, 1}},
+		// digests, line counts, tallies, counts, opens, inflations
+		{"csv", passes{0, 0, 1, 0, 2, 0}, passes{1, 0, 0, 0, 2, 0}, passes{1, 0, 0, 0, 1, 0}},
+		{"xlsx", passes{1, 0, 0, 1, 2, 4}, passes{1, 0, 0, 0, 2, 3}, passes{1, 0, 0, 0, 1, 2}},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			check := func(kind string, got passes, calls int, w passes) {
@@ -116,6 +128,33 @@ func TestReadsPerRun(t *testing.T) {
 			c.MaxBilled = 0
 			p, calls = runPasses(t, c)
 			check("resumed", p, calls, tc.resumed)
+		})
+	}
+}
+
+// TestReadsDryRun counts the passes of a dry run: its read of the rows
+// (which counts a text file's lines first), and the output's, which
+// counts nothing again.
+func TestReadsDryRun(t *testing.T) {
+	for _, tc := range []struct {
+		format string
+		want   passes
+	}{
+		// digests, line counts, tallies, counts, opens, inflations
+		{"csv", passes{0, 1, 0, 0, 2, 0}},
+		{"xlsx", passes{0, 0, 0, 0, 2, 3}},
+	} {
+		t.Run(tc.format, func(t *testing.T) {
+			c := readsJob(t, tc.format)
+			c.DryRun = true
+			p := countPasses(t)
+			res, err := DryRun(context.Background(), c, Env{})
+			if err != nil || res.Out == "" {
+				t.Fatalf("dry run: %v, output %q", err, res.Out)
+			}
+			if *p != tc.want {
+				t.Errorf("dry run of a %s input: %+v; want %+v", tc.format, *p, tc.want)
+			}
 		})
 	}
 }

@@ -690,11 +690,14 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 		return res, err
 	}
 	defer os.RemoveAll(tmp)
-	in, err := reader.Open(c.Input, c.Read)
+	in, err := openInput(c.Input, c.Read)
 	if err != nil {
 		return res, err
 	}
 	defer in.Close()
+	// The output's read takes the line count and the merged cells from
+	// this one: neither is read again.
+	c.Read.Lines, c.Read.Merges = in.Layout().EstimatedRows, in.Merges()
 	// A throwaway checkpoint with a throwaway key: a dry run leaves no
 	// key file behind.
 	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"), filepath.Join(tmp, "dry-run.key"))
