@@ -27,6 +27,7 @@ func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reade
 	type result struct {
 		sum reader.Sum
 		n   reader.Count
+		ok  bool
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
@@ -36,14 +37,19 @@ func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reade
 		var r result
 		if withCount {
 			r.sum, r.n, r.err = tallyInput(ctx, path, opt)
-		} else {
+			r.ok = r.err == nil
+		}
+		if !r.ok && ctx.Err() == nil {
+			// An input the reader refuses, at its header or at a broken
+			// row, goes on as without the count: the run finds the fault
+			// where it always did.
 			r.sum, r.err = digestInput(path)
 		}
 		done <- r
 	}()
 	select {
 	case r := <-done:
-		return r.sum, r.n, withCount && r.err == nil, r.err
+		return r.sum, r.n, r.ok, r.err
 	case <-ctx.Done():
 	case <-stop:
 	}

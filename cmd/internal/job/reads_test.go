@@ -3,7 +3,10 @@ package job
 import (
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 
@@ -62,12 +65,12 @@ func countPasses(tb testing.TB) *passes {
 	return p
 }
 
-// readsJob is a sandbox job on a generated list of 200 rows in format.
-func readsJob(tb testing.TB, format string) Config {
+// readsJob is a sandbox job on a generated list of rows in format.
+func readsJob(tb testing.TB, format string, rows int) Config {
 	tb.Helper()
 	dir := tb.TempDir()
 	in := filepath.Join(dir, "list."+format)
-	if err := gen.Write(in, format, gen.Options{Rows: 200, Seed: 13}); err != nil {
+	if err := gen.Write(in, format, gen.Options{Rows: rows, Seed: 13}); err != nil {
 		tb.Fatal(err)
 	}
 	c := Config{Input: in, Sandbox: true, Endpoint: "plain", Lang: "en", QPS: 2000, Timeout: juhe.DefaultTimeout, MaxAttempts: 2,
@@ -116,13 +119,13 @@ func TestReadsPerRun(t *testing.T) {
 					t.Errorf("%s run of a %s input: %+v; want %+v", kind, tc.format, got, w)
 				}
 			}
-			c := readsJob(t, tc.format)
+			c := readsJob(t, tc.format, 200)
 			p, calls := runPasses(t, c)
 			check("first", p, calls, tc.first)
 			p, calls = runPasses(t, c)
 			check("finished", p, calls, tc.finished)
 
-			c = readsJob(t, tc.format)
+			c = readsJob(t, tc.format, 200)
 			c.MaxBilled = 20 // the sandbox rehearses the budget: the run stops after 20 calls
 			runPasses(t, c)
 			c.MaxBilled = 0
@@ -145,7 +148,7 @@ func TestReadsDryRun(t *testing.T) {
 		{"xlsx", passes{0, 0, 0, 0, 2, 3}},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
-			c := readsJob(t, tc.format)
+			c := readsJob(t, tc.format, 200)
 			c.DryRun = true
 			p := countPasses(t)
 			res, err := DryRun(context.Background(), c, Env{})
@@ -156,5 +159,24 @@ func TestReadsDryRun(t *testing.T) {
 				t.Errorf("dry run of a %s input: %+v; want %+v", tc.format, *p, tc.want)
 			}
 		})
+	}
+}
+
+// TestFirstRunBrokenRowAsBefore gives a first run a text input broken at
+// its last row (wider than the reader allows): the pass that hashes and
+// counts it fails there, and the run goes on as without the count, verifying
+// the rows before the broken one, then refusing the input at it.
+func TestFirstRunBrokenRowAsBefore(t *testing.T) {
+	c := readsJob(t, "csv", 20000)
+	f, err := os.OpenFile(c.Input, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, strings.Repeat("x,", 2000))
+	f.Close()
+	res, err := Run(context.Background(), c, Env{})
+	var inputErr *pipeline.InputError
+	if !errors.As(err, &inputErr) || res.Stats.Calls == 0 {
+		t.Errorf("first run of an input broken at its last row: %v after %d calls; want an input error after calls", err, res.Stats.Calls)
 	}
 }
