@@ -167,7 +167,7 @@ func TestReadsDryRun(t *testing.T) {
 // counts it fails there, and the run goes on as without the count, verifying
 // the rows before the broken one, then refusing the input at it.
 func TestFirstRunBrokenRowAsBefore(t *testing.T) {
-	c := readsJob(t, "csv", 20000)
+	c := readsJob(t, "csv", 3000)
 	f, err := os.OpenFile(c.Input, os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
