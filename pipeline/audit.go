@@ -10,13 +10,17 @@ import (
 // AuditColumns are the 0-based positions of the appended verdict columns in
 // an annotated output.
 type AuditColumns struct {
+	// Status, Res and JobID are the columns of the status label, the res
+	// and the jobid.
 	Status, Res, JobID int
 }
 
 // Discrepancy is a row of an annotated output that does not say what the
 // checkpoint recorded, or a recorded row the output lacks.
 type Discrepancy struct {
-	Row     int // the output's row; for a removed row, the checkpoint's
+	Row int // the output's row; for a removed row, the checkpoint's
+	// Problem is what differs, an encoded reason (Reason) with an Audit*
+	// code such as AuditStatus or AuditMissing.
 	Problem string
 }
 

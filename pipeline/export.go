@@ -8,6 +8,8 @@ import (
 // Fingerprinter computes the checkpoint's fingerprint of a normalised pair.
 // Implemented by store.DB.
 type Fingerprinter interface {
+	// Fingerprint returns the Key of the normalised pair (name, card), the
+	// one the checkpoint recorded it under (Known.Pair, Result.Pair).
 	Fingerprint(name, card string) Key
 }
 

@@ -9,9 +9,9 @@ import (
 // Verdict is a real billed verdict on a (name, card) pair, as the history of
 // earlier jobs keeps it. The zero Verdict (Status Pending) is "none".
 type Verdict struct {
-	Status Status // Match or Mismatch
-	Res    int
-	JobID  string
+	Status Status    // Match or Mismatch
+	Res    int       // the API's res: 1 match, 2 mismatch
+	JobID  string    // the API's jobid (单号) of the call that gave it
 	At     time.Time // when the API gave it
 }
 

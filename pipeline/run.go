@@ -59,7 +59,9 @@ type Config struct {
 	// Progress, if not nil, receives a snapshot of the counters every
 	// ProgressEvery (default 200ms) and once at the end. It is called from
 	// one goroutine at a time.
-	Progress      func(Stats)
+	Progress func(Stats)
+	// ProgressEvery is the interval between Progress calls (default
+	// 200ms).
 	ProgressEvery time.Duration
 	// History, if not nil, receives every new billed verdict of the run
 	// and, with ReuseWithin, gives the verdicts to reuse (see reuse.go).
@@ -126,7 +128,9 @@ type Stats struct {
 	Throttled int
 	// Outcomes counts the final outcomes reached in this run, by status.
 	Outcomes Counts
-	Workers  int
+	// Workers is the number of workers running now: Config.Workers, or the
+	// size the pool has grown to from the observed latency.
+	Workers int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit float64
 	QPS   float64 // the rate asked for
@@ -138,13 +142,17 @@ type Stats struct {
 	// slot of a throttled or low rate), and WaitWhy says which (WaitRetry,
 	// WaitThrottle, WaitQPS). Stop ends the wait at once.
 	WaitUntil time.Time
-	WaitWhy   Code
-	Started   time.Time
+	WaitWhy   Code // why: WaitRetry, WaitThrottle or WaitQPS; empty when WaitUntil is zero
+	// Started is when the run started (Config.Now), from which rates and
+	// ETAs are measured.
+	Started time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
 	// Reused counts the rows given a verdict from the history instead of a
 	// call; OldestReused is when the oldest of those was verified.
-	Reused       int
+	Reused int
+	// OldestReused is when the oldest reused verdict was verified; zero
+	// when Reused is 0.
 	OldestReused time.Time
 }
 

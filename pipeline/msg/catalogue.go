@@ -6,75 +6,75 @@ import "github.com/cardverify/cardverify/pipeline"
 // pipeline and its implementations are declared in package pipeline.
 const (
 	// The end of a run (stderr).
-	RunRows         pipeline.Code = "run-rows"    // rows, match, mismatch, invalid, rejected, deferred, failed, pending
-	RunNothing      pipeline.Code = "run-nothing" // took
-	RunThis         pipeline.Code = "run-this"    // calls, billed, skipped, took
-	RunJob          pipeline.Code = "run-job"     // calls, billed, possibly billed
-	RunReused       pipeline.Code = "run-reused"  // rows, oldest (China time)
-	HistNegative    pipeline.Code = "hist-negative"
-	HistNone        pipeline.Code = "hist-none"
-	HistImported    pipeline.Code = "hist-imported" // verdicts, checkpoint
-	HistPurged      pipeline.Code = "hist-purged"   // verdicts, before (China time)
-	HistPath        pipeline.Code = "hist-path"     // path
-	HistVerdicts    pipeline.Code = "hist-verdicts" // verdicts, match, mismatch
-	HistSpan        pipeline.Code = "hist-span"     // oldest, newest
-	HistImportedEP  pipeline.Code = "hist-imported-ep"
-	RunCost         pipeline.Code = "run-cost"         // price, cost
-	ReuseSaved      pipeline.Code = "reuse-saved"      // yuan
-	DryReusable     pipeline.Code = "dry-reusable"     // rows, oldest (China time)
-	DryToPay        pipeline.Code = "dry-to-pay"       // calls
-	DryCost         pipeline.Code = "dry-cost"         // most yuan, price
-	ReuseSaves      pipeline.Code = "reuse-saves"      // yuan
-	RunNoVerdict    pipeline.Code = "run-no-verdict"   // rows billed without a verdict
-	RunPaused       pipeline.Code = "run-paused"       // until (China time)
-	ErrConfig       pipeline.Code = "err-config"       // what happened (rendered)
-	RunLost         pipeline.Code = "run-lost"         // lost answers
-	RunSimulated    pipeline.Code = "run-simulated"    // simulated calls
-	RunOutput       pipeline.Code = "run-output"       // path
-	RunSandbox      pipeline.Code = "run-sandbox"      // simulated answers
-	RunStopping     pipeline.Code = "run-stopping"     // first Ctrl-C
-	RunResume       pipeline.Code = "run-resume"       // why it stopped (rendered)
-	RunLeft         pipeline.Code = "run-left"         // pending, failed, deferred
-	RunBudget       pipeline.Code = "run-budget"       // billed in the job, --max-billed
-	SandboxStart    pipeline.Code = "sandbox-start"    // the notice of run --sandbox
-	Warning         pipeline.Code = "warning"          // the warning (rendered)
-	TempRemoved     pipeline.Code = "temp-removed"     // count, output
-	WarnFlagSecret  pipeline.Code = "warn-flag-secret" // flag, variable
-	WarnPlainHTTP   pipeline.Code = "warn-plain-http"  // base URL
-	RunAbandoned    pipeline.Code = "run-abandoned"    // a second Ctrl-C
-	RunNoOutput     pipeline.Code = "run-no-output"    // output, input, checkpoint
-	RunStoppedEarly pipeline.Code = "run-stopped-early"
+	RunRows         pipeline.Code = "run-rows"          // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing      pipeline.Code = "run-nothing"       // took
+	RunThis         pipeline.Code = "run-this"          // calls, billed, skipped, took
+	RunJob          pipeline.Code = "run-job"           // calls, billed, possibly billed
+	RunReused       pipeline.Code = "run-reused"        // rows, oldest (China time)
+	HistNegative    pipeline.Code = "hist-negative"     // --purge-older-than was given a negative age
+	HistNone        pipeline.Code = "hist-none"         // history shows an empty history
+	HistImported    pipeline.Code = "hist-imported"     // verdicts, checkpoint
+	HistPurged      pipeline.Code = "hist-purged"       // verdicts, before (China time)
+	HistPath        pipeline.Code = "hist-path"         // path
+	HistVerdicts    pipeline.Code = "hist-verdicts"     // verdicts, match, mismatch
+	HistSpan        pipeline.Code = "hist-span"         // oldest, newest
+	HistImportedEP  pipeline.Code = "hist-imported-ep"  // the endpoint shown for verdicts imported from a checkpoint
+	RunCost         pipeline.Code = "run-cost"          // price, cost
+	ReuseSaved      pipeline.Code = "reuse-saved"       // yuan
+	DryReusable     pipeline.Code = "dry-reusable"      // rows, oldest (China time)
+	DryToPay        pipeline.Code = "dry-to-pay"        // calls
+	DryCost         pipeline.Code = "dry-cost"          // most yuan, price
+	ReuseSaves      pipeline.Code = "reuse-saves"       // yuan
+	RunNoVerdict    pipeline.Code = "run-no-verdict"    // rows billed without a verdict
+	RunPaused       pipeline.Code = "run-paused"        // until (China time)
+	ErrConfig       pipeline.Code = "err-config"        // what happened (rendered)
+	RunLost         pipeline.Code = "run-lost"          // lost answers
+	RunSimulated    pipeline.Code = "run-simulated"     // simulated calls
+	RunOutput       pipeline.Code = "run-output"        // path
+	RunSandbox      pipeline.Code = "run-sandbox"       // simulated answers
+	RunStopping     pipeline.Code = "run-stopping"      // first Ctrl-C
+	RunResume       pipeline.Code = "run-resume"        // why it stopped (rendered)
+	RunLeft         pipeline.Code = "run-left"          // pending, failed, deferred
+	RunBudget       pipeline.Code = "run-budget"        // billed in the job, --max-billed
+	SandboxStart    pipeline.Code = "sandbox-start"     // the notice of run --sandbox
+	Warning         pipeline.Code = "warning"           // the warning (rendered)
+	TempRemoved     pipeline.Code = "temp-removed"      // count, output
+	WarnFlagSecret  pipeline.Code = "warn-flag-secret"  // flag, variable
+	WarnPlainHTTP   pipeline.Code = "warn-plain-http"   // base URL
+	RunAbandoned    pipeline.Code = "run-abandoned"     // a second Ctrl-C
+	RunNoOutput     pipeline.Code = "run-no-output"     // output, input, checkpoint
+	RunStoppedEarly pipeline.Code = "run-stopped-early" // interrupted before the first call
 
 	// The dry run (stdout).
 	DryDid      pipeline.Code = "dry-did"       // input, encoding (rendered), rows, valid, invalid, duplicates
 	DryEncoding pipeline.Code = "dry-encoding"  // encoding name
 	DryEncGiven pipeline.Code = "dry-enc-given" // encoding name
-	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"
-	DryMost     pipeline.Code = "dry-most" // at most billed calls
-	DryNoCall   pipeline.Code = "dry-no-call"
-	DryOutput   pipeline.Code = "dry-output" // path
+	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"  // the encoding line of a dry run on a workbook
+	DryMost     pipeline.Code = "dry-most"      // at most billed calls
+	DryNoCall   pipeline.Code = "dry-no-call"   // the dry run's reminder that it called and billed nothing
+	DryOutput   pipeline.Code = "dry-output"    // path
 
 	// status (stdout).
-	StatusDB       pipeline.Code = "status-db"       // path
-	StatusInput    pipeline.Code = "status-input"    // path, size, sha256
-	StatusKey      pipeline.Code = "status-key"      // key ID
-	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
-	StatusSandbox  pipeline.Code = "status-sandbox"
-	StatusRuns     pipeline.Code = "status-runs"   // runs, first, last
-	StatusRows     pipeline.Code = "status-rows"   // rows
-	StatusCalls    pipeline.Code = "status-calls"  // calls, billed, possibly billed
-	StatusLost     pipeline.Code = "status-lost"   // lost answers
-	StatusUnread   pipeline.Code = "status-unread" // rows not read yet
-	StatusUncount  pipeline.Code = "status-uncounted"
+	StatusDB       pipeline.Code = "status-db"        // path
+	StatusInput    pipeline.Code = "status-input"     // path, size, sha256
+	StatusKey      pipeline.Code = "status-key"       // key ID
+	StatusEndpoint pipeline.Code = "status-endpoint"  // endpoint
+	StatusSandbox  pipeline.Code = "status-sandbox"   // the job was run against the simulated API
+	StatusRuns     pipeline.Code = "status-runs"      // runs, first, last
+	StatusRows     pipeline.Code = "status-rows"      // rows
+	StatusCalls    pipeline.Code = "status-calls"     // calls, billed, possibly billed
+	StatusLost     pipeline.Code = "status-lost"      // lost answers
+	StatusUnread   pipeline.Code = "status-unread"    // rows not read yet
+	StatusUncount  pipeline.Code = "status-uncounted" // the row counts cover only the rows read so far
 
 	// export and audit.
-	ExportDone      pipeline.Code = "export-done"    // rows, match, mismatch, pending, path
-	ExportStopped   pipeline.Code = "export-stopped" // path
-	AuditRow        pipeline.Code = "audit-row"      // row, problem (rendered)
-	AuditOK         pipeline.Code = "audit-ok"       // rows
-	AuditDiffer     pipeline.Code = "audit-differ"   // rows differing, rows
-	AuditNoCols     pipeline.Code = "audit-no-cols"  // the zh and en status headers
-	AuditNoColsHint pipeline.Code = "audit-no-cols-hint"
+	ExportDone      pipeline.Code = "export-done"        // rows, match, mismatch, pending, path
+	ExportStopped   pipeline.Code = "export-stopped"     // path
+	AuditRow        pipeline.Code = "audit-row"          // row, problem (rendered)
+	AuditOK         pipeline.Code = "audit-ok"           // rows
+	AuditDiffer     pipeline.Code = "audit-differ"       // rows differing, rows
+	AuditNoCols     pipeline.Code = "audit-no-cols"      // the zh and en status headers
+	AuditNoColsHint pipeline.Code = "audit-no-cols-hint" // audit was given a file cardverify did not write
 
 	// Errors as cmd prints them.
 	ErrPrefix      pipeline.Code = "err-prefix"       // the message
@@ -90,14 +90,14 @@ const (
 	UsageNoArgs    pipeline.Code = "usage-no-args"    // command, count given
 	SandboxServe   pipeline.Code = "sandbox-serve"    // URL, openid
 	SandboxTry     pipeline.Code = "sandbox-try"      // openid, URL
-	UsageNone      pipeline.Code = "usage-none"
-	UsageOneOf     pipeline.Code = "usage-one-of" // flag, allowed, given
-	UsageNums      pipeline.Code = "usage-nums"
-	UsageStop      pipeline.Code = "usage-stop-at" // given
-	UsageKey       pipeline.Code = "usage-key"
-	UsageOpen      pipeline.Code = "usage-openid"
-	UsageLine      pipeline.Code = "usage-line"  // the synopsis of a command
-	ErrGeneric     pipeline.Code = "err-generic" // a system error verbatim
+	UsageNone      pipeline.Code = "usage-none"       // no subcommand given
+	UsageOneOf     pipeline.Code = "usage-one-of"     // flag, allowed, given
+	UsageNums      pipeline.Code = "usage-nums"       // a numeric flag of run is out of range
+	UsageStop      pipeline.Code = "usage-stop-at"    // given
+	UsageKey       pipeline.Code = "usage-key"        // run without an API key and without --sandbox
+	UsageOpen      pipeline.Code = "usage-openid"     // the encrypted endpoint without an openid
+	UsageLine      pipeline.Code = "usage-line"       // the synopsis of a command
+	ErrGeneric     pipeline.Code = "err-generic"      // a system error verbatim
 )
 
 // Codes of serve, the web console (its pages have their own texts in
@@ -107,8 +107,8 @@ const (
 	ServeStopping pipeline.Code = "serve-stopping" // first Ctrl-C
 	ServePassword pipeline.Code = "serve-password" // address
 	ServeEmptyPw  pipeline.Code = "serve-empty-pw" // variable
-	ServeNums     pipeline.Code = "serve-nums"
-	ServeNoData   pipeline.Code = "serve-no-data" // the system's error
+	ServeNums     pipeline.Code = "serve-nums"     // a numeric flag of serve is out of range
+	ServeNoData   pipeline.Code = "serve-no-data"  // the system's error
 )
 
 var catalogue = map[pipeline.Code]entry{
