@@ -347,7 +347,7 @@ func allEmpty(cells []pipeline.Cell) bool {
 // Sum is what Digest found of a file.
 type Sum struct {
 	SHA256 string // hex: the input's fingerprint, compared on resume
-	Size   int64
+	Size   int64  // the file's length in bytes
 	// Lines is the count of line feeds (plus a last line without one):
 	// for a text file, Options.Lines.
 	Lines int
