@@ -24,8 +24,8 @@ type Row struct {
 
 // Known is what a checkpoint knows of a row's pair.
 type Known struct {
-	Pair Key // fingerprint of (name, card)
-	Card Key // fingerprint of the card alone
+	Pair    Key // fingerprint of (name, card)
+	CardKey Key // fingerprint of the card alone
 	// FirstRow is the first valid row with this pair: the row whose call
 	// decides the pair. A row with FirstRow != its own number is a
 	// duplicate.
@@ -39,7 +39,7 @@ type Known struct {
 type Call struct {
 	Row     int // the pair's first row
 	Pair    Key // fingerprint of the pair's (name, card) (Known.Pair)
-	Card    Key // fingerprint of the card alone (Known.Card), for the daily limit
+	CardKey Key // fingerprint of the card alone (Known.CardKey), for the daily limit
 	Attempt int // 1 for the first call of the pair in this run
 	// SentAt is when the call was recorded as about to be sent; the card's
 	// daily limit counts it on its China day.

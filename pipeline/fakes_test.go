@@ -82,7 +82,7 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 			p = &memPair{first: r.No}
 			m.pairs[k] = p
 		}
-		known[i] = Known{Pair: k, Card: sha256.Sum256([]byte(r.Card)), FirstRow: p.first, Prior: p.out}
+		known[i] = Known{Pair: k, CardKey: sha256.Sum256([]byte(r.Card)), FirstRow: p.first, Prior: p.out}
 	}
 	return nil
 }
@@ -90,10 +90,10 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 func (m *memCheckpoint) Begin(ctx context.Context, c Call) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.byCard[c.Card] >= m.limit {
+	if m.byCard[c.CardKey] >= m.limit {
 		return 0, ErrCardLimit
 	}
-	m.byCard[c.Card]++ // counted until End says otherwise
+	m.byCard[c.CardKey]++ // counted until End says otherwise
 	m.calls = append(m.calls, c)
 	return int64(len(m.calls)), nil
 }
@@ -108,7 +108,7 @@ func (m *memCheckpoint) End(ctx context.Context, id int64, c Call, o *Outcome) e
 		m.ended[id] = true
 		m.calls[id-1] = c
 		if !c.MayReachBank {
-			m.byCard[c.Card]--
+			m.byCard[c.CardKey]--
 		}
 	}
 	if o != nil {

@@ -509,7 +509,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.grow()
 	}
 	select {
-	case jobs <- job{row: row.No, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.Card}:
+	case jobs <- job{row: row.No, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
 		return nil
 	case <-pause.Done():
 		r.release(k.Pair)

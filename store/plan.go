@@ -121,7 +121,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	for i, r := range rows {
 		known[i] = pipeline.Known{Pair: h.sum(r.Name, r.Card)}
 		if r.Invalid == "" {
-			known[i].Card = h.sum("card", r.Card)
+			known[i].CardKey = h.sum("card", r.Card)
 		}
 	}
 	db.fp.pool.Put(h)
@@ -189,8 +189,8 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		}
 		p := pairs[k.Pair]
 		if p.firstRow == 0 {
-			p.firstRow, p.card = r.No, k.Card
-			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.Card})
+			p.firstRow, p.card = r.No, k.CardKey
+			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.CardKey})
 			if _, taken := db.index[prefix(k.Pair)]; !taken {
 				db.index[prefix(k.Pair)] = int32(r.No)
 				added = append(added, prefix(k.Pair))

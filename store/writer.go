@@ -361,7 +361,7 @@ func (w *writer) applyOne(o *op) error {
 		w.replies = append(w.replies, result{id: id, err: nilIfID(id)})
 	case opEnd:
 		if o.id != 0 && !o.call.MayReachBank && pipeline.ChinaDay(o.call.SentAt) == w.cardDay {
-			if k := prefix(o.call.Card); w.cards[k] > 0 {
+			if k := prefix(o.call.CardKey); w.cards[k] > 0 {
 				w.cards[k]--
 			}
 		}
@@ -444,7 +444,7 @@ func (w *writer) begin(o *op) (int64, error) {
 	c := &o.call
 	day := pipeline.ChinaDay(c.SentAt)
 	limit := w.db.CardDailyLimit
-	k := prefix(c.Card)
+	k := prefix(c.CardKey)
 	if limit > 0 {
 		if day != w.cardDay {
 			if err := w.loadCardCounts(day); err != nil {
@@ -459,7 +459,7 @@ func (w *writer) begin(o *op) (int64, error) {
 	if o.run != 0 {
 		run = o.run
 	}
-	res, err := w.insCall.exec(w.ctx, run, int64(c.Row), c.Pair[:], c.Card[:], int64(c.Attempt), day, formatTime(c.SentAt))
+	res, err := w.insCall.exec(w.ctx, run, int64(c.Row), c.Pair[:], c.CardKey[:], int64(c.Attempt), day, formatTime(c.SentAt))
 	if err != nil {
 		return 0, fmt.Errorf("record a call for row %d: %w", c.Row, err)
 	}
