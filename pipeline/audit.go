@@ -144,7 +144,7 @@ func resync(outs []auditRow, ahead []Result) (i, j int, ok bool) {
 }
 
 func newAuditRow(rec Record, fp Fingerprinter, cols AuditColumns) auditRow {
-	a := auditRow{no: rec.RowNo, card: rec.Card,
+	a := auditRow{no: rec.Row, card: rec.Card,
 		status: cell(rec, cols.Status), res: cell(rec, cols.Res), jobid: cell(rec, cols.JobID)}
 	if len(rec.Problems) == 0 && fp != nil {
 		a.pair, a.whole = fp.Fingerprint(rec.Name, rec.Card), true

@@ -12,7 +12,7 @@ type Key [32]byte
 
 // Row is a data row as the pipeline hands it to the checkpoint.
 type Row struct {
-	// No is the row's 1-based number in the input (Record.RowNo).
+	// No is the row's 1-based number in the input (Record.Row).
 	No int
 	// Name and Card are normalised. The checkpoint fingerprints them and
 	// must never store them.

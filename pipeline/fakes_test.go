@@ -27,9 +27,9 @@ func (s *sliceSource) Next() (Record, error) {
 
 // rows builds a source with a header and one data row per (name, card).
 func rows(pairs ...string) *sliceSource {
-	src := &sliceSource{recs: []Record{{RowNo: 1, Kind: Header}}}
+	src := &sliceSource{recs: []Record{{Row: 1, Kind: Header}}}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		rec := Record{RowNo: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
+		rec := Record{Row: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
 		if pairs[i] == "" || pairs[i+1] == "" {
 			rec.Problems = []string{"empty name or card"}
 		}

@@ -73,9 +73,9 @@ type Cell struct {
 
 // Record is one row of the input, in file order.
 type Record struct {
-	// RowNo is the 1-based row number: the sheet row in a workbook, the
+	// Row is the 1-based row number: the sheet row in a workbook, the
 	// record number (counting the header and rows above it) in a text file.
-	RowNo int
+	Row int
 	// Kind says whether the row is data, preamble, header or blank; only
 	// data rows carry Name and Card and are verified.
 	Kind RowKind

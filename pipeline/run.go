@@ -460,7 +460,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		if rec.Kind != Data {
 			continue
 		}
-		row := Row{No: rec.RowNo, Name: rec.Name, Card: rec.Card}
+		row := Row{No: rec.Row, Name: rec.Name, Card: rec.Card}
 		if len(rec.Problems) > 0 {
 			row.Invalid = JoinReasons(rec.Problems...)
 		}

@@ -306,7 +306,7 @@ func (r *Reader) Next() (pipeline.Record, error) {
 	if err != nil {
 		return pipeline.Record{}, err
 	}
-	rec := pipeline.Record{RowNo: no, Cells: cells}
+	rec := pipeline.Record{Row: no, Cells: cells}
 	switch {
 	case no < r.layout.HeaderRow:
 		rec.Kind = pipeline.Preamble

@@ -415,7 +415,7 @@ func (w *Writer) planLayout(held []heldRecord) layout {
 	var l layout
 	for _, h := range held {
 		if h.rec.Kind == pipeline.Header && l.headerRow == 0 {
-			l.headerRow = h.rec.RowNo
+			l.headerRow = h.rec.Row
 		}
 		if h.rec.Kind == pipeline.Preamble {
 			continue
@@ -469,7 +469,7 @@ func trimmedLen(cells []pipeline.Cell) int {
 
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
-	r := outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells}
+	r := outRow{no: rec.Row, kind: rec.Kind, cells: rec.Cells}
 	if r.no <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
@@ -499,7 +499,7 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 		}
 	}
 	if err := w.fmt.row(&r); err != nil {
-		return w.wrap(fmt.Errorf("row %d: %w", rec.RowNo, err))
+		return w.wrap(fmt.Errorf("row %d: %w", rec.Row, err))
 	}
 	w.stats.lastRow = r.no
 	return nil

@@ -66,7 +66,7 @@ func (s *cardSource) Next() (pipeline.Record, error) {
 		return pipeline.Record{}, pipeline.EOF
 	}
 	s.i++
-	return pipeline.Record{Kind: pipeline.Data, RowNo: s.i + 1, Name: "张三", Card: juhetest.MatchCard(s.i)}, nil
+	return pipeline.Record{Kind: pipeline.Data, Row: s.i + 1, Name: "张三", Card: juhetest.MatchCard(s.i)}, nil
 }
 
 // nullCheckpoint knows nothing and keeps nothing: every row is a new pair.
