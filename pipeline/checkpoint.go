@@ -12,8 +12,8 @@ type Key [32]byte
 
 // Row is a data row as the pipeline hands it to the checkpoint.
 type Row struct {
-	// No is the row's 1-based number in the input (Record.Row).
-	No int
+	// Row is the row's 1-based number in the input (Record.Row).
+	Row int
 	// Name and Card are normalised. The checkpoint fingerprints them and
 	// must never store them.
 	Name, Card string

@@ -72,14 +72,14 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 			continue
 		}
 		k := m.Fingerprint(r.Name, r.Card)
-		if old, ok := m.rows[r.No]; ok && old != k {
-			return &InputError{Row: r.No, Msg: "changed"}
+		if old, ok := m.rows[r.Row]; ok && old != k {
+			return &InputError{Row: r.Row, Msg: "changed"}
 		}
-		m.rows[r.No] = k
-		m.masked[r.No] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
+		m.rows[r.Row] = k
+		m.masked[r.Row] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
 		p := m.pairs[k]
 		if p == nil {
-			p = &memPair{first: r.No}
+			p = &memPair{first: r.Row}
 			m.pairs[k] = p
 		}
 		known[i] = Known{Pair: k, CardKey: sha256.Sum256([]byte(r.Card)), FirstRow: p.first, Prior: p.out}

@@ -54,7 +54,7 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 	r.mu.Lock()
 	for i, row := range rows {
 		k := known[i]
-		if row.Invalid != "" || k.FirstRow != row.No || !r.eligible(k.Prior) {
+		if row.Invalid != "" || k.FirstRow != row.Row || !r.eligible(k.Prior) {
 			continue
 		}
 		if _, busy := r.inflight[k.Pair]; busy {
@@ -95,8 +95,8 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 		if r.cfg.DryRun {
 			continue
 		}
-		o := reusedOutcome(row.No, v)
-		if err := r.ck.End(ctx, 0, Call{Row: row.No, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
+		o := reusedOutcome(row.Row, v)
+		if err := r.ck.End(ctx, 0, Call{Row: row.Row, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			return taken, err
 		}
 	}

@@ -460,7 +460,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		if rec.Kind != Data {
 			continue
 		}
-		row := Row{No: rec.Row, Name: rec.Name, Card: rec.Card}
+		row := Row{Row: rec.Row, Name: rec.Name, Card: rec.Card}
 		if len(rec.Problems) > 0 {
 			row.Invalid = JoinReasons(rec.Problems...)
 		}
@@ -483,7 +483,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.stats.Invalid++
 		r.mu.Unlock()
 		return nil
-	case k.FirstRow != row.No:
+	case k.FirstRow != row.Row:
 		r.stats.Duplicates++
 		r.mu.Unlock()
 		return nil
@@ -509,7 +509,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.grow()
 	}
 	select {
-	case jobs <- job{row: row.No, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
+	case jobs <- job{row: row.Row, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
 		return nil
 	case <-pause.Done():
 		r.release(k.Pair)

@@ -122,7 +122,7 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 	rows := people(n, 10, 12)
 	known := plan(b, db, rows, 1024)
 	for i, k := range known {
-		if k.FirstRow != rows[i].No {
+		if k.FirstRow != rows[i].Row {
 			continue
 		}
 		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,

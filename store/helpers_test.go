@@ -61,7 +61,7 @@ func people(n, dupEvery int, seed uint64) []pipeline.Row {
 	}
 	rows := make([]pipeline.Row, n)
 	for i := range rows {
-		rows[i].No = i + 2
+		rows[i].Row = i + 2
 		if dupEvery > 0 && i%dupEvery == dupEvery-1 && i >= dupEvery/2 {
 			prev := rows[i-dupEvery/2]
 			rows[i].Name, rows[i].Card = prev.Name, prev.Card
@@ -84,7 +84,7 @@ func plan(tb testing.TB, db *DB, rows []pipeline.Row, size int) []pipeline.Known
 	for i := 0; i < len(rows); i += size {
 		j := min(i+size, len(rows))
 		if err := db.Plan(context.Background(), rows[i:j], known[i:j]); err != nil {
-			tb.Fatalf("Plan rows %d-%d: %v", rows[i].No, rows[j-1].No, err)
+			tb.Fatalf("Plan rows %d-%d: %v", rows[i].Row, rows[j-1].Row, err)
 		}
 	}
 	return known

@@ -154,7 +154,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		return err
 	}
 	for i, r := range rows {
-		rec, ok := recorded[r.No]
+		rec, ok := recorded[r.Row]
 		if !ok || r.Invalid != "" || rec.firstRow == 0 || rec.fp != known[i].Pair {
 			continue
 		}
@@ -174,30 +174,30 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	var newPairs []pairRec
 	for i, r := range rows {
 		k := &known[i]
-		if rec, ok := recorded[r.No]; ok {
+		if rec, ok := recorded[r.Row]; ok {
 			if rec.fp != k.Pair || rec.invalid != (r.Invalid != "") {
-				return &pipeline.InputError{Row: r.No, Msg: pipeline.Reason(pipeline.ErrInputChanged),
+				return &pipeline.InputError{Row: r.Row, Msg: pipeline.Reason(pipeline.ErrInputChanged),
 					Hint: pipeline.Reason(pipeline.HintNewDB)}
 			}
 		}
 		if r.Invalid != "" {
-			if _, ok := recorded[r.No]; !ok {
-				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid})
+			if _, ok := recorded[r.Row]; !ok {
+				newRows = append(newRows, rowRec{no: r.Row, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid})
 			}
 			*k = pipeline.Known{}
 			continue
 		}
 		p := pairs[k.Pair]
 		if p.firstRow == 0 {
-			p.firstRow, p.card = r.No, k.CardKey
-			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.CardKey})
+			p.firstRow, p.card = r.Row, k.CardKey
+			newPairs = append(newPairs, pairRec{firstRow: r.Row, fp: k.Pair, card: k.CardKey})
 			if _, taken := db.index[prefix(k.Pair)]; !taken {
-				db.index[prefix(k.Pair)] = int32(r.No)
+				db.index[prefix(k.Pair)] = int32(r.Row)
 				added = append(added, prefix(k.Pair))
 			}
 		}
-		if _, ok := recorded[r.No]; !ok {
-			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), firstRow: p.firstRow})
+		if _, ok := recorded[r.Row]; !ok {
+			newRows = append(newRows, rowRec{no: r.Row, fp: k.Pair, masked: pipeline.MaskCard(r.Card), firstRow: p.firstRow})
 		}
 		k.FirstRow = p.firstRow
 		k.Prior = p.prior
@@ -205,7 +205,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 			k.Prior.Row = p.firstRow
 		}
 	}
-	if last := rows[len(rows)-1].No; last > db.maxPlanned {
+	if last := rows[len(rows)-1].Row; last > db.maxPlanned {
 		db.maxPlanned = last
 	}
 	if len(newRows) == 0 && len(newPairs) == 0 {
@@ -215,7 +215,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		for _, x := range added {
 			delete(db.index, x)
 		}
-		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+		return fmt.Errorf("plan rows %d-%d: %w", rows[0].Row, rows[len(rows)-1].Row, err)
 	}
 	return nil
 }
@@ -253,7 +253,7 @@ type recordedRow struct {
 // rows. A batch beyond every row recorded or planned so far (a fresh run)
 // needs no query.
 func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]recordedRow, error) {
-	first, last := rows[0].No, rows[len(rows)-1].No
+	first, last := rows[0].Row, rows[len(rows)-1].Row
 	if first > db.maxPlanned {
 		return nil, nil
 	}

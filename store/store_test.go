@@ -165,29 +165,29 @@ func TestPlan(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	rows := []pipeline.Row{
-		{No: 2, Name: "王伟", Card: "6222021234567890123"},
-		{No: 3, Name: "李娜", Card: "6217001234567890"},
-		{No: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
-		{No: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
-		{No: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
+		{Row: 2, Name: "王伟", Card: "6222021234567890123"},
+		{Row: 3, Name: "李娜", Card: "6217001234567890"},
+		{Row: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
+		{Row: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
+		{Row: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
 	}
 	known := plan(t, db, rows, 2) // batches [2 3] [4 5] [7]: duplicates across batches
 	wantFirst := []int{2, 3, 2, 0, 3}
 	for i, k := range known {
 		if k.FirstRow != wantFirst[i] {
-			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].No, k.FirstRow, wantFirst[i])
+			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].Row, k.FirstRow, wantFirst[i])
 		}
 		if rows[i].Invalid != "" {
 			if k != (pipeline.Known{}) {
-				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].No, k)
+				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].Row, k)
 			}
 			continue
 		}
 		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.CardKey != db.CardFingerprint(rows[i].Card) {
-			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].No)
+			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].Row)
 		}
 		if k.Prior.Status != pipeline.Pending || k.Prior.Row != k.FirstRow {
-			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].No, k.Prior, k.FirstRow)
+			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].Row, k.Prior, k.FirstRow)
 		}
 	}
 	if known[1].CardKey != known[4].CardKey || known[0].CardKey == known[1].CardKey {
@@ -227,7 +227,7 @@ func TestPlan(t *testing.T) {
 	again := plan(t, db, rows, len(rows))
 	for i := range known {
 		if again[i] != known[i] {
-			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].No, again[i], known[i])
+			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].Row, again[i], known[i])
 		}
 	}
 	_ = ctx
@@ -248,8 +248,8 @@ func TestPlanSeesUncommitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Rows 8 and 9 repeat the pairs of rows 2 and 3.
-	next := append(rows[3:], pipeline.Row{No: 8, Name: rows[0].Name, Card: rows[0].Card},
-		pipeline.Row{No: 9, Name: rows[1].Name, Card: rows[1].Card})
+	next := append(rows[3:], pipeline.Row{Row: 8, Name: rows[0].Name, Card: rows[0].Card},
+		pipeline.Row{Row: 9, Name: rows[1].Name, Card: rows[1].Card})
 	k2 := plan(t, db, next, len(next))
 	if k2[3].FirstRow != 2 || k2[4].FirstRow != 3 {
 		t.Errorf("duplicates of uncommitted pairs: FirstRow %d, %d, want 2, 3", k2[3].FirstRow, k2[4].FirstRow)
@@ -358,7 +358,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	// Ten pairs with the same card (different names).
 	var rows []pipeline.Row
 	for i := range 10 {
-		rows = append(rows, pipeline.Row{No: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
+		rows = append(rows, pipeline.Row{Row: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
 	}
 	known := plan(t, db, rows, 10)
 	var wg sync.WaitGroup
@@ -488,7 +488,7 @@ func TestResume(t *testing.T) {
 	known := plan(t, db, rows, 3)
 	set := map[int]pipeline.Status{2: pipeline.Match, 3: pipeline.Deferred, 4: pipeline.Failed, 6: pipeline.Mismatch}
 	for i, k := range known {
-		if s, ok := set[rows[i].No]; ok {
+		if s, ok := set[rows[i].Row]; ok {
 			answer(t, db, k, s, base)
 		}
 	}
@@ -517,12 +517,12 @@ func TestResume(t *testing.T) {
 		9: {9, pipeline.Pending},
 	}
 	for i, k := range again {
-		w, ok := want[rows[i].No]
+		w, ok := want[rows[i].Row]
 		if !ok {
 			continue
 		}
 		if k.FirstRow != w.first || k.Prior.Status != w.status {
-			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].No, k.FirstRow, k.Prior.Status, w.first, w.status)
+			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].Row, k.FirstRow, k.Prior.Status, w.first, w.status)
 		}
 	}
 	if p := again[2].Prior; p.Attempts != 6 || !p.At.Equal(later) || p.Reason != "HTTP 502" {
@@ -606,7 +606,7 @@ func TestNoPlaintext(t *testing.T) {
 	for w := range 8 { // concurrent workers, so that their Begins share commits
 		wg.Go(func() {
 			for i := w * 5; i < len(known); i += 8 * 5 {
-				if k := known[i]; k.FirstRow == rows[i].No {
+				if k := known[i]; k.FirstRow == rows[i].Row {
 					answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
 				}
 			}
@@ -747,23 +747,23 @@ func TestPlanPrefixCollision(t *testing.T) {
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := []pipeline.Row{{No: 3, Name: rows[1].Name, Card: rows[1].Card}}
+	b := []pipeline.Row{{Row: 3, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, b, 1); k[0].FirstRow != 3 {
 		t.Fatalf("pair B behind A's prefix: FirstRow %d, want 3 (a new pair)", k[0].FirstRow)
 	}
 	// Its duplicates find it, before and after it is committed.
-	dup := []pipeline.Row{{No: 4, Name: rows[1].Name, Card: rows[1].Card}}
+	dup := []pipeline.Row{{Row: 4, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B before commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dup[0].No = 5
+	dup[0].Row = 5
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B after commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
-	a := []pipeline.Row{{No: 6, Name: rows[0].Name, Card: rows[0].Card}}
+	a := []pipeline.Row{{Row: 6, Name: rows[0].Name, Card: rows[0].Card}}
 	if k := plan(t, db, a, 1); k[0].FirstRow != 2 {
 		t.Errorf("duplicate of A: FirstRow %d, want 2", k[0].FirstRow)
 	}

@@ -74,7 +74,7 @@ type nullCheckpoint struct{ id atomic.Int64 }
 
 func (c *nullCheckpoint) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Known) error {
 	for i, r := range rows {
-		known[i] = pipeline.Known{Pair: sha256.Sum256([]byte(r.Card)), CardKey: sha256.Sum256([]byte("c" + r.Card)), FirstRow: r.No}
+		known[i] = pipeline.Known{Pair: sha256.Sum256([]byte(r.Card)), CardKey: sha256.Sum256([]byte("c" + r.Card)), FirstRow: r.Row}
 	}
 	return nil
 }
