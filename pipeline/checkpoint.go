@@ -37,10 +37,10 @@ type Known struct {
 
 // Call is one HTTP call, as the checkpoint's ledger records it.
 type Call struct {
-	Row     int // the pair's first row
-	Pair    Key // fingerprint of the pair's (name, card) (Known.Pair)
-	CardKey Key // fingerprint of the card alone (Known.CardKey), for the daily limit
-	Attempt int // 1 for the first call of the pair in this run
+	FirstRow int // the pair's first row
+	Pair     Key // fingerprint of the pair's (name, card) (Known.Pair)
+	CardKey  Key // fingerprint of the card alone (Known.CardKey), for the daily limit
+	Attempt  int // 1 for the first call of the pair in this run
 	// SentAt is when the call was recorded as about to be sent; the card's
 	// daily limit counts it on its China day.
 	SentAt time.Time

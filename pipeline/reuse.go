@@ -96,7 +96,7 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 			continue
 		}
 		o := reusedOutcome(row.Row, v)
-		if err := r.ck.End(ctx, 0, Call{Row: row.Row, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
+		if err := r.ck.End(ctx, 0, Call{FirstRow: row.Row, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			return taken, err
 		}
 	}

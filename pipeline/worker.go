@@ -41,7 +41,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			r.halt(Reason(StopBudget, r.cfg.MaxBilled), ErrBudget)
 			return nil
 		}
-		call := Call{Row: j.row, Pair: j.pair, CardKey: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
+		call := Call{FirstRow: j.row, Pair: j.pair, CardKey: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
 		id, err := r.ck.Begin(ctx, call)
 		if err != nil {
 			r.settle(call, false)

@@ -95,7 +95,7 @@ func plan(tb testing.TB, db *DB, rows []pipeline.Row, size int) []pipeline.Known
 func answer(tb testing.TB, db *DB, k pipeline.Known, s pipeline.Status, at time.Time) pipeline.Outcome {
 	tb.Helper()
 	ctx := context.Background()
-	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}
+	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}
 	id, err := db.Begin(ctx, c)
 	if err != nil {
 		tb.Errorf("Begin row %d: %v", k.FirstRow, err) // not Fatal: called from workers too

@@ -243,7 +243,7 @@ func TestPlanSeesUncommitted(t *testing.T) {
 	rows := people(6, 0, 1)
 	known := plan(t, db, rows[:3], 3)
 	o := outcome(known[0].FirstRow, pipeline.Match, base)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey}
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey}
 	if err := db.End(ctx, 0, c, &o); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +323,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 	k := known[0]
 
 	call := func(at time.Time) (int64, error) {
-		return db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at})
+		return db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at})
 	}
 	for i := range 3 {
 		id, err := call(base.Add(time.Duration(i) * time.Hour))
@@ -347,7 +347,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 		t.Errorf("Begin on the next China day: %v", err)
 	}
 	// Another card is not limited by this one.
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}); err != nil {
 		t.Errorf("Begin of another card: %v", err)
 	}
 }
@@ -366,7 +366,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	var ok, limited int
 	for _, k := range known {
 		wg.Go(func() {
-			_, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
+			_, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -398,7 +398,7 @@ func TestCardDailyLimitOption(t *testing.T) {
 			day := base.AddDate(0, 0, tc.limit+10)
 			got := 0
 			for range 5 {
-				if _, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}); err == nil {
+				if _, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}); err == nil {
 					got++
 				}
 			}
@@ -423,7 +423,7 @@ func TestManyEnds(t *testing.T) {
 	known := plan(t, db, rows, 512)
 	ids := make([]int64, n)
 	for i, k := range known {
-		id, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +436,7 @@ func TestManyEnds(t *testing.T) {
 			for i := w; i < n; i += 8 {
 				k := known[i]
 				o := outcome(k.FirstRow, statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Millisecond))
-				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
+				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
 					Duration: time.Second, HTTPStatus: 200, Code: o.Code, Answered: o.Answered, Billed: o.Status.Billed(), JobID: o.JobID}
 				if err := db.End(ctx, ids[i], c, &o); err != nil {
 					t.Error(err)
@@ -497,7 +497,7 @@ func TestResume(t *testing.T) {
 	later := base.Add(24 * time.Hour)
 	o4 := outcome(4, pipeline.Failed, later)
 	o4.Attempts = 6
-	if err := db.End(ctx, 0, pipeline.Call{Row: 4, Pair: known[2].Pair, CardKey: known[2].CardKey}, &o4); err != nil {
+	if err := db.End(ctx, 0, pipeline.Call{FirstRow: 4, Pair: known[2].Pair, CardKey: known[2].CardKey}, &o4); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -691,7 +691,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err := ro.Plan(ctx, rows, make([]pipeline.Known, 3)); err == nil {
 		t.Error("Plan on a read-only checkpoint succeeded")
 	}
-	if _, err := ro.Begin(ctx, pipeline.Call{Row: 2, SentAt: base}); err == nil {
+	if _, err := ro.Begin(ctx, pipeline.Call{FirstRow: 2, SentAt: base}); err == nil {
 		t.Error("Begin on a read-only checkpoint succeeded")
 	}
 	if _, err := ro.BeginRun(ctx, RunInfo{}); err == nil {
@@ -781,7 +781,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 		t.Fatalf("exec: %v, want %v", err, boom)
 	}
 	k := known[0]
-	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: base}
+	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: base}
 	if _, err := db.Begin(ctx, c); !errors.Is(err, boom) {
 		t.Errorf("Begin after a failed commit: %v", err)
 	}
@@ -825,7 +825,7 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	k := plan(t, db, people(1, 0, 5), 1)[0]
-	call := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
+	call := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
 	begin := func() error {
 		_, err := db.Begin(ctx, call)
 		return err
@@ -923,7 +923,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := pipeline.Call{Row: known[4].FirstRow, Pair: known[4].Pair, CardKey: known[4].CardKey, Attempt: 1, SentAt: day2}
+	sim := pipeline.Call{FirstRow: known[4].FirstRow, Pair: known[4].Pair, CardKey: known[4].CardKey, Attempt: 1, SentAt: day2}
 	sid, err := db.Begin(ctx, sim)
 	if err != nil {
 		t.Fatal(err)
@@ -934,7 +934,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.End(ctx, sid, sim, &so); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[5].FirstRow, Pair: known[5].Pair, CardKey: known[5].CardKey, Attempt: 1, SentAt: day2.Add(time.Second)}
+	timeout := pipeline.Call{FirstRow: known[5].FirstRow, Pair: known[5].Pair, CardKey: known[5].CardKey, Attempt: 1, SentAt: day2.Add(time.Second)}
 	tid, err := db.Begin(ctx, timeout)
 	if err != nil {
 		t.Fatal(err)
@@ -996,7 +996,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := plan(t, db, people(3, 0, 7), 10)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey, Attempt: 1, SentAt: base}
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey, Attempt: 1, SentAt: base}
 	id, err := db.Begin(ctx, c)
 	if err != nil {
 		t.Fatal(err)
@@ -1007,7 +1007,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.End(ctx, id, c, &o); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, Attempt: 1, SentAt: base}
+	timeout := pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, Attempt: 1, SentAt: base}
 	if id, err = db.Begin(ctx, timeout); err != nil {
 		t.Fatal(err)
 	}
@@ -1015,7 +1015,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.End(ctx, id, timeout, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // killed with a call in flight

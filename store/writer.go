@@ -425,7 +425,7 @@ func (w *writer) appendAnswer(vals []driver.Value, o *op) []driver.Value {
 
 func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
 	c, out := &o.call, &o.out
-	first := c.Row
+	first := c.FirstRow
 	if first == 0 {
 		first = out.Row
 	}
@@ -459,9 +459,9 @@ func (w *writer) begin(o *op) (int64, error) {
 	if o.run != 0 {
 		run = o.run
 	}
-	res, err := w.insCall.exec(w.ctx, run, int64(c.Row), c.Pair[:], c.CardKey[:], int64(c.Attempt), day, formatTime(c.SentAt))
+	res, err := w.insCall.exec(w.ctx, run, int64(c.FirstRow), c.Pair[:], c.CardKey[:], int64(c.Attempt), day, formatTime(c.SentAt))
 	if err != nil {
-		return 0, fmt.Errorf("record a call for row %d: %w", c.Row, err)
+		return 0, fmt.Errorf("record a call for row %d: %w", c.FirstRow, err)
 	}
 	if limit > 0 && w.cards[k] < math.MaxUint8 {
 		w.cards[k]++
