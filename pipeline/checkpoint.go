@@ -93,6 +93,9 @@ type Checkpoint interface {
 
 // Result is a row's outcome as the checkpoint holds it, for the output.
 type Result struct {
+	// Row is the row's own number; Outcome.FirstRow is its pair's first
+	// row, and DupOf is set when that is another row.
+	Row int
 	Outcome
 	// Masked is the row's card number as recorded: first 6 and last 4
 	// digits.

@@ -63,9 +63,9 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 func rowOutcome(rec Record, r Result, found bool, fp Fingerprinter) (Outcome, error) {
 	switch {
 	case len(rec.Problems) > 0:
-		return Outcome{Row: rec.Row, Status: Invalid, Reason: JoinReasons(rec.Problems...)}, nil
+		return Outcome{Status: Invalid, Reason: JoinReasons(rec.Problems...)}, nil
 	case !found:
-		return Outcome{Row: rec.Row, Status: Pending, Reason: PendingReason}, nil
+		return Outcome{Status: Pending, Reason: PendingReason}, nil
 	case fp != nil && fp.Fingerprint(rec.Name, rec.Card) != r.Pair:
 		return Outcome{}, &InputError{Row: rec.Row, Msg: Reason(RowChanged), Hint: Reason(RowChangedHint)}
 	case r.Status == Pending:

@@ -125,11 +125,10 @@ func (m *memCheckpoint) results() *sliceResults {
 	for no, k := range m.rows {
 		p := m.pairs[k]
 		o := p.out
-		o.Row = no
 		if p.first != no {
 			o.DupOf = p.first
 		}
-		out = append(out, Result{Outcome: o, Pair: k, Masked: m.masked[no]})
+		out = append(out, Result{Row: no, Outcome: o, Pair: k, Masked: m.masked[no]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Row < out[j].Row })
 	return &sliceResults{res: out}

@@ -110,7 +110,7 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 // attempt at least.
 func reusedOutcome(no int, v Verdict) Outcome {
 	return Outcome{
-		Row:      no,
+		FirstRow: no,
 		Status:   v.Status,
 		Res:      v.Res,
 		JobID:    v.JobID,

@@ -76,11 +76,15 @@ func (s Status) Final() bool { return s != Pending }
 // Billed reports whether s is one of the two answers the vendor charges for.
 func (s Status) Billed() bool { return s == Match || s == Mismatch }
 
-// Outcome is the verdict on a row or a (name, card) pair.
+// Outcome is the verdict on a (name, card) pair, which the checkpoint
+// records under the pair's first row; a Result gives it to each row of the
+// pair, with the row's own number beside it (Result.Row).
 type Outcome struct {
-	// Row is the row the outcome belongs to. When the checkpoint records a
-	// pair's outcome it is the pair's first row, the one that was sent.
-	Row int
+	// FirstRow is the pair's first row, the one that was sent: its
+	// identity in the job (Known.FirstRow, Call.FirstRow). It is 0 in an
+	// outcome that belongs to no pair (an invalid row), and may be 0 in a
+	// Result whose pair has no recorded outcome yet.
+	FirstRow int
 	// DupOf is set on a row whose (name, card) pair appeared first in an
 	// earlier row: the number of that row, whose verdict this row shares.
 	DupOf int

@@ -296,7 +296,7 @@ func answerReason(a Answer) string {
 // outcome builds the final outcome of a pair from its last answer a.
 func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string) *Outcome {
 	return &Outcome{
-		Row:       j.row,
+		FirstRow:  j.row,
 		Status:    s,
 		Res:       a.Res,
 		JobID:     a.JobID,

@@ -58,7 +58,7 @@ func BenchmarkWriter(b *testing.B) {
 		wg.Go(func() {
 			for i := w; i < len(known); i += workers {
 				k := known[i]
-				o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
+				o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
 					Reason: "成功", Attempts: 1, At: base}
 				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
 					Duration: 80 * time.Millisecond, HTTPStatus: 200, Answered: true, Billed: true, JobID: o.JobID}
@@ -125,7 +125,7 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 		if k.FirstRow != rows[i].Row {
 			continue
 		}
-		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,
+		o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,
 			Reason: "成功", Attempts: 1, At: base}
 		if err := db.End(ctx, 0, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			b.Fatal(err)
@@ -201,7 +201,7 @@ func BenchmarkStatus(b *testing.B) {
 	}
 	known := plan(b, db, people(n, 0, 13), 1024)
 	for _, k := range known {
-		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true, Attempts: 1, At: base}
+		o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true, Attempts: 1, At: base}
 		if err := db.End(ctx, 0, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			b.Fatal(err)
 		}

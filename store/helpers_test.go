@@ -112,7 +112,7 @@ func answer(tb testing.TB, db *DB, k pipeline.Known, s pipeline.Status, at time.
 
 // outcome is what the fake API would answer for status s.
 func outcome(row int, s pipeline.Status, at time.Time) pipeline.Outcome {
-	o := pipeline.Outcome{Row: row, Status: s, Attempts: 1, At: at}
+	o := pipeline.Outcome{FirstRow: row, Status: s, Attempts: 1, At: at}
 	switch s {
 	case pipeline.Match, pipeline.Mismatch:
 		o.Answered, o.Res, o.JobID, o.Reason = true, int(s), fmt.Sprintf("JH-T-%c", 'a'+row%26), "成功"

@@ -313,7 +313,7 @@ func TestHistoryImport(t *testing.T) {
 	answer(t, db, known[1], pipeline.Mismatch, base.Add(time.Second))
 	answer(t, db, known[2], pipeline.Rejected, base)
 	// Reused from a history: an outcome with no call.
-	reused := pipeline.Outcome{Row: known[3].FirstRow, Status: pipeline.Match, Res: 1, JobID: "OLDJOB", Answered: true, At: base.Add(-time.Hour)}
+	reused := pipeline.Outcome{FirstRow: known[3].FirstRow, Status: pipeline.Match, Res: 1, JobID: "OLDJOB", Answered: true, At: base.Add(-time.Hour)}
 	if err := db.End(ctx, 0, pipeline.Call{FirstRow: known[3].FirstRow, Pair: known[3].Pair, CardKey: known[3].CardKey}, &reused); err != nil {
 		t.Fatal(err)
 	}

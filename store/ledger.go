@@ -180,7 +180,7 @@ func (db *DB) Begin(ctx context.Context, c pipeline.Call) (int64, error) {
 func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Outcome) error {
 	e := op{kind: opEnd, id: id, call: c, run: db.run.Load()}
 	if o != nil {
-		if c.FirstRow == 0 && o.Row == 0 {
+		if c.FirstRow == 0 && o.FirstRow == 0 {
 			return errors.New("record an outcome: no row given")
 		}
 		e.out, e.has = *o, true

@@ -201,8 +201,8 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		}
 		k.FirstRow = p.firstRow
 		k.Prior = p.prior
-		if k.Prior.Row == 0 {
-			k.Prior.Row = p.firstRow
+		if k.Prior.FirstRow == 0 {
+			k.Prior.FirstRow = p.firstRow
 		}
 	}
 	if last := rows[len(rows)-1].Row; last > db.maxPlanned {
@@ -383,7 +383,7 @@ func (s *scannedPair) dest() []any {
 
 func (s *scannedPair) outcome() pipeline.Outcome {
 	return pipeline.Outcome{
-		Row:       s.firstRow,
+		FirstRow:  s.firstRow,
 		Status:    statusOf(s.status.String),
 		Res:       int(s.res.Int64),
 		JobID:     s.jobid.String,

@@ -186,7 +186,7 @@ func TestPlan(t *testing.T) {
 		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.CardKey != db.CardFingerprint(rows[i].Card) {
 			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].Row)
 		}
-		if k.Prior.Status != pipeline.Pending || k.Prior.Row != k.FirstRow {
+		if k.Prior.Status != pipeline.Pending || k.Prior.FirstRow != k.FirstRow {
 			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].Row, k.Prior, k.FirstRow)
 		}
 	}
@@ -528,11 +528,11 @@ func TestResume(t *testing.T) {
 	if p := again[2].Prior; p.Attempts != 6 || !p.At.Equal(later) || p.Reason != "HTTP 502" {
 		t.Errorf("row 4 Prior = %+v, want the later failure", p)
 	}
-	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.Row != 3 {
+	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.FirstRow != 3 {
 		t.Errorf("row 3 Prior = %+v", p)
 	}
-	if again[6].Prior.Row != 8 || again[7].Prior.Row != 9 {
-		t.Errorf("pending rows: Prior.Row = %d, %d, want 8, 9", again[6].Prior.Row, again[7].Prior.Row)
+	if again[6].Prior.FirstRow != 8 || again[7].Prior.FirstRow != 9 {
+		t.Errorf("pending rows: Prior.FirstRow = %d, %d, want 8, 9", again[6].Prior.FirstRow, again[7].Prior.FirstRow)
 	}
 	st, err := db.Status(ctx)
 	if err != nil {

@@ -427,7 +427,7 @@ func (w *writer) appendOutcome(vals []driver.Value, o *op) []driver.Value {
 	c, out := &o.call, &o.out
 	first := c.FirstRow
 	if first == 0 {
-		first = out.Row
+		first = out.FirstRow
 	}
 	var code driver.Value
 	if out.Answered {
