@@ -30,7 +30,7 @@ const auditWindow = 64
 
 // auditRow is what Audit keeps of an output row while it looks ahead.
 type auditRow struct {
-	no                 int
+	row                int
 	card               string
 	pair               Key
 	whole              bool // the output holds the whole, valid pair: pair is its fingerprint
@@ -101,11 +101,11 @@ func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols 
 			// As many rows on each side before the point where they match
 			// again: the same rows, edited in place.
 			for k := range i {
-				found = append(found, Discrepancy{outs[k].no, auditVerdict(outs[k], ahead[k])})
+				found = append(found, Discrepancy{outs[k].row, auditVerdict(outs[k], ahead[k])})
 			}
 		} else {
 			for _, o := range outs[:i] {
-				found = append(found, Discrepancy{o.no, Reason(AuditAdded)})
+				found = append(found, Discrepancy{o.row, Reason(AuditAdded)})
 			}
 			for _, r := range ahead[:j] {
 				found = append(found, Discrepancy{r.Row, Reason(AuditMissing, r.Row)})
@@ -116,7 +116,7 @@ func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols 
 			continue
 		}
 		if p := auditVerdict(outs[i], ahead[j]); p != "" {
-			found = append(found, Discrepancy{outs[i].no, p})
+			found = append(found, Discrepancy{outs[i].row, p})
 		}
 		outs, ahead = outs[i+1:], ahead[j+1:]
 	}
@@ -144,7 +144,7 @@ func resync(outs []auditRow, ahead []Result) (i, j int, ok bool) {
 }
 
 func newAuditRow(rec Record, fp Fingerprinter, cols AuditColumns) auditRow {
-	a := auditRow{no: rec.Row, card: rec.Card,
+	a := auditRow{row: rec.Row, card: rec.Card,
 		status: cell(rec, cols.Status), res: cell(rec, cols.Res), jobid: cell(rec, cols.JobID)}
 	if len(rec.Problems) == 0 && fp != nil {
 		a.pair, a.whole = fp.Fingerprint(rec.Name, rec.Card), true

@@ -132,7 +132,7 @@ func (r *runner) remember(ctx context.Context, j job, o *Outcome) error {
 		return nil
 	}
 	if err := r.cfg.History.Record(ctx, j.name, j.card, *o); err != nil {
-		return fmt.Errorf("record row %d in the history: %w", j.row, err)
+		return fmt.Errorf("record row %d in the history: %w", j.firstRow, err)
 	}
 	return nil
 }

@@ -317,7 +317,7 @@ func (r *runner) decideLeftHeld() {
 }
 
 type job struct {
-	row           int
+	firstRow      int
 	name, card    string
 	pair, cardKey Key
 }
@@ -509,7 +509,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.grow()
 	}
 	select {
-	case jobs <- job{row: row.Row, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
+	case jobs <- job{firstRow: row.Row, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
 		return nil
 	case <-pause.Done():
 		r.release(k.Pair)

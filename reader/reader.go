@@ -96,7 +96,7 @@ type merger interface {
 }
 
 type bufferedRow struct {
-	no    int
+	row   int
 	cells []pipeline.Cell
 }
 
@@ -288,13 +288,13 @@ func (r *Reader) row() (int, []pipeline.Cell, error) {
 		}
 		r.hasHeld = true
 	}
-	if r.held.no > r.last+1 {
+	if r.held.row > r.last+1 {
 		r.last++
 		return r.last, r.empty, nil
 	}
 	r.hasHeld = false
-	r.last = r.held.no
-	return r.held.no, r.held.cells, nil
+	r.last = r.held.row
+	return r.held.row, r.held.cells, nil
 }
 
 // Next returns the next record of the input in file order, io.EOF after

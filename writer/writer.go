@@ -242,7 +242,7 @@ type format interface {
 
 // outRow is one row ready to be written.
 type outRow struct {
-	no       int // 1-based
+	row      int // 1-based
 	kind     pipeline.RowKind
 	cells    []pipeline.Cell // the input's cells, up to the verdict columns
 	extra    []string        // the verdict columns, nil for none
@@ -469,11 +469,11 @@ func trimmedLen(cells []pipeline.Cell) int {
 
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
-	r := outRow{no: rec.Row, kind: rec.Kind, cells: rec.Cells}
-	if r.no <= w.stats.lastRow {
+	r := outRow{row: rec.Row, kind: rec.Kind, cells: rec.Cells}
+	if r.row <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
-		r.no = w.stats.lastRow + 1
+		r.row = w.stats.lastRow + 1
 	}
 	if rec.Kind == pipeline.Header || rec.Kind == pipeline.Data {
 		base := w.layout.base
@@ -501,7 +501,7 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 	if err := w.fmt.row(&r); err != nil {
 		return w.wrap(fmt.Errorf("row %d: %w", rec.Row, err))
 	}
-	w.stats.lastRow = r.no
+	w.stats.lastRow = r.row
 	return nil
 }
 
