@@ -348,7 +348,7 @@ var catalogue = map[pipeline.Code]entry{
 	RunPaused:       {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
 	ErrConfig:       {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
 	RunLost:         {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
-	RunSimulated:    {"另有模拟调用 %[1]s 次（模拟接口，不计费）", "%[1]s simulated calls (a simulated API: billed by nobody)"},
+	RunSimulated:    {"其中模拟调用 %[1]s 次（模拟接口，不计费）", "of them %[1]s simulated (a simulated API: billed by nobody)"},
 	RunOutput:       {"输出：%[1]s", "output: %[1]s"},
 	RunSandbox:      {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
 	RunStopping:     {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
