@@ -73,17 +73,19 @@ type Call struct {
 // safe for concurrent use.
 type Checkpoint interface {
 	// Plan records a batch of data rows, given in increasing row order, and
-	// fills known[i] for rows[i] (len(known) == len(rows)). Invalid rows get
-	// a zero Known. A row recorded earlier with a different fingerprint (the
-	// input was edited) fails with an *InputError naming it. Plan sees every
-	// outcome passed to End before it, committed yet or not.
+	// fills known[i] for rows[i] (len(known) == len(rows)), its FirstRow by
+	// the rule of FirstRows. Invalid rows get a zero Known. A row recorded
+	// earlier with a different fingerprint (the input was edited) fails
+	// with an *InputError naming it. Plan sees every outcome passed to End
+	// before it, committed yet or not.
 	Plan(ctx context.Context, rows []Row, known []Known) error
 	// Begin records that call c is about to be sent and returns once that
 	// record is durable, so that a crash can never hide a call that was
-	// sent. It returns ErrCardLimit, recording nothing, when the card already
-	// had the day's limit of calls that may have reached the bank (China
-	// time; see Call.MayReachBank).
-	Begin(ctx context.Context, c Call) (id int64, err error)
+	// sent. It returns ErrCardLimit, recording nothing, when
+	// CardCallAllowed(n, limit) is false for the n calls that c.Card already
+	// had on the China day of c.SentAt (see Call.MayReachBank); concurrent
+	// Begins for one card are decided one at a time.
+	Begin(ctx context.Context, c Call, limit int) (id int64, err error)
 	// End records the answer of call id and, when o is not nil, the pair's
 	// new outcome (id 0: no call was made, only o is recorded). It may
 	// return before the record is durable; it is when the checkpoint is

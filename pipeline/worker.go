@@ -42,7 +42,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			return nil
 		}
 		call := Call{FirstRow: j.firstRow, Pair: j.pair, CardKey: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
-		id, err := r.ck.Begin(ctx, call)
+		id, err := r.ck.Begin(ctx, call, CardDailyLimit)
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {

@@ -96,7 +96,7 @@ func answer(tb testing.TB, db *DB, k pipeline.Known, s pipeline.Status, at time.
 	tb.Helper()
 	ctx := context.Background()
 	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}
-	id, err := db.Begin(ctx, c)
+	id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 	if err != nil {
 		tb.Errorf("Begin row %d: %v", k.FirstRow, err) // not Fatal: called from workers too
 		return pipeline.Outcome{}
@@ -146,7 +146,7 @@ func wantInputError(tb testing.TB, err error, row int) *pipeline.InputError {
 func rawDB(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
 	abs, _ := filepath.Abs(path)
-	q, err := sql.Open("sqlite3", dsn(abs, true))
+	q, err := sql.Open("sqlite3", readDSN(abs, false))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func block(tb testing.TB, db *DB) (release func()) {
 	tb.Helper()
 	gate := make(chan struct{})
 	entered := make(chan struct{})
-	err := db.send(context.Background(), op{kind: opExec, reply: make(chan result, 1),
+	err := db.q.send(context.Background(), op{kind: opExec, reply: make(chan result, 1),
 		fn: func(context.Context, *sql.Conn) (int64, error) {
 			close(entered)
 			<-gate

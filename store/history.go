@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,28 +149,13 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 	return h, nil
 }
 
-// historyDSN is the data source name of the history at abs.
+// historyDSN is the data source name of the history at abs: writeDSN with
+// a 30 s busy timeout, since several jobs may share one history and a
+// writer waits for another's commit (a few milliseconds each) instead of
+// failing, and an 8 MiB page cache: lookups of random fingerprints read
+// from the OS cache beyond it.
 func historyDSN(abs string) string {
-	v := url.Values{}
-	// busy_timeout: several jobs may share one history; a writer waits up
-	// to 30 s for another's commit (a few milliseconds each) instead of
-	// failing with SQLITE_BUSY.
-	v.Set("_busy_timeout", "30000")
-	// journal_mode=WAL: lookups never block a writer of another job, nor
-	// it them.
-	v.Set("_journal_mode", "WAL")
-	// synchronous=NORMAL: as in a checkpoint, a commit survives a crash of
-	// the process; a power loss may lose the last ones (which the
-	// checkpoints still hold), never corrupt the file.
-	v.Set("_synchronous", "NORMAL")
-	// cache_size=-8192: 8 MiB; lookups of random fingerprints read from
-	// the OS cache beyond it.
-	v.Set("_cache_size", "-8192")
-	// _txlock=immediate: a transaction takes the write lock at BEGIN, so
-	// that two jobs migrating or writing at once wait for each other
-	// rather than fail half-way.
-	v.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
+	return writeDSN(abs, 30*time.Second, 8)
 }
 
 // migrateRetrying is migrate, tried again a few times when another process
@@ -701,7 +685,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 }
 
 // fingerprintKeyID is the ID of the key of the checkpoint's fingerprints.
-func (db *DB) fingerprintKeyID() string { return db.keyID }
+func (db *DB) fingerprintKeyID() string { return db.key.id }
 
 // Reused counts the rows of the checkpoint whose verdict was reused from a
 // history (a match or mismatch that no call of this job gave) and returns

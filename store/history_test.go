@@ -321,7 +321,7 @@ func TestHistoryImport(t *testing.T) {
 		t.Errorf("Reused = %d %v %v, want 1 %v", n, oldest, err, base.Add(-time.Hour))
 	}
 
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	path := filepath.Join(t.TempDir(), "history.db")
 	h := openHistoryT(t, path, &ckKey)
 	n, err := h.Import(ctx, db)
@@ -359,7 +359,7 @@ func TestHistoryImportSkipsSandbox(t *testing.T) {
 	}
 	known := plan(t, db, people(3, 0, 5), 10)
 	answer(t, db, known[0], pipeline.Match, base)
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	if n, err := h.Import(ctx, db); err != nil || n != 0 {
 		t.Errorf("Import of a sandbox run = %d, %v; want 0", n, err)
@@ -432,7 +432,7 @@ func TestHistoryImportUnended(t *testing.T) {
 	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	if n, err := h.ImportUnended(ctx, db); err != nil || n != 1 {
 		t.Fatalf("ImportUnended = %d, %v; want 1", n, err)
@@ -452,7 +452,7 @@ func TestHistoryImportUnendedOnce(t *testing.T) {
 	}
 	answer(t, db, known[0], pipeline.Match, base)
 	db.flush(ctx)
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	// The current run is not a crashed one.
 	if n, err := h.ImportUnended(ctx, db); err != nil || n != 0 {

@@ -49,7 +49,7 @@ func child(path string) error {
 	}
 	var ids []int64
 	for _, k := range known[:3] {
-		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 		if err != nil {
 			return err
 		}

@@ -138,24 +138,16 @@ func (st *Status) Count(s pipeline.Status) int {
 	return 0
 }
 
+// count returns the field of st that counts the rows in status s, nil for
+// no status.
 func (st *Status) count(s pipeline.Status) *int {
-	switch s {
-	case pipeline.Match:
-		return &st.Match
-	case pipeline.Mismatch:
-		return &st.Mismatch
-	case pipeline.Invalid:
-		return &st.Invalid
-	case pipeline.Rejected:
-		return &st.Rejected
-	case pipeline.Deferred:
-		return &st.Deferred
-	case pipeline.Failed:
-		return &st.Failed
-	case pipeline.Pending:
-		return &st.Pending
+	fields := [pipeline.NumStatuses]*int{pipeline.Match: &st.Match, pipeline.Mismatch: &st.Mismatch,
+		pipeline.Invalid: &st.Invalid, pipeline.Rejected: &st.Rejected, pipeline.Deferred: &st.Deferred,
+		pipeline.Failed: &st.Failed, pipeline.Pending: &st.Pending}
+	if int(s) >= len(fields) {
+		return nil
 	}
-	return nil
+	return fields[s]
 }
 
 // Status reads the checkpoint's summary. On a DB opened with Open it first
@@ -178,6 +170,7 @@ func (db *DB) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
+// readStatus fills st from the checkpoint, in the read transaction tx.
 func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err := readCounts(ctx, tx, st); err != nil {
 		return err
@@ -188,102 +181,14 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err := readUnread(ctx, tx, st); err != nil {
 		return err
 	}
-	var latest int64
-	if n := len(st.RunLog); n > 0 {
-		r := st.RunLog[n-1]
-		latest = r.ID
-		st.Runs = n
-		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
-		err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
-		if err != nil {
-			return err
-		}
-	}
-	return db.readOutcomes(ctx, tx, st, latest)
-}
-
-// readCounts counts the recorded rows by status, the invalid rows by reason
-// and the answered calls by error_code into st.
-func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
-	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
-			count(*)
-		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`)
+	latest, err := readLatestRun(ctx, tx, st)
 	if err != nil {
 		return err
 	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var name string
-		var n int
-		if err := rs.Scan(&name, &n); err != nil {
-			return err
-		}
-		st.Rows += n
-		*st.count(statusOf(name)) += n
-		return nil
-	})
-	if err != nil {
+	if err := readSources(ctx, tx, st); err != nil {
 		return err
 	}
-
-	rs, err = tx.QueryContext(ctx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid")
-	if err != nil {
-		return err
-	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var reason string
-		var n int
-		err := rs.Scan(&reason, &n)
-		st.InvalidReasons[reason] = n
-		return err
-	})
-	if err != nil {
-		return err
-	}
-
-	rs, err = tx.QueryContext(ctx, "SELECT code, count(*) FROM answers WHERE answered = 1 GROUP BY code")
-	if err != nil {
-		return err
-	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var code, n int
-		err := rs.Scan(&code, &n)
-		st.Codes[code] = n
-		return err
-	})
-	return err
-}
-
-// readOutcomes reads what st says of the outcomes and the ledger: real and
-// simulated rows, the calls (those of run latest in flight while a process
-// holds the checkpoint), the flagged verdicts and the job's span.
-func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest int64) error {
-	var real int
-	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
-		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
-	if err != nil {
-		return err
-	}
-	st.RealRows = real
-	if st.Simulated+real > 0 {
-		st.Sandbox = real == 0
-	}
-
-	// The unanswered calls of the run under way are in flight, not lost:
-	// this process's run, or the latest one when another process holds the
-	// lock.
-	var inFlightRun int64 = -1
-	switch {
-	case !db.readOnly:
-		st.Running = true
-		if r := db.run.Load(); r != 0 {
-			inFlightRun = r
-		}
-	case locked(db.abs()):
-		st.Running = true
-		inFlightRun = latest
-	}
-	if err := db.readCalls(ctx, tx, st, inFlightRun); err != nil {
+	if err := db.readCalls(ctx, tx, st, db.inFlightRun(st, latest)); err != nil {
 		return err
 	}
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
@@ -296,8 +201,99 @@ func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest i
 	if err != nil {
 		return err
 	}
+	return readSpan(ctx, tx, st)
+}
+
+// readCounts counts the rows by status and the invalid ones by reason, and
+// the answered calls by error_code.
+func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
+	err := countBy(ctx, tx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
+			count(*)
+		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`, func(name string, n int) {
+		st.Rows += n
+		*st.count(statusOf(name)) += n
+	})
+	if err != nil {
+		return err
+	}
+	err = countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
+		func(reason string, n int) { st.InvalidReasons[reason] = n })
+	if err != nil {
+		return err
+	}
+	return countBy(ctx, tx, "SELECT code, count(*) FROM answers WHERE answered = 1 GROUP BY code",
+		func(code int, n int) { st.Codes[code] = n })
+}
+
+// countBy runs query, whose rows are a key and a count, and gives each to
+// add.
+func countBy[K any](ctx context.Context, tx *sql.Tx, query string, add func(K, int)) error {
+	rs, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	return scanEach(rs, func(rs *sql.Rows) error {
+		var k K
+		var n int
+		if err := rs.Scan(&k, &n); err != nil {
+			return err
+		}
+		add(k, n)
+		return nil
+	})
+}
+
+// readLatestRun sets what the latest run recorded of the input and the API,
+// and returns its id (0 before any run). st.RunLog is read.
+func readLatestRun(ctx context.Context, tx *sql.Tx, st *Status) (int64, error) {
+	n := len(st.RunLog)
+	if n == 0 {
+		return 0, nil
+	}
+	r := st.RunLog[n-1]
+	st.Runs = n
+	st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
+	err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", r.ID).
+		Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
+	return r.ID, err
+}
+
+// readSources counts the rows whose outcome is simulated and real; a job
+// with outcomes is a sandbox job when none is real.
+func readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &st.RealRows)
+	if err != nil {
+		return err
+	}
+	if st.Simulated+st.RealRows > 0 {
+		st.Sandbox = st.RealRows == 0
+	}
+	return nil
+}
+
+// inFlightRun returns the run whose unanswered calls are in flight, not
+// lost: this process's run, or the latest one when another process holds
+// the lock; -1 when none runs. It sets st.Running.
+func (db *DB) inFlightRun(st *Status, latest int64) int64 {
+	switch {
+	case !db.readOnly:
+		st.Running = true
+		if r := db.run.Load(); r != 0 {
+			return r
+		}
+	case locked(db.abs()):
+		st.Running = true
+		return latest
+	}
+	return -1
+}
+
+// readSpan sets FirstAt and LastAt from the runs (st.RunLog) and the last
+// call.
+func readSpan(ctx context.Context, tx *sql.Tx, st *Status) error {
 	var lastCall sql.NullString
-	err = tx.QueryRowContext(ctx, "SELECT sent_at FROM calls ORDER BY id DESC LIMIT 1").Scan(&lastCall)
+	err := tx.QueryRowContext(ctx, "SELECT sent_at FROM calls ORDER BY id DESC LIMIT 1").Scan(&lastCall)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -367,13 +363,8 @@ func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
 // that Status counts the rows not read yet as the output holds them. It
 // returns once the record is durable.
 func (db *DB) SetInputRows(ctx context.Context, runID int64, n, invalid int) error {
-	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID); err != nil {
-			return 0, fmt.Errorf("record the rows of run %d's input: %w", runID, err)
-		}
-		return 0, nil
-	})
-	return err
+	return db.updateRun(ctx, fmt.Sprintf("record the rows of run %d's input", runID),
+		"UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID)
 }
 
 // InputRows returns the latest recorded count of the input's data rows

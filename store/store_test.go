@@ -268,9 +268,7 @@ func TestPlanSeesUncommitted(t *testing.T) {
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db.ov.mu.Lock()
-	np, no := len(db.ov.pairs), len(db.ov.outcomes)
-	db.ov.mu.Unlock()
+	np, no := db.q.ov.size()
 	if np != 0 || no != 0 {
 		t.Errorf("after commit the overlay holds %d pairs, %d outcomes; want none", np, no)
 	}
@@ -323,7 +321,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 	k := known[0]
 
 	call := func(at time.Time) (int64, error) {
-		return db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at})
+		return db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}, pipeline.CardDailyLimit)
 	}
 	for i := range 3 {
 		id, err := call(base.Add(time.Duration(i) * time.Hour))
@@ -347,7 +345,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 		t.Errorf("Begin on the next China day: %v", err)
 	}
 	// Another card is not limited by this one.
-	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Errorf("Begin of another card: %v", err)
 	}
 }
@@ -366,7 +364,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	var ok, limited int
 	for _, k := range known {
 		wg.Go(func() {
-			_, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
+			_, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -385,6 +383,8 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	}
 }
 
+// TestCardDailyLimitOption checks that Begin applies the limit it is given,
+// whatever it is: the store has no limit of its own.
 func TestCardDailyLimitOption(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
@@ -394,11 +394,10 @@ func TestCardDailyLimitOption(t *testing.T) {
 		limit, want int
 	}{{1, 1}, {0, 5}} { // 0: no limit
 		t.Run("", func(t *testing.T) {
-			db.CardDailyLimit = tc.limit
 			day := base.AddDate(0, 0, tc.limit+10)
 			got := 0
 			for range 5 {
-				if _, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}); err == nil {
+				if _, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}, tc.limit); err == nil {
 					got++
 				}
 			}
@@ -423,7 +422,7 @@ func TestManyEnds(t *testing.T) {
 	known := plan(t, db, rows, 512)
 	ids := make([]int64, n)
 	for i, k := range known {
-		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base})
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -691,7 +690,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err := ro.Plan(ctx, rows, make([]pipeline.Known, 3)); err == nil {
 		t.Error("Plan on a read-only checkpoint succeeded")
 	}
-	if _, err := ro.Begin(ctx, pipeline.Call{FirstRow: 2, SentAt: base}); err == nil {
+	if _, err := ro.Begin(ctx, pipeline.Call{FirstRow: 2, SentAt: base}, pipeline.CardDailyLimit); err == nil {
 		t.Error("Begin on a read-only checkpoint succeeded")
 	}
 	if _, err := ro.BeginRun(ctx, RunInfo{}); err == nil {
@@ -741,9 +740,9 @@ func TestPlanPrefixCollision(t *testing.T) {
 	rows := people(3, 0, 13)
 	plan(t, db, rows[:1], 1) // row 2: pair A
 	fpB := db.Fingerprint(rows[1].Name, rows[1].Card)
-	db.planMu.Lock()
-	db.index[prefix(fpB)] = 2 // B's prefix now leads to A's row
-	db.planMu.Unlock()
+	db.plan.mu.Lock()
+	db.plan.index.add(prefix(fpB), 2) // B's prefix now leads to A's row too
+	db.plan.mu.Unlock()
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -776,13 +775,13 @@ func TestWriterErrorIsSticky(t *testing.T) {
 	db, _ := tempDB(t)
 	known := plan(t, db, people(2, 0, 14), 2)
 	boom := errors.New("disk full")
-	_, err := db.exec(ctx, func(context.Context, *sql.Conn) (int64, error) { return 0, boom })
+	_, err := db.q.exec(ctx, func(context.Context, *sql.Conn) (int64, error) { return 0, boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("exec: %v, want %v", err, boom)
 	}
 	k := known[0]
 	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: base}
-	if _, err := db.Begin(ctx, c); !errors.Is(err, boom) {
+	if _, err := db.Begin(ctx, c, pipeline.CardDailyLimit); !errors.Is(err, boom) {
 		t.Errorf("Begin after a failed commit: %v", err)
 	}
 	o := outcome(k.FirstRow, pipeline.Match, base)
@@ -827,11 +826,11 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	k := plan(t, db, people(1, 0, 5), 1)[0]
 	call := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
 	begin := func() error {
-		_, err := db.Begin(ctx, call)
+		_, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		return err
 	}
 	for i := range 5 { // gateway errors: never the bank
-		id, err := db.Begin(ctx, call)
+		id, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatalf("Begin %d after %d gateway errors: %v", i+1, i, err)
 		}
@@ -843,7 +842,7 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	}
 	// Two answered by the bank's side, one that never ends: the limit.
 	for range 2 {
-		id, err := db.Begin(ctx, call)
+		id, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -924,7 +923,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	sim := pipeline.Call{FirstRow: known[4].FirstRow, Pair: known[4].Pair, CardKey: known[4].CardKey, Attempt: 1, SentAt: day2}
-	sid, err := db.Begin(ctx, sim)
+	sid, err := db.Begin(ctx, sim, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -935,7 +934,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 		t.Fatal(err)
 	}
 	timeout := pipeline.Call{FirstRow: known[5].FirstRow, Pair: known[5].Pair, CardKey: known[5].CardKey, Attempt: 1, SentAt: day2.Add(time.Second)}
-	tid, err := db.Begin(ctx, timeout)
+	tid, err := db.Begin(ctx, timeout, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -945,7 +944,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	}
 	lost := timeout
 	lost.Attempt, lost.SentAt = 2, day2.Add(time.Minute)
-	if _, err := db.Begin(ctx, lost); err != nil {
+	if _, err := db.Begin(ctx, lost, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // run 2 dies: no end recorded
@@ -997,7 +996,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	}
 	known := plan(t, db, people(3, 0, 7), 10)
 	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey, Attempt: 1, SentAt: base}
-	id, err := db.Begin(ctx, c)
+	id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1008,14 +1007,14 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	timeout := pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, Attempt: 1, SentAt: base}
-	if id, err = db.Begin(ctx, timeout); err != nil {
+	if id, err = db.Begin(ctx, timeout, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	timeout.Duration, timeout.MayReachBank, timeout.PossiblyBilled = 10*time.Second, true, true
 	if err := db.End(ctx, id, timeout, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // killed with a call in flight

@@ -79,7 +79,7 @@ func (c *nullCheckpoint) Plan(ctx context.Context, rows []pipeline.Row, known []
 	return nil
 }
 
-func (c *nullCheckpoint) Begin(context.Context, pipeline.Call) (int64, error) {
+func (c *nullCheckpoint) Begin(context.Context, pipeline.Call, int) (int64, error) {
 	return c.id.Add(1), nil
 }
 

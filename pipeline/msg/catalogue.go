@@ -1,6 +1,14 @@
 package msg
 
-import "github.com/cardverify/cardverify/pipeline"
+import (
+	"strconv"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// cardLimit is the card daily limit as the texts quote it: the pipeline's
+// rule, not a number of their own.
+var cardLimit = strconv.Itoa(pipeline.CardDailyLimit)
 
 // Codes of the messages only the command line says. The codes emitted by
 // pipeline and its implementations are declared in package pipeline.
@@ -139,7 +147,7 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.NotYet:           {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
 	pipeline.DryPending:       {"试运行：未调用接口", "dry run: no call made"},
 	pipeline.GaveUp:           {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
-	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
+	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 " + cardLimit + " 次：为免银行锁卡，次日再试", "the card already had its " + cardLimit + " checks today (China time): retried on a later day so that the bank does not lock it"},
 	pipeline.BilledNoVerdict:  {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
 	pipeline.Overflow:         {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
 	pipeline.CallCancelled:    {"调用被取消", "call cancelled"},
@@ -340,7 +348,7 @@ var catalogue = map[pipeline.Code]entry{
 	RunPaused:       {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
 	ErrConfig:       {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
 	RunLost:         {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
-	RunSimulated:    {"另有模拟调用 %[1]s 次（模拟接口，不计费）", "%[1]s simulated calls (a simulated API: billed by nobody)"},
+	RunSimulated:    {"其中模拟调用 %[1]s 次（模拟接口，不计费）", "of them %[1]s simulated (a simulated API: billed by nobody)"},
 	RunOutput:       {"输出：%[1]s", "output: %[1]s"},
 	RunSandbox:      {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
 	RunStopping:     {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},
