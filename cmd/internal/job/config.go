@@ -121,7 +121,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Lang, "lang", "zh", "output language: zh or en")
 	fs.BoolVar(&c.MaskCard, "mask-card", false, "show only the first 6 and last 4 digits of cards in the output")
 	fs.DurationVar(&c.MaxDuration, "max-duration", 0, "stop cleanly after this long (e.g. 6h)")
-	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this local time, `HH:MM`")
+	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this time of day in China time (Beijing), `HH:MM`")
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
 	KeyFileFlag(fs, &c.KeyFile)
