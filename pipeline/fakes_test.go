@@ -27,9 +27,9 @@ func (s *sliceSource) Next() (Record, error) {
 
 // rows builds a source with a header and one data row per (name, card).
 func rows(pairs ...string) *sliceSource {
-	src := &sliceSource{recs: []Record{{RowNo: 1, Kind: Header}}}
+	src := &sliceSource{recs: []Record{{Row: 1, Kind: Header}}}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		rec := Record{RowNo: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
+		rec := Record{Row: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
 		if pairs[i] == "" || pairs[i+1] == "" {
 			rec.Problems = []string{"empty name or card"}
 		}
@@ -78,10 +78,10 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 			continue
 		}
 		k := m.Fingerprint(r.Name, r.Card)
-		if old, ok := m.rows[r.No]; ok && old != k {
-			return &InputError{Row: r.No, Msg: "changed"}
+		if old, ok := m.rows[r.Row]; ok && old != k {
+			return &InputError{Row: r.Row, Msg: "changed"}
 		}
-		known[i] = Known{Pair: k, Card: sha256.Sum256([]byte(r.Card))}
+		known[i] = Known{Pair: k, CardKey: sha256.Sum256([]byte(r.Card))}
 	}
 	started := FirstRows(rows, known, func(k Key) int {
 		if p := m.pairs[k]; p != nil {
@@ -90,14 +90,14 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 		return 0
 	})
 	for _, i := range started {
-		m.pairs[known[i].Pair] = &memPair{first: rows[i].No}
+		m.pairs[known[i].Pair] = &memPair{first: rows[i].Row}
 	}
 	for i, r := range rows {
 		if r.Invalid != "" {
 			continue
 		}
-		m.rows[r.No] = known[i].Pair
-		m.masked[r.No] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
+		m.rows[r.Row] = known[i].Pair
+		m.masked[r.Row] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
 		known[i].Prior = m.pairs[known[i].Pair].out
 	}
 	return nil
@@ -106,7 +106,7 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 func (m *memCheckpoint) Begin(ctx context.Context, c Call, limit int) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	cd := cardDay{c.Card, ChinaDay(c.SentAt)}
+	cd := cardDay{c.CardKey, ChinaDay(c.SentAt)}
 	if !CardCallAllowed(m.byCard[cd], limit) {
 		return 0, ErrCardLimit
 	}
@@ -125,7 +125,7 @@ func (m *memCheckpoint) End(ctx context.Context, id int64, c Call, o *Outcome) e
 		m.ended[id] = true
 		m.calls[id-1] = c
 		if !c.MayReachBank {
-			m.byCard[cardDay{c.Card, ChinaDay(c.SentAt)}]--
+			m.byCard[cardDay{c.CardKey, ChinaDay(c.SentAt)}]--
 		}
 	}
 	if o != nil {
@@ -142,11 +142,10 @@ func (m *memCheckpoint) results() *sliceResults {
 	for no, k := range m.rows {
 		p := m.pairs[k]
 		o := p.out
-		o.Row = no
 		if p.first != no {
 			o.DupOf = p.first
 		}
-		out = append(out, Result{Outcome: o, Pair: k, Masked: m.masked[no]})
+		out = append(out, Result{Row: no, Outcome: o, Pair: k, Masked: m.masked[no]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Row < out[j].Row })
 	return &sliceResults{res: out}

@@ -46,8 +46,8 @@ func FirstRows(rows []Row, known []Known, first func(Key) int) (started []int) {
 		if batch == nil {
 			batch = make(map[Key]int)
 		}
-		batch[k.Pair] = r.No
-		k.FirstRow = r.No
+		batch[k.Pair] = r.Row
+		k.FirstRow = r.Row
 		started = append(started, i)
 	}
 	return started

@@ -25,7 +25,7 @@ func TestCardCallAllowed(t *testing.T) {
 
 func TestFirstRows(t *testing.T) {
 	a, b, c := Key{1}, Key{2}, Key{3}
-	rows := []Row{{No: 2}, {No: 3}, {No: 4, Invalid: "empty"}, {No: 5}, {No: 6}, {No: 7}}
+	rows := []Row{{Row: 2}, {Row: 3}, {Row: 4, Invalid: "empty"}, {Row: 5}, {Row: 6}, {Row: 7}}
 	known := []Known{{Pair: a}, {Pair: b}, {Pair: a}, {Pair: a}, {Pair: c}, {Pair: b}}
 	// c was started by row 1 of an earlier batch.
 	started := FirstRows(rows, known, func(k Key) int {
@@ -39,7 +39,7 @@ func TestFirstRows(t *testing.T) {
 	}
 	for i, want := range []int{2, 3, 0, 2, 1, 3} {
 		if known[i].FirstRow != want {
-			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].No, known[i].FirstRow, want)
+			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].Row, known[i].FirstRow, want)
 		}
 	}
 }

@@ -26,7 +26,7 @@ func insertCalls(tb testing.TB, db *DB, known []pipeline.Known) []int64 {
 		}
 		defer st.Close()
 		for i, k := range known {
-			res, err := st.ExecContext(ctx, k.FirstRow, k.Pair[:], k.Card[:], pipeline.ChinaDay(base), formatTime(base))
+			res, err := st.ExecContext(ctx, k.FirstRow, k.Pair[:], k.CardKey[:], pipeline.ChinaDay(base), formatTime(base))
 			if err != nil {
 				return 0, err
 			}
@@ -58,9 +58,9 @@ func BenchmarkWriter(b *testing.B) {
 		wg.Go(func() {
 			for i := w; i < len(known); i += workers {
 				k := known[i]
-				o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
+				o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
 					Reason: "成功", Attempts: 1, At: base}
-				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base,
+				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
 					Duration: 80 * time.Millisecond, HTTPStatus: 200, Answered: true, Billed: true, JobID: o.JobID}
 				if err := db.End(ctx, ids[i], c, &o); err != nil {
 					b.Error(err)
@@ -117,12 +117,12 @@ func BenchmarkCallPaced(b *testing.B) {
 	cpu := cpuTime()
 	for i := range b.N {
 		k := known[i]
-		c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}
+		c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
 		id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 		if err != nil {
 			b.Fatal(err)
 		}
-		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
+		o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
 			Reason: "成功", Attempts: 1, At: base}
 		c.Duration, c.HTTPStatus, c.Answered, c.Billed, c.JobID, c.MayReachBank = 50*time.Millisecond, 200, true, true, o.JobID, true
 		if err := db.End(ctx, id, c, &o); err != nil {
@@ -159,12 +159,12 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 	rows := people(n, 10, 12)
 	known := plan(b, db, rows, 1024)
 	for i, k := range known {
-		if k.FirstRow != rows[i].No {
+		if k.FirstRow != rows[i].Row {
 			continue
 		}
-		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,
+		o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Mismatch, Res: 2, JobID: "JH-bench", Answered: true,
 			Reason: "成功", Attempts: 1, At: base}
-		if err := db.End(ctx, 0, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card}, &o); err != nil {
+		if err := db.End(ctx, 0, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -238,8 +238,8 @@ func BenchmarkStatus(b *testing.B) {
 	}
 	known := plan(b, db, people(n, 0, 13), 1024)
 	for _, k := range known {
-		o := pipeline.Outcome{Row: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true, Attempts: 1, At: base}
-		if err := db.End(ctx, 0, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card}, &o); err != nil {
+		o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true, Attempts: 1, At: base}
+		if err := db.End(ctx, 0, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			b.Fatal(err)
 		}
 	}

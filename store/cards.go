@@ -63,7 +63,7 @@ func (cc *cardCounts) uncount(c pipeline.Call) {
 	if cc.n == nil || pipeline.ChinaDay(c.SentAt) != cc.day {
 		return
 	}
-	k := prefix(c.Card)
+	k := prefix(c.CardKey)
 	if v := cc.n.get(k); v > 0 {
 		cc.n.set(k, v-1)
 	}

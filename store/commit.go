@@ -325,18 +325,18 @@ func (c *committer) writePlan(o *op) error {
 func (c *committer) begin(o *op) (int64, error) {
 	call := &o.call
 	day := pipeline.ChinaDay(call.SentAt)
-	n, err := c.cards.count(c.ctx, day, call.Card)
+	n, err := c.cards.count(c.ctx, day, call.CardKey)
 	if err != nil {
 		return 0, fmt.Errorf("count the cards' calls of %s: %w", day, err)
 	}
 	if !pipeline.CardCallAllowed(n, o.limit) {
 		return 0, nil
 	}
-	res, err := c.stmts.insCall.exec(c.ctx, nullIfZero(o.run), int64(call.Row), call.Pair[:], call.Card[:], int64(call.Attempt), day, formatTime(call.SentAt))
+	res, err := c.stmts.insCall.exec(c.ctx, nullIfZero(o.run), int64(call.FirstRow), call.Pair[:], call.CardKey[:], int64(call.Attempt), day, formatTime(call.SentAt))
 	if err != nil {
-		return 0, fmt.Errorf("record a call for row %d: %w", call.Row, err)
+		return 0, fmt.Errorf("record a call for row %d: %w", call.FirstRow, err)
 	}
-	c.cards.counted(call.Card)
+	c.cards.counted(call.CardKey)
 	return res.LastInsertId()
 }
 
@@ -393,9 +393,9 @@ func appendAnswer(vals []driver.Value, o *op) []driver.Value {
 
 func appendOutcome(vals []driver.Value, o *op) []driver.Value {
 	c, out := &o.call, &o.out
-	first := c.Row
+	first := c.FirstRow
 	if first == 0 {
-		first = out.Row
+		first = out.FirstRow
 	}
 	var code driver.Value
 	if out.Answered {

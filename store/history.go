@@ -481,14 +481,25 @@ func (h *History) Close() error {
 // HistoryStats is what `cardverify history` reports. Its JSON keys are part
 // of the command line contract.
 type HistoryStats struct {
-	Path     string `json:"path"`
-	KeyID    string `json:"key_id"`
-	Verdicts int    `json:"verdicts"`
-	Match    int    `json:"match"`
-	Mismatch int    `json:"mismatch"`
-	// Oldest and Newest are the times of the oldest and newest verdicts;
-	// zero when there is none.
+	// Path is the history file's path, as it was opened.
+	Path string `json:"path"`
+	// KeyID identifies the fingerprint key the history is made with
+	// (Key.ID), not the API key.
+	KeyID string `json:"key_id"`
+	// Verdicts counts the verdicts the history holds, one for each
+	// (fingerprint, time, jobid): Match + Mismatch, as only billed
+	// verdicts are kept.
+	Verdicts int `json:"verdicts"`
+	// Match counts the verdicts of status match (error_code 0, res 1).
+	Match int `json:"match"`
+	// Mismatch counts the verdicts of status mismatch (error_code 0, res
+	// 2).
+	Mismatch int `json:"mismatch"`
+	// Oldest is when the API gave the oldest verdict; zero when there is
+	// none.
 	Oldest time.Time `json:"oldest"`
+	// Newest is when the API gave the newest verdict; zero (JSON
+	// "0001-01-01T00:00:00Z") when there is none.
 	Newest time.Time `json:"newest"`
 	// Endpoints counts verdicts by endpoint ("" for imported verdicts of
 	// unknown endpoint).

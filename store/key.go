@@ -94,6 +94,16 @@ func LoadOrCreateKey(path string) (k Key, created bool, err error) {
 	return k, true, nil
 }
 
+// LoadOrCreateDefaultKey is LoadOrCreateKey at DefaultKeyPath.
+func LoadOrCreateDefaultKey() (Key, error) {
+	path, err := DefaultKeyPath()
+	if err != nil {
+		return Key{}, err
+	}
+	k, _, err := LoadOrCreateKey(path)
+	return k, err
+}
+
 // writeKey writes k to a new key file at path (mode 0600, its directory
 // 0700 if created). It never replaces a file: one that exists is
 // fs.ErrExist (wrapped).

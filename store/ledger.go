@@ -13,23 +13,44 @@ import (
 // RunInfo describes a run for the runs table: what was verified, how, and by
 // which version.
 type RunInfo struct {
-	InputPath   string
-	InputSize   int64
-	InputSHA256 string // hex
-	Sheet       string
-	Endpoint    string // plain or encrypted
-	BaseURL     string // the API's base URL (it holds no secret)
-	Sandbox     bool
-	Version     string
-	QPS         float64
-	Started     time.Time
+	// InputPath is the input file's path as given to the run; it appears in
+	// errors and in Status.InputPath.
+	InputPath string
+	// InputSize is the input file's size in bytes.
+	InputSize int64
+	// InputSHA256 is the SHA-256 of the input file's bytes, 64 lower-case
+	// hex digits. BeginRun refuses a run whose input differs from an
+	// earlier run's.
+	InputSHA256 string
+	// Sheet is the name of the spreadsheet sheet read; "" for a text file.
+	Sheet string
+	// Endpoint is the API endpoint, "plain" or "encrypted" as --endpoint
+	// takes it. BeginRun refuses one that differs from an earlier run's.
+	Endpoint string
+	BaseURL  string // the API's base URL (it holds no secret)
+	// Sandbox is true for a run on the built-in simulated API (--sandbox):
+	// its calls are neither real nor billed.
+	Sandbox bool
+	// Version is the cardverify version that makes the run, as stamped at
+	// build time.
+	Version string
+	// QPS is the most calls per second the run allows itself (--qps).
+	QPS float64
+	// Started is when the run began; the zero time means now (db.Now at
+	// BeginRun).
+	Started time.Time
 	// For the Summary an auditor signs: who ran it and where, the command
 	// line with its secrets replaced, the output it writes and an
 	// identifier of the API key that is not the key.
 	User, Host string
-	Command    string
-	Output     string
-	KeyID      string
+	// Command is the command line that started the run, each secret
+	// flag's value replaced by *** (job.CommandLine); "" when none did.
+	Command string
+	// Output is the path of the output file the run writes, as given.
+	Output string
+	// KeyID identifies the API key without revealing it (juhe.KeyID); ""
+	// for no key.
+	KeyID string
 }
 
 // BeginRun records the start of a run and returns its id; the calls that
@@ -191,13 +212,13 @@ func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Ou
 	}
 	e := op{kind: opEnd, id: id, call: c, run: db.run.Load()}
 	if o != nil {
-		if c.Row == 0 && o.Row == 0 {
+		if c.FirstRow == 0 && o.FirstRow == 0 {
 			return errors.New("record an outcome: no row given")
 		}
 		e.out, e.has = *o, true
 	}
 	if err := q.end(ctx, e); err != nil {
-		return fmt.Errorf("record the end of a call for row %d: %w", c.Row, err)
+		return fmt.Errorf("record the end of a call for row %d: %w", c.FirstRow, err)
 	}
 	return nil
 }

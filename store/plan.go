@@ -113,7 +113,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	}
 	started := pipeline.FirstRows(rows, known, func(k pipeline.Key) int { return pairs[k].firstRow })
 	newRows, newPairs := records(rows, known, recorded, pairs, started)
-	p.maxPlanned = max(p.maxPlanned, rows[len(rows)-1].No)
+	p.maxPlanned = max(p.maxPlanned, rows[len(rows)-1].Row)
 	if len(newRows) == 0 && len(newPairs) == 0 {
 		return nil
 	}
@@ -124,7 +124,7 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 		for _, np := range newPairs {
 			p.index.remove(prefix(np.fp), uint64(np.firstRow))
 		}
-		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+		return fmt.Errorf("plan rows %d-%d: %w", rows[0].Row, rows[len(rows)-1].Row, err)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func (db *DB) fingerprints(rows []pipeline.Row, known []pipeline.Known) {
 	for i, r := range rows {
 		known[i] = pipeline.Known{Pair: h.sum(r.Name, r.Card)}
 		if r.Invalid == "" {
-			known[i].Card = h.sum("card", r.Card)
+			known[i].CardKey = h.sum("card", r.Card)
 		}
 	}
 }
@@ -160,7 +160,7 @@ func (db *DB) gather(ctx context.Context, q *queue, rows []pipeline.Row, known [
 			return err
 		}
 		for i, r := range rows {
-			rec, ok := recorded[r.No]
+			rec, ok := recorded[r.Row]
 			if !ok || r.Invalid != "" || rec.firstRow == 0 || rec.fp != known[i].Pair {
 				continue
 			}
@@ -180,8 +180,8 @@ func (db *DB) gather(ctx context.Context, q *queue, rows []pipeline.Row, known [
 // fingerprint or validity.
 func unchanged(rows []pipeline.Row, known []pipeline.Known, recorded map[int]recordedRow) error {
 	for i, r := range rows {
-		if rec, ok := recorded[r.No]; ok && (rec.fp != known[i].Pair || rec.invalid != (r.Invalid != "")) {
-			return &pipeline.InputError{Row: r.No, Msg: pipeline.Reason(pipeline.ErrInputChanged),
+		if rec, ok := recorded[r.Row]; ok && (rec.fp != known[i].Pair || rec.invalid != (r.Invalid != "")) {
+			return &pipeline.InputError{Row: r.Row, Msg: pipeline.Reason(pipeline.ErrInputChanged),
 				Hint: pipeline.Reason(pipeline.HintNewDB)}
 		}
 	}
@@ -195,15 +195,15 @@ func records(rows []pipeline.Row, known []pipeline.Known, recorded map[int]recor
 	var newPairs []pairRec
 	for _, i := range started {
 		k := &known[i]
-		pairs[k.Pair].firstRow, pairs[k.Pair].card = rows[i].No, k.Card
-		newPairs = append(newPairs, pairRec{firstRow: rows[i].No, fp: k.Pair, card: k.Card})
+		pairs[k.Pair].firstRow, pairs[k.Pair].card = rows[i].Row, k.CardKey
+		newPairs = append(newPairs, pairRec{firstRow: rows[i].Row, fp: k.Pair, card: k.CardKey})
 	}
 	var newRows []rowRec
 	for i, r := range rows {
 		k := &known[i]
-		_, done := recorded[r.No]
+		_, done := recorded[r.Row]
 		if !done {
-			rec := rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid, firstRow: k.FirstRow}
+			rec := rowRec{no: r.Row, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid, firstRow: k.FirstRow}
 			newRows = append(newRows, rec)
 		}
 		if r.Invalid != "" {
@@ -211,8 +211,8 @@ func records(rows []pipeline.Row, known []pipeline.Known, recorded map[int]recor
 			continue
 		}
 		k.Prior = pairs[k.Pair].prior
-		if k.Prior.Row == 0 {
-			k.Prior.Row = k.FirstRow
+		if k.Prior.FirstRow == 0 {
+			k.Prior.FirstRow = k.FirstRow
 		}
 	}
 	return newRows, newPairs
@@ -231,7 +231,7 @@ type recordedRow struct {
 // rows. A batch beyond every row recorded or planned so far (a fresh run)
 // needs no query.
 func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]recordedRow, error) {
-	first, last := rows[0].No, rows[len(rows)-1].No
+	first, last := rows[0].Row, rows[len(rows)-1].Row
 	if first > db.plan.maxPlanned {
 		return nil, nil
 	}
@@ -352,7 +352,7 @@ func (s *scannedPair) dest() []any {
 
 func (s *scannedPair) outcome() pipeline.Outcome {
 	return pipeline.Outcome{
-		Row:       s.firstRow,
+		FirstRow:  s.firstRow,
 		Status:    statusOf(s.status.String),
 		Res:       int(s.res.Int64),
 		JobID:     s.jobid.String,

@@ -271,7 +271,7 @@ func (db *DB) Fingerprint(name, card string) pipeline.Key {
 }
 
 // CardFingerprint returns the fingerprint of a normalised card number alone
-// (Known.Card), domain-separated from pair fingerprints.
+// (Known.CardKey), domain-separated from pair fingerprints.
 func (db *DB) CardFingerprint(card string) pipeline.Key {
 	if db.key.fp.key == (Key{}) {
 		return pipeline.Key{}

@@ -165,32 +165,32 @@ func TestPlan(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	rows := []pipeline.Row{
-		{No: 2, Name: "王伟", Card: "6222021234567890123"},
-		{No: 3, Name: "李娜", Card: "6217001234567890"},
-		{No: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
-		{No: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
-		{No: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
+		{Row: 2, Name: "王伟", Card: "6222021234567890123"},
+		{Row: 3, Name: "李娜", Card: "6217001234567890"},
+		{Row: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
+		{Row: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
+		{Row: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
 	}
 	known := plan(t, db, rows, 2) // batches [2 3] [4 5] [7]: duplicates across batches
 	wantFirst := []int{2, 3, 2, 0, 3}
 	for i, k := range known {
 		if k.FirstRow != wantFirst[i] {
-			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].No, k.FirstRow, wantFirst[i])
+			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].Row, k.FirstRow, wantFirst[i])
 		}
 		if rows[i].Invalid != "" {
 			if k != (pipeline.Known{}) {
-				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].No, k)
+				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].Row, k)
 			}
 			continue
 		}
-		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.Card != db.CardFingerprint(rows[i].Card) {
-			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].No)
+		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.CardKey != db.CardFingerprint(rows[i].Card) {
+			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].Row)
 		}
-		if k.Prior.Status != pipeline.Pending || k.Prior.Row != k.FirstRow {
-			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].No, k.Prior, k.FirstRow)
+		if k.Prior.Status != pipeline.Pending || k.Prior.FirstRow != k.FirstRow {
+			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].Row, k.Prior, k.FirstRow)
 		}
 	}
-	if known[1].Card != known[4].Card || known[0].Card == known[1].Card {
+	if known[1].CardKey != known[4].CardKey || known[0].CardKey == known[1].CardKey {
 		t.Error("card fingerprints do not follow the card")
 	}
 	if known[0].Pair == db.CardFingerprint(rows[0].Card) {
@@ -227,7 +227,7 @@ func TestPlan(t *testing.T) {
 	again := plan(t, db, rows, len(rows))
 	for i := range known {
 		if again[i] != known[i] {
-			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].No, again[i], known[i])
+			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].Row, again[i], known[i])
 		}
 	}
 	_ = ctx
@@ -243,13 +243,13 @@ func TestPlanSeesUncommitted(t *testing.T) {
 	rows := people(6, 0, 1)
 	known := plan(t, db, rows[:3], 3)
 	o := outcome(known[0].FirstRow, pipeline.Match, base)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card}
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey}
 	if err := db.End(ctx, 0, c, &o); err != nil {
 		t.Fatal(err)
 	}
 	// Rows 8 and 9 repeat the pairs of rows 2 and 3.
-	next := append(rows[3:], pipeline.Row{No: 8, Name: rows[0].Name, Card: rows[0].Card},
-		pipeline.Row{No: 9, Name: rows[1].Name, Card: rows[1].Card})
+	next := append(rows[3:], pipeline.Row{Row: 8, Name: rows[0].Name, Card: rows[0].Card},
+		pipeline.Row{Row: 9, Name: rows[1].Name, Card: rows[1].Card})
 	k2 := plan(t, db, next, len(next))
 	if k2[3].FirstRow != 2 || k2[4].FirstRow != 3 {
 		t.Errorf("duplicates of uncommitted pairs: FirstRow %d, %d, want 2, 3", k2[3].FirstRow, k2[4].FirstRow)
@@ -321,7 +321,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 	k := known[0]
 
 	call := func(at time.Time) (int64, error) {
-		return db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: at}, pipeline.CardDailyLimit)
+		return db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}, pipeline.CardDailyLimit)
 	}
 	for i := range 3 {
 		id, err := call(base.Add(time.Duration(i) * time.Hour))
@@ -345,7 +345,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 		t.Errorf("Begin on the next China day: %v", err)
 	}
 	// Another card is not limited by this one.
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, SentAt: base}, pipeline.CardDailyLimit); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Errorf("Begin of another card: %v", err)
 	}
 }
@@ -356,7 +356,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	// Ten pairs with the same card (different names).
 	var rows []pipeline.Row
 	for i := range 10 {
-		rows = append(rows, pipeline.Row{No: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
+		rows = append(rows, pipeline.Row{Row: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
 	}
 	known := plan(t, db, rows, 10)
 	var wg sync.WaitGroup
@@ -364,7 +364,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	var ok, limited int
 	for _, k := range known {
 		wg.Go(func() {
-			_, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
+			_, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -397,7 +397,7 @@ func TestCardDailyLimitOption(t *testing.T) {
 			day := base.AddDate(0, 0, tc.limit+10)
 			got := 0
 			for range 5 {
-				if _, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: day}, tc.limit); err == nil {
+				if _, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}, tc.limit); err == nil {
 					got++
 				}
 			}
@@ -422,7 +422,7 @@ func TestManyEnds(t *testing.T) {
 	known := plan(t, db, rows, 512)
 	ids := make([]int64, n)
 	for i, k := range known {
-		id, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -435,7 +435,7 @@ func TestManyEnds(t *testing.T) {
 			for i := w; i < n; i += 8 {
 				k := known[i]
 				o := outcome(k.FirstRow, statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Millisecond))
-				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base,
+				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
 					Duration: time.Second, HTTPStatus: 200, Code: o.Code, Answered: o.Answered, Billed: o.Status.Billed(), JobID: o.JobID}
 				if err := db.End(ctx, ids[i], c, &o); err != nil {
 					t.Error(err)
@@ -487,7 +487,7 @@ func TestResume(t *testing.T) {
 	known := plan(t, db, rows, 3)
 	set := map[int]pipeline.Status{2: pipeline.Match, 3: pipeline.Deferred, 4: pipeline.Failed, 6: pipeline.Mismatch}
 	for i, k := range known {
-		if s, ok := set[rows[i].No]; ok {
+		if s, ok := set[rows[i].Row]; ok {
 			answer(t, db, k, s, base)
 		}
 	}
@@ -496,7 +496,7 @@ func TestResume(t *testing.T) {
 	later := base.Add(24 * time.Hour)
 	o4 := outcome(4, pipeline.Failed, later)
 	o4.Attempts = 6
-	if err := db.End(ctx, 0, pipeline.Call{Row: 4, Pair: known[2].Pair, Card: known[2].Card}, &o4); err != nil {
+	if err := db.End(ctx, 0, pipeline.Call{FirstRow: 4, Pair: known[2].Pair, CardKey: known[2].CardKey}, &o4); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -516,22 +516,22 @@ func TestResume(t *testing.T) {
 		9: {9, pipeline.Pending},
 	}
 	for i, k := range again {
-		w, ok := want[rows[i].No]
+		w, ok := want[rows[i].Row]
 		if !ok {
 			continue
 		}
 		if k.FirstRow != w.first || k.Prior.Status != w.status {
-			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].No, k.FirstRow, k.Prior.Status, w.first, w.status)
+			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].Row, k.FirstRow, k.Prior.Status, w.first, w.status)
 		}
 	}
 	if p := again[2].Prior; p.Attempts != 6 || !p.At.Equal(later) || p.Reason != "HTTP 502" {
 		t.Errorf("row 4 Prior = %+v, want the later failure", p)
 	}
-	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.Row != 3 {
+	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.FirstRow != 3 {
 		t.Errorf("row 3 Prior = %+v", p)
 	}
-	if again[6].Prior.Row != 8 || again[7].Prior.Row != 9 {
-		t.Errorf("pending rows: Prior.Row = %d, %d, want 8, 9", again[6].Prior.Row, again[7].Prior.Row)
+	if again[6].Prior.FirstRow != 8 || again[7].Prior.FirstRow != 9 {
+		t.Errorf("pending rows: Prior.FirstRow = %d, %d, want 8, 9", again[6].Prior.FirstRow, again[7].Prior.FirstRow)
 	}
 	st, err := db.Status(ctx)
 	if err != nil {
@@ -605,7 +605,7 @@ func TestNoPlaintext(t *testing.T) {
 	for w := range 8 { // concurrent workers, so that their Begins share commits
 		wg.Go(func() {
 			for i := w * 5; i < len(known); i += 8 * 5 {
-				if k := known[i]; k.FirstRow == rows[i].No {
+				if k := known[i]; k.FirstRow == rows[i].Row {
 					answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
 				}
 			}
@@ -690,7 +690,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err := ro.Plan(ctx, rows, make([]pipeline.Known, 3)); err == nil {
 		t.Error("Plan on a read-only checkpoint succeeded")
 	}
-	if _, err := ro.Begin(ctx, pipeline.Call{Row: 2, SentAt: base}, pipeline.CardDailyLimit); err == nil {
+	if _, err := ro.Begin(ctx, pipeline.Call{FirstRow: 2, SentAt: base}, pipeline.CardDailyLimit); err == nil {
 		t.Error("Begin on a read-only checkpoint succeeded")
 	}
 	if _, err := ro.BeginRun(ctx, RunInfo{}); err == nil {
@@ -746,23 +746,23 @@ func TestPlanPrefixCollision(t *testing.T) {
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := []pipeline.Row{{No: 3, Name: rows[1].Name, Card: rows[1].Card}}
+	b := []pipeline.Row{{Row: 3, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, b, 1); k[0].FirstRow != 3 {
 		t.Fatalf("pair B behind A's prefix: FirstRow %d, want 3 (a new pair)", k[0].FirstRow)
 	}
 	// Its duplicates find it, before and after it is committed.
-	dup := []pipeline.Row{{No: 4, Name: rows[1].Name, Card: rows[1].Card}}
+	dup := []pipeline.Row{{Row: 4, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B before commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dup[0].No = 5
+	dup[0].Row = 5
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B after commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
-	a := []pipeline.Row{{No: 6, Name: rows[0].Name, Card: rows[0].Card}}
+	a := []pipeline.Row{{Row: 6, Name: rows[0].Name, Card: rows[0].Card}}
 	if k := plan(t, db, a, 1); k[0].FirstRow != 2 {
 		t.Errorf("duplicate of A: FirstRow %d, want 2", k[0].FirstRow)
 	}
@@ -780,7 +780,7 @@ func TestWriterErrorIsSticky(t *testing.T) {
 		t.Fatalf("exec: %v, want %v", err, boom)
 	}
 	k := known[0]
-	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: base}
+	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: base}
 	if _, err := db.Begin(ctx, c, pipeline.CardDailyLimit); !errors.Is(err, boom) {
 		t.Errorf("Begin after a failed commit: %v", err)
 	}
@@ -824,7 +824,7 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	k := plan(t, db, people(1, 0, 5), 1)[0]
-	call := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}
+	call := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
 	begin := func() error {
 		_, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		return err
@@ -922,7 +922,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := pipeline.Call{Row: known[4].FirstRow, Pair: known[4].Pair, Card: known[4].Card, Attempt: 1, SentAt: day2}
+	sim := pipeline.Call{FirstRow: known[4].FirstRow, Pair: known[4].Pair, CardKey: known[4].CardKey, Attempt: 1, SentAt: day2}
 	sid, err := db.Begin(ctx, sim, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
@@ -933,7 +933,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.End(ctx, sid, sim, &so); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[5].FirstRow, Pair: known[5].Pair, Card: known[5].Card, Attempt: 1, SentAt: day2.Add(time.Second)}
+	timeout := pipeline.Call{FirstRow: known[5].FirstRow, Pair: known[5].Pair, CardKey: known[5].CardKey, Attempt: 1, SentAt: day2.Add(time.Second)}
 	tid, err := db.Begin(ctx, timeout, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
@@ -995,7 +995,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := plan(t, db, people(3, 0, 7), 10)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card, Attempt: 1, SentAt: base}
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey, Attempt: 1, SentAt: base}
 	id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
@@ -1006,7 +1006,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.End(ctx, id, c, &o); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, Attempt: 1, SentAt: base}
+	timeout := pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, Attempt: 1, SentAt: base}
 	if id, err = db.Begin(ctx, timeout, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
@@ -1014,7 +1014,7 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.End(ctx, id, timeout, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[2].FirstRow, Pair: known[2].Pair, Card: known[2].Card, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // killed with a call in flight

@@ -224,7 +224,7 @@ func (x *xlsxFormat) style(k styleKey) (int, error) {
 }
 
 func (x *xlsxFormat) row(r *outRow) error {
-	if r.no > maxSheetRows {
+	if r.row > maxSheetRows {
 		return fmt.Errorf("past row %d, the last row of an XLSX sheet (write a .csv output)", maxSheetRows)
 	}
 	n := len(r.cells)
@@ -296,7 +296,7 @@ func (x *xlsxFormat) row(r *outRow) error {
 	if len(vals) == 0 {
 		return nil // an empty row: the sheet has none to show
 	}
-	return x.sw.SetRow("A"+strconv.Itoa(r.no), vals, opts...)
+	return x.sw.SetRow("A"+strconv.Itoa(r.row), vals, opts...)
 }
 
 // value is the excelize value of an input cell: nil for an empty cell, the
