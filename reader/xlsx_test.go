@@ -535,7 +535,7 @@ func TestMergesGivenInflateOnce(t *testing.T) {
 		t.Fatalf("%d records given the merges, %d without", len(got), len(want))
 	}
 	for i := range want {
-		if got[i].RowNo != want[i].RowNo || got[i].Name != want[i].Name || got[i].Card != want[i].Card || got[i].Kind != want[i].Kind {
+		if got[i].Row != want[i].Row || got[i].Name != want[i].Name || got[i].Card != want[i].Card || got[i].Kind != want[i].Kind {
 			t.Errorf("record %d given the merges %+v, without %+v", i, got[i], want[i])
 		}
 	}
