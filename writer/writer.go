@@ -220,6 +220,9 @@ type stats struct {
 
 // format is an output format: XLSX or delimited text.
 type format interface {
+	// start is given the file the output goes to, before begin; rows may
+	// be written to it as they come.
+	start(w io.Writer) error
 	// begin fixes the layout; it is called once, before the first row.
 	begin(l *layout) error
 	// row writes one row. extra holds the verdict columns (nil for rows
@@ -305,11 +308,9 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	}
 	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l,
 		held: make([]heldRecord, 0, 16), sinceHeader: -1}
-	if csvf, ok := f.(*csvFormat); ok {
-		if err := csvf.start(tmp); err != nil {
-			w.Abort()
-			return nil, ioError("write output", path, err)
-		}
+	if err := f.start(tmp); err != nil {
+		w.Abort()
+		return nil, ioError("write output", path, err)
 	}
 	return w, nil
 }
