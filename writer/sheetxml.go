@@ -1,6 +1,7 @@
 package writer
 
 import (
+	"bytes"
 	"io"
 	"math"
 	"regexp"
@@ -154,12 +155,18 @@ func (s *sheetStream) number(col, row, style int, f float64) {
 		s.text(col, row, style, strconv.FormatFloat(f, 'g', -1, 64))
 		return
 	}
-	s.value(col, row, style, "", formatFloat(f))
+	s.cell(col, row, style, "")
+	s.buf = append(s.buf, "<v>"...)
+	s.buf = appendFloat(s.buf, f)
+	s.buf = append(s.buf, "</v></c>"...)
 }
 
 // integer writes an integer cell.
 func (s *sheetStream) integer(col, row, style, n int) {
-	s.value(col, row, style, "", strconv.Itoa(n))
+	s.cell(col, row, style, "")
+	s.buf = append(s.buf, "<v>"...)
+	s.buf = strconv.AppendInt(s.buf, int64(n), 10)
+	s.buf = append(s.buf, "</v></c>"...)
 }
 
 // boolean writes a boolean cell.
@@ -188,14 +195,16 @@ func (s *sheetStream) text(col, row, style int, v string) {
 
 func isXMLSpace(c byte) bool { return c == '\t' || c == '\n' || c == '\r' || c == ' ' }
 
-// formatFloat formats f with as many digits as it needs, at most 15
+// appendFloat appends f with as many digits as it needs, at most 15
 // significant ones (Excel's limit), as excelize does.
-func formatFloat(f float64) string {
-	str := strconv.FormatFloat(f, 'f', -1, 64)
+func appendFloat(b []byte, f float64) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, f, 'f', -1, 64)
 	if math.Abs(f) == math.MaxFloat64 {
-		return str
+		return b
 	}
-	decimal := strings.IndexByte(str, '.')
+	str := b[start:]
+	decimal := bytes.IndexByte(str, '.')
 	significant := 0
 	for i := 0; i < len(str); i++ {
 		if str[i] < '0' || str[i] > '9' || significant == 0 && str[i] == '0' {
@@ -205,18 +214,17 @@ func formatFloat(f float64) string {
 			continue
 		}
 		if decimal >= 0 && i > decimal {
-			return strings.TrimSuffix(str[:i], ".")
+			return bytes.TrimSuffix(b[:start+i], []byte("."))
 		}
 		if decimal < 0 {
 			decimal = len(str)
 		}
-		truncated := []byte(str[:decimal])
-		for ; i < len(truncated); i++ {
-			truncated[i] = '0'
+		for ; i < decimal; i++ {
+			str[i] = '0'
 		}
-		return string(truncated)
+		return b[:start+decimal]
 	}
-	return str
+	return b
 }
 
 // truncateUTF16 cuts s to at most n UTF-16 code units.

@@ -193,6 +193,7 @@ type Writer struct {
 
 	stats  stats
 	extra  []string        // reused for the verdict columns of each row
+	out    outRow          // reused for each row: one allocation less a row
 	masked []pipeline.Cell // reused for the cells of a masked row
 	err    error           // sticky: the first error of Write
 	done   bool            // Close or Abort was called
@@ -461,7 +462,8 @@ func trimmedLen(cells []pipeline.Cell) int {
 
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
-	r := outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells}
+	r := &w.out
+	*r = outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells}
 	if r.no <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
@@ -486,11 +488,11 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			r.status, r.at = o.Status, o.At
 			w.count(o)
 			if w.opt.MaskCard {
-				w.mask(&r)
+				w.mask(r)
 			}
 		}
 	}
-	if err := w.fmt.row(&r); err != nil {
+	if err := w.fmt.row(r); err != nil {
 		return w.wrap(fmt.Errorf("row %d: %w", rec.RowNo, err))
 	}
 	w.stats.lastRow = r.no

@@ -202,7 +202,8 @@ func (x *xlsxFormat) style(k styleKey) (int, error) {
 	if id, ok := builtinNumFmts[k.numFmt]; ok {
 		s.NumFmt = id
 	} else if k.numFmt != "" && !strings.EqualFold(k.numFmt, "General") {
-		s.CustomNumFmt = &k.numFmt
+		numFmt := k.numFmt // not &k.numFmt: k would go to the heap on every call
+		s.CustomNumFmt = &numFmt
 	}
 	id, err := x.f.NewStyle(s)
 	if err != nil {
