@@ -247,6 +247,10 @@ func truncateUTF16(s string, n int) string {
 func escapeXML(b []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
+		if c := s[i]; c < utf8.RuneSelf && plainASCII[c] {
+			i++ // most of a list: no need to decode or escape
+			continue
+		}
 		r, width := utf8.DecodeRuneInString(s[i:])
 		var esc string
 		switch r {
@@ -278,6 +282,15 @@ func escapeXML(b []byte, s string) []byte {
 	}
 	return append(b, s[last:]...)
 }
+
+// plainASCII marks the ASCII bytes that escapeXML copies as they are.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = !strings.ContainsRune(`"'&<>`, rune(c))
+	}
+	t['\n'] = true
+	return t
+}()
 
 // xmlChar reports whether XML 1.0 can carry r.
 func xmlChar(r rune) bool {
