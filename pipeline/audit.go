@@ -10,13 +10,17 @@ import (
 // AuditColumns are the 0-based positions of the appended verdict columns in
 // an annotated output.
 type AuditColumns struct {
+	// Status, Res and JobID are the columns of the status label, the res
+	// and the jobid.
 	Status, Res, JobID int
 }
 
 // Discrepancy is a row of an annotated output that does not say what the
 // checkpoint recorded, or a recorded row the output lacks.
 type Discrepancy struct {
-	Row     int // the output's row; for a removed row, the checkpoint's
+	Row int // the output's row; for a removed row, the checkpoint's
+	// Problem is what differs, an encoded reason (Reason) with an Audit*
+	// code such as AuditStatus or AuditMissing.
 	Problem string
 }
 
@@ -26,7 +30,7 @@ const auditWindow = 64
 
 // auditRow is what Audit keeps of an output row while it looks ahead.
 type auditRow struct {
-	no                 int
+	row                int
 	card               string
 	pair               Key
 	whole              bool // the output holds the whole, valid pair: pair is its fingerprint
@@ -97,11 +101,11 @@ func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols 
 			// As many rows on each side before the point where they match
 			// again: the same rows, edited in place.
 			for k := range i {
-				found = append(found, Discrepancy{outs[k].no, auditVerdict(outs[k], ahead[k])})
+				found = append(found, Discrepancy{outs[k].row, auditVerdict(outs[k], ahead[k])})
 			}
 		} else {
 			for _, o := range outs[:i] {
-				found = append(found, Discrepancy{o.no, Reason(AuditAdded)})
+				found = append(found, Discrepancy{o.row, Reason(AuditAdded)})
 			}
 			for _, r := range ahead[:j] {
 				found = append(found, Discrepancy{r.Row, Reason(AuditMissing, r.Row)})
@@ -112,7 +116,7 @@ func Audit(ctx context.Context, out Source, res Results, fp Fingerprinter, cols 
 			continue
 		}
 		if p := auditVerdict(outs[i], ahead[j]); p != "" {
-			found = append(found, Discrepancy{outs[i].no, p})
+			found = append(found, Discrepancy{outs[i].row, p})
 		}
 		outs, ahead = outs[i+1:], ahead[j+1:]
 	}
@@ -140,7 +144,7 @@ func resync(outs []auditRow, ahead []Result) (i, j int, ok bool) {
 }
 
 func newAuditRow(rec Record, fp Fingerprinter, cols AuditColumns) auditRow {
-	a := auditRow{no: rec.RowNo, card: rec.Card,
+	a := auditRow{row: rec.Row, card: rec.Card,
 		status: cell(rec, cols.Status), res: cell(rec, cols.Res), jobid: cell(rec, cols.JobID)}
 	if len(rec.Problems) == 0 && fp != nil {
 		a.pair, a.whole = fp.Fingerprint(rec.Name, rec.Card), true

@@ -29,9 +29,9 @@ func annotated(tb testing.TB, ck *memCheckpoint, src *sliceSource, edit func([]R
 	if edit != nil {
 		recs = edit(recs)
 	}
-	out := &sliceSource{recs: []Record{{RowNo: 1, Kind: Header}}}
+	out := &sliceSource{recs: []Record{{Row: 1, Kind: Header}}}
 	for i, rec := range recs {
-		rec.RowNo = i + 2
+		rec.Row = i + 2
 		out.recs = append(out.recs, rec)
 	}
 	return out

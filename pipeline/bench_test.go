@@ -11,9 +11,9 @@ import (
 // manyRecords returns a source of n distinct data rows.
 func manyRecords(n int) *sliceSource {
 	src := &sliceSource{recs: make([]Record, 0, n+1)}
-	src.recs = append(src.recs, Record{RowNo: 1, Kind: Header})
+	src.recs = append(src.recs, Record{Row: 1, Kind: Header})
 	for i := range n {
-		src.recs = append(src.recs, Record{RowNo: i + 2, Kind: Data, Name: "张三", Card: fmt.Sprintf("62220200%011d", i)})
+		src.recs = append(src.recs, Record{Row: i + 2, Kind: Data, Name: "张三", Card: fmt.Sprintf("62220200%011d", i)})
 	}
 	return src
 }

@@ -15,27 +15,30 @@
 //
 //   - row number: the 1-based number of a row of the input: the sheet row
 //     of a workbook, the record number (header and rows above it counted)
-//     of a text file. It is Record.RowNo where a reader makes it, Row.No in
-//     what the pipeline gives the checkpoint, Outcome.Row, InputError.Row,
-//     Discrepancy.Row; every message says "row N" with it. Row numbers only
-//     grow along the input.
+//     of a text file. Its name is Row wherever it is a row's own number:
+//     Record.Row where a reader makes it, Row.Row in what the pipeline
+//     gives the checkpoint, Result.Row in what it gives back,
+//     InputError.Row, Discrepancy.Row; every message says "row N" with it.
+//     Row numbers only grow along the input.
 //   - record: one row of the input as a reader read it (Record), of a
 //     RowKind: data, preamble, header or blank. Only data rows are verified.
 //   - name, card: the normalised customer name and card number of a data
 //     row (Record.Name, Record.Card, Row.Name, Row.Card), exactly as they are
 //     sent to the API. They are plaintext in memory only: no checkpoint,
-//     history, log or error holds them.
+//     history, log or error holds them. A field named Name or Card is
+//     always plaintext.
 //   - pair: the (name, card) of a data row. Rows with the same pair share
 //     one call and one verdict (dedup).
 //   - pair key, card key: the keyed fingerprints (Key) of a pair and of a
 //     card alone, by which the checkpoint and the history know a pair
-//     without holding it: Known.Pair, Call.Pair, Result.Pair; Known.Card,
-//     Call.Card. A Key is never plaintext, whatever the field's name.
-//   - first row: the row number of the first valid row of a pair
-//     (Known.FirstRow). It is the pair's identity in a job once planned: the
-//     calls of the pair record it (Call.Row) and the pair's outcome is
-//     recorded under it (Outcome.Row). Every later row of the pair is a
-//     duplicate: its Outcome.DupOf is the first row.
+//     without holding it: Known.Pair, Call.Pair, Result.Pair for the pair;
+//     Known.CardKey, Call.CardKey for the card. A Key is never plaintext.
+//   - first row: the row number of the first valid row of a pair. It is
+//     the pair's one identity in a job once planned, named FirstRow
+//     wherever it is meant: the checkpoint gives it (Known.FirstRow), the
+//     calls of the pair record it (Call.FirstRow) and the pair's outcome is
+//     recorded under it (Outcome.FirstRow). Every later row of the pair is
+//     a duplicate: its Outcome.DupOf is the first row.
 //   - call: one HTTP request to the API for a pair (Call), recorded in the
 //     checkpoint's ledger before it is sent (Checkpoint.Begin) and when it
 //     ends (Checkpoint.End). Attempt counts the calls of a pair in one run.
@@ -46,9 +49,11 @@
 //     plus possibly billed.
 //   - may reach the bank: a call that counts toward the card's daily limit
 //     (Call.MayReachBank), counted per China day.
-//   - outcome: the verdict on a pair, or on a row, as the checkpoint
-//     records it (Outcome): its Status, and the API's res, jobid, error_code
-//     and reason when there was an answer.
+//   - outcome: the verdict on a pair as the checkpoint records it
+//     (Outcome), under its first row: its Status, and the API's res, jobid,
+//     error_code and reason when there was an answer. The checkpoint gives
+//     it back to every row of the pair (Result: the row's number, the
+//     pair's outcome, DupOf on a duplicate).
 //   - status: where a row stands (Status): pending, match, mismatch,
 //     invalid, rejected, deferred or failed; Counts is a count per status.
 //   - verdict: a billed match or mismatch, with its res and jobid

@@ -56,7 +56,7 @@ func (e *InputError) Unwrap() error { return e.Err }
 // APIError is a run-level refusal by the API (a fatal code such as 10001
 // "wrong key"): the run stops at once and cmd exits with code 3.
 type APIError struct {
-	Code   int
+	Code   int    // the vendor's error_code; 0 when the API could not be used at all
 	Reason string // the vendor's reason
 	Hint   string // what the user should do
 }

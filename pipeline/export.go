@@ -8,6 +8,8 @@ import (
 // Fingerprinter computes the checkpoint's fingerprint of a normalised pair.
 // Implemented by store.DB.
 type Fingerprinter interface {
+	// Fingerprint returns the Key of the normalised pair (name, card), the
+	// one the checkpoint recorded it under (Known.Pair, Result.Pair).
 	Fingerprint(name, card string) Key
 }
 
@@ -39,14 +41,14 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 		}
 		var o Outcome
 		if rec.Kind == Data {
-			for more && cur.Row < rec.RowNo {
+			for more && cur.Row < rec.Row {
 				if cur, err = res.Next(); errors.Is(err, EOF) {
 					more = false
 				} else if err != nil {
 					return err
 				}
 			}
-			if o, err = rowOutcome(rec, cur, more && cur.Row == rec.RowNo, fp); err != nil {
+			if o, err = rowOutcome(rec, cur, more && cur.Row == rec.Row, fp); err != nil {
 				return err
 			}
 		}
@@ -61,11 +63,11 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 func rowOutcome(rec Record, r Result, found bool, fp Fingerprinter) (Outcome, error) {
 	switch {
 	case len(rec.Problems) > 0:
-		return Outcome{Row: rec.RowNo, Status: Invalid, Reason: JoinReasons(rec.Problems...)}, nil
+		return Outcome{Status: Invalid, Reason: JoinReasons(rec.Problems...)}, nil
 	case !found:
-		return Outcome{Row: rec.RowNo, Status: Pending, Reason: PendingReason}, nil
+		return Outcome{Status: Pending, Reason: PendingReason}, nil
 	case fp != nil && fp.Fingerprint(rec.Name, rec.Card) != r.Pair:
-		return Outcome{}, &InputError{Row: rec.RowNo, Msg: Reason(RowChanged), Hint: Reason(RowChangedHint)}
+		return Outcome{}, &InputError{Row: rec.Row, Msg: Reason(RowChanged), Hint: Reason(RowChangedHint)}
 	case r.Status == Pending:
 		r.Reason = PendingReason
 	}

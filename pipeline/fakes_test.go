@@ -27,9 +27,9 @@ func (s *sliceSource) Next() (Record, error) {
 
 // rows builds a source with a header and one data row per (name, card).
 func rows(pairs ...string) *sliceSource {
-	src := &sliceSource{recs: []Record{{RowNo: 1, Kind: Header}}}
+	src := &sliceSource{recs: []Record{{Row: 1, Kind: Header}}}
 	for i := 0; i+1 < len(pairs); i += 2 {
-		rec := Record{RowNo: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
+		rec := Record{Row: i/2 + 2, Kind: Data, Name: pairs[i], Card: pairs[i+1]}
 		if pairs[i] == "" || pairs[i+1] == "" {
 			rec.Problems = []string{"empty name or card"}
 		}
@@ -38,17 +38,18 @@ func rows(pairs ...string) *sliceSource {
 	return src
 }
 
-// memCheckpoint is an in-memory Checkpoint with the semantics store.DB
-// promises: first rows, prior outcomes, a ledger, and a per-card limit.
+// memCheckpoint is an in-memory Checkpoint that persists what store.DB
+// does (rows, pairs with their first row and outcome, a ledger, the calls of
+// each card per China day) and, as store.DB does, leaves the rules to the
+// pipeline: FirstRows for dedup, CardCallAllowed for the card daily limit.
 type memCheckpoint struct {
 	mu     sync.Mutex
-	limit  int
 	rows   map[int]Key
 	masked map[int]string
 	pairs  map[Key]*memPair
 	calls  []Call // index = id-1
 	ended  map[int64]bool
-	byCard map[Key]int // calls that may reach the bank
+	byCard map[cardDay]int // calls that may reach the bank
 }
 
 type memPair struct {
@@ -56,8 +57,13 @@ type memPair struct {
 	out   Outcome
 }
 
+type cardDay struct {
+	card Key
+	day  string
+}
+
 func newMem() *memCheckpoint {
-	return &memCheckpoint{limit: 3, rows: map[int]Key{}, masked: map[int]string{}, pairs: map[Key]*memPair{}, ended: map[int64]bool{}, byCard: map[Key]int{}}
+	return &memCheckpoint{rows: map[int]Key{}, masked: map[int]string{}, pairs: map[Key]*memPair{}, ended: map[int64]bool{}, byCard: map[cardDay]int{}}
 }
 
 func (m *memCheckpoint) Fingerprint(name, card string) Key {
@@ -72,28 +78,39 @@ func (m *memCheckpoint) Plan(ctx context.Context, rows []Row, known []Known) err
 			continue
 		}
 		k := m.Fingerprint(r.Name, r.Card)
-		if old, ok := m.rows[r.No]; ok && old != k {
-			return &InputError{Row: r.No, Msg: "changed"}
+		if old, ok := m.rows[r.Row]; ok && old != k {
+			return &InputError{Row: r.Row, Msg: "changed"}
 		}
-		m.rows[r.No] = k
-		m.masked[r.No] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
-		p := m.pairs[k]
-		if p == nil {
-			p = &memPair{first: r.No}
-			m.pairs[k] = p
+		known[i] = Known{Pair: k, CardKey: sha256.Sum256([]byte(r.Card))}
+	}
+	started := FirstRows(rows, known, func(k Key) int {
+		if p := m.pairs[k]; p != nil {
+			return p.first
 		}
-		known[i] = Known{Pair: k, Card: sha256.Sum256([]byte(r.Card)), FirstRow: p.first, Prior: p.out}
+		return 0
+	})
+	for _, i := range started {
+		m.pairs[known[i].Pair] = &memPair{first: rows[i].Row}
+	}
+	for i, r := range rows {
+		if r.Invalid != "" {
+			continue
+		}
+		m.rows[r.Row] = known[i].Pair
+		m.masked[r.Row] = r.Card[:6] + strings.Repeat("*", len(r.Card)-10) + r.Card[len(r.Card)-4:]
+		known[i].Prior = m.pairs[known[i].Pair].out
 	}
 	return nil
 }
 
-func (m *memCheckpoint) Begin(ctx context.Context, c Call) (int64, error) {
+func (m *memCheckpoint) Begin(ctx context.Context, c Call, limit int) (int64, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.byCard[c.Card] >= m.limit {
+	cd := cardDay{c.CardKey, ChinaDay(c.SentAt)}
+	if !CardCallAllowed(m.byCard[cd], limit) {
 		return 0, ErrCardLimit
 	}
-	m.byCard[c.Card]++ // counted until End says otherwise
+	m.byCard[cd]++ // counted until End says otherwise
 	m.calls = append(m.calls, c)
 	return int64(len(m.calls)), nil
 }
@@ -108,7 +125,7 @@ func (m *memCheckpoint) End(ctx context.Context, id int64, c Call, o *Outcome) e
 		m.ended[id] = true
 		m.calls[id-1] = c
 		if !c.MayReachBank {
-			m.byCard[c.Card]--
+			m.byCard[cardDay{c.CardKey, ChinaDay(c.SentAt)}]--
 		}
 	}
 	if o != nil {
@@ -125,11 +142,10 @@ func (m *memCheckpoint) results() *sliceResults {
 	for no, k := range m.rows {
 		p := m.pairs[k]
 		o := p.out
-		o.Row = no
 		if p.first != no {
 			o.DupOf = p.first
 		}
-		out = append(out, Result{Outcome: o, Pair: k, Masked: m.masked[no]})
+		out = append(out, Result{Row: no, Outcome: o, Pair: k, Masked: m.masked[no]})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Row < out[j].Row })
 	return &sliceResults{res: out}

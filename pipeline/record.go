@@ -73,10 +73,12 @@ type Cell struct {
 
 // Record is one row of the input, in file order.
 type Record struct {
-	// RowNo is the 1-based row number: the sheet row in a workbook, the
+	// Row is the 1-based row number: the sheet row in a workbook, the
 	// record number (counting the header and rows above it) in a text file.
-	RowNo int
-	Kind  RowKind
+	Row int
+	// Kind says whether the row is data, preamble, header or blank; only
+	// data rows carry Name and Card and are verified.
+	Kind RowKind
 	// Cells are the row's original cells. A Source may reuse the slice on
 	// the next call to Next: copy what must outlive it.
 	Cells []Cell
@@ -94,6 +96,7 @@ type Record struct {
 // Source yields the records of an input in file order. Next returns io.EOF
 // after the last record. A Source is not safe for concurrent use.
 type Source interface {
+	// Next returns the next record, or io.EOF (EOF) after the last.
 	Next() (Record, error)
 }
 

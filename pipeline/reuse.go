@@ -9,9 +9,9 @@ import (
 // Verdict is a real billed verdict on a (name, card) pair, as the history of
 // earlier jobs keeps it. The zero Verdict (Status Pending) is "none".
 type Verdict struct {
-	Status Status // Match or Mismatch
-	Res    int
-	JobID  string
+	Status Status    // Match or Mismatch
+	Res    int       // the API's res: 1 match, 2 mismatch
+	JobID  string    // the API's jobid (单号) of the call that gave it
 	At     time.Time // when the API gave it
 }
 
@@ -54,7 +54,7 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 	r.mu.Lock()
 	for i, row := range rows {
 		k := known[i]
-		if row.Invalid != "" || k.FirstRow != row.No || !r.eligible(k.Prior) {
+		if row.Invalid != "" || k.FirstRow != row.Row || !r.eligible(k.Prior) {
 			continue
 		}
 		if _, busy := r.inflight[k.Pair]; busy {
@@ -95,8 +95,8 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 		if r.cfg.DryRun {
 			continue
 		}
-		o := reusedOutcome(row.No, v)
-		if err := r.ck.End(ctx, 0, Call{Row: row.No, Pair: k.Pair, Card: k.Card}, &o); err != nil {
+		o := reusedOutcome(row.Row, v)
+		if err := r.ck.End(ctx, 0, Call{FirstRow: row.Row, Pair: k.Pair, CardKey: k.CardKey}, &o); err != nil {
 			return taken, err
 		}
 	}
@@ -110,7 +110,7 @@ func (r *runner) reuse(ctx context.Context, rows []Row, known []Known) ([]bool, 
 // attempt at least.
 func reusedOutcome(no int, v Verdict) Outcome {
 	return Outcome{
-		Row:      no,
+		FirstRow: no,
 		Status:   v.Status,
 		Res:      v.Res,
 		JobID:    v.JobID,
@@ -132,7 +132,7 @@ func (r *runner) remember(ctx context.Context, j job, o *Outcome) error {
 		return nil
 	}
 	if err := r.cfg.History.Record(ctx, j.name, j.card, *o); err != nil {
-		return fmt.Errorf("record row %d in the history: %w", j.row, err)
+		return fmt.Errorf("record row %d in the history: %w", j.firstRow, err)
 	}
 	return nil
 }

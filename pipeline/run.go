@@ -59,7 +59,9 @@ type Config struct {
 	// Progress, if not nil, receives a snapshot of the counters every
 	// ProgressEvery (default 200ms) and once at the end. It is called from
 	// one goroutine at a time.
-	Progress      func(Stats)
+	Progress func(Stats)
+	// ProgressEvery is the interval between Progress calls (default
+	// 200ms).
 	ProgressEvery time.Duration
 	// History, if not nil, receives every new billed verdict of the run
 	// and, with ReuseWithin, gives the verdicts to reuse (see reuse.go).
@@ -126,7 +128,9 @@ type Stats struct {
 	Throttled int
 	// Outcomes counts the final outcomes reached in this run, by status.
 	Outcomes Counts
-	Workers  int
+	// Workers is the number of workers running now: Config.Workers, or the
+	// size the pool has grown to from the observed latency.
+	Workers int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit float64
 	QPS   float64 // the rate asked for
@@ -138,13 +142,17 @@ type Stats struct {
 	// slot of a throttled or low rate), and WaitWhy says which (WaitRetry,
 	// WaitThrottle, WaitQPS). Stop ends the wait at once.
 	WaitUntil time.Time
-	WaitWhy   Code
-	Started   time.Time
+	WaitWhy   Code // why: WaitRetry, WaitThrottle or WaitQPS; empty when WaitUntil is zero
+	// Started is when the run started (Config.Now), from which rates and
+	// ETAs are measured.
+	Started time.Time
 	// StopReason is why the run ended early, empty if it did not.
 	StopReason string
 	// Reused counts the rows given a verdict from the history instead of a
 	// call; OldestReused is when the oldest of those was verified.
-	Reused       int
+	Reused int
+	// OldestReused is when the oldest reused verdict was verified; zero
+	// when Reused is 0.
 	OldestReused time.Time
 }
 
@@ -309,7 +317,7 @@ func (r *runner) decideLeftHeld() {
 }
 
 type job struct {
-	row           int
+	firstRow      int
 	name, card    string
 	pair, cardKey Key
 }
@@ -452,7 +460,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 		if rec.Kind != Data {
 			continue
 		}
-		row := Row{No: rec.RowNo, Name: rec.Name, Card: rec.Card}
+		row := Row{Row: rec.Row, Name: rec.Name, Card: rec.Card}
 		if len(rec.Problems) > 0 {
 			row.Invalid = JoinReasons(rec.Problems...)
 		}
@@ -475,7 +483,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.stats.Invalid++
 		r.mu.Unlock()
 		return nil
-	case k.FirstRow != row.No:
+	case k.FirstRow != row.Row:
 		r.stats.Duplicates++
 		r.mu.Unlock()
 		return nil
@@ -501,7 +509,7 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 		r.grow()
 	}
 	select {
-	case jobs <- job{row: row.No, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.Card}:
+	case jobs <- job{firstRow: row.Row, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
 		return nil
 	case <-pause.Done():
 		r.release(k.Pair)

@@ -186,7 +186,6 @@ func TestRunResumeSendsNothingTwice(t *testing.T) {
 		t.Errorf("deferred card called again on the same day: %d calls", got)
 	}
 	cfg.Now = func() time.Time { return time.Now().Add(24 * time.Hour) }
-	ck.byCard = map[Key]int{} // a new day
 	mustRun(t, src(), ck, api, cfg)
 	if got := ck.outcome(3).Status; got != Match {
 		t.Errorf("deferred row on a later day = %v, want match", got)

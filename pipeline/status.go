@@ -76,14 +76,19 @@ func (s Status) Final() bool { return s != Pending }
 // Billed reports whether s is one of the two answers the vendor charges for.
 func (s Status) Billed() bool { return s == Match || s == Mismatch }
 
-// Outcome is the verdict on a row or a (name, card) pair.
+// Outcome is the verdict on a (name, card) pair, which the checkpoint
+// records under the pair's first row; a Result gives it to each row of the
+// pair, with the row's own number beside it (Result.Row).
 type Outcome struct {
-	// Row is the row the outcome belongs to. When the checkpoint records a
-	// pair's outcome it is the pair's first row, the one that was sent.
-	Row int
+	// FirstRow is the pair's first row, the one that was sent: its
+	// identity in the job (Known.FirstRow, Call.FirstRow). It is 0 in an
+	// outcome that belongs to no pair (an invalid row), and may be 0 in a
+	// Result whose pair has no recorded outcome yet.
+	FirstRow int
 	// DupOf is set on a row whose (name, card) pair appeared first in an
 	// earlier row: the number of that row, whose verdict this row shares.
-	DupOf  int
+	DupOf int
+	// Status is where the row stands; the zero Outcome is Pending.
 	Status Status
 	// Res is the API's res (1 match, 2 mismatch), 0 when there is none.
 	Res int
@@ -147,18 +152,24 @@ func (c Class) String() string {
 
 // Answer is what one call to the API returned, already classified.
 type Answer struct {
+	// Class says how the pipeline treats the answer; the zero Class is
+	// Billed, so a failed call must always set it.
 	Class Class
 	// HTTPStatus is the response's status code, 0 when there was no response.
 	HTTPStatus int
 	// Code is the answer's error_code; meaningful only when Answered.
-	Code     int
+	Code int
+	// Answered reports whether the API gave a JSON answer with an
+	// error_code, so that Code, even 0, is the vendor's.
 	Answered bool
 	// Reason is the vendor's reason, or a description of the failure
 	// ("HTTP 502", "timeout after 10s", "body is not JSON"). It never holds a
 	// secret.
 	Reason string
-	Res    int
-	JobID  string
+	// Res is the answer's res (1 match, 2 mismatch), 0 when it gave none.
+	Res int
+	// JobID is the answer's jobid (单号), empty when it gave none.
+	JobID string
 	// Hint says what the user should do about a Fatal answer ("check
 	// JUHE_KEY"), from the client's error-code table.
 	Hint string
@@ -189,5 +200,7 @@ type Answer struct {
 // contain the key, the openid, the name or the card number. Verify is safe
 // for concurrent use.
 type Verifier interface {
+	// Verify sends one call for the normalised pair (name, card); see the
+	// type's doc for its Answer and error.
 	Verify(ctx context.Context, name, card string) (Answer, error)
 }

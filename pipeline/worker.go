@@ -41,8 +41,8 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 			r.halt(Reason(StopBudget, r.cfg.MaxBilled), ErrBudget)
 			return nil
 		}
-		call := Call{Row: j.row, Pair: j.pair, Card: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
-		id, err := r.ck.Begin(ctx, call)
+		call := Call{FirstRow: j.firstRow, Pair: j.pair, CardKey: j.cardKey, Attempt: attempt + t.throttled + t.unreached, SentAt: r.cfg.Now()}
+		id, err := r.ck.Begin(ctx, call, CardDailyLimit)
 		if err != nil {
 			r.settle(call, false)
 			if errors.Is(err, ErrCardLimit) {
@@ -296,7 +296,7 @@ func answerReason(a Answer) string {
 // outcome builds the final outcome of a pair from its last answer a.
 func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string) *Outcome {
 	return &Outcome{
-		Row:       j.row,
+		FirstRow:  j.firstRow,
 		Status:    s,
 		Res:       a.Res,
 		JobID:     a.JobID,

@@ -122,7 +122,7 @@ func readBench(b *testing.B, path string) {
 				b.Fatal(err)
 			}
 			if len(rec.Problems) > 0 {
-				b.Fatalf("row %d: %q", rec.RowNo, rec.Problems)
+				b.Fatalf("row %d: %q", rec.Row, rec.Problems)
 			}
 			rows++
 			if rows%20000 == 0 {

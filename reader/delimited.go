@@ -287,7 +287,7 @@ type textSource struct {
 	csv    *csv.Reader
 	lim    *limitReader
 	closer io.Closer
-	no     int
+	row    int
 	cells  []pipeline.Cell
 }
 
@@ -296,7 +296,7 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 	if err == io.EOF {
 		return 0, nil, io.EOF
 	}
-	row := s.no + 1
+	row := s.row + 1
 	if errors.Is(err, errRecordTooLong) {
 		return 0, nil, &pipeline.InputError{Path: s.path, Row: row,
 			Msg:  pipeline.Reason(pipeline.ErrLongRecord, maxRecordBytes>>20),
@@ -312,7 +312,7 @@ func (s *textSource) next() (int, []pipeline.Cell, error) {
 			Hint: pipeline.Reason(pipeline.HintWideRecord)}
 	}
 	s.lim.start = s.csv.InputOffset()
-	s.no = row
+	s.row = row
 	s.cells = s.cells[:0]
 	for i, f := range rec {
 		if len(f) > maxCellChars && utf8.RuneCountInString(f) > maxCellChars {

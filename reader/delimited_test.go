@@ -320,7 +320,7 @@ func TestLoneCR(t *testing.T) {
 			t.Fatalf("after %d records: %v", n, err)
 		}
 		if rec.Kind == pipeline.Data && (len(rec.Problems) > 0 || rec.Card != "6222021234567890128") {
-			t.Fatalf("row %d: card %q, problems %q", rec.RowNo, rec.Card, rec.Problems)
+			t.Fatalf("row %d: card %q, problems %q", rec.Row, rec.Card, rec.Problems)
 		}
 		n++
 	}

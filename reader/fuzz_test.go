@@ -43,10 +43,10 @@ func FuzzDelimited(f *testing.F) {
 				}
 				break
 			}
-			if rec.RowNo != last+1 {
-				t.Fatalf("row %d after row %d", rec.RowNo, last)
+			if rec.Row != last+1 {
+				t.Fatalf("row %d after row %d", rec.Row, last)
 			}
-			last = rec.RowNo
+			last = rec.Row
 			checkRecordInvariants(t, rec)
 		}
 	})
@@ -56,24 +56,24 @@ func checkRecordInvariants(tb testing.TB, rec pipeline.Record) {
 	tb.Helper()
 	if rec.Kind != pipeline.Data {
 		if rec.Name != "" || rec.Card != "" || len(rec.Problems) > 0 || len(rec.Warnings) > 0 {
-			tb.Fatalf("row %d of kind %d has data fields: %+v", rec.RowNo, rec.Kind, rec)
+			tb.Fatalf("row %d of kind %d has data fields: %+v", rec.Row, rec.Kind, rec)
 		}
 		return
 	}
 	if len(rec.Problems) == 0 {
 		if n := len(rec.Card); n < minCardDigits || n > maxCardDigits || strings.Trim(rec.Card, "0123456789") != "" {
-			tb.Fatalf("row %d valid with card of %d bytes that are not all digits", rec.RowNo, n)
+			tb.Fatalf("row %d valid with card of %d bytes that are not all digits", rec.Row, n)
 		}
 		if rec.Name == "" || utf8.RuneCountInString(rec.Name) > maxNameRunes || !utf8.ValidString(rec.Name) {
-			tb.Fatalf("row %d valid with name %q", rec.RowNo, rec.Name)
+			tb.Fatalf("row %d valid with name %q", rec.Row, rec.Name)
 		}
 	}
 	for _, m := range append(rec.Problems, rec.Warnings...) {
 		if len(rec.Card) >= 4 && strings.Contains(m, rec.Card) {
-			tb.Fatalf("row %d: message %q quotes the card", rec.RowNo, m)
+			tb.Fatalf("row %d: message %q quotes the card", rec.Row, m)
 		}
 		if len(rec.Name) >= 4 && strings.Contains(m, rec.Name) {
-			tb.Fatalf("row %d: message %q quotes the name", rec.RowNo, m)
+			tb.Fatalf("row %d: message %q quotes the name", rec.Row, m)
 		}
 	}
 }
@@ -189,10 +189,10 @@ func FuzzSheet(f *testing.F) {
 				}
 				return
 			}
-			if rec.RowNo != last+1 {
-				t.Fatalf("row %d after row %d", rec.RowNo, last)
+			if rec.Row != last+1 {
+				t.Fatalf("row %d after row %d", rec.Row, last)
 			}
-			last = rec.RowNo
+			last = rec.Row
 			checkRecordInvariants(t, rec)
 		}
 	})

@@ -96,7 +96,7 @@ type merger interface {
 }
 
 type bufferedRow struct {
-	no    int
+	row   int
 	cells []pipeline.Cell
 }
 
@@ -288,13 +288,13 @@ func (r *Reader) row() (int, []pipeline.Cell, error) {
 		}
 		r.hasHeld = true
 	}
-	if r.held.no > r.last+1 {
+	if r.held.row > r.last+1 {
 		r.last++
 		return r.last, r.empty, nil
 	}
 	r.hasHeld = false
-	r.last = r.held.no
-	return r.held.no, r.held.cells, nil
+	r.last = r.held.row
+	return r.held.row, r.held.cells, nil
 }
 
 // Next returns the next record of the input in file order, io.EOF after
@@ -306,7 +306,7 @@ func (r *Reader) Next() (pipeline.Record, error) {
 	if err != nil {
 		return pipeline.Record{}, err
 	}
-	rec := pipeline.Record{RowNo: no, Cells: cells}
+	rec := pipeline.Record{Row: no, Cells: cells}
 	switch {
 	case no < r.layout.HeaderRow:
 		rec.Kind = pipeline.Preamble
@@ -347,7 +347,7 @@ func allEmpty(cells []pipeline.Cell) bool {
 // Sum is what Digest found of a file.
 type Sum struct {
 	SHA256 string // hex: the input's fingerprint, compared on resume
-	Size   int64
+	Size   int64  // the file's length in bytes
 	// Lines is the count of line feeds (plus a last line without one):
 	// for a text file, Options.Lines.
 	Lines int

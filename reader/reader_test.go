@@ -57,21 +57,21 @@ func checkRecords(tb testing.TB, recs []pipeline.Record, wants []want) {
 	tb.Helper()
 	if len(recs) != len(wants) {
 		for _, r := range recs {
-			tb.Logf("row %d kind %d name %q card %q problems %q", r.RowNo, r.Kind, r.Name, r.Card, r.Problems)
+			tb.Logf("row %d kind %d name %q card %q problems %q", r.Row, r.Kind, r.Name, r.Card, r.Problems)
 		}
 		tb.Fatalf("got %d records, want %d", len(recs), len(wants))
 	}
 	for i, w := range wants {
 		r := recs[i]
-		if r.RowNo != w.row || r.Kind != w.kind || r.Name != w.name || r.Card != w.card {
+		if r.Row != w.row || r.Kind != w.kind || r.Name != w.name || r.Card != w.card {
 			tb.Errorf("record %d = row %d kind %d name %q card %q; want row %d kind %d name %q card %q",
-				i, r.RowNo, r.Kind, r.Name, r.Card, w.row, w.kind, w.name, w.card)
+				i, r.Row, r.Kind, r.Name, r.Card, w.row, w.kind, w.name, w.card)
 		}
 		checkSubstr(tb, "row "+strconv.Itoa(w.row)+" problems", r.Problems, w.problem)
 		checkSubstr(tb, "row "+strconv.Itoa(w.row)+" warnings", r.Warnings, w.warning)
 		for _, m := range append(r.Problems, r.Warnings...) {
 			if (r.Card != "" && strings.Contains(m, r.Card)) || (r.Name != "" && strings.Contains(m, r.Name)) {
-				tb.Errorf("row %d: message %q quotes the name or the card", r.RowNo, m)
+				tb.Errorf("row %d: message %q quotes the name or the card", r.Row, m)
 			}
 		}
 	}

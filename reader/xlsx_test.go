@@ -218,7 +218,7 @@ func TestSharedStringsOnDisk(t *testing.T) {
 			continue
 		}
 		if want := names(n - i); rec.Cells[0].Value != want {
-			t.Fatalf("row %d name = %q, want %q", rec.RowNo, rec.Cells[0].Value, want)
+			t.Fatalf("row %d name = %q, want %q", rec.Row, rec.Cells[0].Value, want)
 		}
 	}
 }

@@ -61,7 +61,7 @@ func people(n, dupEvery int, seed uint64) []pipeline.Row {
 	}
 	rows := make([]pipeline.Row, n)
 	for i := range rows {
-		rows[i].No = i + 2
+		rows[i].Row = i + 2
 		if dupEvery > 0 && i%dupEvery == dupEvery-1 && i >= dupEvery/2 {
 			prev := rows[i-dupEvery/2]
 			rows[i].Name, rows[i].Card = prev.Name, prev.Card
@@ -84,7 +84,7 @@ func plan(tb testing.TB, db *DB, rows []pipeline.Row, size int) []pipeline.Known
 	for i := 0; i < len(rows); i += size {
 		j := min(i+size, len(rows))
 		if err := db.Plan(context.Background(), rows[i:j], known[i:j]); err != nil {
-			tb.Fatalf("Plan rows %d-%d: %v", rows[i].No, rows[j-1].No, err)
+			tb.Fatalf("Plan rows %d-%d: %v", rows[i].Row, rows[j-1].Row, err)
 		}
 	}
 	return known
@@ -95,8 +95,8 @@ func plan(tb testing.TB, db *DB, rows []pipeline.Row, size int) []pipeline.Known
 func answer(tb testing.TB, db *DB, k pipeline.Known, s pipeline.Status, at time.Time) pipeline.Outcome {
 	tb.Helper()
 	ctx := context.Background()
-	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: at}
-	id, err := db.Begin(ctx, c)
+	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}
+	id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 	if err != nil {
 		tb.Errorf("Begin row %d: %v", k.FirstRow, err) // not Fatal: called from workers too
 		return pipeline.Outcome{}
@@ -112,7 +112,7 @@ func answer(tb testing.TB, db *DB, k pipeline.Known, s pipeline.Status, at time.
 
 // outcome is what the fake API would answer for status s.
 func outcome(row int, s pipeline.Status, at time.Time) pipeline.Outcome {
-	o := pipeline.Outcome{Row: row, Status: s, Attempts: 1, At: at}
+	o := pipeline.Outcome{FirstRow: row, Status: s, Attempts: 1, At: at}
 	switch s {
 	case pipeline.Match, pipeline.Mismatch:
 		o.Answered, o.Res, o.JobID, o.Reason = true, int(s), fmt.Sprintf("JH-T-%c", 'a'+row%26), "成功"
@@ -146,7 +146,7 @@ func wantInputError(tb testing.TB, err error, row int) *pipeline.InputError {
 func rawDB(tb testing.TB, path string) *sql.DB {
 	tb.Helper()
 	abs, _ := filepath.Abs(path)
-	q, err := sql.Open("sqlite3", dsn(abs, true))
+	q, err := sql.Open("sqlite3", readDSN(abs, false))
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -190,7 +190,7 @@ func block(tb testing.TB, db *DB) (release func()) {
 	tb.Helper()
 	gate := make(chan struct{})
 	entered := make(chan struct{})
-	err := db.send(context.Background(), op{kind: opExec, reply: make(chan result, 1),
+	err := db.q.send(context.Background(), op{kind: opExec, reply: make(chan result, 1),
 		fn: func(context.Context, *sql.Conn) (int64, error) {
 			close(entered)
 			<-gate

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,28 +149,13 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 	return h, nil
 }
 
-// historyDSN is the data source name of the history at abs.
+// historyDSN is the data source name of the history at abs: writeDSN with
+// a 30 s busy timeout, since several jobs may share one history and a
+// writer waits for another's commit (a few milliseconds each) instead of
+// failing, and an 8 MiB page cache: lookups of random fingerprints read
+// from the OS cache beyond it.
 func historyDSN(abs string) string {
-	v := url.Values{}
-	// busy_timeout: several jobs may share one history; a writer waits up
-	// to 30 s for another's commit (a few milliseconds each) instead of
-	// failing with SQLITE_BUSY.
-	v.Set("_busy_timeout", "30000")
-	// journal_mode=WAL: lookups never block a writer of another job, nor
-	// it them.
-	v.Set("_journal_mode", "WAL")
-	// synchronous=NORMAL: as in a checkpoint, a commit survives a crash of
-	// the process; a power loss may lose the last ones (which the
-	// checkpoints still hold), never corrupt the file.
-	v.Set("_synchronous", "NORMAL")
-	// cache_size=-8192: 8 MiB; lookups of random fingerprints read from
-	// the OS cache beyond it.
-	v.Set("_cache_size", "-8192")
-	// _txlock=immediate: a transaction takes the write lock at BEGIN, so
-	// that two jobs migrating or writing at once wait for each other
-	// rather than fail half-way.
-	v.Set("_txlock", "immediate")
-	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
+	return writeDSN(abs, 30*time.Second, 8)
 }
 
 // migrateRetrying is migrate, tried again a few times when another process
@@ -497,14 +481,25 @@ func (h *History) Close() error {
 // HistoryStats is what `cardverify history` reports. Its JSON keys are part
 // of the command line contract.
 type HistoryStats struct {
-	Path     string `json:"path"`
-	KeyID    string `json:"key_id"`
-	Verdicts int    `json:"verdicts"`
-	Match    int    `json:"match"`
-	Mismatch int    `json:"mismatch"`
-	// Oldest and Newest are the times of the oldest and newest verdicts;
-	// zero when there is none.
+	// Path is the history file's path, as it was opened.
+	Path string `json:"path"`
+	// KeyID identifies the fingerprint key the history is made with
+	// (Key.ID), not the API key.
+	KeyID string `json:"key_id"`
+	// Verdicts counts the verdicts the history holds, one for each
+	// (fingerprint, time, jobid): Match + Mismatch, as only billed
+	// verdicts are kept.
+	Verdicts int `json:"verdicts"`
+	// Match counts the verdicts of status match (error_code 0, res 1).
+	Match int `json:"match"`
+	// Mismatch counts the verdicts of status mismatch (error_code 0, res
+	// 2).
+	Mismatch int `json:"mismatch"`
+	// Oldest is when the API gave the oldest verdict; zero when there is
+	// none.
 	Oldest time.Time `json:"oldest"`
+	// Newest is when the API gave the newest verdict; zero (JSON
+	// "0001-01-01T00:00:00Z") when there is none.
 	Newest time.Time `json:"newest"`
 	// Endpoints counts verdicts by endpoint ("" for imported verdicts of
 	// unknown endpoint).
@@ -701,7 +696,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 }
 
 // fingerprintKeyID is the ID of the key of the checkpoint's fingerprints.
-func (db *DB) fingerprintKeyID() string { return db.keyID }
+func (db *DB) fingerprintKeyID() string { return db.key.id }
 
 // Reused counts the rows of the checkpoint whose verdict was reused from a
 // history (a match or mismatch that no call of this job gave) and returns

@@ -60,9 +60,9 @@ func TestHistoryRecordAndLatest(t *testing.T) {
 	k := testKey(1)
 	h := openHistoryT(t, path, k)
 	h.Endpoint, h.APIKeyID = "plain", "abcd"
-	a := pipeline.Row{No: 2, Name: "张三", Card: "6222021234567890"}
-	b := pipeline.Row{No: 3, Name: "李四", Card: "6222021234567891"}
-	c := pipeline.Row{No: 4, Name: "王五", Card: "6222021234567892"}
+	a := pipeline.Row{Row: 2, Name: "张三", Card: "6222021234567890"}
+	b := pipeline.Row{Row: 3, Name: "李四", Card: "6222021234567891"}
+	c := pipeline.Row{Row: 4, Name: "王五", Card: "6222021234567892"}
 	record(t, h, a.Name, a.Card, verdict(pipeline.Match, "J1", base))
 	record(t, h, a.Name, a.Card, verdict(pipeline.Mismatch, "J2", base.Add(time.Hour))) // the latest
 	record(t, h, a.Name, a.Card, verdict(pipeline.Match, "J0", base.Add(-time.Hour)))
@@ -78,7 +78,7 @@ func TestHistoryRecordAndLatest(t *testing.T) {
 	}
 
 	h = openHistoryT(t, path, k)
-	got := latest(t, h, a, b, c, pipeline.Row{No: 5, Name: "张三", Card: "6222021234567899"}, pipeline.Row{No: 6, Name: a.Name, Card: a.Card, Invalid: "x"})
+	got := latest(t, h, a, b, c, pipeline.Row{Row: 5, Name: "张三", Card: "6222021234567899"}, pipeline.Row{Row: 6, Name: a.Name, Card: a.Card, Invalid: "x"})
 	if v := got[0]; v.Status != pipeline.Mismatch || v.Res != 2 || v.JobID != "J2" || !v.At.Equal(base.Add(time.Hour)) {
 		t.Errorf("latest of 张三 = %+v, want mismatch 2 J2 at %v", v, base.Add(time.Hour))
 	}
@@ -115,7 +115,7 @@ func TestHistoryRefusesOtherKey(t *testing.T) {
 	if st, err := h.Stats(context.Background()); err != nil || st.Verdicts != 1 {
 		t.Errorf("stats without the key: %+v %v", st, err)
 	}
-	if err := h.Latest(context.Background(), []pipeline.Row{{No: 2}}, make([]pipeline.Verdict, 1)); err == nil {
+	if err := h.Latest(context.Background(), []pipeline.Row{{Row: 2}}, make([]pipeline.Verdict, 1)); err == nil {
 		t.Error("Latest without the key succeeded")
 	}
 	_, err = OpenHistory(context.Background(), filepath.Join(t.TempDir(), "none.db"), nil)
@@ -141,8 +141,8 @@ func TestHistoryPurge(t *testing.T) {
 	if err != nil || n != 2 {
 		t.Fatalf("Purge = %d, %v; want 2 (OLD and OLD2)", n, err)
 	}
-	got := latest(t, h, pipeline.Row{No: 2, Name: "张三", Card: "6222021234567890"}, pipeline.Row{No: 3, Name: "李四", Card: "6222021234567891"},
-		pipeline.Row{No: 4, Name: "王五", Card: "6222021234567892"})
+	got := latest(t, h, pipeline.Row{Row: 2, Name: "张三", Card: "6222021234567890"}, pipeline.Row{Row: 3, Name: "李四", Card: "6222021234567891"},
+		pipeline.Row{Row: 4, Name: "王五", Card: "6222021234567892"})
 	if got[0].JobID != "NEW" || got[1].JobID != "" || got[2].JobID != "EDGE" {
 		t.Errorf("after the purge: %q %q %q, want NEW, none, EDGE", got[0].JobID, got[1].JobID, got[2].JobID)
 	}
@@ -313,15 +313,15 @@ func TestHistoryImport(t *testing.T) {
 	answer(t, db, known[1], pipeline.Mismatch, base.Add(time.Second))
 	answer(t, db, known[2], pipeline.Rejected, base)
 	// Reused from a history: an outcome with no call.
-	reused := pipeline.Outcome{Row: known[3].FirstRow, Status: pipeline.Match, Res: 1, JobID: "OLDJOB", Answered: true, At: base.Add(-time.Hour)}
-	if err := db.End(ctx, 0, pipeline.Call{Row: known[3].FirstRow, Pair: known[3].Pair, Card: known[3].Card}, &reused); err != nil {
+	reused := pipeline.Outcome{FirstRow: known[3].FirstRow, Status: pipeline.Match, Res: 1, JobID: "OLDJOB", Answered: true, At: base.Add(-time.Hour)}
+	if err := db.End(ctx, 0, pipeline.Call{FirstRow: known[3].FirstRow, Pair: known[3].Pair, CardKey: known[3].CardKey}, &reused); err != nil {
 		t.Fatal(err)
 	}
 	if n, oldest, err := db.Reused(ctx); err != nil || n != 1 || !oldest.Equal(base.Add(-time.Hour)) {
 		t.Errorf("Reused = %d %v %v, want 1 %v", n, oldest, err, base.Add(-time.Hour))
 	}
 
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	path := filepath.Join(t.TempDir(), "history.db")
 	h := openHistoryT(t, path, &ckKey)
 	n, err := h.Import(ctx, db)
@@ -359,7 +359,7 @@ func TestHistoryImportSkipsSandbox(t *testing.T) {
 	}
 	known := plan(t, db, people(3, 0, 5), 10)
 	answer(t, db, known[0], pipeline.Match, base)
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	if n, err := h.Import(ctx, db); err != nil || n != 0 {
 		t.Errorf("Import of a sandbox run = %d, %v; want 0", n, err)
@@ -432,7 +432,7 @@ func TestHistoryImportUnended(t *testing.T) {
 	if _, err := db.BeginRun(ctx, RunInfo{InputPath: "list.csv", InputSHA256: "aa", Endpoint: "plain", Started: base.Add(2 * time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	if n, err := h.ImportUnended(ctx, db); err != nil || n != 1 {
 		t.Fatalf("ImportUnended = %d, %v; want 1", n, err)
@@ -452,7 +452,7 @@ func TestHistoryImportUnendedOnce(t *testing.T) {
 	}
 	answer(t, db, known[0], pipeline.Match, base)
 	db.flush(ctx)
-	ckKey := db.fp.key
+	ckKey := db.key.fp.key
 	h := openHistoryT(t, filepath.Join(t.TempDir(), "history.db"), &ckKey)
 	// The current run is not a crashed one.
 	if n, err := h.ImportUnended(ctx, db); err != nil || n != 0 {

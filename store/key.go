@@ -1,9 +1,11 @@
 package store
 
 import (
+	"context"
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -12,6 +14,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -89,6 +92,16 @@ func LoadOrCreateKey(path string) (k Key, created bool, err error) {
 		return Key{}, false, err
 	}
 	return k, true, nil
+}
+
+// LoadOrCreateDefaultKey is LoadOrCreateKey at DefaultKeyPath.
+func LoadOrCreateDefaultKey() (Key, error) {
+	path, err := DefaultKeyPath()
+	if err != nil {
+		return Key{}, err
+	}
+	k, _, err := LoadOrCreateKey(path)
+	return k, err
 }
 
 // writeKey writes k to a new key file at path (mode 0600, its directory
@@ -171,4 +184,107 @@ func (h *hasher) sum(parts ...string) pipeline.Key {
 	h.mac.Write(h.buf)
 	h.sum32 = h.mac.Sum(h.sum32[:0])
 	return pipeline.Key(h.sum32)
+}
+
+// checkpointKey is a checkpoint's fingerprint key: where it was read from,
+// its ID as the checkpoint records it, and the fingerprinter under it.
+type checkpointKey struct {
+	file string        // "" when opened read-only without it
+	id   string        // the ID of the key the checkpoint was made with
+	fp   fingerprinter // under the checkpoint's key; zero key when opened without it
+}
+
+// loadKey reads the ID of the checkpoint's fingerprint key from meta and
+// the key itself from db.key.file, refusing a key file that is missing or
+// holds another key. A checkpoint without a meta row is new (q is then the
+// committer's): it takes the key file's key, created if there is none, and
+// records its ID. A read-only db without a key file reads the ID only.
+func (db *DB) loadKey(ctx context.Context, q *sql.DB) error {
+	ck := &db.key
+	err := q.QueryRowContext(ctx, "SELECT key_id FROM meta WHERE id = 1").Scan(&ck.id)
+	if errors.Is(err, sql.ErrNoRows) {
+		if db.readOnly {
+			return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNoKeyID), Hint: pipeline.Reason(pipeline.HintNoKeyID)}
+		}
+		return db.newKey(ctx)
+	}
+	if err != nil {
+		return fmt.Errorf("read checkpoint %s key ID: %w", db.path, err)
+	}
+	if ck.file == "" {
+		return nil
+	}
+	k, err := LoadKey(ck.file)
+	if errors.Is(err, fs.ErrNotExist) {
+		return &pipeline.InputError{Path: db.path,
+			Msg:  pipeline.Reason(pipeline.ErrNoKeyFile, ck.file, ck.id),
+			Hint: pipeline.Reason(pipeline.HintKeyFile)}
+	}
+	if err != nil {
+		return err
+	}
+	if k.ID() != ck.id {
+		return &pipeline.InputError{Path: db.path,
+			Msg:  pipeline.Reason(pipeline.ErrOtherKey, ck.file, k.ID(), ck.id),
+			Hint: pipeline.Reason(pipeline.HintOtherKey)}
+	}
+	ck.fp.key = k
+	return nil
+}
+
+// newKey gives a new checkpoint the key file's key, created if there is
+// none, and records its ID in meta.
+func (db *DB) newKey(ctx context.Context) error {
+	k, _, err := LoadOrCreateKey(db.key.file)
+	if err != nil {
+		return err
+	}
+	db.key.id, db.key.fp.key = k.ID(), k
+	_, err = db.wdb.ExecContext(ctx, "INSERT INTO meta (id, key_id, created_at) VALUES (1, ?, ?)",
+		db.key.id, formatTime(db.Now().Truncate(time.Second)))
+	if err != nil {
+		return fmt.Errorf("write checkpoint %s key ID: %w", db.path, err)
+	}
+	return nil
+}
+
+// moveKeyOut prepares the migration of a checkpoint that keeps its key in
+// meta: the key is written to the key file if there is no file there, and
+// must be the one there otherwise. It returns the key's ID, or "" for a
+// checkpoint that has no key yet (it gets the key file's at loadKey).
+func (db *DB) moveKeyOut(ctx context.Context) (string, error) {
+	var raw []byte
+	err := db.wdb.QueryRowContext(ctx, "SELECT hmac_key FROM meta WHERE id = 1").Scan(&raw)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("read checkpoint %s key: %w", db.path, err)
+	}
+	if len(raw) != KeySize {
+		return "", &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrKeyDamaged), Hint: pipeline.Reason(pipeline.HintUseNewDB)}
+	}
+	old := Key(raw)
+	err = writeKey(db.key.file, old)
+	if errors.Is(err, fs.ErrExist) {
+		have, lerr := LoadKey(db.key.file)
+		if lerr != nil {
+			return "", lerr
+		}
+		if have != old {
+			return "", &pipeline.InputError{Path: db.path,
+				Msg:  pipeline.Reason(pipeline.ErrKeyMove, old.ID(), db.key.file, have.ID()),
+				Hint: pipeline.Reason(pipeline.HintKeyMove)}
+		}
+		err = nil
+	}
+	if err != nil {
+		return "", err
+	}
+	// Zero the freed pages from now on: the dropped meta table must not
+	// leave the key in the file.
+	if _, err := db.wdb.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
+		return "", fmt.Errorf("migrate checkpoint %s: %w", db.path, err)
+	}
+	return old.ID(), nil
 }

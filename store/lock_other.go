@@ -2,23 +2,12 @@
 
 package store
 
-import (
-	"os"
-
-	"github.com/cardverify/cardverify/pipeline"
-)
+import "os"
 
 // lockFile opens the sidecar lock file without locking it: flock exists on
 // Unix systems only, the platforms cardverify is built for. Elsewhere two
 // processes on one checkpoint are not detected.
-func lockFile(abs, path string) (*os.File, error) {
-	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrCreateDB),
-			Hint: pipeline.Reason(pipeline.HintDBDir), Err: err}
-	}
-	return f, nil
-}
+func lockFile(abs, path string) (*os.File, error) { return openLock(abs, path) }
 
 func locked(abs string) bool { return false }
 

@@ -27,10 +27,9 @@ import (
 // locks, which some file systems (NFS) emulate with the same mechanism as
 // flock, and it must not interfere with them.
 func lockFile(abs, path string) (*os.File, error) {
-	f, err := os.OpenFile(abs+"-lock", os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openLock(abs, path)
 	if err != nil {
-		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrCreateDB),
-			Hint: pipeline.Reason(pipeline.HintDBDir), Err: err}
+		return nil, err
 	}
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		defer f.Close()

@@ -11,72 +11,63 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 )
 
-// overlay holds what was queued for the writer but is not committed yet and
-// must be visible to Plan at once: new pairs (so that a duplicate in the next
-// batch gets the right FirstRow) and new outcomes (so that a pair answered a
-// moment ago is not sent again). The writer drops an entry when the commit
-// that made it durable ends, unless a newer entry replaced it.
-type overlay struct {
-	mu       sync.Mutex
-	seq      uint64
-	pairs    map[pipeline.Key]pendingPair
-	outcomes map[pipeline.Key]pendingOutcome
+// planner is Plan's state. Plan calls are serialised by mu, which guards
+// the rest.
+type planner struct {
+	mu sync.Mutex
+	// maxPlanned is the highest row number recorded or planned: a batch
+	// beyond it (a fresh run) has no recorded rows to look up.
+	maxPlanned int
+	// index maps the first 8 bytes of each pair's fingerprint to the
+	// pair's first row, a candidate checked against the full fingerprint:
+	// Plan's lookup of a pair, kept in memory (a packedIndex, about 9
+	// bytes a pair, most of them outside the Go heap) because a B-tree index of random fingerprints on disk
+	// made every commit rewrite pages all over it. Loaded by the first
+	// Plan: a run that never plans, such as the rewrite of a finished
+	// job's output, does not pay for it.
+	index *packedIndex
 }
 
-type pendingPair struct {
-	firstRow int
-	card     pipeline.Key
-	seq      uint64
+// init reads the highest row number recorded.
+func (p *planner) init(ctx context.Context, q *sql.DB) error {
+	return q.QueryRowContext(ctx, "SELECT coalesce(max(row_no), 0) FROM rows").Scan(&p.maxPlanned)
 }
 
-type pendingOutcome struct {
-	o   pipeline.Outcome
-	seq uint64
-}
-
-func (ov *overlay) putPairs(ps []pairRec) uint64 {
-	ov.mu.Lock()
-	defer ov.mu.Unlock()
-	ov.seq++
-	if ov.pairs == nil {
-		ov.pairs = make(map[pipeline.Key]pendingPair)
+// loadIndex fills the pair index from the pairs table, on the reader
+// connections (the committer holds the only write connection).
+func (p *planner) loadIndex(ctx context.Context, rdb *sql.DB) error {
+	rs, err := rdb.QueryContext(ctx, "SELECT first_row, substr(fp, 1, 8) FROM pairs")
+	if err != nil {
+		return err
 	}
-	for _, p := range ps {
-		ov.pairs[p.fp] = pendingPair{firstRow: p.firstRow, card: p.card, seq: ov.seq}
-	}
-	return ov.seq
-}
-
-// committed drops the entries that the committed batch made durable.
-func (ov *overlay) committed(batch []op) {
-	ov.mu.Lock()
-	defer ov.mu.Unlock()
-	for i := range batch {
-		o := &batch[i]
-		switch {
-		case o.kind == opPlan:
-			for _, p := range o.pairs {
-				if e, ok := ov.pairs[p.fp]; ok && e.seq == o.seq {
-					delete(ov.pairs, p.fp)
-				}
-			}
-		case o.kind == opEnd && o.has:
-			if e, ok := ov.outcomes[o.call.Pair]; ok && e.seq == o.seq {
-				delete(ov.outcomes, o.call.Pair)
-			}
+	x := newPackedIndex(32)
+	err = scanEach(rs, func(rs *sql.Rows) error {
+		var first int64
+		var fp8 []byte
+		if err := rs.Scan(&first, &fp8); err != nil {
+			return err
 		}
+		if len(fp8) == 8 {
+			x.add(binary.LittleEndian.Uint64(fp8), uint64(first))
+		}
+		return nil
+	})
+	if err != nil {
+		x.free()
+		return err
 	}
+	p.index = x
+	return nil
 }
 
-func (ov *overlay) putOutcome(fp pipeline.Key, o pipeline.Outcome) uint64 {
-	ov.mu.Lock()
-	defer ov.mu.Unlock()
-	ov.seq++
-	if ov.outcomes == nil {
-		ov.outcomes = make(map[pipeline.Key]pendingOutcome)
+// free releases the pair index.
+func (p *planner) free() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.index != nil {
+		p.index.free()
+		p.index = nil
 	}
-	ov.outcomes[fp] = pendingOutcome{o: o, seq: ov.seq}
-	return ov.seq
 }
 
 // pairInfo is what Plan gathers about a pair.
@@ -85,16 +76,11 @@ type pairInfo struct {
 	card     pipeline.Key
 	prior    pipeline.Outcome
 	hasPrior bool // prior came from an End not yet committed
-	cand     int  // the first row the index gives for the fingerprint's prefix
 }
-
-// prefix is the part of a fingerprint the in-memory indexes keep: of
-// pairs (Plan) and of cards (the day's call counts).
-func prefix(k pipeline.Key) uint64 { return binary.LittleEndian.Uint64(k[:8]) }
 
 // Plan records a batch of data rows, given in increasing row order, and
 // fills known[i] for rows[i]; see pipeline.Checkpoint. Invalid rows get a
-// zero Known and join no pair. New rows are queued for the writer and
+// zero Known and join no pair. New rows are queued for the committer and
 // visible to the next Plan at once. A row recorded earlier with another
 // fingerprint or validity fails with an *pipeline.InputError naming it
 // (the input was edited, or read with other columns).
@@ -105,139 +91,131 @@ func (db *DB) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Kn
 	if len(known) != len(rows) {
 		return fmt.Errorf("plan: %d rows but %d known", len(rows), len(known))
 	}
-	if db.readOnly {
-		return errReadOnly
+	q, err := db.writes()
+	if err != nil || len(rows) == 0 {
+		return err
 	}
-	if len(rows) == 0 {
-		return nil
-	}
-	db.planMu.Lock()
-	defer db.planMu.Unlock()
-	if db.indexOnce.Do(func() { db.indexErr = db.loadIndex(ctx) }); db.indexErr != nil {
-		return fmt.Errorf("open checkpoint %s: load the pair index: %w", db.path, db.indexErr)
-	}
-
-	h := db.fp.get()
-	for i, r := range rows {
-		known[i] = pipeline.Known{Pair: h.sum(r.Name, r.Card)}
-		if r.Invalid == "" {
-			known[i].Card = h.sum("card", r.Card)
+	p := &db.plan
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.index == nil {
+		if err := p.loadIndex(ctx, db.rdb); err != nil {
+			return fmt.Errorf("open checkpoint %s: load the pair index: %w", db.path, err)
 		}
 	}
-	db.fp.pool.Put(h)
-
-	// The pairs of the batch: first what the overlay holds, read before the
-	// database so that an entry committed and dropped in between is found
-	// there.
-	pairs := make(map[pipeline.Key]*pairInfo, len(rows))
-	for i, r := range rows {
-		if r.Invalid == "" {
-			if _, ok := pairs[known[i].Pair]; !ok {
-				pairs[known[i].Pair] = &pairInfo{}
-			}
-		}
-	}
-	db.ov.mu.Lock()
-	for fp, p := range pairs {
-		if e, ok := db.ov.pairs[fp]; ok {
-			p.firstRow, p.card = e.firstRow, e.card
-		}
-		if e, ok := db.ov.outcomes[fp]; ok {
-			p.prior, p.hasPrior = e.o, true
-		}
-	}
-	db.ov.mu.Unlock()
-	// Then the rows already recorded (a resume), with their pairs and
-	// outcomes, and last the pairs of the other rows.
-	recorded, err := db.recordedRows(ctx, rows)
+	db.fingerprints(rows, known)
+	pairs, recorded, err := db.gather(ctx, q, rows, known)
 	if err != nil {
 		return err
 	}
-	for i, r := range rows {
-		rec, ok := recorded[r.No]
-		if !ok || r.Invalid != "" || rec.firstRow == 0 || rec.fp != known[i].Pair {
-			continue
-		}
-		if p := pairs[rec.fp]; p.firstRow == 0 {
-			p.firstRow, p.card = rec.firstRow, rec.card
-			if !p.hasPrior {
-				p.prior = rec.prior
-			}
-		}
-	}
-	if err := db.lookupPairs(ctx, pairs); err != nil {
+	if err := unchanged(rows, known, recorded); err != nil {
 		return err
 	}
-	var added []uint64 // index entries this batch adds, undone if it fails
-
-	var newRows []rowRec
-	var newPairs []pairRec
-	for i, r := range rows {
-		k := &known[i]
-		if rec, ok := recorded[r.No]; ok {
-			if rec.fp != k.Pair || rec.invalid != (r.Invalid != "") {
-				return &pipeline.InputError{Row: r.No, Msg: pipeline.Reason(pipeline.ErrInputChanged),
-					Hint: pipeline.Reason(pipeline.HintNewDB)}
-			}
-		}
-		if r.Invalid != "" {
-			if _, ok := recorded[r.No]; !ok {
-				newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid})
-			}
-			*k = pipeline.Known{}
-			continue
-		}
-		p := pairs[k.Pair]
-		if p.firstRow == 0 {
-			p.firstRow, p.card = r.No, k.Card
-			newPairs = append(newPairs, pairRec{firstRow: r.No, fp: k.Pair, card: k.Card})
-			if _, taken := db.index[prefix(k.Pair)]; !taken {
-				db.index[prefix(k.Pair)] = int32(r.No)
-				added = append(added, prefix(k.Pair))
-			}
-		}
-		if _, ok := recorded[r.No]; !ok {
-			newRows = append(newRows, rowRec{no: r.No, fp: k.Pair, masked: pipeline.MaskCard(r.Card), firstRow: p.firstRow})
-		}
-		k.FirstRow = p.firstRow
-		k.Prior = p.prior
-		if k.Prior.Row == 0 {
-			k.Prior.Row = p.firstRow
-		}
-	}
-	if last := rows[len(rows)-1].No; last > db.maxPlanned {
-		db.maxPlanned = last
-	}
+	started := pipeline.FirstRows(rows, known, func(k pipeline.Key) int { return pairs[k].firstRow })
+	newRows, newPairs := records(rows, known, recorded, pairs, started)
+	p.maxPlanned = max(p.maxPlanned, rows[len(rows)-1].Row)
 	if len(newRows) == 0 && len(newPairs) == 0 {
 		return nil
 	}
-	if err := db.queuePlan(ctx, newRows, newPairs); err != nil {
-		for _, x := range added {
-			delete(db.index, x)
+	for _, np := range newPairs {
+		p.index.add(prefix(np.fp), uint64(np.firstRow))
+	}
+	if err := q.plan(ctx, newRows, newPairs); err != nil {
+		for _, np := range newPairs {
+			p.index.remove(prefix(np.fp), uint64(np.firstRow))
 		}
-		return fmt.Errorf("plan rows %d-%d: %w", rows[0].No, rows[len(rows)-1].No, err)
+		return fmt.Errorf("plan rows %d-%d: %w", rows[0].Row, rows[len(rows)-1].Row, err)
 	}
 	return nil
 }
 
-// queuePlan queues new rows and pairs for the writer, after waiting for
-// one of the planAhead slots.
-func (db *DB) queuePlan(ctx context.Context, newRows []rowRec, newPairs []pairRec) error {
-	select {
-	case db.planSlots <- struct{}{}: // released by the writer after the commit
-	case <-ctx.Done():
-		return ctx.Err()
+// fingerprints sets the Pair of every row's Known, and the Card of the
+// valid ones.
+func (db *DB) fingerprints(rows []pipeline.Row, known []pipeline.Known) {
+	h := db.key.fp.get()
+	defer db.key.fp.pool.Put(h)
+	for i, r := range rows {
+		known[i] = pipeline.Known{Pair: h.sum(r.Name, r.Card)}
+		if r.Invalid == "" {
+			known[i].CardKey = h.sum("card", r.Card)
+		}
 	}
-	o := op{kind: opPlan, rows: newRows, pairs: newPairs}
-	if len(newPairs) > 0 {
-		o.seq = db.ov.putPairs(newPairs)
+}
+
+// gather returns what the job knows of the batch's pairs, from the
+// queue's overlay first and then from the database (the rows already
+// recorded, a resume, and the pairs of the others), and the rows of the
+// batch recorded earlier.
+func (db *DB) gather(ctx context.Context, q *queue, rows []pipeline.Row, known []pipeline.Known) (map[pipeline.Key]*pairInfo, map[int]recordedRow, error) {
+	pairs := make(map[pipeline.Key]*pairInfo, len(rows))
+	for i, r := range rows {
+		if _, ok := pairs[known[i].Pair]; !ok && r.Invalid == "" {
+			pairs[known[i].Pair] = &pairInfo{}
+		}
 	}
-	if err := db.send(ctx, o); err != nil {
-		db.ov.committed([]op{o}) // never queued: forget them
-		<-db.planSlots
-		return err
+	var recorded map[int]recordedRow
+	err := q.pending(pairs, func() error {
+		var err error
+		if recorded, err = db.recordedRows(ctx, rows); err != nil {
+			return err
+		}
+		for i, r := range rows {
+			rec, ok := recorded[r.Row]
+			if !ok || r.Invalid != "" || rec.firstRow == 0 || rec.fp != known[i].Pair {
+				continue
+			}
+			if p := pairs[rec.fp]; p.firstRow == 0 {
+				p.firstRow, p.card = rec.firstRow, rec.card
+				if !p.hasPrior {
+					p.prior = rec.prior
+				}
+			}
+		}
+		return db.lookupPairs(ctx, pairs)
+	})
+	return pairs, recorded, err
+}
+
+// unchanged refuses a batch whose rows were recorded earlier with another
+// fingerprint or validity.
+func unchanged(rows []pipeline.Row, known []pipeline.Known, recorded map[int]recordedRow) error {
+	for i, r := range rows {
+		if rec, ok := recorded[r.Row]; ok && (rec.fp != known[i].Pair || rec.invalid != (r.Invalid != "")) {
+			return &pipeline.InputError{Row: r.Row, Msg: pipeline.Reason(pipeline.ErrInputChanged),
+				Hint: pipeline.Reason(pipeline.HintNewDB)}
+		}
 	}
 	return nil
+}
+
+// records completes the batch's Known from its pairs (the rows of started
+// begin new ones) and returns the rows and pairs to record.
+func records(rows []pipeline.Row, known []pipeline.Known, recorded map[int]recordedRow,
+	pairs map[pipeline.Key]*pairInfo, started []int) ([]rowRec, []pairRec) {
+	var newPairs []pairRec
+	for _, i := range started {
+		k := &known[i]
+		pairs[k.Pair].firstRow, pairs[k.Pair].card = rows[i].Row, k.CardKey
+		newPairs = append(newPairs, pairRec{firstRow: rows[i].Row, fp: k.Pair, card: k.CardKey})
+	}
+	var newRows []rowRec
+	for i, r := range rows {
+		k := &known[i]
+		_, done := recorded[r.Row]
+		if !done {
+			rec := rowRec{no: r.Row, fp: k.Pair, masked: pipeline.MaskCard(r.Card), invalid: r.Invalid, firstRow: k.FirstRow}
+			newRows = append(newRows, rec)
+		}
+		if r.Invalid != "" {
+			*k = pipeline.Known{}
+			continue
+		}
+		k.Prior = pairs[k.Pair].prior
+		if k.Prior.FirstRow == 0 {
+			k.Prior.FirstRow = k.FirstRow
+		}
+	}
+	return newRows, newPairs
 }
 
 type recordedRow struct {
@@ -253,8 +231,8 @@ type recordedRow struct {
 // rows. A batch beyond every row recorded or planned so far (a fresh run)
 // needs no query.
 func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]recordedRow, error) {
-	first, last := rows[0].No, rows[len(rows)-1].No
-	if first > db.maxPlanned {
+	first, last := rows[0].Row, rows[len(rows)-1].Row
+	if first > db.plan.maxPlanned {
 		return nil, nil
 	}
 	rs, err := db.rdb.QueryContext(ctx, `SELECT r.row_no, r.fp, r.invalid IS NOT NULL, p.card, p.first_row, o.status, o.res, o.jobid,
@@ -295,20 +273,19 @@ func (db *DB) recordedRows(ctx context.Context, rows []pipeline.Row) (map[int]re
 const lookupChunk = 512
 
 // lookupPairs completes from the database the pairs the overlay did not
-// know: their first row and committed outcome. The in-memory index maps a
-// fingerprint's prefix to a candidate first row, checked against the
-// pair's full fingerprint; a pair the index does not know is new. (Two
-// pairs with one 64-bit prefix, about one chance in 10^7 for a million
-// pairs, are told apart by a scan of the pairs table.)
+// know: their first row and committed outcome. The pair index gives the
+// candidate first rows of a fingerprint's prefix, each checked against the
+// pair's full fingerprint; a pair none of whose candidates has it is new.
 func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo) error {
 	var cands []any
+	var vals []uint64
 	for fp, p := range pairs {
 		if p.firstRow != 0 {
 			continue // an uncommitted pair: no committed outcome either
 		}
-		if first, ok := db.index[prefix(fp)]; ok {
-			p.cand = int(first)
-			cands = append(cands, int64(first))
+		vals = db.plan.index.values(vals[:0], prefix(fp))
+		for _, v := range vals {
+			cands = append(cands, int64(v))
 		}
 	}
 	for len(cands) > 0 {
@@ -318,14 +295,6 @@ func (db *DB) lookupPairs(ctx context.Context, pairs map[pipeline.Key]*pairInfo)
 			return err
 		}
 		cands = cands[n:]
-	}
-	for fp, p := range pairs {
-		if p.cand != 0 && p.firstRow == 0 {
-			// The prefix belongs to another pair.
-			if err := db.scanPairs(ctx, pairs, pairQuery+"WHERE p.fp = ?", fp[:]); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
@@ -383,7 +352,7 @@ func (s *scannedPair) dest() []any {
 
 func (s *scannedPair) outcome() pipeline.Outcome {
 	return pipeline.Outcome{
-		Row:       s.firstRow,
+		FirstRow:  s.firstRow,
 		Status:    statusOf(s.status.String),
 		Res:       int(s.res.Int64),
 		JobID:     s.jobid.String,

@@ -151,9 +151,9 @@ func TestCheckpointAloneGivesNoCard(t *testing.T) {
 	// 16 digits: the mask shows the first 6 and the last 4; the attacker
 	// knows 2 more from an 8-digit BIN, and searches the 4 left.
 	rows := []pipeline.Row{
-		{No: 2, Name: "王伟", Card: "6222021234560126"},
-		{No: 3, Name: "李娜", Card: "6217009876540012"},
-		{No: 4, Name: "张秀英", Card: "6212005555550601"},
+		{Row: 2, Name: "王伟", Card: "6222021234560126"},
+		{Row: 3, Name: "李娜", Card: "6217009876540012"},
+		{Row: 4, Name: "张秀英", Card: "6212005555550601"},
 	}
 	bins := map[string]string{"622202": "62220212", "621700": "62170098", "621200": "62120055"}
 	known := plan(t, db, rows, 3)
@@ -190,8 +190,8 @@ func TestCheckpointAloneGivesNoCard(t *testing.T) {
 		}
 		got := attack(t, p, []Key{key}, bins)
 		for _, r := range rows {
-			if got[r.No] != r.Card {
-				t.Errorf("with the key the attack got %q for row %d, want %s: the test's search is broken", got[r.No], r.No, r.Card)
+			if got[r.Row] != r.Card {
+				t.Errorf("with the key the attack got %q for row %d, want %s: the test's search is broken", got[r.Row], r.Row, r.Card)
 			}
 		}
 	}

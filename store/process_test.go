@@ -49,14 +49,14 @@ func child(path string) error {
 	}
 	var ids []int64
 	for _, k := range known[:3] {
-		id, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base})
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 		if err != nil {
 			return err
 		}
 		ids = append(ids, id)
 	}
 	o := outcome(2, pipeline.Match, base)
-	c := pipeline.Call{Row: 2, Pair: known[0].Pair, Card: known[0].Card, Answered: true, Billed: true, JobID: o.JobID, HTTPStatus: 200}
+	c := pipeline.Call{FirstRow: 2, Pair: known[0].Pair, CardKey: known[0].CardKey, Answered: true, Billed: true, JobID: o.JobID, HTTPStatus: 200}
 	if err := db.End(ctx, ids[0], c, &o); err != nil {
 		return err
 	}

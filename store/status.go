@@ -17,24 +17,44 @@ type Status struct {
 	// Rows counts the data rows of the input; the seven counts below split
 	// it by status. A duplicate row counts with its pair's status, a row
 	// whose pair has no outcome yet as pending, and so do the Unread rows.
-	Rows     int `json:"rows"`
-	Match    int `json:"match"`
+	Rows int `json:"rows"`
+	// Match counts the rows whose pair the API answered error_code 0, res 1
+	// (name and card agree): billed.
+	Match int `json:"match"`
+	// Mismatch counts the rows whose pair the API answered error_code 0,
+	// res 2 (name and card disagree): billed.
 	Mismatch int `json:"mismatch"`
-	Invalid  int `json:"invalid"`
+	// Invalid counts the rows the reader found invalid (no call, no cost),
+	// plus the Unread rows that the latest count of the input found
+	// invalid; InvalidReasons splits the former by reason.
+	Invalid int `json:"invalid"`
+	// Rejected counts the rows whose pair the API refused as such
+	// (218804/5/6/8): one call, never sent again.
 	Rejected int `json:"rejected"`
+	// Deferred counts the rows whose pair hit a daily limit (218866, or the
+	// card's calls that day): sent again by a run on a later China day.
 	Deferred int `json:"deferred"`
-	Failed   int `json:"failed"`
-	Pending  int `json:"pending"`
+	// Failed counts the rows whose pair's transient errors outlasted the
+	// attempts; a later run sends them again (NoVerdict is the exception).
+	Failed int `json:"failed"`
+	// Pending counts the rows with no final outcome yet: pairs not sent or
+	// not answered, and the Unread rows not counted as Invalid.
+	Pending int `json:"pending"`
 	// Unread counts the rows of the input that no run has read yet (a run
 	// stopped or killed early): they count as the output holds them,
 	// invalid (without a reason in InvalidReasons) or pending. The input's
 	// rows are counted beside the run that reads them; Uncounted says a run
 	// ended before either, so Rows covers only the rows read so far.
-	Unread    int  `json:"unread"`
+	Unread int `json:"unread"`
+	// Uncounted is true when some run has not read the whole input and no
+	// run recorded the input's row count (SetInputRows): Rows and Pending
+	// then miss the rows not read yet. False before any run.
 	Uncounted bool `json:"uncounted"`
-	// Calls counts HTTP calls recorded in the ledger, BilledCalls those the
-	// vendor charges for (error_code 0 from the real API).
-	Calls       int `json:"calls"`
+	// Calls counts HTTP calls recorded in the ledger, real and simulated,
+	// answered or not, over every run.
+	Calls int `json:"calls"`
+	// BilledCalls counts the calls to the real API answered error_code 0,
+	// those the vendor charges for; simulated calls are never in it.
 	BilledCalls int `json:"billed_calls"`
 	// PossiblyBilled counts the calls to the real API that may have reached
 	// the vendor without an intact answer (a timeout or reset after
@@ -43,11 +63,12 @@ type Status struct {
 	// PossiblyBilled.
 	PossiblyBilled int `json:"possibly_billed"`
 	// SimulatedCalls counts the calls answered by a simulated API (or made
-	// by a sandbox run): nobody bills them, so they are in neither count
-	// above. SimulatedBilled counts those of them answered error_code 0,
-	// what the real API would have billed (a sandbox run's --max-billed
-	// counts them, to rehearse a real run).
-	SimulatedCalls  int `json:"simulated_calls"`
+	// by a sandbox run), a part of Calls: nobody bills them, so they are in
+	// neither count above.
+	SimulatedCalls int `json:"simulated_calls"`
+	// SimulatedBilled counts the SimulatedCalls answered error_code 0, what
+	// the real API would have billed (a sandbox run's --max-billed counts
+	// them, to rehearse a real run); nobody is charged for them.
 	SimulatedBilled int `json:"simulated_billed"`
 	// NoVerdict counts the failed rows whose answer was error_code 0
 	// without a verdict: billed, and never sent again by the tool.
@@ -61,25 +82,45 @@ type Status struct {
 	LostAnswers int `json:"lost_answers"`
 	// Running reports whether a process holds the checkpoint now. Then the
 	// unanswered calls of the latest run count as InFlight, not as lost.
-	Running  bool `json:"running"`
-	InFlight int  `json:"in_flight"`
-	// The input and how it was verified, as the latest run recorded them.
-	InputPath   string `json:"input_path"`
+	Running bool `json:"running"`
+	// InFlight counts the calls of the running run (Running) sent but not
+	// answered yet: neither LostAnswers nor PossiblyBilled. Always 0 when
+	// Running is false.
+	InFlight int `json:"in_flight"`
+	// InputPath is the input file's path as the latest run was given it;
+	// "" before any run.
+	InputPath string `json:"input_path"`
+	// InputSHA256 is the SHA-256 of the input file's bytes, 64 lower-case
+	// hex digits, as the latest run recorded it; every run of a checkpoint has the
+	// same one (BeginRun). "" before any run.
 	InputSHA256 string `json:"input_sha256"`
-	InputSize   int64  `json:"input_size"`
-	Endpoint    string `json:"endpoint"`
-	BaseURL     string `json:"base_url"`
+	// InputSize is the input file's size in bytes, as the latest run
+	// recorded it; 0 before any run.
+	InputSize int64 `json:"input_size"`
+	// Endpoint is the API endpoint of the job, "plain" or "encrypted" as
+	// --endpoint takes it; every run of a checkpoint has the same one. ""
+	// before any run.
+	Endpoint string `json:"endpoint"`
+	// BaseURL is the API's base URL the latest run called (it holds no
+	// secret); "" before any run.
+	BaseURL string `json:"base_url"`
 	// Sandbox reports that the job's verdicts are simulated: every outcome
 	// from a call is simulated, or, before any, the latest run was a
 	// sandbox run. Simulated counts the rows whose outcome is simulated
 	// (a job can mix them with real ones; the output marks each row).
-	Sandbox   bool `json:"sandbox"`
-	Simulated int  `json:"simulated"`
-	// FirstAt is when the first run started; LastAt the latest of the last
-	// run's start or end and the last call. Both are zero before any run.
+	Sandbox bool `json:"sandbox"`
+	// Simulated counts the valid rows whose outcome (not pending) came from
+	// a simulated API; Simulated + RealRows is every valid row with an
+	// outcome other than pending.
+	Simulated int `json:"simulated"`
+	// FirstAt is when the first run started; zero before any run.
 	FirstAt time.Time `json:"first_at"`
-	LastAt  time.Time `json:"last_at"`
-	Runs    int       `json:"runs"`
+	// LastAt is the latest of any run's start or end and the last call's
+	// sending; zero before any run. In JSON, as FirstAt, RFC 3339 with
+	// nanoseconds; the zero time is "0001-01-01T00:00:00Z".
+	LastAt time.Time `json:"last_at"`
+	// Runs counts the runs recorded (len(RunLog)); 0 before any run.
+	Runs int `json:"runs"`
 	// RealRows counts the rows whose outcome is real (not Simulated).
 	RealRows int `json:"real_rows"`
 	// RunLog lists every run, oldest first.
@@ -94,40 +135,79 @@ type Status struct {
 }
 
 // RunRecord is one run of the job, as the runs table and the ledger record
-// it.
+// it. Its JSON keys, in Status.RunLog, are part of the command line
+// contract.
 type RunRecord struct {
-	ID      int64     `json:"id"`
+	// ID is the run's id in the runs table (BeginRun's result), positive
+	// and increasing with each run of the checkpoint.
+	ID int64 `json:"id"`
+	// Started is when the run began (RunInfo.Started, or the time of
+	// BeginRun), to the nanosecond; never zero for a recorded run.
 	Started time.Time `json:"started_at"`
 	// Ended is zero while the run goes on, or when its process died.
 	Ended time.Time `json:"ended_at"`
 	// Stop is why it ended: one of the Stop codes, empty when Ended is
 	// zero.
-	Stop           string `json:"stop"`
-	Calls          int    `json:"calls"`
-	Billed         int    `json:"billed_calls"`
-	PossiblyBilled int    `json:"possibly_billed"`
-	// SimulatedCalls and SimulatedBilled are the run's share of the
-	// Status fields of these names.
-	SimulatedCalls  int     `json:"simulated_calls"`
-	SimulatedBilled int     `json:"simulated_billed"`
-	QPS             float64 `json:"qps"`
-	Endpoint        string  `json:"endpoint"`
-	BaseURL         string  `json:"base_url"`
-	KeyID           string  `json:"key_id"`
-	Sandbox         bool    `json:"sandbox"`
-	Version         string  `json:"version"`
-	User            string  `json:"user"`
-	Host            string  `json:"host"`
-	Command         string  `json:"command"`
-	Output          string  `json:"output"`
+	Stop string `json:"stop"`
+	// Calls counts the HTTP calls the run recorded in the ledger, real and
+	// simulated, answered or not.
+	Calls int `json:"calls"`
+	// Billed is the run's share of Status.BilledCalls: its calls to the
+	// real API answered error_code 0.
+	Billed int `json:"billed_calls"`
+	// PossiblyBilled is the run's share of Status.PossiblyBilled: its real
+	// calls that may have been billed without an intact answer, lost
+	// answers included (but not the calls still in flight).
+	PossiblyBilled int `json:"possibly_billed"`
+	// SimulatedCalls is the run's share of Status.SimulatedCalls: its calls
+	// answered by a simulated API or made in a sandbox run.
+	SimulatedCalls int `json:"simulated_calls"`
+	// SimulatedBilled is the run's share of Status.SimulatedBilled: its
+	// simulated calls answered error_code 0.
+	SimulatedBilled int `json:"simulated_billed"`
+	// QPS is the most calls per second the run allowed itself (--qps).
+	QPS float64 `json:"qps"`
+	// Endpoint is the run's API endpoint, "plain" or "encrypted".
+	Endpoint string `json:"endpoint"`
+	// BaseURL is the API's base URL the run called (it holds no secret).
+	BaseURL string `json:"base_url"`
+	// KeyID identifies the run's API key without revealing it
+	// (juhe.KeyID: "sha256:" and 12 hex digits); "" for a run recorded
+	// before checkpoints kept it.
+	KeyID string `json:"key_id"`
+	// Sandbox is true for a run on the built-in simulated API (--sandbox):
+	// its verdicts are not real and nothing it sent was billed.
+	Sandbox bool `json:"sandbox"`
+	// Version is the cardverify version that made the run, as stamped at
+	// build time ("dev" for an unstamped build).
+	Version string `json:"version"`
+	// User is who ran it: the OS user unless the caller named another;
+	// "" when unknown (or recorded before checkpoints kept it).
+	User string `json:"user"`
+	// Host is the host name of the machine it ran on; "" when unknown.
+	Host string `json:"host"`
+	// Command is the command line that started the run, each secret
+	// flag's value (--key, --openid, --password) replaced by ***; "" for a
+	// run started from the web console.
+	Command string `json:"command"`
+	// Output is the path of the output file the run writes (--out), as
+	// given.
+	Output string `json:"output"`
 }
 
 // DayCount is the calls sent on one China calendar day.
 type DayCount struct {
-	Day            string `json:"day"` // 2006-01-02
-	Calls          int    `json:"calls"`
-	Billed         int    `json:"billed_calls"`
-	PossiblyBilled int    `json:"possibly_billed"`
+	Day string `json:"day"` // 2006-01-02
+	// Calls counts the calls sent that day (China time), real and
+	// simulated, answered or not.
+	Calls int `json:"calls"`
+	// Billed counts that day's calls to the real API answered error_code
+	// 0; summed over Status.Days it is Status.BilledCalls.
+	Billed int `json:"billed_calls"`
+	// PossiblyBilled counts that day's real calls that may have been billed
+	// without an intact answer; summed over Status.Days it is
+	// Status.PossiblyBilled.
+	PossiblyBilled int `json:"possibly_billed"`
 }
 
 // Count returns the number of rows in status s.
@@ -138,24 +218,16 @@ func (st *Status) Count(s pipeline.Status) int {
 	return 0
 }
 
+// count returns the field of st that counts the rows in status s, nil for
+// no status.
 func (st *Status) count(s pipeline.Status) *int {
-	switch s {
-	case pipeline.Match:
-		return &st.Match
-	case pipeline.Mismatch:
-		return &st.Mismatch
-	case pipeline.Invalid:
-		return &st.Invalid
-	case pipeline.Rejected:
-		return &st.Rejected
-	case pipeline.Deferred:
-		return &st.Deferred
-	case pipeline.Failed:
-		return &st.Failed
-	case pipeline.Pending:
-		return &st.Pending
+	fields := [pipeline.NumStatuses]*int{pipeline.Match: &st.Match, pipeline.Mismatch: &st.Mismatch,
+		pipeline.Invalid: &st.Invalid, pipeline.Rejected: &st.Rejected, pipeline.Deferred: &st.Deferred,
+		pipeline.Failed: &st.Failed, pipeline.Pending: &st.Pending}
+	if int(s) >= len(fields) {
+		return nil
 	}
-	return nil
+	return fields[s]
 }
 
 // Status reads the checkpoint's summary. On a DB opened with Open it first
@@ -178,6 +250,7 @@ func (db *DB) Status(ctx context.Context) (Status, error) {
 	return st, nil
 }
 
+// readStatus fills st from the checkpoint, in the read transaction tx.
 func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err := readCounts(ctx, tx, st); err != nil {
 		return err
@@ -188,102 +261,14 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err := readUnread(ctx, tx, st); err != nil {
 		return err
 	}
-	var latest int64
-	if n := len(st.RunLog); n > 0 {
-		r := st.RunLog[n-1]
-		latest = r.ID
-		st.Runs = n
-		st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
-		err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", latest).
-			Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
-		if err != nil {
-			return err
-		}
-	}
-	return db.readOutcomes(ctx, tx, st, latest)
-}
-
-// readCounts counts the recorded rows by status, the invalid rows by reason
-// and the answered calls by error_code into st.
-func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
-	rs, err := tx.QueryContext(ctx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
-			count(*)
-		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`)
+	latest, err := readLatestRun(ctx, tx, st)
 	if err != nil {
 		return err
 	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var name string
-		var n int
-		if err := rs.Scan(&name, &n); err != nil {
-			return err
-		}
-		st.Rows += n
-		*st.count(statusOf(name)) += n
-		return nil
-	})
-	if err != nil {
+	if err := readSources(ctx, tx, st); err != nil {
 		return err
 	}
-
-	rs, err = tx.QueryContext(ctx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid")
-	if err != nil {
-		return err
-	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var reason string
-		var n int
-		err := rs.Scan(&reason, &n)
-		st.InvalidReasons[reason] = n
-		return err
-	})
-	if err != nil {
-		return err
-	}
-
-	rs, err = tx.QueryContext(ctx, "SELECT code, count(*) FROM answers WHERE answered = 1 GROUP BY code")
-	if err != nil {
-		return err
-	}
-	err = scanEach(rs, func(rs *sql.Rows) error {
-		var code, n int
-		err := rs.Scan(&code, &n)
-		st.Codes[code] = n
-		return err
-	})
-	return err
-}
-
-// readOutcomes reads what st says of the outcomes and the ledger: real and
-// simulated rows, the calls (those of run latest in flight while a process
-// holds the checkpoint), the flagged verdicts and the job's span.
-func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest int64) error {
-	var real int
-	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
-		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &real)
-	if err != nil {
-		return err
-	}
-	st.RealRows = real
-	if st.Simulated+real > 0 {
-		st.Sandbox = real == 0
-	}
-
-	// The unanswered calls of the run under way are in flight, not lost:
-	// this process's run, or the latest one when another process holds the
-	// lock.
-	var inFlightRun int64 = -1
-	switch {
-	case !db.readOnly:
-		st.Running = true
-		if r := db.run.Load(); r != 0 {
-			inFlightRun = r
-		}
-	case locked(db.abs()):
-		st.Running = true
-		inFlightRun = latest
-	}
-	if err := db.readCalls(ctx, tx, st, inFlightRun); err != nil {
+	if err := db.readCalls(ctx, tx, st, db.inFlightRun(st, latest)); err != nil {
 		return err
 	}
 	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
@@ -296,8 +281,99 @@ func (db *DB) readOutcomes(ctx context.Context, tx *sql.Tx, st *Status, latest i
 	if err != nil {
 		return err
 	}
+	return readSpan(ctx, tx, st)
+}
+
+// readCounts counts the rows by status and the invalid ones by reason, and
+// the answered calls by error_code.
+func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
+	err := countBy(ctx, tx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
+			count(*)
+		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`, func(name string, n int) {
+		st.Rows += n
+		*st.count(statusOf(name)) += n
+	})
+	if err != nil {
+		return err
+	}
+	err = countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
+		func(reason string, n int) { st.InvalidReasons[reason] = n })
+	if err != nil {
+		return err
+	}
+	return countBy(ctx, tx, "SELECT code, count(*) FROM answers WHERE answered = 1 GROUP BY code",
+		func(code int, n int) { st.Codes[code] = n })
+}
+
+// countBy runs query, whose rows are a key and a count, and gives each to
+// add.
+func countBy[K any](ctx context.Context, tx *sql.Tx, query string, add func(K, int)) error {
+	rs, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return err
+	}
+	return scanEach(rs, func(rs *sql.Rows) error {
+		var k K
+		var n int
+		if err := rs.Scan(&k, &n); err != nil {
+			return err
+		}
+		add(k, n)
+		return nil
+	})
+}
+
+// readLatestRun sets what the latest run recorded of the input and the API,
+// and returns its id (0 before any run). st.RunLog is read.
+func readLatestRun(ctx context.Context, tx *sql.Tx, st *Status) (int64, error) {
+	n := len(st.RunLog)
+	if n == 0 {
+		return 0, nil
+	}
+	r := st.RunLog[n-1]
+	st.Runs = n
+	st.Endpoint, st.Sandbox = r.Endpoint, r.Sandbox
+	err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", r.ID).
+		Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
+	return r.ID, err
+}
+
+// readSources counts the rows whose outcome is simulated and real; a job
+// with outcomes is a sandbox job when none is real.
+func readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
+	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
+		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &st.RealRows)
+	if err != nil {
+		return err
+	}
+	if st.Simulated+st.RealRows > 0 {
+		st.Sandbox = st.RealRows == 0
+	}
+	return nil
+}
+
+// inFlightRun returns the run whose unanswered calls are in flight, not
+// lost: this process's run, or the latest one when another process holds
+// the lock; -1 when none runs. It sets st.Running.
+func (db *DB) inFlightRun(st *Status, latest int64) int64 {
+	switch {
+	case !db.readOnly:
+		st.Running = true
+		if r := db.run.Load(); r != 0 {
+			return r
+		}
+	case locked(db.abs()):
+		st.Running = true
+		return latest
+	}
+	return -1
+}
+
+// readSpan sets FirstAt and LastAt from the runs (st.RunLog) and the last
+// call.
+func readSpan(ctx context.Context, tx *sql.Tx, st *Status) error {
 	var lastCall sql.NullString
-	err = tx.QueryRowContext(ctx, "SELECT sent_at FROM calls ORDER BY id DESC LIMIT 1").Scan(&lastCall)
+	err := tx.QueryRowContext(ctx, "SELECT sent_at FROM calls ORDER BY id DESC LIMIT 1").Scan(&lastCall)
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return err
 	}
@@ -367,13 +443,8 @@ func readUnread(ctx context.Context, tx *sql.Tx, st *Status) error {
 // that Status counts the rows not read yet as the output holds them. It
 // returns once the record is durable.
 func (db *DB) SetInputRows(ctx context.Context, runID int64, n, invalid int) error {
-	_, err := db.exec(ctx, func(ctx context.Context, tx *sql.Conn) (int64, error) {
-		if _, err := tx.ExecContext(ctx, "UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID); err != nil {
-			return 0, fmt.Errorf("record the rows of run %d's input: %w", runID, err)
-		}
-		return 0, nil
-	})
-	return err
+	return db.updateRun(ctx, fmt.Sprintf("record the rows of run %d's input", runID),
+		"UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID)
 }
 
 // InputRows returns the latest recorded count of the input's data rows

@@ -1,12 +1,26 @@
 // Package store is cardverify's checkpoint: a SQLite database that records
 // every data row (by keyed fingerprint, never in plaintext), the outcome of
 // every distinct (name, card) pair, and a ledger of every HTTP call. It makes
-// a run resumable after any interruption and every charge accountable.
+// a run resumable after any interruption and every charge accountable. It
+// persists and answers; the rules it applies (dedup, the card daily limit)
+// are the pipeline's, which it calls or is told.
 //
-// A *DB implements pipeline.Checkpoint. Writes go through one goroutine that
-// commits whatever has arrived as soon as its previous commit ends (group
-// commit), so an answer is durable within milliseconds at the API's pace and
-// batches grow only under load.
+// A *DB implements pipeline.Checkpoint. Its pieces, one a file:
+//
+//   - store.go: DB, Open, OpenReadOnly and Close; Open starts the one
+//     goroutine that writes, Close ends it.
+//   - schema.go: the checks before opening, the connections' PRAGMAs, the
+//     migrations (migrations/*.sql) and how times are stored.
+//   - queue.go: the group-commit queue, which any goroutine sends writes
+//     to, and its overlay of what is queued but not committed;
+//     commit.go: the committer, the goroutine that commits the queue.
+//   - plan.go: Plan, which records the rows and answers what the job knows
+//     of each pair (resume), with the pair index of index.go.
+//   - ledger.go: runs, and the calls of the ledger (Begin, End), with the
+//     day's card counts of cards.go.
+//   - status.go and results.go: what `status`, the output and `audit` read.
+//   - history.go: the verdict history across jobs; key.go: the fingerprint
+//     key and rule.
 //
 // The package uses github.com/mattn/go-sqlite3 with its default build tags:
 // a plain `go build` with cgo enabled compiles the bundled SQLite (about a
@@ -17,18 +31,10 @@ package store
 import (
 	"context"
 	"database/sql"
-	"database/sql/driver"
-	"embed"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
-	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -38,17 +44,6 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 )
 
-// DefaultCardDailyLimit is the number of calls a card may get in one China
-// calendar day: UnionPay locks a card after 3 failed checks in a row.
-const DefaultCardDailyLimit = 3
-
-// timeFormat is how times are stored: UTC, fixed width, so that text order
-// is time order.
-const timeFormat = "2006-01-02T15:04:05.000000000Z07:00"
-
-//go:embed migrations/*.sql
-var migrations embed.FS
-
 // DB is an open checkpoint. Open one with Open (to run) or OpenReadOnly (to
 // report); its methods are safe for concurrent use. Close it to make every
 // End durable and release the lock.
@@ -56,47 +51,29 @@ type DB struct {
 	path     string
 	readOnly bool
 
-	// CardDailyLimit is the number of calls Begin allows for one card in
-	// one China calendar day; 0 or less means no limit. Open sets it to
-	// DefaultCardDailyLimit. Change it before the first Begin.
-	CardDailyLimit int
+	// Now returns the current time, for the times a caller leaves zero
+	// (Call.SentAt, RunInfo.Started, EndRun's end). Open sets it to
+	// time.Now; change it before the first write.
+	Now func() time.Time
 
 	rdb  *sql.DB  // readers: Plan's lookups, Status, Results
-	wdb  *sql.DB  // the writer's pool of one connection; nil when read-only
+	wdb  *sql.DB  // the committer's pool of one connection; nil when read-only
 	lock *os.File // the held lock file; nil when read-only
 
-	keyFile string        // where the fingerprint key was read from; "" when read-only without it
-	keyID   string        // the ID of the key the checkpoint was made with
-	fp      fingerprinter // under the checkpoint's key; zero key when opened without it
-
+	key checkpointKey
 	run atomic.Int64 // the current run's id, 0 before BeginRun
 
-	planMu     sync.Mutex // serialises Plan
-	maxPlanned int        // the highest row number recorded or planned; guarded by planMu
-	// index maps the first 8 bytes of each pair's fingerprint to the
-	// pair's first row: Plan's lookup of a pair, kept in memory (about 30
-	// bytes a pair) because a B-tree index of random fingerprints on disk
-	// made every commit rewrite pages all over it. Guarded by planMu.
-	index     map[uint64]int32 // loaded by the first Plan
-	indexOnce sync.Once
-	indexErr  error
+	q    *queue  // the group-commit queue; nil when read-only
+	plan planner // Plan's state
 
-	ov overlay
-
-	ops       chan op
-	planSlots chan struct{} // a slot per Plan batch queued and not committed
-	done      chan struct{} // closed when the writer goroutine has ended
-	closeMu   sync.RWMutex  // held for reading by senders, for writing by Close
-	closed    bool
-
-	errMu sync.Mutex
-	werr  error // the writer's first error, returned from then on
+	closeOnce sync.Once
 }
 
 // Open opens the checkpoint at path for a run, creating it (mode 0600) if it
 // does not exist and migrating its schema to the current version. It takes
 // an exclusive lock on path+"-lock" that lasts until Close: a second process
-// gets an *pipeline.InputError saying which pid holds it.
+// gets an *pipeline.InputError saying which pid holds it. It starts the
+// goroutine that commits the writes; Close ends it.
 //
 // keyFile is the fingerprint key file (DefaultKeyPath unless the user chose
 // another). A new checkpoint uses the key there, creating the file if there
@@ -125,119 +102,43 @@ func Open(ctx context.Context, path, keyFile string) (*DB, error) {
 	if err != nil {
 		return nil, err
 	}
-	// Create the file before SQLite does, so that its mode is 0600 whatever
-	// the umask; SQLite gives the -wal and -shm files the mode of the
-	// database file.
-	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
-	if err != nil {
+	if err := createPrivate(abs); err != nil {
 		lock.Close()
 		return nil, fmt.Errorf("open checkpoint: %w", err)
 	}
-	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
-		// A checkpoint holds fingerprints and masked cards: nobody else
-		// needs to read it.
-		err = f.Chmod(0o600)
-		if err != nil {
-			f.Close()
-			lock.Close()
-			return nil, fmt.Errorf("open checkpoint: %w", err)
-		}
-	}
-	f.Close()
-
-	db := &DB{path: path, lock: lock, keyFile: keyFile, CardDailyLimit: DefaultCardDailyLimit}
+	db := &DB{path: path, lock: lock, key: checkpointKey{file: keyFile}, Now: time.Now}
 	if err := db.open(ctx, abs); err != nil {
 		db.closeAll()
 		return nil, err
 	}
-	db.ops = make(chan op, queueSize)
-	db.planSlots = make(chan struct{}, planAhead)
-	db.done = make(chan struct{})
-	conn, err := db.wdb.Conn(ctx)
-	if err != nil {
-		db.closeAll()
-		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
-	}
-	w, err := newWriter(ctx, db, conn)
-	if err != nil {
-		conn.Close()
-		db.closeAll()
-		return nil, fmt.Errorf("open checkpoint %s: %w", path, err)
-	}
-	go w.loop()
 	return db, nil
 }
 
-// sqliteMagic begins every SQLite database file.
-const sqliteMagic = "SQLite format 3\x00"
-
-// preflight refuses an existing abs that is not a checkpoint, touching
-// nothing: it reads the file's first bytes and, for a SQLite file, its
-// schema through a read-only connection. A missing or empty file is a new
-// checkpoint.
-func preflight(ctx context.Context, abs, path string) error {
-	notCheckpoint := func(err error) error {
-		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDBUntouched),
-			Hint: pipeline.Reason(pipeline.HintNotDB), Err: err}
-	}
-	fi, err := os.Stat(abs) // follows a symlink: its target is judged
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
+// createPrivate creates the file at abs before SQLite does, so that its
+// mode is 0600 whatever the umask (SQLite gives the -wal and -shm files the
+// mode of the database file), and takes away what others may do with an
+// existing one: a checkpoint holds fingerprints and masked cards.
+func createPrivate(abs string) error {
+	f, err := os.OpenFile(abs, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
-		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
+		return err
 	}
-	if !fi.Mode().IsRegular() {
-		return notCheckpoint(nil)
-	}
-	if fi.Size() == 0 {
-		return nil
-	}
-	f, err := os.Open(abs)
-	if err != nil {
-		return &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpenDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
-	}
-	head := make([]byte, len(sqliteMagic))
-	_, err = io.ReadFull(f, head)
-	f.Close()
-	if err != nil || string(head) != sqliteMagic {
-		return notCheckpoint(nil)
-	}
-	// A SQLite file: a checkpoint has these four tables. Immutable, so
-	// that even this look leaves nothing beside the file; it misses what
-	// only a -wal holds, but a checkpoint's tables are all created by one
-	// transaction, so a file that shows some tables and not these is none.
-	q, err := sql.Open("sqlite3", readDSN(abs, true))
-	if err != nil {
-		return fmt.Errorf("open checkpoint %s: %w", path, err)
-	}
-	defer q.Close()
-	// A file it cannot read so is not judged here: a checkpoint whose
-	// file is only consistent with its -wal (a run killed during a WAL
-	// checkpoint, a full disk) reads as malformed without it. Open judges
-	// it with the -wal.
-	var n, tables int
-	err = q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('meta', 'runs', 'rows', 'pairs')").Scan(&n)
-	if err == nil {
-		err = q.QueryRowContext(ctx, "SELECT count(*) FROM sqlite_master").Scan(&tables)
-	}
-	if err != nil {
-		return nil
-	}
-	if n != 4 && tables > 0 {
-		return notCheckpoint(nil)
+	defer f.Close()
+	if fi, err := f.Stat(); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return f.Chmod(0o600)
 	}
 	return nil
 }
 
+// open migrates the checkpoint on the committer's connection, reads its
+// key, and starts the committer.
 func (db *DB) open(ctx context.Context, abs string) error {
 	var err error
-	db.wdb, err = sql.Open("sqlite3", dsn(abs, false))
-	if err != nil {
+	if db.wdb, err = sql.Open("sqlite3", checkpointDSN(abs)); err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
-	// One connection: the writer's. Migrations run on it before the
-	// writer goroutine takes it.
+	// One connection: the committer's. Migrations run on it before the
+	// committer takes it.
 	db.wdb.SetMaxOpenConns(1)
 	if err := db.migrate(ctx); err != nil {
 		return err
@@ -245,39 +146,23 @@ func (db *DB) open(ctx context.Context, abs string) error {
 	if err := db.loadKey(ctx, db.wdb); err != nil {
 		return err
 	}
-	if err := db.wdb.QueryRowContext(ctx, "SELECT coalesce(max(row_no), 0) FROM rows").Scan(&db.maxPlanned); err != nil {
+	if err := db.plan.init(ctx, db.wdb); err != nil {
 		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
-	return db.openReaders(abs, false)
-}
-
-// loadIndex fills the in-memory index of pair fingerprints. Plan calls it
-// once, on the reader connections (the writer holds the only write
-// connection): a run that never plans, such as the rewrite of a finished
-// job's output, does not pay for it.
-func (db *DB) loadIndex(ctx context.Context) error {
-	var n int
-	if err := db.rdb.QueryRowContext(ctx, "SELECT count(*) FROM pairs").Scan(&n); err != nil {
+	if err := db.openReaders(abs, false); err != nil {
 		return err
 	}
-	db.index = make(map[uint64]int32, n)
-	rs, err := db.rdb.QueryContext(ctx, "SELECT first_row, substr(fp, 1, 8) FROM pairs ORDER BY first_row")
+	conn, err := db.wdb.Conn(ctx)
 	if err != nil {
-		return err
+		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
 	}
-	return scanEach(rs, func(rs *sql.Rows) error {
-		var first int32
-		var fp8 []byte
-		if err := rs.Scan(&first, &fp8); err != nil {
-			return err
-		}
-		if len(fp8) == 8 {
-			if _, taken := db.index[binary.LittleEndian.Uint64(fp8)]; !taken {
-				db.index[binary.LittleEndian.Uint64(fp8)] = first
-			}
-		}
-		return nil
-	})
+	db.q = newQueue()
+	if err := startCommitter(ctx, db.q, conn, db.path); err != nil {
+		conn.Close()
+		db.q = nil
+		return fmt.Errorf("open checkpoint %s: %w", db.path, err)
+	}
+	return nil
 }
 
 // OpenReadOnly opens an existing checkpoint for reports (status, export,
@@ -307,87 +192,19 @@ func OpenReadOnly(ctx context.Context, path, keyFile string) (*DB, error) {
 	// without one. With a -wal, only SQLite's read-only WAL mode can read
 	// it, if the -shm is there too.
 	immutable := !writable(filepath.Dir(abs)) && fileSize(abs+"-wal") == 0
-	db := &DB{path: path, readOnly: true, keyFile: keyFile}
+	db := &DB{path: path, readOnly: true, key: checkpointKey{file: keyFile}, Now: time.Now}
 	if err := db.openReaders(abs, immutable); err != nil {
 		return nil, err
 	}
-	v, err := userVersion(ctx, db.rdb)
-	if (err != nil || v == 0) && exists(abs+"-journal") {
-		// A run was killed while it created the checkpoint: its first
-		// transaction never committed, so it holds nothing, and a
-		// read-only connection cannot roll the journal back.
-		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Err: err,
-			Msg:  pipeline.Reason(pipeline.ErrDBHalfMade),
-			Hint: pipeline.Reason(pipeline.HintRunAgain)}
-	}
-	if err != nil && !writable(filepath.Dir(abs)) && !notADatabase(err) {
-		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Err: err,
-			Msg:  pipeline.Reason(pipeline.ErrDBReadOnlyWAL),
-			Hint: pipeline.Reason(pipeline.HintDBCopy)}
-	}
-	if err != nil {
-		db.closeAll()
-		return nil, db.notCheckpoint(err)
-	}
-	latest, err := latestVersion()
-	if err != nil {
+	if err := db.checkReadable(ctx, abs); err != nil {
 		db.closeAll()
 		return nil, err
-	}
-	switch {
-	case v == 0:
-		db.closeAll()
-		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB)}
-	case v > latest:
-		db.closeAll()
-		return nil, db.newerSchema(v, latest)
-	case v < latest:
-		db.closeAll()
-		return nil, &pipeline.InputError{Path: path,
-			Msg:  pipeline.Reason(pipeline.ErrDBOld, v, latest),
-			Hint: pipeline.Reason(pipeline.HintDBUpgrade)}
 	}
 	if err := db.loadKey(ctx, db.rdb); err != nil {
 		db.closeAll()
 		return nil, err
 	}
 	return db, nil
-}
-
-// fileSize returns the size of the file at path, 0 if there is none.
-func fileSize(path string) int64 {
-	fi, err := os.Stat(path)
-	if err != nil {
-		return 0
-	}
-	return fi.Size()
-}
-
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
-// readDSN returns the data source name of a read-only connection to abs.
-// immutable tells SQLite that nobody changes the file while it is open, so
-// it takes no lock and creates no -shm: the only way to read a checkpoint in
-// a directory or on a medium that cannot be written. It ignores a -wal
-// file, so it is only for a checkpoint without one.
-func readDSN(abs string, immutable bool) string {
-	v := url.Values{}
-	// busy_timeout: wait up to 5 s instead of failing with SQLITE_BUSY when
-	// a run holds a lock for a moment (a WAL checkpoint, the recovery of a
-	// WAL after a crash).
-	v.Set("_busy_timeout", "5000")
-	// mode=ro: open read-only, so a report can never change a checkpoint
-	// (no migration, no journal mode change).
-	v.Set("mode", "ro")
-	if immutable {
-		v.Set("immutable", "1")
-	}
-	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
 }
 
 func (db *DB) openReaders(abs string, immutable bool) error {
@@ -402,354 +219,81 @@ func (db *DB) openReaders(abs string, immutable bool) error {
 	return nil
 }
 
-// dsn returns the go-sqlite3 data source name for the database at abs. Each
-// "_" parameter is a PRAGMA go-sqlite3 runs on every new connection.
-func dsn(abs string, readOnly bool) string {
-	if readOnly {
-		return readDSN(abs, false)
-	}
-	v := url.Values{}
-	// busy_timeout: wait up to 5 s instead of failing with SQLITE_BUSY when
-	// another connection holds a lock for a moment (a WAL checkpoint, the
-	// recovery of a WAL after a crash).
-	v.Set("_busy_timeout", "5000")
-	// journal_mode=WAL: readers (Plan's lookups, `status` in another
-	// process) never block the writer nor it them, and a commit is one
-	// sequential append to the -wal file. It is persistent: set once, kept
-	// in the file.
-	v.Set("_journal_mode", "WAL")
-	// synchronous=NORMAL: in WAL mode a commit is not fsynced, only the
-	// checkpoints of the WAL into the database are. A committed
-	// transaction survives a crash of the process (SIGKILL, OOM killer),
-	// which is the interruption this tool must survive, and the database
-	// is never corrupted; a power loss or kernel crash may roll back the
-	// last commits. FULL would cost an fsync per group commit.
-	v.Set("_synchronous", "NORMAL")
-	// cache_size=-16384: a 16 MiB page cache. Every table and index grows
-	// at its end (row numbers, call ids, days), so the pages a commit
-	// touches are few and recent; fingerprints are looked up in memory.
-	v.Set("_cache_size", "-16384")
-	// _txlock=immediate: BEGIN takes the write lock at once, so a
-	// transaction never fails half-way for want of it.
-	v.Set("_txlock", "immediate")
-	// foreign_keys stays off (SQLite's default): see migrations/0001.
-	return "file:" + (&url.URL{Path: abs}).EscapedPath() + "?" + v.Encode()
-}
-
-// keyOutVersion is the migration that takes the fingerprint key out of
-// the checkpoint (migrations/0005_key_out.sql): meta keeps only its ID.
-const keyOutVersion = 5
-
-// migrate brings the schema to the latest version, one transaction per
-// migration, each setting PRAGMA user_version to its number.
-func (db *DB) migrate(ctx context.Context) error {
-	names, err := migrationNames()
-	if err != nil {
-		return err
-	}
-	v, err := userVersion(ctx, db.wdb)
-	if err != nil {
-		return db.notCheckpoint(err)
-	}
-	if v > len(names) {
-		return db.newerSchema(v, len(names))
-	}
-	var oldKeyID string
-	if v > 0 && v < keyOutVersion {
-		if oldKeyID, err = db.moveKeyOut(ctx); err != nil {
-			return err
-		}
-	}
-	for i := v; i < len(names); i++ {
-		body, err := migrations.ReadFile(names[i])
-		if err != nil {
-			return fmt.Errorf("migrate checkpoint: %w", err)
-		}
-		script := string(body) + fmt.Sprintf("\nPRAGMA user_version = %d;", i+1)
-		var args []any
-		if i+1 == keyOutVersion && oldKeyID != "" {
-			script += "\nUPDATE meta SET key_id = ?;"
-			args = append(args, oldKeyID)
-		}
-		if err := db.execTx(ctx, script, args...); err != nil {
-			return fmt.Errorf("migrate checkpoint %s to version %d: %w", db.path, i+1, err)
-		}
-	}
-	if oldKeyID != "" {
-		// The dropped meta page was zeroed (secure_delete); fold the WAL
-		// into the file and empty it, so that no copy of the key is left
-		// in either.
-		if _, err := db.wdb.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
-			return fmt.Errorf("migrate checkpoint %s: %w", db.path, err)
-		}
-	}
-	return nil
-}
-
-// moveKeyOut prepares the migration of a checkpoint that keeps its key in
-// meta: the key is written to db.keyFile if there is no file there, and
-// must be the one there otherwise. It returns the key's ID, or "" for a
-// checkpoint that has no key yet (it gets the key file's at loadKey).
-func (db *DB) moveKeyOut(ctx context.Context) (string, error) {
-	var raw []byte
-	err := db.wdb.QueryRowContext(ctx, "SELECT hmac_key FROM meta WHERE id = 1").Scan(&raw)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", nil
-	}
-	if err != nil {
-		return "", fmt.Errorf("read checkpoint %s key: %w", db.path, err)
-	}
-	if len(raw) != KeySize {
-		return "", &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrKeyDamaged), Hint: pipeline.Reason(pipeline.HintUseNewDB)}
-	}
-	var old Key
-	copy(old[:], raw)
-	err = writeKey(db.keyFile, old)
-	if errors.Is(err, fs.ErrExist) {
-		have, lerr := LoadKey(db.keyFile)
-		if lerr != nil {
-			return "", lerr
-		}
-		if have != old {
-			return "", &pipeline.InputError{Path: db.path,
-				Msg:  pipeline.Reason(pipeline.ErrKeyMove, old.ID(), db.keyFile, have.ID()),
-				Hint: pipeline.Reason(pipeline.HintKeyMove)}
-		}
-		err = nil
-	}
-	if err != nil {
-		return "", err
-	}
-	// Zero the freed pages from now on: the dropped meta table must not
-	// leave the key in the file.
-	if _, err := db.wdb.ExecContext(ctx, "PRAGMA secure_delete = ON"); err != nil {
-		return "", fmt.Errorf("migrate checkpoint %s: %w", db.path, err)
-	}
-	return old.ID(), nil
-}
-
-func (db *DB) execTx(ctx context.Context, script string, args ...any) error {
-	tx, err := db.wdb.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if _, err := tx.ExecContext(ctx, script, args...); err != nil {
-		tx.Rollback()
-		return err
-	}
-	return tx.Commit()
-}
-
-// migrationNames lists the embedded migrations in order; the file of
-// version n must be named "NNNN_*.sql" with NNNN = n.
-func migrationNames() ([]string, error) {
-	names, err := fs.Glob(migrations, "migrations/*.sql")
-	if err != nil {
-		return nil, err
-	}
-	sort.Strings(names)
-	for i, n := range names {
-		if want := fmt.Sprintf("migrations/%04d_", i+1); !strings.HasPrefix(n, want) {
-			return nil, fmt.Errorf("migration %s: want a name starting with %s", n, want)
-		}
-	}
-	return names, nil
-}
-
-func latestVersion() (int, error) {
-	names, err := migrationNames()
-	return len(names), err
-}
-
-func userVersion(ctx context.Context, q *sql.DB) (int, error) {
-	var v int
-	err := q.QueryRowContext(ctx, "PRAGMA user_version").Scan(&v)
-	return v, err
-}
-
-func (db *DB) notCheckpoint(err error) error {
-	if notADatabase(err) {
-		return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNotDB), Hint: pipeline.Reason(pipeline.HintDB), Err: err}
-	}
-	return fmt.Errorf("open checkpoint %s: %w", db.path, err)
-}
-
-func (db *DB) newerSchema(v, latest int) error {
-	return &pipeline.InputError{Path: db.path,
-		Msg:  pipeline.Reason(pipeline.ErrDBNew, v, latest),
-		Hint: pipeline.Reason(pipeline.HintDBNewer)}
-}
-
-// loadKey reads the ID of the checkpoint's fingerprint key from meta and
-// the key itself from db.keyFile, refusing a key file that is missing or
-// holds another key. A checkpoint without a meta row is new (q is then the
-// writer's): it takes the key file's key, created if there is none, and
-// records its ID. A read-only db without a key file reads the ID only.
-func (db *DB) loadKey(ctx context.Context, q *sql.DB) error {
-	err := q.QueryRowContext(ctx, "SELECT key_id FROM meta WHERE id = 1").Scan(&db.keyID)
-	if errors.Is(err, sql.ErrNoRows) {
-		if db.readOnly {
-			return &pipeline.InputError{Path: db.path, Msg: pipeline.Reason(pipeline.ErrNoKeyID), Hint: pipeline.Reason(pipeline.HintNoKeyID)}
-		}
-		k, _, err := LoadOrCreateKey(db.keyFile)
-		if err != nil {
-			return err
-		}
-		db.keyID, db.fp.key = k.ID(), k
-		_, err = db.wdb.ExecContext(ctx, "INSERT INTO meta (id, key_id, created_at) VALUES (1, ?, ?)",
-			db.keyID, formatTime(time.Now().Truncate(time.Second)))
-		if err != nil {
-			return fmt.Errorf("write checkpoint %s key ID: %w", db.path, err)
-		}
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("read checkpoint %s key ID: %w", db.path, err)
-	}
-	if db.keyFile == "" {
-		return nil
-	}
-	k, err := LoadKey(db.keyFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return &pipeline.InputError{Path: db.path,
-			Msg:  pipeline.Reason(pipeline.ErrNoKeyFile, db.keyFile, db.keyID),
-			Hint: pipeline.Reason(pipeline.HintKeyFile)}
-	}
-	if err != nil {
-		return err
-	}
-	if k.ID() != db.keyID {
-		return &pipeline.InputError{Path: db.path,
-			Msg:  pipeline.Reason(pipeline.ErrOtherKey, db.keyFile, k.ID(), db.keyID),
-			Hint: pipeline.Reason(pipeline.HintOtherKey)}
-	}
-	db.fp.key = k
-	return nil
-}
-
 // KeyID returns the ID of the fingerprint key the checkpoint was made with
 // (Key.ID); it never reveals the key.
-func (db *DB) KeyID() string { return db.keyID }
+func (db *DB) KeyID() string { return db.key.id }
 
-// Close waits for the writer to commit everything queued, closes the
-// database and releases the lock. It returns the writer's error, if it had
-// one: then the last Ends may not be recorded. Close is idempotent.
+// Close waits for the committer to commit everything queued, closes the
+// database and releases the lock. It returns the committer's error, if it
+// had one: then the last Ends may not be recorded. Close is idempotent.
 func (db *DB) Close() error {
-	if db.readOnly {
-		db.closeMu.Lock()
-		defer db.closeMu.Unlock()
-		if db.closed {
-			return nil
-		}
-		db.closed = true
-		return db.closeAll()
+	var werr error
+	if db.q != nil {
+		werr = db.q.close()
 	}
-	db.closeMu.Lock()
-	if db.closed {
-		db.closeMu.Unlock()
-		return db.writerErr()
-	}
-	db.closed = true
-	close(db.ops)
-	db.closeMu.Unlock()
-	<-db.done
-	werr := db.writerErr()
 	if err := db.closeAll(); werr == nil {
 		werr = err
 	}
 	return werr
 }
 
-// closeAll closes what is open, readers first so that the writer's
-// connection is the last one and checkpoints the WAL into the database.
+// closeAll closes what is open, readers first so that the committer's
+// connection is the last one and checkpoints the WAL into the database. A
+// second call does nothing.
 func (db *DB) closeAll() error {
 	var errs []error
-	if db.rdb != nil {
-		errs = append(errs, db.rdb.Close())
-	}
-	if db.wdb != nil {
-		errs = append(errs, db.wdb.Close())
-	}
-	if db.lock != nil {
-		errs = append(errs, db.lock.Close()) // closing releases the flock
-	}
+	db.closeOnce.Do(func() {
+		db.plan.free()
+		if db.rdb != nil {
+			errs = append(errs, db.rdb.Close())
+		}
+		if db.wdb != nil {
+			errs = append(errs, db.wdb.Close())
+		}
+		if db.lock != nil {
+			errs = append(errs, db.lock.Close()) // closing releases the flock
+		}
+	})
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close checkpoint %s: %w", db.path, err)
 	}
 	return nil
 }
 
-var errReadOnly = errors.New("the checkpoint is open read-only")
-
-// errClosed is returned by methods called after Close.
-var errClosed = errors.New("the checkpoint is closed")
-
 // Fingerprint returns the fingerprint of a normalised (name, card) pair under
 // this checkpoint's key: the Known.Pair that Plan gives and Result.Pair. It
 // lets `audit` match an output row to its record.
 func (db *DB) Fingerprint(name, card string) pipeline.Key {
-	if db.fp.key == (Key{}) {
+	if db.key.fp.key == (Key{}) {
 		return pipeline.Key{}
 	}
-	return db.fp.sum(name, card)
+	return db.key.fp.sum(name, card)
 }
 
 // CardFingerprint returns the fingerprint of a normalised card number alone
-// (Known.Card), domain-separated from pair fingerprints.
+// (Known.CardKey), domain-separated from pair fingerprints.
 func (db *DB) CardFingerprint(card string) pipeline.Key {
-	if db.fp.key == (Key{}) {
+	if db.key.fp.key == (Key{}) {
 		return pipeline.Key{}
 	}
-	return db.fp.sum("card", card)
+	return db.key.fp.sum("card", card)
 }
 
-// formatTime returns t as stored (timeFormat), or nil for the zero time.
-// It writes the digits itself: time.Format took an eighth of the writer's
-// time per answer.
-func formatTime(t time.Time) driver.Value {
-	if t.IsZero() {
+// writes returns the queue for a write, or errReadOnly.
+func (db *DB) writes() (*queue, error) {
+	if db.q == nil {
+		return nil, errReadOnly
+	}
+	return db.q, nil
+}
+
+// flush waits until everything queued so far is durable. It does nothing
+// on a read-only DB.
+func (db *DB) flush(ctx context.Context) error {
+	if db.q == nil {
 		return nil
 	}
-	t = t.UTC()
-	y, mo, d := t.Date()
-	if y < 0 || y > 9999 {
-		return t.Format(timeFormat)
-	}
-	h, mi, sec := t.Clock()
-	var b [30]byte // 2006-01-02T15:04:05.000000000Z
-	digits := func(at, width, v int) {
-		for i := at + width - 1; i >= at; i-- {
-			b[i] = byte('0' + v%10)
-			v /= 10
-		}
-	}
-	digits(0, 4, y)
-	b[4] = '-'
-	digits(5, 2, int(mo))
-	b[7] = '-'
-	digits(8, 2, d)
-	b[10] = 'T'
-	digits(11, 2, h)
-	b[13] = ':'
-	digits(14, 2, mi)
-	b[16] = ':'
-	digits(17, 2, sec)
-	b[19] = '.'
-	digits(20, 9, t.Nanosecond())
-	b[29] = 'Z'
-	return string(b[:])
-}
-
-func parseTime(s sql.NullString) time.Time {
-	if !s.Valid {
-		return time.Time{}
-	}
-	t, err := time.Parse(timeFormat, s.String)
-	if err != nil {
-		// Written by us in timeFormat; RFC 3339 is the forgiving fallback.
-		t, _ = time.Parse(time.RFC3339Nano, s.String)
-	}
-	return t
+	return db.q.flush(ctx)
 }
 
 var (

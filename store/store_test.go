@@ -165,32 +165,32 @@ func TestPlan(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	rows := []pipeline.Row{
-		{No: 2, Name: "王伟", Card: "6222021234567890123"},
-		{No: 3, Name: "李娜", Card: "6217001234567890"},
-		{No: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
-		{No: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
-		{No: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
+		{Row: 2, Name: "王伟", Card: "6222021234567890123"},
+		{Row: 3, Name: "李娜", Card: "6217001234567890"},
+		{Row: 4, Name: "王伟", Card: "6222021234567890123"}, // duplicate of 2
+		{Row: 5, Name: "", Card: "6217001234567890", Invalid: "name is empty"},
+		{Row: 7, Name: "李娜", Card: "6217001234567890"}, // duplicate of 3
 	}
 	known := plan(t, db, rows, 2) // batches [2 3] [4 5] [7]: duplicates across batches
 	wantFirst := []int{2, 3, 2, 0, 3}
 	for i, k := range known {
 		if k.FirstRow != wantFirst[i] {
-			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].No, k.FirstRow, wantFirst[i])
+			t.Errorf("row %d: FirstRow = %d, want %d", rows[i].Row, k.FirstRow, wantFirst[i])
 		}
 		if rows[i].Invalid != "" {
 			if k != (pipeline.Known{}) {
-				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].No, k)
+				t.Errorf("invalid row %d: Known = %+v, want zero", rows[i].Row, k)
 			}
 			continue
 		}
-		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.Card != db.CardFingerprint(rows[i].Card) {
-			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].No)
+		if k.Pair != db.Fingerprint(rows[i].Name, rows[i].Card) || k.CardKey != db.CardFingerprint(rows[i].Card) {
+			t.Errorf("row %d: fingerprints differ from Fingerprint/CardFingerprint", rows[i].Row)
 		}
-		if k.Prior.Status != pipeline.Pending || k.Prior.Row != k.FirstRow {
-			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].No, k.Prior, k.FirstRow)
+		if k.Prior.Status != pipeline.Pending || k.Prior.FirstRow != k.FirstRow {
+			t.Errorf("row %d: Prior = %+v, want Pending of row %d", rows[i].Row, k.Prior, k.FirstRow)
 		}
 	}
-	if known[1].Card != known[4].Card || known[0].Card == known[1].Card {
+	if known[1].CardKey != known[4].CardKey || known[0].CardKey == known[1].CardKey {
 		t.Error("card fingerprints do not follow the card")
 	}
 	if known[0].Pair == db.CardFingerprint(rows[0].Card) {
@@ -227,7 +227,7 @@ func TestPlan(t *testing.T) {
 	again := plan(t, db, rows, len(rows))
 	for i := range known {
 		if again[i] != known[i] {
-			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].No, again[i], known[i])
+			t.Errorf("row %d re-planned: %+v, want %+v", rows[i].Row, again[i], known[i])
 		}
 	}
 	_ = ctx
@@ -243,13 +243,13 @@ func TestPlanSeesUncommitted(t *testing.T) {
 	rows := people(6, 0, 1)
 	known := plan(t, db, rows[:3], 3)
 	o := outcome(known[0].FirstRow, pipeline.Match, base)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card}
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey}
 	if err := db.End(ctx, 0, c, &o); err != nil {
 		t.Fatal(err)
 	}
 	// Rows 8 and 9 repeat the pairs of rows 2 and 3.
-	next := append(rows[3:], pipeline.Row{No: 8, Name: rows[0].Name, Card: rows[0].Card},
-		pipeline.Row{No: 9, Name: rows[1].Name, Card: rows[1].Card})
+	next := append(rows[3:], pipeline.Row{Row: 8, Name: rows[0].Name, Card: rows[0].Card},
+		pipeline.Row{Row: 9, Name: rows[1].Name, Card: rows[1].Card})
 	k2 := plan(t, db, next, len(next))
 	if k2[3].FirstRow != 2 || k2[4].FirstRow != 3 {
 		t.Errorf("duplicates of uncommitted pairs: FirstRow %d, %d, want 2, 3", k2[3].FirstRow, k2[4].FirstRow)
@@ -268,9 +268,7 @@ func TestPlanSeesUncommitted(t *testing.T) {
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	db.ov.mu.Lock()
-	np, no := len(db.ov.pairs), len(db.ov.outcomes)
-	db.ov.mu.Unlock()
+	np, no := db.q.ov.size()
 	if np != 0 || no != 0 {
 		t.Errorf("after commit the overlay holds %d pairs, %d outcomes; want none", np, no)
 	}
@@ -323,7 +321,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 	k := known[0]
 
 	call := func(at time.Time) (int64, error) {
-		return db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: at})
+		return db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: at}, pipeline.CardDailyLimit)
 	}
 	for i := range 3 {
 		id, err := call(base.Add(time.Duration(i) * time.Hour))
@@ -347,7 +345,7 @@ func TestBeginDurableAndCardLimit(t *testing.T) {
 		t.Errorf("Begin on the next China day: %v", err)
 	}
 	// Another card is not limited by this one.
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Errorf("Begin of another card: %v", err)
 	}
 }
@@ -358,7 +356,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	// Ten pairs with the same card (different names).
 	var rows []pipeline.Row
 	for i := range 10 {
-		rows = append(rows, pipeline.Row{No: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
+		rows = append(rows, pipeline.Row{Row: i + 2, Name: string(rune('甲' + i)), Card: "6222021111111111"})
 	}
 	known := plan(t, db, rows, 10)
 	var wg sync.WaitGroup
@@ -366,7 +364,7 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	var ok, limited int
 	for _, k := range known {
 		wg.Go(func() {
-			_, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base})
+			_, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 			mu.Lock()
 			defer mu.Unlock()
 			switch {
@@ -385,6 +383,8 @@ func TestConcurrentBeginsOneCard(t *testing.T) {
 	}
 }
 
+// TestCardDailyLimitOption checks that Begin applies the limit it is given,
+// whatever it is: the store has no limit of its own.
 func TestCardDailyLimitOption(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
@@ -394,11 +394,10 @@ func TestCardDailyLimitOption(t *testing.T) {
 		limit, want int
 	}{{1, 1}, {0, 5}} { // 0: no limit
 		t.Run("", func(t *testing.T) {
-			db.CardDailyLimit = tc.limit
 			day := base.AddDate(0, 0, tc.limit+10)
 			got := 0
 			for range 5 {
-				if _, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: day}); err == nil {
+				if _, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: day}, tc.limit); err == nil {
 					got++
 				}
 			}
@@ -423,7 +422,7 @@ func TestManyEnds(t *testing.T) {
 	known := plan(t, db, rows, 512)
 	ids := make([]int64, n)
 	for i, k := range known {
-		id, err := db.Begin(ctx, pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base})
+		id, err := db.Begin(ctx, pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -436,7 +435,7 @@ func TestManyEnds(t *testing.T) {
 			for i := w; i < n; i += 8 {
 				k := known[i]
 				o := outcome(k.FirstRow, statuses[i%len(statuses)], base.Add(time.Duration(i)*time.Millisecond))
-				c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base,
+				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base,
 					Duration: time.Second, HTTPStatus: 200, Code: o.Code, Answered: o.Answered, Billed: o.Status.Billed(), JobID: o.JobID}
 				if err := db.End(ctx, ids[i], c, &o); err != nil {
 					t.Error(err)
@@ -488,7 +487,7 @@ func TestResume(t *testing.T) {
 	known := plan(t, db, rows, 3)
 	set := map[int]pipeline.Status{2: pipeline.Match, 3: pipeline.Deferred, 4: pipeline.Failed, 6: pipeline.Mismatch}
 	for i, k := range known {
-		if s, ok := set[rows[i].No]; ok {
+		if s, ok := set[rows[i].Row]; ok {
 			answer(t, db, k, s, base)
 		}
 	}
@@ -497,7 +496,7 @@ func TestResume(t *testing.T) {
 	later := base.Add(24 * time.Hour)
 	o4 := outcome(4, pipeline.Failed, later)
 	o4.Attempts = 6
-	if err := db.End(ctx, 0, pipeline.Call{Row: 4, Pair: known[2].Pair, Card: known[2].Card}, &o4); err != nil {
+	if err := db.End(ctx, 0, pipeline.Call{FirstRow: 4, Pair: known[2].Pair, CardKey: known[2].CardKey}, &o4); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
@@ -517,22 +516,22 @@ func TestResume(t *testing.T) {
 		9: {9, pipeline.Pending},
 	}
 	for i, k := range again {
-		w, ok := want[rows[i].No]
+		w, ok := want[rows[i].Row]
 		if !ok {
 			continue
 		}
 		if k.FirstRow != w.first || k.Prior.Status != w.status {
-			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].No, k.FirstRow, k.Prior.Status, w.first, w.status)
+			t.Errorf("row %d: FirstRow %d Prior %v, want %d %v", rows[i].Row, k.FirstRow, k.Prior.Status, w.first, w.status)
 		}
 	}
 	if p := again[2].Prior; p.Attempts != 6 || !p.At.Equal(later) || p.Reason != "HTTP 502" {
 		t.Errorf("row 4 Prior = %+v, want the later failure", p)
 	}
-	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.Row != 3 {
+	if p := again[1].Prior; p.Code != 218866 || !p.Answered || !p.At.Equal(base) || p.FirstRow != 3 {
 		t.Errorf("row 3 Prior = %+v", p)
 	}
-	if again[6].Prior.Row != 8 || again[7].Prior.Row != 9 {
-		t.Errorf("pending rows: Prior.Row = %d, %d, want 8, 9", again[6].Prior.Row, again[7].Prior.Row)
+	if again[6].Prior.FirstRow != 8 || again[7].Prior.FirstRow != 9 {
+		t.Errorf("pending rows: Prior.FirstRow = %d, %d, want 8, 9", again[6].Prior.FirstRow, again[7].Prior.FirstRow)
 	}
 	st, err := db.Status(ctx)
 	if err != nil {
@@ -606,7 +605,7 @@ func TestNoPlaintext(t *testing.T) {
 	for w := range 8 { // concurrent workers, so that their Begins share commits
 		wg.Go(func() {
 			for i := w * 5; i < len(known); i += 8 * 5 {
-				if k := known[i]; k.FirstRow == rows[i].No {
+				if k := known[i]; k.FirstRow == rows[i].Row {
 					answer(t, db, k, pipeline.Statuses[i%len(pipeline.Statuses)], base.Add(time.Duration(i)*time.Second))
 				}
 			}
@@ -691,7 +690,7 @@ func TestReadOnlyRefusesWrites(t *testing.T) {
 	if err := ro.Plan(ctx, rows, make([]pipeline.Known, 3)); err == nil {
 		t.Error("Plan on a read-only checkpoint succeeded")
 	}
-	if _, err := ro.Begin(ctx, pipeline.Call{Row: 2, SentAt: base}); err == nil {
+	if _, err := ro.Begin(ctx, pipeline.Call{FirstRow: 2, SentAt: base}, pipeline.CardDailyLimit); err == nil {
 		t.Error("Begin on a read-only checkpoint succeeded")
 	}
 	if _, err := ro.BeginRun(ctx, RunInfo{}); err == nil {
@@ -741,29 +740,29 @@ func TestPlanPrefixCollision(t *testing.T) {
 	rows := people(3, 0, 13)
 	plan(t, db, rows[:1], 1) // row 2: pair A
 	fpB := db.Fingerprint(rows[1].Name, rows[1].Card)
-	db.planMu.Lock()
-	db.index[prefix(fpB)] = 2 // B's prefix now leads to A's row
-	db.planMu.Unlock()
+	db.plan.mu.Lock()
+	db.plan.index.add(prefix(fpB), 2) // B's prefix now leads to A's row too
+	db.plan.mu.Unlock()
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	b := []pipeline.Row{{No: 3, Name: rows[1].Name, Card: rows[1].Card}}
+	b := []pipeline.Row{{Row: 3, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, b, 1); k[0].FirstRow != 3 {
 		t.Fatalf("pair B behind A's prefix: FirstRow %d, want 3 (a new pair)", k[0].FirstRow)
 	}
 	// Its duplicates find it, before and after it is committed.
-	dup := []pipeline.Row{{No: 4, Name: rows[1].Name, Card: rows[1].Card}}
+	dup := []pipeline.Row{{Row: 4, Name: rows[1].Name, Card: rows[1].Card}}
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B before commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
 	if err := db.flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	dup[0].No = 5
+	dup[0].Row = 5
 	if k := plan(t, db, dup, 1); k[0].FirstRow != 3 {
 		t.Errorf("duplicate of B after commit: FirstRow %d, want 3", k[0].FirstRow)
 	}
-	a := []pipeline.Row{{No: 6, Name: rows[0].Name, Card: rows[0].Card}}
+	a := []pipeline.Row{{Row: 6, Name: rows[0].Name, Card: rows[0].Card}}
 	if k := plan(t, db, a, 1); k[0].FirstRow != 2 {
 		t.Errorf("duplicate of A: FirstRow %d, want 2", k[0].FirstRow)
 	}
@@ -776,13 +775,13 @@ func TestWriterErrorIsSticky(t *testing.T) {
 	db, _ := tempDB(t)
 	known := plan(t, db, people(2, 0, 14), 2)
 	boom := errors.New("disk full")
-	_, err := db.exec(ctx, func(context.Context, *sql.Conn) (int64, error) { return 0, boom })
+	_, err := db.q.exec(ctx, func(context.Context, *sql.Conn) (int64, error) { return 0, boom })
 	if !errors.Is(err, boom) {
 		t.Fatalf("exec: %v, want %v", err, boom)
 	}
 	k := known[0]
-	c := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, SentAt: base}
-	if _, err := db.Begin(ctx, c); !errors.Is(err, boom) {
+	c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, SentAt: base}
+	if _, err := db.Begin(ctx, c, pipeline.CardDailyLimit); !errors.Is(err, boom) {
 		t.Errorf("Begin after a failed commit: %v", err)
 	}
 	o := outcome(k.FirstRow, pipeline.Match, base)
@@ -825,13 +824,13 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	ctx := context.Background()
 	db, _ := tempDB(t)
 	k := plan(t, db, people(1, 0, 5), 1)[0]
-	call := pipeline.Call{Row: k.FirstRow, Pair: k.Pair, Card: k.Card, Attempt: 1, SentAt: base}
+	call := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
 	begin := func() error {
-		_, err := db.Begin(ctx, call)
+		_, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		return err
 	}
 	for i := range 5 { // gateway errors: never the bank
-		id, err := db.Begin(ctx, call)
+		id, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatalf("Begin %d after %d gateway errors: %v", i+1, i, err)
 		}
@@ -843,7 +842,7 @@ func TestCardLimitCountsOnlyCallsThatMayReachTheBank(t *testing.T) {
 	}
 	// Two answered by the bank's side, one that never ends: the limit.
 	for range 2 {
-		id, err := db.Begin(ctx, call)
+		id, err := db.Begin(ctx, call, pipeline.CardDailyLimit)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -923,8 +922,8 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sim := pipeline.Call{Row: known[4].FirstRow, Pair: known[4].Pair, Card: known[4].Card, Attempt: 1, SentAt: day2}
-	sid, err := db.Begin(ctx, sim)
+	sim := pipeline.Call{FirstRow: known[4].FirstRow, Pair: known[4].Pair, CardKey: known[4].CardKey, Attempt: 1, SentAt: day2}
+	sid, err := db.Begin(ctx, sim, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -934,8 +933,8 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	if err := db.End(ctx, sid, sim, &so); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[5].FirstRow, Pair: known[5].Pair, Card: known[5].Card, Attempt: 1, SentAt: day2.Add(time.Second)}
-	tid, err := db.Begin(ctx, timeout)
+	timeout := pipeline.Call{FirstRow: known[5].FirstRow, Pair: known[5].Pair, CardKey: known[5].CardKey, Attempt: 1, SentAt: day2.Add(time.Second)}
+	tid, err := db.Begin(ctx, timeout, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -945,7 +944,7 @@ func TestStatusRunLogAndDays(t *testing.T) {
 	}
 	lost := timeout
 	lost.Attempt, lost.SentAt = 2, day2.Add(time.Minute)
-	if _, err := db.Begin(ctx, lost); err != nil {
+	if _, err := db.Begin(ctx, lost, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // run 2 dies: no end recorded
@@ -996,8 +995,8 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	known := plan(t, db, people(3, 0, 7), 10)
-	c := pipeline.Call{Row: known[0].FirstRow, Pair: known[0].Pair, Card: known[0].Card, Attempt: 1, SentAt: base}
-	id, err := db.Begin(ctx, c)
+	c := pipeline.Call{FirstRow: known[0].FirstRow, Pair: known[0].Pair, CardKey: known[0].CardKey, Attempt: 1, SentAt: base}
+	id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -1007,15 +1006,15 @@ func TestStatusSandboxRunNotBilled(t *testing.T) {
 	if err := db.End(ctx, id, c, &o); err != nil {
 		t.Fatal(err)
 	}
-	timeout := pipeline.Call{Row: known[1].FirstRow, Pair: known[1].Pair, Card: known[1].Card, Attempt: 1, SentAt: base}
-	if id, err = db.Begin(ctx, timeout); err != nil {
+	timeout := pipeline.Call{FirstRow: known[1].FirstRow, Pair: known[1].Pair, CardKey: known[1].CardKey, Attempt: 1, SentAt: base}
+	if id, err = db.Begin(ctx, timeout, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	timeout.Duration, timeout.MayReachBank, timeout.PossiblyBilled = 10*time.Second, true, true
 	if err := db.End(ctx, id, timeout, nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := db.Begin(ctx, pipeline.Call{Row: known[2].FirstRow, Pair: known[2].Pair, Card: known[2].Card, Attempt: 1, SentAt: base}); err != nil {
+	if _, err := db.Begin(ctx, pipeline.Call{FirstRow: known[2].FirstRow, Pair: known[2].Pair, CardKey: known[2].CardKey, Attempt: 1, SentAt: base}, pipeline.CardDailyLimit); err != nil {
 		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil { // killed with a call in flight

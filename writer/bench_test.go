@@ -16,7 +16,7 @@ import (
 // a sequence number, a name, a card, an ID with leading zeros, a date, an
 // amount and a note.
 func benchRecords(n int) (header pipeline.Record, row func(i int) (pipeline.Record, pipeline.Outcome)) {
-	header = pipeline.Record{RowNo: 1, Kind: pipeline.Header,
+	header = pipeline.Record{Row: 1, Kind: pipeline.Header,
 		Cells: cellsOf("序号", "姓名", "银行卡号", "客户编号", "开户日期", "金额", "备注")}
 	cells := make([]pipeline.Cell, 7)
 	at := time.Date(2026, 11, 27, 2, 30, 0, 0, time.UTC)
@@ -35,7 +35,7 @@ func benchRecords(n int) (header pipeline.Record, row func(i int) (pipeline.Reco
 			o = pipeline.Outcome{Status: pipeline.Mismatch, Res: 2, JobID: "JH1881201222171529845854DG",
 				Answered: true, Reason: "成功", At: at}
 		}
-		return pipeline.Record{RowNo: i + 1, Kind: pipeline.Data, Cells: cells}, o
+		return pipeline.Record{Row: i + 1, Kind: pipeline.Data, Cells: cells}, o
 	}
 	return header, row
 }

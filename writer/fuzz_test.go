@@ -30,8 +30,8 @@ func FuzzXLSXText(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		w.Write(pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("name", "card")}, pipeline.Outcome{})
-		w.Write(pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: cellsOf(s, s)},
+		w.Write(pipeline.Record{Row: 1, Kind: pipeline.Header, Cells: cellsOf("name", "card")}, pipeline.Outcome{})
+		w.Write(pipeline.Record{Row: 2, Kind: pipeline.Data, Cells: cellsOf(s, s)},
 			pipeline.Outcome{Status: pipeline.Failed, Reason: s})
 		if err := w.Close(); err != nil {
 			t.Fatal(err)

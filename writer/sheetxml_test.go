@@ -146,8 +146,8 @@ func TestXLSXReadsBack(t *testing.T) {
 		for _, c := range rec.Cells[:8] {
 			got = append(got, c.Value)
 		}
-		if rec.RowNo > rows+1 || !slices.Equal(got, want[rec.RowNo-1]) {
-			t.Fatalf("row %d reads back as %q, want %q", rec.RowNo, got, want[rec.RowNo-1])
+		if rec.Row > rows+1 || !slices.Equal(got, want[rec.Row-1]) {
+			t.Fatalf("row %d reads back as %q, want %q", rec.Row, got, want[rec.Row-1])
 		}
 	}
 	if n != rows {

@@ -9,6 +9,10 @@ import (
 	"github.com/cardverify/cardverify/pipeline"
 )
 
+// cardLimit is the card daily limit as the legend quotes it: the
+// pipeline's rule, not a number of the writer's.
+var cardLimit = strconv.Itoa(pipeline.CardDailyLimit)
+
 // lang holds every text the writer adds to an output, in one language.
 type lang struct {
 	code        string // "zh" or "en", as pipeline.Status.Label takes it
@@ -91,7 +95,7 @@ var langs = map[string]*lang{
 			pipeline.Mismatch: "姓名与卡号不一致（error_code 0，res 2，计费）",
 			pipeline.Invalid:  "输入无效，未调用接口，未计费",
 			pipeline.Rejected: "接口拒绝此行（218804、218805、218806、218808），不重试",
-			pipeline.Deferred: "该卡当日被限制校验（218866），或当日已核验 3 次，次日重试",
+			pipeline.Deferred: "该卡当日被限制校验（218866），或当日已核验 " + cardLimit + " 次，次日重试",
 			pipeline.Failed:   "多次重试后仍失败（超时、接口异常等），可用 --retry-failed 重试；已计费但无结果的行不会再次发送",
 		},
 		duplicates:  "其中重复行（沿用首行结果，未重复调用）",
@@ -147,7 +151,7 @@ var langs = map[string]*lang{
 			pipeline.Mismatch: "name and card do not match (error_code 0, res 2; billed)",
 			pipeline.Invalid:  "invalid input: no call made, nothing billed",
 			pipeline.Rejected: "the API refused the row (218804, 218805, 218806, 218808); not retried",
-			pipeline.Deferred: "the card is blocked for the day (218866), or already had its 3 checks today; retried on a later day",
+			pipeline.Deferred: "the card is blocked for the day (218866), or already had its " + cardLimit + " checks today; retried on a later day",
 			pipeline.Failed:   "failed after every retry (timeouts, API faults); rerun with --retry-failed (rows billed without a verdict are never sent again)",
 		},
 		duplicates:  "of which duplicates (sharing an earlier row's verdict, no call)",

@@ -114,7 +114,9 @@ type Summary struct {
 	// nobody, so neither in BilledCalls nor in the cost.
 	SimulatedCalls int
 	// NoJobID counts the verdicts that came without a jobid.
-	NoJobID    int
+	NoJobID int
+	// Start is when the job's first run started, End the latest of its
+	// last run's end and its last call; both zero before any run.
 	Start, End time.Time
 	// Sandbox marks the answers as simulated: the Summary sheet shows a
 	// banner and every reason cell starts with a SANDBOX mark.
@@ -138,7 +140,9 @@ type Summary struct {
 	// Reused counts the rows whose verdict was reused from the history
 	// (--reuse-within) instead of paid for; OldestReused is when the
 	// oldest of them was verified.
-	Reused       int
+	Reused int
+	// OldestReused is when the oldest reused verdict was verified; zero
+	// when Reused is 0.
 	OldestReused time.Time
 }
 
@@ -147,31 +151,36 @@ type Run struct {
 	Start, End time.Time // End is zero when the run recorded no end
 	// Stop is why the run ended: done, interrupted, deadline, budget, api
 	// or error (store's Stop codes); empty when it recorded no end.
-	Stop                          string
+	Stop string
+	// Calls, Billed and PossiblyBilled are the run's HTTP calls, those the
+	// vendor charges for, and those that may have been billed without an
+	// intact answer.
 	Calls, Billed, PossiblyBilled int
-	QPS                           float64
-	Operator                      string // user@host
+	QPS                           float64 // the rate the run asked for (--qps), calls per second
+	Operator                      string  // user@host
 	// Command is the command line, its secrets replaced.
 	Command string
 }
 
 // Day is the calls sent on one China calendar day.
 type Day struct {
-	Day                           string // 2006-01-02
+	Day string // 2006-01-02
+	// Calls, Billed and PossiblyBilled are as in Run, for the calls sent
+	// that day.
 	Calls, Billed, PossiblyBilled int
 }
 
 // ReasonCount is how many invalid rows have one reason.
 type ReasonCount struct {
-	Reason string
-	Count  int
+	Reason string // the encoded reasons (pipeline.Reason, joined) as the rows' cell says them
+	Count  int    // the invalid rows with it
 }
 
 // CodeInfo is one error code seen in a run, with the vendor's meaning.
 type CodeInfo struct {
-	Code    int
-	Meaning string
-	Count   int
+	Code    int    // the API's error_code
+	Meaning string // the vendor's text for it (Chinese); empty for a code not in juhe.Codes
+	Count   int    // the answered calls with this code, over all runs
 }
 
 // Writer writes one output file. It is not safe for concurrent use. Every
@@ -237,7 +246,7 @@ type format interface {
 
 // outRow is one row ready to be written.
 type outRow struct {
-	no       int // 1-based
+	row      int // 1-based
 	kind     pipeline.RowKind
 	cells    []pipeline.Cell // the input's cells, up to the verdict columns
 	extra    []string        // the verdict columns, nil for none
@@ -408,7 +417,7 @@ func (w *Writer) planLayout(held []heldRecord) layout {
 	var l layout
 	for _, h := range held {
 		if h.rec.Kind == pipeline.Header && l.headerRow == 0 {
-			l.headerRow = h.rec.RowNo
+			l.headerRow = h.rec.Row
 		}
 		if h.rec.Kind == pipeline.Preamble {
 			continue
@@ -463,11 +472,11 @@ func trimmedLen(cells []pipeline.Cell) int {
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 	r := &w.out
-	*r = outRow{no: rec.RowNo, kind: rec.Kind, cells: rec.Cells}
-	if r.no <= w.stats.lastRow {
+	*r = outRow{row: rec.Row, kind: rec.Kind, cells: rec.Cells}
+	if r.row <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
-		r.no = w.stats.lastRow + 1
+		r.row = w.stats.lastRow + 1
 	}
 	if rec.Kind == pipeline.Header || rec.Kind == pipeline.Data {
 		base := w.layout.base
@@ -493,9 +502,9 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 		}
 	}
 	if err := w.fmt.row(r); err != nil {
-		return w.wrap(fmt.Errorf("row %d: %w", rec.RowNo, err))
+		return w.wrap(fmt.Errorf("row %d: %w", rec.Row, err))
 	}
-	w.stats.lastRow = r.no
+	w.stats.lastRow = r.row
 	return nil
 }
 

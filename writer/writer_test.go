@@ -58,33 +58,33 @@ func fixture() []struct {
 		o   pipeline.Outcome
 	}
 	return []pair{
-		{pipeline.Record{RowNo: 1, Kind: pipeline.Preamble, Cells: []pipeline.Cell{text("2026年11月客户名单")}}, pipeline.Outcome{}},
+		{pipeline.Record{Row: 1, Kind: pipeline.Preamble, Cells: []pipeline.Cell{text("2026年11月客户名单")}}, pipeline.Outcome{}},
 		// Sheet row 2 is empty: the reader gives no record for it.
-		{pipeline.Record{RowNo: 3, Kind: pipeline.Header, Cells: header}, pipeline.Outcome{}},
-		{pipeline.Record{RowNo: 4, Kind: pipeline.Data,
+		{pipeline.Record{Row: 3, Kind: pipeline.Header, Cells: header}, pipeline.Outcome{}},
+		{pipeline.Record{Row: 4, Kind: pipeline.Data,
 			Cells: row(4, "1", "张三", "6217003180000902693", "000123", date,
 				number("1,234.50", "1234.5", "#,##0.00"), text("=cmd|' /C calc'!A0"), formula, boolean)},
 			match},
-		{pipeline.Record{RowNo: 5, Kind: pipeline.Data,
+		{pipeline.Record{Row: 5, Kind: pipeline.Data,
 			Cells: row(5, "2", "李四", "6222 0212 3456 7890 128", "000124", date, number("0", "0", "#,##0.00"), text("+1 注意"), formulaText)},
 			pipeline.Outcome{Status: pipeline.Mismatch, Res: 2, JobID: "JH1881201222171529845854DG", Answered: true, Reason: pipeline.Reason(pipeline.Vendor, 0, "成功"), At: at}},
-		{pipeline.Record{RowNo: 6, Kind: pipeline.Blank, Cells: make([]pipeline.Cell, 9)}, pipeline.Outcome{}},
-		{pipeline.Record{RowNo: 7, Kind: pipeline.Data, Cells: row(7, "3", "", "12345", "000125"),
+		{pipeline.Record{Row: 6, Kind: pipeline.Blank, Cells: make([]pipeline.Cell, 9)}, pipeline.Outcome{}},
+		{pipeline.Record{Row: 7, Kind: pipeline.Data, Cells: row(7, "3", "", "12345", "000125"),
 			Problems: []string{pipeline.Reason(pipeline.NameEmpty), pipeline.Reason(pipeline.CardDigits, 5, 12, 19)}},
 			pipeline.Outcome{Status: pipeline.Invalid}},
-		{pipeline.Record{RowNo: 8, Kind: pipeline.Data, Cells: row(8, "4", "张三", "6217003180000902693", "000126")},
+		{pipeline.Record{Row: 8, Kind: pipeline.Data, Cells: row(8, "4", "张三", "6217003180000902693", "000126")},
 			func() pipeline.Outcome { o := match; o.DupOf = 4; return o }()},
-		{pipeline.Record{RowNo: 9, Kind: pipeline.Data, Cells: row(9, "5", "王五", "6217003180000902694", "000127"),
+		{pipeline.Record{Row: 9, Kind: pipeline.Data, Cells: row(9, "5", "王五", "6217003180000902694", "000127"),
 			Warnings: []string{pipeline.Reason(pipeline.WarnLuhn)}},
 			pipeline.Outcome{Status: pipeline.Rejected, Code: 218804, Answered: true, Reason: pipeline.Reason(pipeline.Vendor, 218804, "银行卡号不合法"), At: at}},
-		{pipeline.Record{RowNo: 10, Kind: pipeline.Data, Cells: row(10, "6", "赵六", "6217003180000902695", "000128")},
+		{pipeline.Record{Row: 10, Kind: pipeline.Data, Cells: row(10, "6", "赵六", "6217003180000902695", "000128")},
 			pipeline.Outcome{}},
-		{pipeline.Record{RowNo: 11, Kind: pipeline.Data, Cells: row(11, "7", "钱七", "6217003180000902696", "000129")},
+		{pipeline.Record{Row: 11, Kind: pipeline.Data, Cells: row(11, "7", "钱七", "6217003180000902696", "000129")},
 			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true,
 				Reason: pipeline.Reason(pipeline.Vendor, 218866, "认证失败,该卡当日连续多次认证不通过被限制校验,次日恢复"), At: at}},
-		{pipeline.Record{RowNo: 12, Kind: pipeline.Data, Cells: row(12, "8", "孙八", "6.20181590830166E+18", "000130")},
+		{pipeline.Record{Row: 12, Kind: pipeline.Data, Cells: row(12, "8", "孙八", "6.20181590830166E+18", "000130")},
 			pipeline.Outcome{Status: pipeline.Failed, Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 5), pipeline.Reason(pipeline.CallHTTP, 502)), Attempts: 5, At: at}},
-		{pipeline.Record{RowNo: 13, Kind: pipeline.Data, Cells: []pipeline.Cell{number("9", "9", ""), text("周九"),
+		{pipeline.Record{Row: 13, Kind: pipeline.Data, Cells: []pipeline.Cell{number("9", "9", ""), text("周九"),
 			number("6.20182E+18", "6.20181590830166E+18", "")}},
 			pipeline.Outcome{Status: pipeline.Failed, Reason: pipeline.JoinReasons(pipeline.Reason(pipeline.GaveUp, 4), pipeline.Reason(pipeline.CallTimeout, "10s")), At: at}},
 	}
@@ -124,7 +124,7 @@ func writeFixture(tb testing.TB, name string, opt Options) string {
 	}
 	for _, r := range fixture() {
 		if err := w.Write(r.rec, r.o); err != nil {
-			tb.Fatalf("Write row %d: %v", r.rec.RowNo, err)
+			tb.Fatalf("Write row %d: %v", r.rec.Row, err)
 		}
 	}
 	if err := w.Close(); err != nil {
@@ -737,7 +737,7 @@ func writeRecords(tb testing.TB, name string, opt Options, recs []pipeline.Recor
 	for _, r := range recs {
 		var o pipeline.Outcome
 		if r.Kind == pipeline.Data {
-			o = pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: "J" + itoa(r.RowNo), Answered: true, At: at}
+			o = pipeline.Outcome{Status: pipeline.Match, Res: 1, JobID: "J" + itoa(r.Row), Answered: true, At: at}
 		}
 		if err := w.Write(r, o); err != nil {
 			tb.Fatal(err)
@@ -761,14 +761,14 @@ func cellsOf(vals ...string) []pipeline.Cell {
 // the first records, with later, wider rows' extra cells moved after them.
 func TestLayout(t *testing.T) {
 	recs := []pipeline.Record{
-		{RowNo: 1, Kind: pipeline.Preamble, Cells: cellsOf("title", "", "", "", "", "", "a wide preamble is not a column")},
-		{RowNo: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card", "")},
-		{RowNo: 3, Kind: pipeline.Data, Cells: cellsOf("a", "1", "", "")}, // trailing empties do not widen
+		{Row: 1, Kind: pipeline.Preamble, Cells: cellsOf("title", "", "", "", "", "", "a wide preamble is not a column")},
+		{Row: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card", "")},
+		{Row: 3, Kind: pipeline.Data, Cells: cellsOf("a", "1", "", "")}, // trailing empties do not widen
 	}
 	for i := 0; i < sampleRows+5; i++ {
-		recs = append(recs, pipeline.Record{RowNo: 4 + i, Kind: pipeline.Data, Cells: cellsOf("n", "c")})
+		recs = append(recs, pipeline.Record{Row: 4 + i, Kind: pipeline.Data, Cells: cellsOf("n", "c")})
 	}
-	wide := pipeline.Record{RowNo: recs[len(recs)-1].RowNo + 1, Kind: pipeline.Data, Cells: cellsOf("x", "y", "z1", "z2")}
+	wide := pipeline.Record{Row: recs[len(recs)-1].Row + 1, Kind: pipeline.Data, Cells: cellsOf("x", "y", "z1", "z2")}
 	recs = append(recs, wide)
 	for _, tc := range []struct{ file string }{{"out.csv"}, {"out.xlsx"}} {
 		t.Run(tc.file, func(t *testing.T) {
@@ -804,7 +804,7 @@ func TestLayout(t *testing.T) {
 func TestNoHeader(t *testing.T) {
 	var recs []pipeline.Record
 	for i := 1; i <= maxHeld+10; i++ {
-		recs = append(recs, pipeline.Record{RowNo: i, Kind: pipeline.Preamble, Cells: cellsOf("p" + itoa(i))})
+		recs = append(recs, pipeline.Record{Row: i, Kind: pipeline.Preamble, Cells: cellsOf("p" + itoa(i))})
 	}
 	path := writeRecords(t, "out.xlsx", Options{CardCol: -1}, recs)
 	f, err := excelize.OpenFile(path)
@@ -825,11 +825,11 @@ func TestNoHeader(t *testing.T) {
 // that a source numbering rows out of order still gets every row, in order.
 func TestRowNumbers(t *testing.T) {
 	recs := []pipeline.Record{
-		{RowNo: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card")},
-		{RowNo: 5, Kind: pipeline.Data, Cells: cellsOf("a", "1")},
-		{RowNo: 5, Kind: pipeline.Data, Cells: cellsOf("b", "2")},
-		{RowNo: 0, Kind: pipeline.Data, Cells: cellsOf("c", "3")},
-		{RowNo: 9, Kind: pipeline.Data, Cells: cellsOf("d", "4")},
+		{Row: 2, Kind: pipeline.Header, Cells: cellsOf("name", "card")},
+		{Row: 5, Kind: pipeline.Data, Cells: cellsOf("a", "1")},
+		{Row: 5, Kind: pipeline.Data, Cells: cellsOf("b", "2")},
+		{Row: 0, Kind: pipeline.Data, Cells: cellsOf("c", "3")},
+		{Row: 9, Kind: pipeline.Data, Cells: cellsOf("d", "4")},
 	}
 	path := writeRecords(t, "out.xlsx", Options{CardCol: 1}, recs)
 	f, err := excelize.OpenFile(path)
@@ -853,10 +853,10 @@ func TestSourceReusesCells(t *testing.T) {
 		t.Fatal(err)
 	}
 	cells := cellsOf("name", "card")
-	w.Write(pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: cells}, pipeline.Outcome{})
+	w.Write(pipeline.Record{Row: 1, Kind: pipeline.Header, Cells: cells}, pipeline.Outcome{})
 	for i := 2; i < 6; i++ {
 		cells[0].Value, cells[1].Value = "n"+itoa(i), "c"+itoa(i)
-		if err := w.Write(pipeline.Record{RowNo: i, Kind: pipeline.Data, Cells: cells}, pipeline.Outcome{}); err != nil {
+		if err := w.Write(pipeline.Record{Row: i, Kind: pipeline.Data, Cells: cells}, pipeline.Outcome{}); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -880,7 +880,7 @@ func TestWriteAfterClose(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatalf("Close of an empty output: %v", err)
 	}
-	if err := w.Write(pipeline.Record{RowNo: 1}, pipeline.Outcome{}); err == nil {
+	if err := w.Write(pipeline.Record{Row: 1}, pipeline.Outcome{}); err == nil {
 		t.Error("Write after Close succeeded")
 	}
 	if err := w.Close(); err != nil {
@@ -953,8 +953,8 @@ func TestCellTypes(t *testing.T) {
 		{Value: "45292", Type: pipeline.Date, Raw: "45292"}, // a date without its format
 	}
 	recs := []pipeline.Record{
-		{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("a", "b", "c", "d", "e", "f", "g")},
-		{RowNo: 2, Kind: pipeline.Data, Cells: cells},
+		{Row: 1, Kind: pipeline.Header, Cells: cellsOf("a", "b", "c", "d", "e", "f", "g")},
+		{Row: 2, Kind: pipeline.Data, Cells: cells},
 	}
 	path := writeRecords(t, "out.xlsx", Options{CardCol: -1}, recs)
 	f, err := excelize.OpenFile(path)
@@ -1028,8 +1028,8 @@ func TestCSVVerdictsDefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w.Write(pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("name", "card")}, pipeline.Outcome{})
-	w.Write(pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: cellsOf("=HYPERLINK(\"x\")", "1")},
+	w.Write(pipeline.Record{Row: 1, Kind: pipeline.Header, Cells: cellsOf("name", "card")}, pipeline.Outcome{})
+	w.Write(pipeline.Record{Row: 2, Kind: pipeline.Data, Cells: cellsOf("=HYPERLINK(\"x\")", "1")},
 		pipeline.Outcome{Status: pipeline.Rejected, JobID: "@SUM(1)", Reason: "=cmd|' /C calc'!A0", Answered: true, Code: 218808})
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
@@ -1144,11 +1144,11 @@ func TestStaleTempRemoved(t *testing.T) {
 // TestMaskOverflow checks that a card past the verify columns (a row wider
 // than the first rows) is masked too.
 func TestMaskOverflow(t *testing.T) {
-	recs := []pipeline.Record{{RowNo: 1, Kind: pipeline.Header, Cells: cellsOf("name", "id")}}
+	recs := []pipeline.Record{{Row: 1, Kind: pipeline.Header, Cells: cellsOf("name", "id")}}
 	for i := 0; i <= sampleRows; i++ {
-		recs = append(recs, pipeline.Record{RowNo: 2 + i, Kind: pipeline.Data, Cells: cellsOf("n", "1")})
+		recs = append(recs, pipeline.Record{Row: 2 + i, Kind: pipeline.Data, Cells: cellsOf("n", "1")})
 	}
-	recs = append(recs, pipeline.Record{RowNo: 200, Kind: pipeline.Data,
+	recs = append(recs, pipeline.Record{Row: 200, Kind: pipeline.Data,
 		Cells: cellsOf("x", "2", "z", "6217003180000902693")})
 	path := writeRecords(t, "out.csv", Options{MaskCard: true, CardCol: 3}, recs)
 	last := readCSV(t, path, ',')
@@ -1172,8 +1172,8 @@ func TestVerdictCells(t *testing.T) {
 		rec pipeline.Record
 		o   pipeline.Outcome
 	}{
-		{pipeline.Record{RowNo: 1, Kind: pipeline.Header, Cells: []pipeline.Cell{text("姓名"), text("卡号")}}, pipeline.Outcome{}},
-		{pipeline.Record{RowNo: 2, Kind: pipeline.Data, Cells: []pipeline.Cell{text("张三"), text("6217003180000902693")}},
+		{pipeline.Record{Row: 1, Kind: pipeline.Header, Cells: []pipeline.Cell{text("姓名"), text("卡号")}}, pipeline.Outcome{}},
+		{pipeline.Record{Row: 2, Kind: pipeline.Data, Cells: []pipeline.Cell{text("张三"), text("6217003180000902693")}},
 			pipeline.Outcome{Status: pipeline.Deferred, Code: 218866, Answered: true, Reason: long, At: at}},
 	} {
 		if err := w.Write(r.rec, r.o); err != nil {

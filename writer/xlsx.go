@@ -214,11 +214,11 @@ func (x *xlsxFormat) style(k styleKey) (int, error) {
 }
 
 func (x *xlsxFormat) row(r *outRow) error {
-	if r.no > maxSheetRows {
+	if r.row > maxSheetRows {
 		return fmt.Errorf("past row %d, the last row of an XLSX sheet (write a .csv output)", maxSheetRows)
 	}
-	if r.no <= x.last {
-		return fmt.Errorf("row %d after row %d: rows must come in order", r.no, x.last)
+	if r.row <= x.last {
+		return fmt.Errorf("row %d after row %d: rows must come in order", r.row, x.last)
 	}
 	n := len(r.cells)
 	if r.extra != nil {
@@ -230,7 +230,7 @@ func (x *xlsxFormat) row(r *outRow) error {
 	if n == 0 {
 		return nil // an empty row: the sheet has none to show
 	}
-	x.last = r.no
+	x.last = r.row
 	header := r.kind == pipeline.Header
 	// A spreadsheet keeps the height a row is given: one line unless told.
 	height := 0.0
@@ -239,16 +239,16 @@ func (x *xlsxFormat) row(r *outRow) error {
 			height = float64(min(n, 10) * rowHeight)
 		}
 	}
-	x.sx.startRow(r.no, height)
+	x.sx.startRow(r.row, height)
 	for i, c := range r.cells {
-		if err := x.value(i+1, r.no, c, header); err != nil {
+		if err := x.value(i+1, r.row, c, header); err != nil {
 			return err
 		}
 	}
 	if r.extra != nil {
 		x.verdicts(r, header)
 		for i, c := range r.overflow {
-			if err := x.value(x.l.base+len(r.extra)+i+1, r.no, c, header); err != nil {
+			if err := x.value(x.l.base+len(r.extra)+i+1, r.row, c, header); err != nil {
 				return err
 			}
 		}
@@ -262,22 +262,22 @@ func (x *xlsxFormat) verdicts(r *outRow, header bool) {
 		col := x.l.base + i + 1
 		switch {
 		case header:
-			x.sx.text(col, r.no, x.vhead, e)
+			x.sx.text(col, r.row, x.vhead, e)
 		case i == 0:
-			x.sx.text(col, r.no, x.status[r.status], e)
+			x.sx.text(col, r.row, x.status[r.status], e)
 		case e == "":
 		case i == 1 || i == 3: // res and error_code are numbers
 			if n, err := strconv.Atoi(e); err == nil {
-				x.sx.integer(col, r.no, x.code, n)
+				x.sx.integer(col, r.row, x.code, n)
 			} else {
-				x.sx.text(col, r.no, 0, e)
+				x.sx.text(col, r.row, 0, e)
 			}
 		case i == 4:
-			x.sx.text(col, r.no, x.reason, e)
+			x.sx.text(col, r.row, x.reason, e)
 		case i == 5 && !r.at.IsZero():
-			x.sx.number(col, r.no, x.when, excelTime(r.at))
+			x.sx.number(col, r.row, x.when, excelTime(r.at))
 		default:
-			x.sx.text(col, r.no, 0, e)
+			x.sx.text(col, r.row, 0, e)
 		}
 	}
 }

@@ -46,11 +46,7 @@ func seedHistory(ctx context.Context, s seedJob) error {
 // writeHistory is the child's side of seedHistory.
 func writeHistory(s seedJob) error {
 	ctx := context.Background()
-	kp, err := store.DefaultKeyPath()
-	if err != nil {
-		return err
-	}
-	k, _, err := store.LoadOrCreateKey(kp)
+	k, err := store.LoadOrCreateDefaultKey()
 	if err != nil {
 		return err
 	}

@@ -69,11 +69,7 @@ func (a *app) history(ctx context.Context, args []string) error {
 	// it); counts and purges read what is there.
 	var key *store.Key
 	if len(c.Import) > 0 {
-		kp, err := store.DefaultKeyPath()
-		if err != nil {
-			return err
-		}
-		k, _, err := store.LoadOrCreateKey(kp)
+		k, err := store.LoadOrCreateDefaultKey()
 		if err != nil {
 			return err
 		}

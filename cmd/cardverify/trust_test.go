@@ -242,7 +242,7 @@ func TestTrustSimulatedNeverReal(t *testing.T) {
 		t.Errorf("after the sandbox run: %d simulated rows, %d billed + %d possibly billed of %d calls, %d simulated; want 15 rows, 0 + 0, every call simulated",
 			st.Simulated, st.BilledCalls, st.PossiblyBilled, st.Calls, st.SimulatedCalls)
 	}
-	if !strings.Contains(r.stderr, " 0 billed, 0 possibly billed") || !strings.Contains(r.stderr, "simulated calls (a simulated API: billed by nobody)") {
+	if !strings.Contains(r.stderr, " 0 billed, 0 possibly billed") || !strings.Contains(r.stderr, " simulated (a simulated API: billed by nobody)") || !strings.Contains(r.stderr, "; of them ") {
 		t.Errorf("the last lines do not say the simulated calls apart from the billed ones:\n%s", r.stderr)
 	}
 	col, rows := readCSV(t, out)

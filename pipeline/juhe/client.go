@@ -92,7 +92,8 @@ type Config struct {
 	Key string
 	// OpenID is the account's openid (JUHE_OPENID), from which the AES key of
 	// the Encrypted endpoint derives. It is never sent.
-	OpenID   string
+	OpenID string
+	// Endpoint is the API to call; the zero Endpoint is Plain.
 	Endpoint Endpoint
 	// Timeout bounds each call, reading the answer included; DefaultTimeout
 	// when zero.

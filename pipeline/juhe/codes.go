@@ -5,10 +5,12 @@ import "github.com/cardverify/cardverify/pipeline"
 // Code is one error_code of the vendor's document with the way cardverify
 // treats it.
 type Code struct {
+	// Code is the error_code as the API sends it; 0 is success.
 	Code int
 	// Meaning is the vendor's text for the code, verbatim (Chinese).
 	Meaning string
-	Class   pipeline.Class
+	// Class is how the pipeline treats an answer with this code.
+	Class pipeline.Class
 	// Hint says, in English, what the user should do about a Fatal code;
 	// empty for the other classes.
 	Hint string

@@ -66,7 +66,7 @@ func (s *cardSource) Next() (pipeline.Record, error) {
 		return pipeline.Record{}, pipeline.EOF
 	}
 	s.i++
-	return pipeline.Record{Kind: pipeline.Data, RowNo: s.i + 1, Name: "张三", Card: juhetest.MatchCard(s.i)}, nil
+	return pipeline.Record{Kind: pipeline.Data, Row: s.i + 1, Name: "张三", Card: juhetest.MatchCard(s.i)}, nil
 }
 
 // nullCheckpoint knows nothing and keeps nothing: every row is a new pair.
@@ -74,12 +74,12 @@ type nullCheckpoint struct{ id atomic.Int64 }
 
 func (c *nullCheckpoint) Plan(ctx context.Context, rows []pipeline.Row, known []pipeline.Known) error {
 	for i, r := range rows {
-		known[i] = pipeline.Known{Pair: sha256.Sum256([]byte(r.Card)), Card: sha256.Sum256([]byte("c" + r.Card)), FirstRow: r.No}
+		known[i] = pipeline.Known{Pair: sha256.Sum256([]byte(r.Card)), CardKey: sha256.Sum256([]byte("c" + r.Card)), FirstRow: r.Row}
 	}
 	return nil
 }
 
-func (c *nullCheckpoint) Begin(context.Context, pipeline.Call) (int64, error) {
+func (c *nullCheckpoint) Begin(context.Context, pipeline.Call, int) (int64, error) {
 	return c.id.Add(1), nil
 }
 

@@ -1,80 +1,88 @@
 package msg
 
-import "github.com/cardverify/cardverify/pipeline"
+import (
+	"strconv"
+
+	"github.com/cardverify/cardverify/pipeline"
+)
+
+// cardLimit is the card daily limit as the texts quote it: the pipeline's
+// rule, not a number of their own.
+var cardLimit = strconv.Itoa(pipeline.CardDailyLimit)
 
 // Codes of the messages only the command line says. The codes emitted by
 // pipeline and its implementations are declared in package pipeline.
 const (
 	// The end of a run (stderr).
-	RunRows         pipeline.Code = "run-rows"    // rows, match, mismatch, invalid, rejected, deferred, failed, pending
-	RunNothing      pipeline.Code = "run-nothing" // took
-	RunThis         pipeline.Code = "run-this"    // calls, billed, skipped, took
-	RunJob          pipeline.Code = "run-job"     // calls, billed, possibly billed
-	RunReused       pipeline.Code = "run-reused"  // rows, oldest (China time)
-	HistNegative    pipeline.Code = "hist-negative"
-	HistNone        pipeline.Code = "hist-none"
-	HistImported    pipeline.Code = "hist-imported" // verdicts, checkpoint
-	HistPurged      pipeline.Code = "hist-purged"   // verdicts, before (China time)
-	HistPath        pipeline.Code = "hist-path"     // path
-	HistVerdicts    pipeline.Code = "hist-verdicts" // verdicts, match, mismatch
-	HistSpan        pipeline.Code = "hist-span"     // oldest, newest
-	HistImportedEP  pipeline.Code = "hist-imported-ep"
-	RunCost         pipeline.Code = "run-cost"         // price, cost
-	ReuseSaved      pipeline.Code = "reuse-saved"      // yuan
-	DryReusable     pipeline.Code = "dry-reusable"     // rows, oldest (China time)
-	DryToPay        pipeline.Code = "dry-to-pay"       // calls
-	DryCost         pipeline.Code = "dry-cost"         // most yuan, price
-	ReuseSaves      pipeline.Code = "reuse-saves"      // yuan
-	RunNoVerdict    pipeline.Code = "run-no-verdict"   // rows billed without a verdict
-	RunPaused       pipeline.Code = "run-paused"       // until (China time)
-	ErrConfig       pipeline.Code = "err-config"       // what happened (rendered)
-	RunLost         pipeline.Code = "run-lost"         // lost answers
-	RunSimulated    pipeline.Code = "run-simulated"    // simulated calls
-	RunOutput       pipeline.Code = "run-output"       // path
-	RunSandbox      pipeline.Code = "run-sandbox"      // simulated answers
-	RunStopping     pipeline.Code = "run-stopping"     // first Ctrl-C
-	RunResume       pipeline.Code = "run-resume"       // why it stopped (rendered)
-	RunLeft         pipeline.Code = "run-left"         // pending, failed, deferred
-	RunBudget       pipeline.Code = "run-budget"       // billed in the job, --max-billed
-	SandboxStart    pipeline.Code = "sandbox-start"    // the notice of run --sandbox
-	Warning         pipeline.Code = "warning"          // the warning (rendered)
-	TempRemoved     pipeline.Code = "temp-removed"     // count, output
-	WarnFlagSecret  pipeline.Code = "warn-flag-secret" // flag, variable
-	WarnPlainHTTP   pipeline.Code = "warn-plain-http"  // base URL
-	RunAbandoned    pipeline.Code = "run-abandoned"    // a second Ctrl-C
-	RunNoOutput     pipeline.Code = "run-no-output"    // output, input, checkpoint
-	RunStoppedEarly pipeline.Code = "run-stopped-early"
+	RunRows         pipeline.Code = "run-rows"          // rows, match, mismatch, invalid, rejected, deferred, failed, pending
+	RunNothing      pipeline.Code = "run-nothing"       // took
+	RunThis         pipeline.Code = "run-this"          // calls, billed, skipped, took
+	RunJob          pipeline.Code = "run-job"           // calls, billed, possibly billed
+	RunReused       pipeline.Code = "run-reused"        // rows, oldest (China time)
+	HistNegative    pipeline.Code = "hist-negative"     // --purge-older-than was given a negative age
+	HistNone        pipeline.Code = "hist-none"         // history shows an empty history
+	HistImported    pipeline.Code = "hist-imported"     // verdicts, checkpoint
+	HistPurged      pipeline.Code = "hist-purged"       // verdicts, before (China time)
+	HistPath        pipeline.Code = "hist-path"         // path
+	HistVerdicts    pipeline.Code = "hist-verdicts"     // verdicts, match, mismatch
+	HistSpan        pipeline.Code = "hist-span"         // oldest, newest
+	HistImportedEP  pipeline.Code = "hist-imported-ep"  // the endpoint shown for verdicts imported from a checkpoint
+	RunCost         pipeline.Code = "run-cost"          // price, cost
+	ReuseSaved      pipeline.Code = "reuse-saved"       // yuan
+	DryReusable     pipeline.Code = "dry-reusable"      // rows, oldest (China time)
+	DryToPay        pipeline.Code = "dry-to-pay"        // calls
+	DryCost         pipeline.Code = "dry-cost"          // most yuan, price
+	ReuseSaves      pipeline.Code = "reuse-saves"       // yuan
+	RunNoVerdict    pipeline.Code = "run-no-verdict"    // rows billed without a verdict
+	RunPaused       pipeline.Code = "run-paused"        // until (China time)
+	ErrConfig       pipeline.Code = "err-config"        // what happened (rendered)
+	RunLost         pipeline.Code = "run-lost"          // lost answers
+	RunSimulated    pipeline.Code = "run-simulated"     // simulated calls
+	RunOutput       pipeline.Code = "run-output"        // path
+	RunSandbox      pipeline.Code = "run-sandbox"       // simulated answers
+	RunStopping     pipeline.Code = "run-stopping"      // first Ctrl-C
+	RunResume       pipeline.Code = "run-resume"        // why it stopped (rendered)
+	RunLeft         pipeline.Code = "run-left"          // pending, failed, deferred
+	RunBudget       pipeline.Code = "run-budget"        // billed in the job, --max-billed
+	SandboxStart    pipeline.Code = "sandbox-start"     // the notice of run --sandbox
+	Warning         pipeline.Code = "warning"           // the warning (rendered)
+	TempRemoved     pipeline.Code = "temp-removed"      // count, output
+	WarnFlagSecret  pipeline.Code = "warn-flag-secret"  // flag, variable
+	WarnPlainHTTP   pipeline.Code = "warn-plain-http"   // base URL
+	RunAbandoned    pipeline.Code = "run-abandoned"     // a second Ctrl-C
+	RunNoOutput     pipeline.Code = "run-no-output"     // output, input, checkpoint
+	RunStoppedEarly pipeline.Code = "run-stopped-early" // interrupted before the first call
 
 	// The dry run (stdout).
 	DryDid      pipeline.Code = "dry-did"       // input, encoding (rendered), rows, valid, invalid, duplicates
 	DryEncoding pipeline.Code = "dry-encoding"  // encoding name
 	DryEncGiven pipeline.Code = "dry-enc-given" // encoding name
-	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"
-	DryMost     pipeline.Code = "dry-most" // at most billed calls
-	DryNoCall   pipeline.Code = "dry-no-call"
-	DryOutput   pipeline.Code = "dry-output" // path
+	DryEncXLSX  pipeline.Code = "dry-enc-xlsx"  // the encoding line of a dry run on a workbook
+	DryMost     pipeline.Code = "dry-most"      // at most billed calls
+	DryNoCall   pipeline.Code = "dry-no-call"   // the dry run's reminder that it called and billed nothing
+	DryOutput   pipeline.Code = "dry-output"    // path
 
 	// status (stdout).
-	StatusDB       pipeline.Code = "status-db"       // path
-	StatusInput    pipeline.Code = "status-input"    // path, size, sha256
-	StatusKey      pipeline.Code = "status-key"      // key ID
-	StatusEndpoint pipeline.Code = "status-endpoint" // endpoint
-	StatusSandbox  pipeline.Code = "status-sandbox"
-	StatusRuns     pipeline.Code = "status-runs"   // runs, first, last
-	StatusRows     pipeline.Code = "status-rows"   // rows
-	StatusCalls    pipeline.Code = "status-calls"  // calls, billed, possibly billed
-	StatusLost     pipeline.Code = "status-lost"   // lost answers
-	StatusUnread   pipeline.Code = "status-unread" // rows not read yet
-	StatusUncount  pipeline.Code = "status-uncounted"
+	StatusDB       pipeline.Code = "status-db"        // path
+	StatusInput    pipeline.Code = "status-input"     // path, size, sha256
+	StatusKey      pipeline.Code = "status-key"       // key ID
+	StatusEndpoint pipeline.Code = "status-endpoint"  // endpoint
+	StatusSandbox  pipeline.Code = "status-sandbox"   // the job was run against the simulated API
+	StatusRuns     pipeline.Code = "status-runs"      // runs, first, last
+	StatusRows     pipeline.Code = "status-rows"      // rows
+	StatusCalls    pipeline.Code = "status-calls"     // calls, billed, possibly billed
+	StatusLost     pipeline.Code = "status-lost"      // lost answers
+	StatusUnread   pipeline.Code = "status-unread"    // rows not read yet
+	StatusUncount  pipeline.Code = "status-uncounted" // the row counts cover only the rows read so far
 
 	// export and audit.
-	ExportDone      pipeline.Code = "export-done"    // rows, match, mismatch, pending, path
-	ExportStopped   pipeline.Code = "export-stopped" // path
-	AuditRow        pipeline.Code = "audit-row"      // row, problem (rendered)
-	AuditOK         pipeline.Code = "audit-ok"       // rows
-	AuditDiffer     pipeline.Code = "audit-differ"   // rows differing, rows
-	AuditNoCols     pipeline.Code = "audit-no-cols"  // the zh and en status headers
-	AuditNoColsHint pipeline.Code = "audit-no-cols-hint"
+	ExportDone      pipeline.Code = "export-done"        // rows, match, mismatch, pending, path
+	ExportStopped   pipeline.Code = "export-stopped"     // path
+	AuditRow        pipeline.Code = "audit-row"          // row, problem (rendered)
+	AuditOK         pipeline.Code = "audit-ok"           // rows
+	AuditDiffer     pipeline.Code = "audit-differ"       // rows differing, rows
+	AuditNoCols     pipeline.Code = "audit-no-cols"      // the zh and en status headers
+	AuditNoColsHint pipeline.Code = "audit-no-cols-hint" // audit was given a file cardverify did not write
 
 	// Errors as cmd prints them.
 	ErrPrefix      pipeline.Code = "err-prefix"       // the message
@@ -90,14 +98,14 @@ const (
 	UsageNoArgs    pipeline.Code = "usage-no-args"    // command, count given
 	SandboxServe   pipeline.Code = "sandbox-serve"    // URL, openid
 	SandboxTry     pipeline.Code = "sandbox-try"      // openid, URL
-	UsageNone      pipeline.Code = "usage-none"
-	UsageOneOf     pipeline.Code = "usage-one-of" // flag, allowed, given
-	UsageNums      pipeline.Code = "usage-nums"
-	UsageStop      pipeline.Code = "usage-stop-at" // given
-	UsageKey       pipeline.Code = "usage-key"
-	UsageOpen      pipeline.Code = "usage-openid"
-	UsageLine      pipeline.Code = "usage-line"  // the synopsis of a command
-	ErrGeneric     pipeline.Code = "err-generic" // a system error verbatim
+	UsageNone      pipeline.Code = "usage-none"       // no subcommand given
+	UsageOneOf     pipeline.Code = "usage-one-of"     // flag, allowed, given
+	UsageNums      pipeline.Code = "usage-nums"       // a numeric flag of run is out of range
+	UsageStop      pipeline.Code = "usage-stop-at"    // given
+	UsageKey       pipeline.Code = "usage-key"        // run without an API key and without --sandbox
+	UsageOpen      pipeline.Code = "usage-openid"     // the encrypted endpoint without an openid
+	UsageLine      pipeline.Code = "usage-line"       // the synopsis of a command
+	ErrGeneric     pipeline.Code = "err-generic"      // a system error verbatim
 )
 
 // Codes of serve, the web console (its pages have their own texts in
@@ -107,8 +115,8 @@ const (
 	ServeStopping pipeline.Code = "serve-stopping" // first Ctrl-C
 	ServePassword pipeline.Code = "serve-password" // address
 	ServeEmptyPw  pipeline.Code = "serve-empty-pw" // variable
-	ServeNums     pipeline.Code = "serve-nums"
-	ServeNoData   pipeline.Code = "serve-no-data" // the system's error
+	ServeNums     pipeline.Code = "serve-nums"     // a numeric flag of serve is out of range
+	ServeNoData   pipeline.Code = "serve-no-data"  // the system's error
 )
 
 var catalogue = map[pipeline.Code]entry{
@@ -139,7 +147,7 @@ var catalogue = map[pipeline.Code]entry{
 	pipeline.NotYet:           {"尚未核验：再次运行同一命令即可继续", "not verified yet: run the same command again to resume"},
 	pipeline.DryPending:       {"试运行：未调用接口", "dry run: no call made"},
 	pipeline.GaveUp:           {"%[1]s 次调用后放弃", "gave up after %[1]s attempts"},
-	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 3 次：为免银行锁卡，次日再试", "the card already had its 3 checks today (China time): retried on a later day so that the bank does not lock it"},
+	pipeline.CardLimit:        {"该卡今日（北京时间）已核验 " + cardLimit + " 次：为免银行锁卡，次日再试", "the card already had its " + cardLimit + " checks today (China time): retried on a later day so that the bank does not lock it"},
 	pipeline.BilledNoVerdict:  {"接口返回 error_code 0（已计费）但没有核验结果（res 1 或 2）；为免重复计费不再发送：请向聚合数据查询此次调用", "the API answered error_code 0 (billed) without a verdict (res 1 or 2); not sent again so as not to pay twice: ask Juhe about this call"},
 	pipeline.Overflow:         {"本行有 %[1]s 个单元格超出表头列数，已移到核验列之后", "%[1]s cells past the header's last column were moved after the verify columns"},
 	pipeline.CallCancelled:    {"调用被取消", "call cancelled"},
@@ -340,7 +348,7 @@ var catalogue = map[pipeline.Code]entry{
 	RunPaused:       {"接口要求暂停（Retry-After）至 %[1]s，按 Ctrl-C 可停止", "paused by the API (Retry-After) until %[1]s, Ctrl-C to stop"},
 	ErrConfig:       {"按当前设置无法使用接口：%[1]s", "the API cannot be used as configured: %[1]s"},
 	RunLost:         {"另有 %[1]s 次调用因崩溃丢失回答（可能已计费）", "%[1]s answers lost in a crash (possibly billed)"},
-	RunSimulated:    {"另有模拟调用 %[1]s 次（模拟接口，不计费）", "%[1]s simulated calls (a simulated API: billed by nobody)"},
+	RunSimulated:    {"其中模拟调用 %[1]s 次（模拟接口，不计费）", "of them %[1]s simulated (a simulated API: billed by nobody)"},
 	RunOutput:       {"输出：%[1]s", "output: %[1]s"},
 	RunSandbox:      {"模拟数据 SANDBOX：结果来自模拟接口，不是真实核验结果", "SANDBOX: simulated answers, not real verdicts"},
 	RunStopping:     {"正在停止：等待进行中的调用结束（再按一次 Ctrl-C 立即退出）", "stopping: waiting for calls in flight (press Ctrl-C again to quit at once)"},

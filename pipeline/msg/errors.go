@@ -12,8 +12,8 @@ import (
 // returns it for what a person reads at the end of a run ("interrupted: run
 // the same command to resume"), with Err the sentinel callers branch on.
 type Error struct {
-	Reason string
-	Err    error
+	Reason string // the encoded reason (pipeline.Reason) that Error and Render show
+	Err    error  // the cause callers test with errors.Is; its text is not shown
 }
 
 // Error is the message in English, for logs and tests.
@@ -29,7 +29,9 @@ func Errorf(err error, c pipeline.Code, args ...any) error {
 
 // Usage is a mistake on the command line: exit code 2 (cmd/internal/job
 // aliases it as UsageError).
-type Usage struct{ Reason string }
+type Usage struct {
+	Reason string // the encoded reason (pipeline.Reason) of the mistake
+}
 
 // Error is the message in English.
 func (e *Usage) Error() string { return Text("en", e.Reason) }

@@ -50,6 +50,8 @@ func (o Options) withDefaults() Options {
 
 // Row is one customer of a list, every field as text.
 type Row struct {
+	// ID is the customer's number in the list, Name and Card the pair to
+	// verify, Phone and Bank filler columns such as a real list carries.
 	ID, Name, Card, Phone, Bank string
 }
 

@@ -19,36 +19,56 @@ import (
 // Config is everything a run of a job was asked to do: the flags of
 // "cardverify run", or what the web console's New job page chose.
 type Config struct {
+	// Input is the customer list's path. Out and DB are the output's and
+	// the checkpoint's paths; empty, DefaultPaths derives them from Input.
 	Input, Out, DB string
-	Read           reader.Options
-	Endpoint       string
-	BaseURL        string
-	Key, OpenID    string
+	// Read says how to read the input: sheet, header row, columns,
+	// encoding (the zero Options detects them).
+	Read     reader.Options
+	Endpoint string // "plain" or "encrypted" (--endpoint)
+	BaseURL  string // the API's base URL (--base-url); juhe.DefaultBaseURL by the flag
+	// Key and OpenID are the API key and the account's openid (secrets:
+	// never logged, never in an error).
+	Key, OpenID string
 	// KeyFrom and OpenIDFrom say where Key and OpenID came from: "--key"
 	// or "JUHE_KEY", "--openid" or "JUHE_OPENID" (set by Secrets).
 	KeyFrom, OpenIDFrom string
 	// KeyFile is the fingerprint key file of the checkpoint; "" means
 	// store.DefaultKeyPath.
-	KeyFile       string
-	QPS           float64
-	Workers       int
-	Timeout       time.Duration
-	MaxAttempts   int
+	KeyFile     string
+	QPS         float64       // most calls per second (--qps); 0: pipeline.DefaultQPS
+	Workers     int           // concurrent calls (--workers); 0: sized from the latency
+	Timeout     time.Duration // bound on one call (--timeout); 0: juhe.DefaultTimeout
+	MaxAttempts int           // calls of a pair per run (--max-attempts); 0: pipeline.DefaultMaxAttempts
+	// MaxBilled is the most billed and possibly billed calls over the
+	// whole job, earlier runs included (--max-billed); 0: no limit.
 	MaxBilled     int
 	Price         float64 // yuan per billed call, for the Summary's cost; 0: not given
-	DryRun        bool
-	RetryFailed   bool
-	RetryDeferred bool
-	Sandbox       bool
-	Lang          string
-	MaskCard      bool
-	MaxDuration   time.Duration
-	StopAt        string
-	Progress      string
-	CPUProfile    string
-	// History is --history (empty: the default path), ReuseWithin
-	// --reuse-within (0: off).
-	History     string
+	DryRun        bool    // read, validate and write the output without a call (--dry-run)
+	RetryFailed   bool    // send again the pairs that failed in an earlier run (--retry-failed)
+	RetryDeferred bool    // send deferred pairs again even on the day they were deferred (--retry-deferred)
+	// Sandbox verifies against the built-in simulated API: no key, no
+	// bill, no real verdict (--sandbox).
+	Sandbox  bool
+	Lang     string // the output's and the messages' language: "zh" or "en" (--lang)
+	MaskCard bool   // write cards masked (first 6, last 4 digits) in the output (--mask-card)
+	// MaxDuration, when positive, stops the run cleanly that long after
+	// it started (--max-duration).
+	MaxDuration time.Duration
+	// StopAt, when not empty, stops the run cleanly at the next HH:MM,
+	// China time (--stop-at).
+	StopAt string
+	// Progress is the display of progress: "bar", "plain" or "none";
+	// empty: a bar on a terminal, plain lines otherwise (--progress).
+	Progress string
+	// CPUProfile, when not empty, is the file a CPU profile of the run is
+	// written to (--cpuprofile).
+	CPUProfile string
+	// History is --history: the path of the history of verdicts across
+	// jobs (empty: the default path).
+	History string
+	// ReuseWithin is --reuse-within: reuse the history's verdict on a pair
+	// verified within this long (0: off).
 	ReuseWithin time.Duration
 }
 
@@ -101,7 +121,7 @@ func (c *Config) Flags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Lang, "lang", "zh", "output language: zh or en")
 	fs.BoolVar(&c.MaskCard, "mask-card", false, "show only the first 6 and last 4 digits of cards in the output")
 	fs.DurationVar(&c.MaxDuration, "max-duration", 0, "stop cleanly after this long (e.g. 6h)")
-	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this local time, `HH:MM`")
+	fs.StringVar(&c.StopAt, "stop-at", "", "stop cleanly at this time of day in China time (Beijing), `HH:MM`")
 	fs.StringVar(&c.Progress, "progress", "", "progress display: bar, plain or none (default: bar on a terminal, plain otherwise)")
 	fs.StringVar(&c.CPUProfile, "cpuprofile", "", "write a CPU profile to `file`")
 	KeyFileFlag(fs, &c.KeyFile)

@@ -19,11 +19,13 @@ import (
 // ExportConfig is what "cardverify export" was asked to do: write the
 // annotated output of Input from the checkpoint DB.
 type ExportConfig struct {
+	// Input, DB and Out are the paths of the customer list, its
+	// checkpoint and the output to write (all three required).
 	Input, DB, Out string
-	Read           reader.Options
-	Lang           string
-	MaskCard       bool
-	Price          float64 // yuan per billed call, for the Summary's cost; 0: not given
+	Read           reader.Options // how to read Input, as the run read it
+	Lang           string         // the output's language: "zh" or "en"
+	MaskCard       bool           // write cards masked (first 6, last 4 digits)
+	Price          float64        // yuan per billed call, for the Summary's cost; 0: not given
 	// Now dates the workbook (default time.Now).
 	Now     func() time.Time
 	KeyFile string    // the fingerprint key file; "" means store.DefaultKeyPath
@@ -73,8 +75,10 @@ func Export(ctx context.Context, c ExportConfig, version string) (store.Status, 
 // AuditConfig is what "cardverify audit" was asked to do: check the
 // annotated output Output against the checkpoint DB.
 type AuditConfig struct {
+	// Output is the annotated output to check and DB its checkpoint (both
+	// required).
 	Output, DB string
-	Read       reader.Options
+	Read       reader.Options // how to read Output (sheet, header row, columns)
 	// Lang is the language of the report (zh or en); the output's own
 	// language, whichever it is, is recognised.
 	Lang    string
@@ -103,8 +107,8 @@ var ErrAudit = errors.New("the output does not match the checkpoint")
 
 // AuditReport is what an audit found.
 type AuditReport struct {
-	Differences []pipeline.Discrepancy
-	Rows        int // data rows of the output
+	Differences []pipeline.Discrepancy // the rows that differ, in row order; none when it matches
+	Rows        int                    // data rows of the output
 }
 
 // Err is nil when the output matches the checkpoint, and wraps ErrAudit

@@ -42,7 +42,9 @@ func ParseDuration(s string) (time.Duration, error) {
 
 // DurationValue is a flag.Value for durations that accept days (see
 // ParseDuration).
-type DurationValue struct{ D *time.Duration }
+type DurationValue struct {
+	D *time.Duration // where the flag's value is stored; String of a nil D is ""
+}
 
 // String implements flag.Value: whole days as "90d", else as
 // time.Duration writes it; "" for zero.

@@ -21,8 +21,8 @@ const PreviewRows = 50
 // whether to start: the layout detected, the invalid rows by reason with
 // their row numbers, the duplicates, and the calls to pay for.
 type Preview struct {
-	Layout reader.Layout
-	Stats  pipeline.Stats
+	Layout reader.Layout  // the format, encoding, header row and columns detected
+	Stats  pipeline.Stats // the dry run's counters: rows, invalid, duplicates
 	// Invalid lists the reasons of invalid rows, most frequent first.
 	Invalid []InvalidReason
 	// Duplicates lists the first PreviewRows rows whose pair appeared in
@@ -36,13 +36,15 @@ type Preview struct {
 // InvalidReason is one reason rows are invalid, with how many and the
 // numbers of the first PreviewRows of them.
 type InvalidReason struct {
-	Reason string
-	Count  int
-	Rows   []int
+	Reason string // the encoded reason (pipeline.Reason), as the output writes it
+	Count  int    // the rows invalid for this reason, all of them
+	Rows   []int  // the row numbers of the first PreviewRows of them, increasing
 }
 
 // Duplicate is a row whose (name, card) pair appeared first in row Of.
-type Duplicate struct{ Row, Of int }
+type Duplicate struct {
+	Row, Of int // the duplicate's row number and its pair's first row
+}
 
 // DryPreview reads and validates the whole input of c against a throwaway
 // checkpoint, like DryRun, and returns what it found. It makes no call and

@@ -77,8 +77,8 @@ type Result struct {
 	// Stats are this run's own counters (zero when the job was finished
 	// already and only the output was rewritten).
 	Stats pipeline.Stats
-	Took  time.Duration
-	Out   string
+	Took  time.Duration // from the start of the run to the output written
+	Out   string        // the output's path
 }
 
 // xlsxMaxRows is the most rows a worksheet holds.
@@ -429,16 +429,16 @@ func noData(input string, l reader.Layout) error {
 
 // Output says which annotated output to write, and how.
 type Output struct {
-	Input    string // the job's input
-	Path     string // the output; its extension chooses the format
-	Read     reader.Options
-	Lang     string
-	MaskCard bool
-	DryRun   bool // a dry run's output: pending rows say no call was made
+	Input    string         // the job's input
+	Path     string         // the output; its extension chooses the format
+	Read     reader.Options // how to read Input, as the run read it
+	Lang     string         // the output's language: "zh" or "en"
+	MaskCard bool           // write cards masked (first 6, last 4 digits)
+	DryRun   bool           // a dry run's output: pending rows say no call was made
 	// Price is the price of a billed call in yuan, for the Summary's cost;
 	// 0 leaves the cost out.
 	Price   float64
-	Version string
+	Version string // cardverify's version, written in the Summary
 	// Now is the clock that dates the workbook (default time.Now).
 	Now func() time.Time
 }
@@ -564,9 +564,9 @@ func summary(st store.Status, o Output, sheet string, now time.Time) writer.Summ
 
 // DryResult is what a dry run found.
 type DryResult struct {
-	Stats  pipeline.Stats
-	Status store.Status
-	Out    string
+	Stats  pipeline.Stats // the dry run's counters
+	Status store.Status   // the throwaway checkpoint's status after the dry run
+	Out    string         // the output's path
 	// Layout is what the reader found: the format, the encoding it
 	// guessed (or was given), the header row and columns.
 	Layout reader.Layout

@@ -14,8 +14,8 @@ import (
 // The credentials "run --sandbox" uses with its in-process simulated API.
 // They are not secrets: the sandbox accepts any key.
 const (
-	SandboxKey    = "sandbox-key"
-	SandboxOpenID = "sandbox-openid"
+	SandboxKey    = "sandbox-key"    // the API key sent to the sandbox
+	SandboxOpenID = "sandbox-openid" // the openid the sandbox decrypts the encrypted endpoint with
 )
 
 // SandboxOptions are the simulated API's settings for "run --sandbox".
@@ -25,7 +25,7 @@ func SandboxOptions() sandbox.Options {
 
 // Sandbox is the simulated Juhe API served over HTTP on loopback.
 type Sandbox struct {
-	URL     string
+	URL     string // the base URL, "http://127.0.0.1:PORT", for juhe.Config.BaseURL
 	handler *sandbox.Handler
 	srv     *http.Server
 	done    chan error

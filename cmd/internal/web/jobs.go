@@ -36,26 +36,26 @@ const (
 // Record is a job as job.json holds it: its settings and state, never the
 // API key, never a name or a card number.
 type Record struct {
-	ID      string    `json:"id"`
-	Seq     int       `json:"seq"`  // creation order: the queue's order
-	Name    string    `json:"name"` // the uploaded file's name
-	Input   string    `json:"input"`
-	Created time.Time `json:"created"`
-	Updated time.Time `json:"updated"`
-	State   string    `json:"state"`
+	ID      string    `json:"id"`      // the job's name in URLs and its directory's name under the data directory
+	Seq     int       `json:"seq"`     // creation order: the queue's order
+	Name    string    `json:"name"`    // the uploaded file's name
+	Input   string    `json:"input"`   // the saved upload's file name in the job's directory ("input.xlsx")
+	Created time.Time `json:"created"` // when the upload was saved
+	Updated time.Time `json:"updated"` // when the record last changed
+	State   string    `json:"state"`   // Draft, Queued, Running, Stopped, Done or Failed
 	// Note is the catalogue code of why the job stopped, when serve
 	// stopped it; Message the text of package job's error otherwise.
-	Note     string `json:"note,omitempty"`
-	Message  said   `json:"message,omitzero"`
-	Sandbox  bool   `json:"sandbox"`
-	Lang     string `json:"lang"` // of the output
-	Read     reader.Options
-	MaskCard bool `json:"mask_card"`
+	Note     string         `json:"note,omitempty"`
+	Message  said           `json:"message,omitzero"` // zh and en; zero when Note is set or nothing went wrong
+	Sandbox  bool           `json:"sandbox"`          // the job runs against the simulated API (serve --sandbox)
+	Lang     string         `json:"lang"`             // of the output
+	Read     reader.Options // how to read the input: sheet, header row, columns, encoding
+	MaskCard bool           `json:"mask_card"` // write cards masked (first 6, last 4 digits) in the output
 	// RetryFailed sends failed rows again on the next run (Resume asks).
 	RetryFailed bool `json:"retry_failed"`
 	// Preview is the latest dry run; PreviewErr why it could not be made.
 	Preview    *job.Preview `json:"preview,omitempty"`
-	PreviewErr said         `json:"preview_error,omitzero"`
+	PreviewErr said         `json:"preview_error,omitzero"` // zh and en; zero when Preview was made
 	// Previewing is set while a dry run for the preview goes on.
 	Previewing bool `json:"previewing,omitempty"`
 	// Confirmed is the number of calls the person agreed to pay for.

@@ -14,10 +14,10 @@ import (
 
 // The simulated API's types and constructors, from package sandbox.
 type (
-	Options = sandbox.Options
-	Handler = sandbox.Handler
-	Request = sandbox.Request
-	Reply   = sandbox.Reply
+	Options = sandbox.Options // a fake's settings; the zero Options answers by the default rule
+	Handler = sandbox.Handler // the fake as an http.Handler, with its switches, log and counters
+	Request = sandbox.Request // a request as the fake received it, with its answer
+	Reply   = sandbox.Reply   // a scripted answer: make one with Match, Code, HTTPError...
 )
 
 // DefaultMaxLog is sandbox.DefaultMaxLog.
@@ -25,21 +25,21 @@ const DefaultMaxLog = sandbox.DefaultMaxLog
 
 // The simulated API's functions, from package sandbox.
 var (
-	NewHandler   = sandbox.NewHandler
-	Rule         = sandbox.Rule
-	MatchCard    = sandbox.MatchCard
-	MismatchCard = sandbox.MismatchCard
-	CodeCard     = sandbox.CodeCard
-	Answer       = sandbox.Answer
-	Match        = sandbox.Match
-	Mismatch     = sandbox.Mismatch
-	Code         = sandbox.Code
-	HTTPError    = sandbox.HTTPError
-	TooMany      = sandbox.TooMany
-	Truncated    = sandbox.Truncated
-	Raw          = sandbox.Raw
-	Hangup       = sandbox.Hangup
-	Delay        = sandbox.Delay
+	NewHandler   = sandbox.NewHandler   // a Handler configured by Options, not listening
+	Rule         = sandbox.Rule         // the default rule's (code, res) for a card
+	MatchCard    = sandbox.MatchCard    // the i-th Luhn-valid card the default rule matches (res 1)
+	MismatchCard = sandbox.MismatchCard // the i-th Luhn-valid card the default rule mismatches (res 2)
+	CodeCard     = sandbox.CodeCard     // a card the default rule answers with an error code
+	Answer       = sandbox.Answer       // a Reply of error_code, res and reason
+	Match        = sandbox.Match        // a Reply of error_code 0, res 1
+	Mismatch     = sandbox.Mismatch     // a Reply of error_code 0, res 2
+	Code         = sandbox.Code         // a Reply of an error_code with result null
+	HTTPError    = sandbox.HTTPError    // a Reply of an HTML error page with an HTTP status
+	TooMany      = sandbox.TooMany      // a Reply of HTTP 429 with a Retry-After
+	Truncated    = sandbox.Truncated    // a Reply of a JSON answer cut in the middle, not billed
+	Raw          = sandbox.Raw          // a Reply of exactly this status, content type and body
+	Hangup       = sandbox.Hangup       // a Reply that closes the connection without answering
+	Delay        = sandbox.Delay        // a Reply by the default rule after a wait
 )
 
 // Server is a fake Juhe API listening on 127.0.0.1, with the Handler's

@@ -30,7 +30,7 @@ type Options struct {
 	// FailCode is answered at FailRate (0 to 1) to requests that pass the
 	// checks and have no script.
 	FailCode int
-	FailRate float64
+	FailRate float64 // the fraction of such requests answered FailCode; 0 never
 	// HTML502Rate and TruncatedRate are the rates of HTML 502 pages and of
 	// truncated JSON answers.
 	HTML502Rate, TruncatedRate float64
@@ -63,10 +63,10 @@ const DefaultMaxLog = 100_000
 // Request is a request as the Handler received it, with the answer it got.
 type Request struct {
 	Time        time.Time // when the request arrived
-	Method      string
-	Path        string
-	RawQuery    string // the URL's query: empty for a well-behaved client
-	ContentType string
+	Method      string    // the HTTP method: POST for a well-behaved client
+	Path        string    // the URL's path: "/verifybankcard/query" or ".../queryEncry"
+	RawQuery    string    // the URL's query: empty for a well-behaved client
+	ContentType string    // the request's Content-Type header, verbatim
 	// Form is the raw form body (it holds the key).
 	Form string
 	// Name and Card are the realname and bankcard sent, decrypted on the
