@@ -202,6 +202,7 @@ type Writer struct {
 
 	stats  stats
 	extra  []string        // reused for the verdict columns of each row
+	out    outRow          // reused for each row: one allocation less a row
 	masked []pipeline.Cell // reused for the cells of a masked row
 	err    error           // sticky: the first error of Write
 	done   bool            // Close or Abort was called
@@ -229,6 +230,9 @@ type stats struct {
 
 // format is an output format: XLSX or delimited text.
 type format interface {
+	// start is given the file the output goes to, before begin; rows may
+	// be written to it as they come.
+	start(w io.Writer) error
 	// begin fixes the layout; it is called once, before the first row.
 	begin(l *layout) error
 	// row writes one row. extra holds the verdict columns (nil for rows
@@ -314,11 +318,9 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	}
 	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l,
 		held: make([]heldRecord, 0, 16), sinceHeader: -1}
-	if csvf, ok := f.(*csvFormat); ok {
-		if err := csvf.start(tmp); err != nil {
-			w.Abort()
-			return nil, ioError("write output", path, err)
-		}
+	if err := f.start(tmp); err != nil {
+		w.Abort()
+		return nil, ioError("write output", path, err)
 	}
 	return w, nil
 }
@@ -469,7 +471,8 @@ func trimmedLen(cells []pipeline.Cell) int {
 
 // emit writes one record once the layout is fixed.
 func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
-	r := outRow{row: rec.Row, kind: rec.Kind, cells: rec.Cells}
+	r := &w.out
+	*r = outRow{row: rec.Row, kind: rec.Kind, cells: rec.Cells}
 	if r.row <= w.stats.lastRow {
 		// Rows must go down the sheet; a source that numbers rows
 		// oddly still gets every row, in order.
@@ -494,11 +497,11 @@ func (w *Writer) emit(rec *pipeline.Record, o pipeline.Outcome) error {
 			r.status, r.at = o.Status, o.At
 			w.count(o)
 			if w.opt.MaskCard {
-				w.mask(&r)
+				w.mask(r)
 			}
 		}
 	}
-	if err := w.fmt.row(&r); err != nil {
+	if err := w.fmt.row(r); err != nil {
 		return w.wrap(fmt.Errorf("row %d: %w", rec.Row, err))
 	}
 	w.stats.lastRow = r.row

@@ -22,10 +22,11 @@ import (
 // maxSheetRows is the row limit of an XLSX sheet.
 const maxSheetRows = excelize.TotalRows
 
-// xlsxFormat writes a workbook through excelize's StreamWriter, whose memory
-// use does not grow with the rows: it spills the sheet to a temporary file
-// in os.TempDir ($TMPDIR) past 16 MB. The annotated sheet is the first; the
-// Summary sheet is written after it.
+// xlsxFormat writes a workbook whose annotated sheet, the first, goes
+// straight into the output's zip as its rows come (sheetStream), so that
+// memory does not grow with the rows and the sheet is compressed once.
+// excelize makes the rest: the styles, the workbook, the Summary sheet
+// written after it.
 //
 // Text cells are written as inline strings, never as formulas, so text
 // such as "=cmd|..." or "000123" stays the text it was. Number and date
@@ -38,8 +39,11 @@ type xlsxFormat struct {
 	sheetName string
 	sum       *Summary
 
+	out    io.Writer // the temporary file, from start
+	z      *zipOut
+	sx     sheetStream
+	last   int // the last row written
 	f      *excelize.File
-	sw     *excelize.StreamWriter
 	sheet  string
 	l      *layout
 	styles map[styleKey]int
@@ -49,8 +53,7 @@ type xlsxFormat struct {
 	code   int // res and error_code: numbers, left-aligned like the text around them
 	reason int // the reason: wrapped
 	when   int // verified_at: a date-time with its offset
-	vals   []any
-	cells  []excelize.Cell // backs the styled values of vals
+	time   int // a date-time cell whose number format is General
 }
 
 // styleKey identifies a cell style: a number format, bold or not.
@@ -112,42 +115,28 @@ func (x *xlsxFormat) begin(l *layout) error {
 	if err := x.printSetup(); err != nil {
 		return err
 	}
-	if x.sw, err = x.f.NewStreamWriter(x.sheet); err != nil {
+	x.z = newZipOut(x.out)
+	if x.sx.w, err = x.z.Create(sheetPath); err != nil {
 		return err
 	}
-	for i := 0; i < len(l.widths); {
-		j := i
-		for j+1 < len(l.widths) && l.widths[j+1] == l.widths[i] {
-			j++
-		}
-		if err := x.sw.SetColWidth(i+1, j+1, l.widths[i]); err != nil {
-			return err
-		}
-		i = j + 1
-	}
-	if h := l.headerRow; h > 0 && h < maxSheetRows {
-		top := "A" + strconv.Itoa(h+1)
-		err := x.sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: h, TopLeftCell: top,
-			ActivePane: "bottomLeft", Selection: []excelize.Selection{{SQRef: top, ActiveCell: top, Pane: "bottomLeft"}}})
-		if err != nil {
-			return err
-		}
-	}
+	return x.sx.head(l)
+}
+
+// sheetPath is the annotated sheet's part in the zip: excelize's first.
+const sheetPath = "xl/worksheets/sheet1.xml"
+
+// start is given the file the workbook goes to, before the first row.
+func (x *xlsxFormat) start(w io.Writer) error {
+	x.out = w
 	return nil
 }
 
 // printSetup makes a printout readable to an auditor: landscape, as wide
-// as one page, the header row repeated on every page. The stream writer
-// writes the sheet properties when it starts, so this comes first.
+// as one page, the header row repeated on every page. sheetStream writes the
+// same page setup into the sheet; excelize keeps the print titles.
 func (x *xlsxFormat) printSetup() error {
-	fit, landscape, wide, tall := true, "landscape", 1, 0
-	if err := x.f.SetSheetProps(x.sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
-		return err
-	}
-	err := x.f.SetPageLayout(x.sheet, &excelize.PageLayoutOptions{Orientation: &landscape,
-		FitToWidth: &wide, FitToHeight: &tall})
-	if err != nil || x.l.headerRow == 0 {
-		return err
+	if x.l.headerRow == 0 {
+		return nil
 	}
 	h := strconv.Itoa(x.l.headerRow)
 	return x.f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", Scope: x.sheet,
@@ -213,7 +202,8 @@ func (x *xlsxFormat) style(k styleKey) (int, error) {
 	if id, ok := builtinNumFmts[k.numFmt]; ok {
 		s.NumFmt = id
 	} else if k.numFmt != "" && !strings.EqualFold(k.numFmt, "General") {
-		s.CustomNumFmt = &k.numFmt
+		numFmt := k.numFmt // not &k.numFmt: k would go to the heap on every call
+		s.CustomNumFmt = &numFmt
 	}
 	id, err := x.f.NewStyle(s)
 	if err != nil {
@@ -227,6 +217,9 @@ func (x *xlsxFormat) row(r *outRow) error {
 	if r.row > maxSheetRows {
 		return fmt.Errorf("past row %d, the last row of an XLSX sheet (write a .csv output)", maxSheetRows)
 	}
+	if r.row <= x.last {
+		return fmt.Errorf("row %d after row %d: rows must come in order", r.row, x.last)
+	}
 	n := len(r.cells)
 	if r.extra != nil {
 		n = x.l.base + len(r.extra) + len(r.overflow)
@@ -234,74 +227,64 @@ func (x *xlsxFormat) row(r *outRow) error {
 	if n > excelize.MaxColumns {
 		return fmt.Errorf("%d cells: an XLSX sheet holds at most %d columns (write a .csv output)", n, excelize.MaxColumns)
 	}
-	vals := x.vals[:0]
-	cells := x.cells[:0]
-	if cap(cells) < n {
-		// vals point into cells: it must not move while the row is built.
-		cells = make([]excelize.Cell, 0, n)
-	}
-	styled := func(style int, v any) any {
-		cells = append(cells, excelize.Cell{StyleID: style, Value: v})
-		return &cells[len(cells)-1]
-	}
-	header := r.kind == pipeline.Header
-	for _, c := range r.cells {
-		v, err := x.value(c, header, styled)
-		if err != nil {
-			return err
-		}
-		vals = append(vals, v)
-	}
-	var opts []excelize.RowOpts
-	if r.extra != nil {
-		for len(vals) < x.l.base {
-			vals = append(vals, nil)
-		}
-		for i, e := range r.extra {
-			switch {
-			case header:
-				vals = append(vals, styled(x.vhead, e))
-			case i == 0:
-				vals = append(vals, styled(x.status[r.status], e))
-			case e == "":
-				vals = append(vals, nil)
-			case i == 1 || i == 3: // res and error_code are numbers
-				if n, err := strconv.Atoi(e); err == nil {
-					vals = append(vals, styled(x.code, n))
-				} else {
-					vals = append(vals, e)
-				}
-			case i == 4:
-				vals = append(vals, styled(x.reason, e))
-				// A spreadsheet keeps the height a row is given: one
-				// line unless told.
-				if n := wrappedLines(e, x.l.widths[x.l.base+4]); n > 1 {
-					opts = append(opts, excelize.RowOpts{Height: float64(min(n, 10) * rowHeight)})
-				}
-			case i == 5 && !r.at.IsZero():
-				vals = append(vals, styled(x.when, excelTime(r.at)))
-			default:
-				vals = append(vals, e)
-			}
-		}
-		for _, c := range r.overflow {
-			v, err := x.value(c, header, styled)
-			if err != nil {
-				return err
-			}
-			vals = append(vals, v)
-		}
-	}
-	x.vals, x.cells = vals, cells
-	if len(vals) == 0 {
+	if n == 0 {
 		return nil // an empty row: the sheet has none to show
 	}
-	return x.sw.SetRow("A"+strconv.Itoa(r.row), vals, opts...)
+	x.last = r.row
+	header := r.kind == pipeline.Header
+	// A spreadsheet keeps the height a row is given: one line unless told.
+	height := 0.0
+	if !header && len(r.extra) > 4 && r.extra[4] != "" {
+		if n := wrappedLines(r.extra[4], x.l.widths[x.l.base+4]); n > 1 {
+			height = float64(min(n, 10) * rowHeight)
+		}
+	}
+	x.sx.startRow(r.row, height)
+	for i, c := range r.cells {
+		if err := x.value(i+1, r.row, c, header); err != nil {
+			return err
+		}
+	}
+	if r.extra != nil {
+		x.verdicts(r, header)
+		for i, c := range r.overflow {
+			if err := x.value(x.l.base+len(r.extra)+i+1, r.row, c, header); err != nil {
+				return err
+			}
+		}
+	}
+	return x.sx.endRow()
 }
 
-// value is the excelize value of an input cell: nil for an empty cell, the
+// verdicts writes the verdict columns of a row.
+func (x *xlsxFormat) verdicts(r *outRow, header bool) {
+	for i, e := range r.extra {
+		col := x.l.base + i + 1
+		switch {
+		case header:
+			x.sx.text(col, r.row, x.vhead, e)
+		case i == 0:
+			x.sx.text(col, r.row, x.status[r.status], e)
+		case e == "":
+		case i == 1 || i == 3: // res and error_code are numbers
+			if n, err := strconv.Atoi(e); err == nil {
+				x.sx.integer(col, r.row, x.code, n)
+			} else {
+				x.sx.text(col, r.row, 0, e)
+			}
+		case i == 4:
+			x.sx.text(col, r.row, x.reason, e)
+		case i == 5 && !r.at.IsZero():
+			x.sx.number(col, r.row, x.when, excelTime(r.at))
+		default:
+			x.sx.text(col, r.row, 0, e)
+		}
+	}
+}
+
+// value writes an input cell at (col, row): nothing for an empty cell, the
 // text for a text cell, a styled number for a number or a date.
-func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any) (any, error) {
+func (x *xlsxFormat) value(col, row int, c pipeline.Cell, bold bool) error {
 	var v any
 	numFmt := ""
 	switch c.Type {
@@ -337,20 +320,67 @@ func (x *xlsxFormat) value(c pipeline.Cell, bold bool, styled func(int, any) any
 		// Text, or a typed cell whose stored value could not be read:
 		// its shown text is kept.
 		if c.Value == "" {
-			return nil, nil
+			return nil
 		}
 		v = c.Value
 	}
-	if numFmt == "" && !bold {
-		if _, isTime := v.(time.Time); !isTime {
-			return v, nil
+	style := 0
+	if _, isTime := v.(time.Time); numFmt != "" || bold || isTime {
+		var err error
+		if style, err = x.style(styleKey{numFmt: numFmt, bold: bold}); err != nil {
+			return err
 		}
 	}
-	id, err := x.style(styleKey{numFmt: numFmt, bold: bold})
-	if err != nil {
-		return nil, err
+	return x.write(col, row, style, v)
+}
+
+// write writes a cell of value v, a string, float64, bool or time.Time.
+func (x *xlsxFormat) write(col, row, style int, v any) error {
+	switch v := v.(type) {
+	case string:
+		x.sx.text(col, row, style, v)
+	case float64:
+		x.sx.number(col, row, style, v)
+	case bool:
+		x.sx.boolean(col, row, style, v)
+	case time.Time:
+		// As excelize stores a time: its wall clock as a serial, as text
+		// before 1900, and with a date-time format when it has none.
+		_, offset := v.Zone()
+		wall := v.Add(time.Duration(offset) * time.Second).UTC()
+		serial, ok := serialOf(wall)
+		if !ok {
+			x.sx.text(col, row, style, wall.Format(time.RFC3339Nano))
+			return nil
+		}
+		if style == 0 {
+			if x.time == 0 {
+				var err error
+				if x.time, err = x.f.NewStyle(&excelize.Style{NumFmt: 22}); err != nil {
+					return err
+				}
+			}
+			style = x.time
+		}
+		x.sx.value(col, row, style, "", strconv.FormatFloat(serial, 'f', -1, 64))
 	}
-	return styled(id, v), nil
+	return nil
+}
+
+// serialOf is the spreadsheet serial of a wall-clock time (in UTC), with
+// Excel's 29 February 1900; false before 1900.
+func serialOf(t time.Time) (float64, bool) {
+	epoch := time.Date(1899, time.December, 31, 0, 0, 0, 0, time.UTC)
+	if !t.After(epoch) {
+		return 0, false
+	}
+	secs := t.Unix() - epoch.Unix()
+	rem := (secs%86400)*int64(time.Second) + int64(t.Nanosecond())
+	serial := float64(secs/86400) + float64(rem)/float64(24*time.Hour)
+	if t.After(time.Date(1900, time.March, 1, 0, 0, 0, 0, time.UTC).Add(-time.Nanosecond)) {
+		serial++
+	}
+	return serial, true
 }
 
 // isoTime reads a date stored as ISO 8601 text (strict OOXML).
@@ -406,25 +436,28 @@ func plainNumber(s string) bool {
 
 func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
 	defer x.discard()
+	// From here on the zip goes through w, which stops when asked to.
+	x.z.w.w = w
+	filter := ""
 	if h := x.l.headerRow; h > 0 {
 		last, err := excelize.ColumnNumberToName(x.l.base + len(x.lang.headers))
 		if err != nil {
 			return err
 		}
 		ref := fmt.Sprintf("A%d:%s%d", h, last, max(h, s.lastRow))
+		// excelize adds the filter's defined name to the workbook; the
+		// filter itself is in the sheet we write.
 		if err := x.f.AutoFilter(x.sheet, ref, nil); err != nil {
 			return fmt.Errorf("add filter: %w", err)
 		}
+		filter = fmt.Sprintf("$A$%d:$%s$%d", h, last, max(h, s.lastRow))
 	}
-	if err := x.sw.Flush(); err != nil {
+	if err := x.sx.tail(filter); err != nil {
 		return err
 	}
 	if err := x.summarySheet(s); err != nil {
 		return fmt.Errorf("write summary sheet: %w", err)
 	}
-	// The annotated sheet is the first and already the active one: asking
-	// excelize to set it again would make it read back a sheet that is
-	// still held in memory (up to some 40k rows) and write it anew.
 	created := x.sum.Created
 	if created.IsZero() {
 		created = time.Now()
@@ -439,21 +472,22 @@ func (x *xlsxFormat) finish(w io.Writer, s *stats) error {
 	if err := x.f.SetAppProps(&excelize.AppProperties{Application: "cardverify"}); err != nil {
 		return err
 	}
-	// excelize builds the whole zip in a bytes.Buffer, which would make
-	// memory grow with the rows. Its zip writer is ours instead: it writes
-	// to w as excelize goes, and the buffer stays empty.
-	z := newZipOut(w)
-	x.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return z })
+	// excelize builds the whole zip in a bytes.Buffer; its zip writer is
+	// ours instead, which holds the sheet already and drops excelize's
+	// empty copy of it.
+	x.z.skip = sheetPath
+	x.f.SetZipWriter(func(io.Writer) excelize.ZipWriter { return x.z })
 	if err := x.f.Write(io.Discard); err != nil {
 		return err
 	}
-	return z.err
+	return x.z.err
 }
 
 // zipOut is the zip writer of a workbook: it streams the archive to a file,
 // compressing for speed, and keeps the first write error (excelize drops
 // some of them).
 type zipOut struct {
+	skip    string // a part not to write: the sheet written already
 	zw      *zip.Writer
 	w       *countingWriter
 	entries []zipEntry
@@ -475,6 +509,9 @@ func newZipOut(w io.Writer) *zipOut {
 }
 
 func (z *zipOut) Create(name string) (io.Writer, error) {
+	if name == z.skip {
+		return io.Discard, nil
+	}
 	if err := z.zw.Flush(); err != nil {
 		return nil, err
 	}
