@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"io"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf16"
@@ -186,7 +185,7 @@ func (s *sheetStream) text(col, row, style int, v string) {
 		s.buf = append(s.buf, `<is><t>`...)
 	}
 	if strings.Contains(v, "_x") {
-		s.buf = append(s.buf, bstrMarshal(string(escapeXML(nil, v)))...)
+		s.buf = appendXstring(s.buf, string(escapeXML(nil, v)))
 	} else {
 		s.buf = escapeXML(s.buf, v)
 	}
@@ -195,36 +194,48 @@ func (s *sheetStream) text(col, row, style int, v string) {
 
 func isXMLSpace(c byte) bool { return c == '\t' || c == '\n' || c == '\r' || c == ' ' }
 
-// appendFloat appends f with as many digits as it needs, at most 15
-// significant ones (Excel's limit), as excelize does.
+// appendFloat appends f in decimal notation with the digits it needs, at
+// most 15 significant ones: Excel keeps 15 ("Number precision: 15 digits")
+// and the digits past them are cut, not rounded, as the workbooks written
+// before this writer had them.
 func appendFloat(b []byte, f float64) []byte {
-	start := len(b)
-	b = strconv.AppendFloat(b, f, 'f', -1, 64)
-	if math.Abs(f) == math.MaxFloat64 {
-		return b
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.AppendFloat(b, f, 'f', -1, 64)
 	}
-	str := b[start:]
-	decimal := bytes.IndexByte(str, '.')
-	significant := 0
-	for i := 0; i < len(str); i++ {
-		if str[i] < '0' || str[i] > '9' || significant == 0 && str[i] == '0' {
-			continue
-		}
-		if significant++; significant <= 15 {
-			continue
-		}
-		if decimal >= 0 && i > decimal {
-			return bytes.TrimSuffix(b[:start+i], []byte("."))
-		}
-		if decimal < 0 {
-			decimal = len(str)
-		}
-		for ; i < decimal; i++ {
-			str[i] = '0'
-		}
-		return b[:start+decimal]
+	// The shortest digits that name f, and the power of ten of the first.
+	var tmp [32]byte
+	e := strconv.AppendFloat(tmp[:0], f, 'e', -1, 64)
+	if e[0] == '-' {
+		b = append(b, '-')
+		e = e[1:]
 	}
-	return b
+	mant, exp, _ := bytes.Cut(e, []byte("e"))
+	pow, _ := strconv.Atoi(string(exp))
+	var digits []byte
+	for _, c := range mant {
+		if c != '.' {
+			digits = append(digits, c)
+		}
+	}
+	digits = bytes.TrimRight(digits[:min(len(digits), 15)], "0")
+	if len(digits) == 0 {
+		return append(b, '0')
+	}
+	// digits are d1 d2 d3 ... with the point after d(pow+1).
+	point := pow + 1
+	switch {
+	case point <= 0:
+		b = append(b, "0."...)
+		b = append(b, bytes.Repeat([]byte("0"), -point)...)
+		return append(b, digits...)
+	case point >= len(digits):
+		b = append(b, digits...)
+		return append(b, bytes.Repeat([]byte("0"), point-len(digits))...)
+	default:
+		b = append(b, digits[:point]...)
+		b = append(b, '.')
+		return append(b, digits[point:]...)
+	}
 }
 
 // truncateUTF16 cuts s to at most n UTF-16 code units.
@@ -298,41 +309,36 @@ func xmlChar(r rune) bool {
 		r >= 0xE000 && r <= 0xFFFD || r >= 0x10000 && r <= 0x10FFFF
 }
 
-var (
-	bstrExp       = regexp.MustCompile(`_x[a-fA-F\d]{4}_`)
-	bstrEscapeExp = regexp.MustCompile(`x[a-fA-F\d]{4}_`)
-)
+// appendXstring appends s to b with every text that a reader would take
+// for an escaped character, _xHHHH_ (ECMA-376 Part 1, 22.9.2.19
+// ST_Xstring), escaped again: its underscore written _x005F_, so that the
+// cell reads back as s. Each underscore is judged on s, overlapping
+// candidates included ("_x0041_x0042_" has two).
+func appendXstring(b []byte, s string) []byte {
+	last := 0
+	for i := strings.Index(s, "_x"); i >= 0; {
+		if escapedChar(s[i:]) {
+			b = append(append(b, s[last:i]...), "_x005F"...)
+			last = i
+		}
+		next := strings.Index(s[i+1:], "_x")
+		if next < 0 {
+			break
+		}
+		i += 1 + next
+	}
+	return append(b, s[last:]...)
+}
 
-// bstrMarshal escapes the text _xHHHH_, which a reader would take for an
-// escaped character, as _x005F_xHHHH_. It is excelize's (BSD-3-Clause), so
-// that the text reads back as excelize wrote it.
-func bstrMarshal(s string) (result string) {
-	matches, l, cursor := bstrExp.FindAllStringSubmatchIndex(s, -1), len(s), 0
-	for _, match := range matches {
-		result += s[cursor:match[0]]
-		subStr := s[match[0]:match[1]]
-		if subStr == "_x005F_" {
-			cursor = match[1]
-			if match[1]+6 <= l && bstrEscapeExp.MatchString(s[match[1]:match[1]+6]) {
-				_, err := strconv.Unquote(`"\u` + s[match[1]+1:match[1]+5] + `"`)
-				if err == nil {
-					result += subStr + "x005F" + subStr
-					continue
-				}
-			}
-			result += subStr + "x005F_"
-			continue
-		}
-		if bstrExp.MatchString(subStr) {
-			cursor = match[1]
-			if _, err := strconv.Unquote(`"\u` + s[match[0]+2:match[1]-1] + `"`); err == nil {
-				result += "_x005F" + subStr
-				continue
-			}
+// escapedChar reports whether s starts with _xHHHH_, H a hex digit.
+func escapedChar(s string) bool {
+	if len(s) < 7 || s[0] != '_' || s[1] != 'x' || s[6] != '_' {
+		return false
+	}
+	for _, c := range []byte(s[2:6]) {
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F') {
+			return false
 		}
 	}
-	if cursor < l {
-		result += s[cursor:]
-	}
-	return result
+	return true
 }

@@ -32,6 +32,10 @@ func TestAppendFloat(t *testing.T) {
 		{1.23456789012345678, "1.23456789012345"},
 		{-0.000001234567890123456, "-0.00000123456789012345"},
 		{1e21, "1000000000000000000000"},
+		{1e-7, "0.0000001"},
+		{100, "100"},
+		{-1234567.891, "-1234567.891"},
+		{0.000123, "0.000123"},
 	} {
 		if got := string(appendFloat([]byte("x"), tc.in)); got != "x"+tc.want {
 			t.Errorf("appendFloat(%v) = %q, want %q", tc.in, got, "x"+tc.want)
@@ -51,6 +55,10 @@ func TestSheetText(t *testing.T) {
 		{"a\nb\r\tc", `<c r="B7" t="inlineStr"><is><t>a` + "\n" + `b&#xD;&#x9;c</t></is></c>`},
 		{" lead", `<c r="B7" t="inlineStr"><is><t xml:space="preserve"> lead</t></is></c>`},
 		{"_x0041_", `<c r="B7" t="inlineStr"><is><t>_x005F_x0041_</t></is></c>`},
+		{"a_x0041_x004g_b", `<c r="B7" t="inlineStr"><is><t>a_x005F_x0041_x004g_b</t></is></c>`},
+		{"_x005F_x0041_", `<c r="B7" t="inlineStr"><is><t>_x005F_x005F_x005F_x0041_</t></is></c>`},
+		{"_x0041_x0042_", `<c r="B7" t="inlineStr"><is><t>_x005F_x0041_x005F_x0042_</t></is></c>`},
+		{"_x12_ _X0041_", `<c r="B7" t="inlineStr"><is><t>_x12_ _X0041_</t></is></c>`},
 		{"a\x01b", `<c r="B7" t="inlineStr"><is><t>a` + "\uFFFD" + `b</t></is></c>`},
 	} {
 		var s sheetStream
