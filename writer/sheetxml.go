@@ -211,7 +211,8 @@ func appendFloat(b []byte, f float64) []byte {
 	}
 	mant, exp, _ := bytes.Cut(e, []byte("e"))
 	pow, _ := strconv.Atoi(string(exp))
-	var digits []byte
+	var buf [24]byte
+	digits := buf[:0]
 	for _, c := range mant {
 		if c != '.' {
 			digits = append(digits, c)
@@ -225,17 +226,23 @@ func appendFloat(b []byte, f float64) []byte {
 	point := pow + 1
 	switch {
 	case point <= 0:
-		b = append(b, "0."...)
-		b = append(b, bytes.Repeat([]byte("0"), -point)...)
+		b = appendZeros(append(b, "0."...), -point)
 		return append(b, digits...)
 	case point >= len(digits):
-		b = append(b, digits...)
-		return append(b, bytes.Repeat([]byte("0"), point-len(digits))...)
+		return appendZeros(append(b, digits...), point-len(digits))
 	default:
 		b = append(b, digits[:point]...)
 		b = append(b, '.')
 		return append(b, digits[point:]...)
 	}
+}
+
+// appendZeros appends n zeros to b.
+func appendZeros(b []byte, n int) []byte {
+	for range n {
+		b = append(b, '0')
+	}
+	return b
 }
 
 // truncateUTF16 cuts s to at most n UTF-16 code units.
