@@ -65,7 +65,7 @@ func TestReliabilityKillAnywhere(t *testing.T) {
 		callsBefore := srv.Handler.Calls()
 		cmd, stderr := start(t, secrets(), args...)
 		if k > 0 {
-			waitCalls(t, srv, callsBefore+2*workers, 30*time.Second)
+			waitFor(t, "the run's first calls", func() bool { return srv.Handler.Calls() >= callsBefore+2*workers })
 		}
 		time.Sleep(delay)
 		cmd.Process.Signal(syscall.SIGKILL)
@@ -411,16 +411,5 @@ func TestReliabilityDoubleInterrupt(t *testing.T) {
 	if code != 4 || !strings.Contains(stderr.String(), "run the same command") {
 		t.Logf("exit %d, stderr: %q", code, stderr)
 		t.Errorf("exit %d after a second Ctrl-C, want 4 and the resume hint", code)
-	}
-}
-
-// waitCalls waits until the server has seen n calls, failing the test at
-// the deadline.
-func waitCalls(t *testing.T, srv *juhetest.Server, n int, deadline time.Duration) {
-	t.Helper()
-	for end := time.Now().Add(deadline); srv.Handler.Calls() < n; time.Sleep(time.Millisecond) {
-		if time.Now().After(end) {
-			t.Fatalf("the server saw %d calls in %s, want %d", srv.Handler.Calls(), deadline, n)
-		}
 	}
 }
