@@ -60,10 +60,20 @@ func bench(ctx context.Context, c config) (ok bool, err error) {
 	os.Setenv("XDG_DATA_HOME", filepath.Join(b.dir, "data"))
 	os.Setenv("XDG_CONFIG_HOME", filepath.Join(b.dir, "config"))
 	defer b.close()
-	for _, step := range []func(context.Context) error{
-		b.setup, b.profiles, b.throughput, b.rerunRuns, b.reuseRuns, b.firstCalls, b.rateRuns, b.paceRuns,
+	if err := b.setup(ctx); err != nil {
+		return false, err
+	}
+	for _, step := range []struct {
+		name string
+		run  func(context.Context) error
+	}{
+		{"throughput", b.profiles}, {"throughput", b.throughput}, {"rerun", b.rerunRuns}, {"reuse", b.reuseRuns},
+		{"first", b.firstCalls}, {"rate", b.rateRuns}, {"pace", b.paceRuns},
 	} {
-		if err := step(ctx); err != nil {
+		if !c.runs(step.name) {
+			continue
+		}
+		if err := step.run(ctx); err != nil {
 			return false, err
 		}
 	}
@@ -436,6 +446,16 @@ func (c config) cmdLine() string {
 	for i, q := range c.rates {
 		rates[i] = strconv.FormatFloat(q, 'f', -1, 64)
 	}
-	return fmt.Sprintf("go run ./cmd/benche2e -bin %s -sizes %s -formats %s -reps %d -rates %s -rate-secs %g -latency %s -reuse=%t",
+	line := fmt.Sprintf("go run ./cmd/benche2e -bin %s -sizes %s -formats %s -reps %d -rates %s -rate-secs %g -latency %s -reuse=%t",
 		c.bin, join(c.sizes), strings.Join(c.formats, ","), c.reps, strings.Join(rates, ","), c.rateSecs, c.latency, c.reuse)
+	var only []string
+	for _, name := range stepNames {
+		if c.only[name] {
+			only = append(only, name)
+		}
+	}
+	if len(only) > 0 {
+		line += " -only " + strings.Join(only, ",")
+	}
+	return line
 }

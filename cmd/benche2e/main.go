@@ -69,7 +69,8 @@ type config struct {
 	profile  string // directory for CPU profiles of the largest lists, or ""
 	seed     uint64
 	keep     bool
-	reuse    bool // the reuse case of issue 15
+	reuse    bool            // the reuse case of issue 15
+	only     map[string]bool // the measures to run (see steps); empty: all
 }
 
 // internal are the driver's own modes, in which it runs as a child of
@@ -124,6 +125,7 @@ func parseFlags(args []string) (config, internal, error) {
 	fs.Uint64Var(&c.seed, "seed", 1, "seed of the generated lists")
 	fs.BoolVar(&c.keep, "keep", false, "keep the temporary directory (lists, checkpoints, outputs)")
 	fs.BoolVar(&c.reuse, "reuse", true, "also run each CSV list with 95% of its rows in the history (--reuse-within)")
+	only := fs.String("only", "", "comma-separated measures to run, of "+strings.Join(stepNames, ", ")+" (rerun implies throughput); default: all")
 	quick := fs.Bool("quick", false, "a quick try: by default sizes 10000,100000, 1 rep, 3 s per rate (issue 17's 1M rows are judged on 100k, as an indication)")
 	internalFlags(fs, &in)
 	if err := fs.Parse(args); err != nil {
@@ -148,6 +150,9 @@ func parseFlags(args []string) (config, internal, error) {
 		c.rates, err = parseList(*rates, func(s string) (float64, error) { return strconv.ParseFloat(s, 64) })
 	}
 	c.formats = strings.Split(*formats, ",")
+	if err == nil {
+		c.only, err = parseOnly(*only)
+	}
 	if err == nil && (c.reps < 1 || len(c.sizes) == 0 || fs.NArg() > 0) {
 		err = errors.New("want -reps ≥ 1, at least one size and no argument")
 	}
@@ -157,6 +162,30 @@ func parseFlags(args []string) (config, internal, error) {
 	}
 	return c, in, err
 }
+
+// stepNames are the measures -only may name, in the order they run.
+var stepNames = []string{"throughput", "rerun", "reuse", "first", "rate", "pace"}
+
+// parseOnly parses -only: an empty set means every measure.
+func parseOnly(s string) (map[string]bool, error) {
+	only := map[string]bool{}
+	for _, name := range strings.Split(s, ",") {
+		if name = strings.TrimSpace(name); name == "" {
+			continue
+		}
+		if !slices.Contains(stepNames, name) {
+			return nil, fmt.Errorf("-only %s: want some of %s", name, strings.Join(stepNames, ", "))
+		}
+		only[name] = true
+	}
+	if only["rerun"] {
+		only["throughput"] = true // a rerun needs the finished checkpoints
+	}
+	return only, nil
+}
+
+// runs reports whether the measure named step is to run.
+func (c config) runs(step string) bool { return len(c.only) == 0 || c.only[step] }
 
 // internalFlags declares the flags of the driver's own child modes.
 func internalFlags(fs *flag.FlagSet, in *internal) {
