@@ -20,10 +20,13 @@ var (
 // firstPass reads the input before anything is sent: its digest, which
 // BeginRun compares with the checkpoint's, and, when withCount, the count
 // of its data rows too (ok then), in the same pass for a text file
-// (reader.Tally). It gives up at once when ctx ends or stop is closed
-// (Ctrl-C while a huge or endless input is read): nothing has been sent or
-// recorded yet, so there is nothing to finish.
-func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool) (sum reader.Sum, n reader.Count, ok bool, err error) {
+// (reader.Tally). It starts the pass and returns the function that waits
+// for it: a workbook is opened (its merged cells found, which inflates its
+// sheet) while its bytes are digested. The wait gives up at once when ctx
+// ends or stop is closed (Ctrl-C while a huge or endless input is read):
+// nothing has been sent or recorded yet, so there is nothing to finish.
+func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool) (
+	wait func() (sum reader.Sum, n reader.Count, ok bool, err error)) {
 	type result struct {
 		sum reader.Sum
 		n   reader.Count
@@ -31,7 +34,6 @@ func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reade
 		err error
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel() // a pass given up ends at its next check, or with the process
 	done := make(chan result, 1)
 	go func() {
 		var r result
@@ -47,13 +49,16 @@ func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reade
 		}
 		done <- r
 	}()
-	select {
-	case r := <-done:
-		return r.sum, r.n, r.ok, r.err
-	case <-ctx.Done():
-	case <-stop:
+	return func() (reader.Sum, reader.Count, bool, error) {
+		defer cancel() // a pass given up ends at its next check, or with the process
+		select {
+		case r := <-done:
+			return r.sum, r.n, r.ok, r.err
+		case <-ctx.Done():
+		case <-stop:
+		}
+		return reader.Sum{}, reader.Count{}, false, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
 	}
-	return reader.Sum{}, reader.Count{}, false, msg.Errorf(pipeline.ErrIncomplete, msg.RunStoppedEarly)
 }
 
 // countRows counts the data rows of c.Input beside the run, with the run's

@@ -145,15 +145,30 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	// A first pass for the fingerprint and the line count, which Open and
 	// the output's reader reuse; on a first run of a text input the same
 	// pass counts the rows, which status needs after a crash (countRows).
+	text := reader.IsText(c.Input)
+	pass := firstPass(ctx, j.env.Stop, c.Input, c.Read, newJob(c.DB) && text)
 	var err error
-	if j.sum, j.count, j.counted, err = firstPass(ctx, j.env.Stop, c.Input, c.Read, newJob(c.DB) && reader.IsText(c.Input)); err != nil {
+	if !text {
+		// A workbook's Open inflates its sheet for the merged cells: on
+		// the other core while the pass digests the file's bytes.
+		j.in, err = openInput(c.Input, c.Read)
+		if j.in != nil {
+			j.closers = append(j.closers, func() { j.in.Close() })
+		}
+	}
+	var passErr error
+	j.sum, j.count, j.counted, passErr = pass()
+	if err = cmp.Or(passErr, err); err != nil {
 		return err
 	}
-	c.Read.Lines = j.sum.Lines
-	if j.in, err = openInput(c.Input, c.Read); err != nil {
-		return err
+	if text {
+		// The pass counted the lines, which Open would count again.
+		c.Read.Lines = j.sum.Lines
+		if j.in, err = openInput(c.Input, c.Read); err != nil {
+			return err
+		}
+		j.closers = append(j.closers, func() { j.in.Close() })
 	}
-	j.closers = append(j.closers, func() { j.in.Close() })
 	// The later reads of a workbook (the count, the output) take its
 	// merged cells from this one: each inflates the sheet once, not twice.
 	c.Read.Merges = j.in.Merges()
