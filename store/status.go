@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -265,38 +266,59 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err != nil {
 		return err
 	}
-	if err := readSources(ctx, tx, st); err != nil {
-		return err
+	// A job with outcomes is a sandbox job when none is real.
+	if st.Simulated+st.RealRows > 0 {
+		st.Sandbox = st.RealRows == 0
 	}
 	if err := db.readCalls(ctx, tx, st, db.inFlightRun(st, latest)); err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
-	if err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-		WHERE r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''`).Scan(&st.NoJobID)
-	if err != nil {
 		return err
 	}
 	return readSpan(ctx, tx, st)
 }
 
-// readCounts counts the rows by status and the invalid ones by reason, and
-// the answered calls by error_code.
+// rowCountsQuery counts, in one pass over the rows and their pairs'
+// outcomes, the rows by status (an invalid row as invalid; a row whose
+// pair has no outcome, or one this version does not know, as pending: the
+// rest of count(*)), then NoVerdict, NoJobID, Simulated and RealRows. A
+// GROUP BY would sort a million rows; sums of conditions do not.
+var rowCountsQuery = func() string {
+	var q strings.Builder
+	q.WriteString("SELECT count(*)")
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			fmt.Fprintf(&q, ",\n\tcoalesce(sum(CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE o.status END = '%s'), 0)", s)
+		}
+	}
+	q.WriteString(`,
+	coalesce(sum(r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0), 0),
+	coalesce(sum(r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''), 0),
+	coalesce(sum(CASE WHEN r.invalid IS NULL AND o.status <> 'pending' THEN o.simulated END), 0),
+	coalesce(sum(CASE WHEN r.invalid IS NULL AND o.status <> 'pending' THEN NOT o.simulated END), 0)
+FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row`)
+	return q.String()
+}()
+
+// readCounts counts the rows by status, with the other figures of
+// rowCountsQuery, the invalid ones by reason, and the answered calls by
+// error_code.
 func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
-	err := countBy(ctx, tx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
-			count(*)
-		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`, func(name string, n int) {
-		st.Rows += n
-		*st.count(statusOf(name)) += n
-	})
-	if err != nil {
+	dest := []any{&st.Rows}
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			dest = append(dest, st.count(s))
+		}
+	}
+	dest = append(dest, &st.NoVerdict, &st.NoJobID, &st.Simulated, &st.RealRows)
+	if err := tx.QueryRowContext(ctx, rowCountsQuery).Scan(dest...); err != nil {
 		return err
 	}
-	err = countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
+	st.Pending = st.Rows
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			st.Pending -= st.Count(s)
+		}
+	}
+	err := countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
 		func(reason string, n int) { st.InvalidReasons[reason] = n })
 	if err != nil {
 		return err
@@ -336,20 +358,6 @@ func readLatestRun(ctx context.Context, tx *sql.Tx, st *Status) (int64, error) {
 	err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", r.ID).
 		Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
 	return r.ID, err
-}
-
-// readSources counts the rows whose outcome is simulated and real; a job
-// with outcomes is a sandbox job when none is real.
-func readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
-	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
-		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &st.RealRows)
-	if err != nil {
-		return err
-	}
-	if st.Simulated+st.RealRows > 0 {
-		st.Sandbox = st.RealRows == 0
-	}
-	return nil
 }
 
 // inFlightRun returns the run whose unanswered calls are in flight, not
