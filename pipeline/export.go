@@ -25,14 +25,42 @@ const PendingReason = reasonMark + string(NotYet)
 // the checkpoint recorded for its row number, so that a verdict is never
 // written beside a row that changed since it was verified: a difference is
 // an *InputError naming the row.
+//
+// src and res are each read ahead by a goroutine of their own, a few
+// batches in front of the writing, so that reading the input, reading the
+// checkpoint and writing the output share the cores. Both goroutines end
+// before Export returns; neither src nor res is ever called from two
+// goroutines at once. An error of either is returned when the rows reach
+// it, as if they were read in step.
 func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink Sink) error {
+	recs := readAhead(func(b *batch[Record]) error {
+		rec, err := src.Next()
+		if err == nil {
+			// The source may reuse the cells on the next call: the
+			// batch keeps a copy until the writing is past it.
+			n := len(b.cells)
+			b.cells = append(b.cells, rec.Cells...)
+			rec.Cells = b.cells[n:len(b.cells):len(b.cells)]
+			b.items = append(b.items, rec)
+		}
+		return err
+	})
+	defer recs.stop()
+	results := readAhead(func(b *batch[Result]) error {
+		r, err := res.Next()
+		if err == nil {
+			b.items = append(b.items, r)
+		}
+		return err
+	})
+	defer results.stop()
 	var cur Result
 	more := true // res may have more results
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := src.Next()
+		rec, err := recs.next()
 		if errors.Is(err, EOF) {
 			return nil
 		}
@@ -42,7 +70,7 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 		var o Outcome
 		if rec.Kind == Data {
 			for more && cur.Row < rec.Row {
-				if cur, err = res.Next(); errors.Is(err, EOF) {
+				if cur, err = results.next(); errors.Is(err, EOF) {
 					more = false
 				} else if err != nil {
 					return err
@@ -56,6 +84,91 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 			return err
 		}
 	}
+}
+
+// aheadBatch is how many items a read-ahead hands over at a time, and
+// aheadBatches how many batches it reads in front.
+const (
+	aheadBatch   = 512
+	aheadBatches = 4
+)
+
+// batch is a run of items in order; err, when not nil, is what the stream
+// returned after them (EOF at the end). cells holds the copies of the
+// records' cells.
+type batch[T any] struct {
+	items []T
+	cells []Cell
+	err   error
+}
+
+// ahead yields the items that its goroutine reads in front of the
+// consumer. Its methods are for one goroutine.
+type ahead[T any] struct {
+	full  chan *batch[T]
+	free  chan *batch[T]
+	done  chan struct{} // closed by stop: the goroutine stops reading
+	ended chan struct{} // closed by the goroutine when it returns
+	cur   *batch[T]
+	i     int
+}
+
+// readAhead starts a goroutine that fills batches with read, which
+// appends one item to the batch or returns the stream's error. The
+// goroutine ends after the batch that holds an error (EOF included), or
+// once stop is called.
+func readAhead[T any](read func(*batch[T]) error) *ahead[T] {
+	a := &ahead[T]{full: make(chan *batch[T], aheadBatches), free: make(chan *batch[T], aheadBatches+2),
+		done: make(chan struct{}), ended: make(chan struct{}), cur: &batch[T]{}}
+	go func() {
+		defer close(a.ended)
+		for {
+			var b *batch[T]
+			select {
+			case b = <-a.free:
+				b.items, b.cells = b.items[:0], b.cells[:0]
+			default:
+				b = &batch[T]{items: make([]T, 0, aheadBatch)}
+			}
+			for len(b.items) < aheadBatch && b.err == nil {
+				b.err = read(b)
+			}
+			select {
+			case a.full <- b:
+			case <-a.done:
+				return
+			}
+			if b.err != nil {
+				return
+			}
+		}
+	}()
+	return a
+}
+
+// next returns the next item, or the error the stream returned after the
+// last one.
+func (a *ahead[T]) next() (T, error) {
+	for a.i == len(a.cur.items) {
+		if a.cur.err != nil {
+			var zero T
+			return zero, a.cur.err
+		}
+		select {
+		case a.free <- a.cur:
+		default:
+		}
+		a.cur, a.i = <-a.full, 0
+	}
+	a.i++
+	return a.cur.items[a.i-1], nil
+}
+
+// stop ends the goroutine and waits for it: the stream is not read after
+// stop returns.
+func (a *ahead[T]) stop() {
+	close(a.done)
+	<-a.ended
 }
 
 // rowOutcome is the outcome to write beside data record rec, given the

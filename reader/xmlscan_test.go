@@ -56,6 +56,18 @@ func TestXMLScanner(t *testing.T) {
 	}
 }
 
+// TestXMLScannerSpaces reads tags with XML white space (space, tab, CR,
+// LF) around attribute names, their = and before a tag's end, which XML
+// allows and some writers emit.
+func TestXMLScannerSpaces(t *testing.T) {
+	doc := "<c \r\n r = \"A1\"\n\tt=\t's' ></c \t\r\n><v\n>x</v>"
+	want := []string{"<c r=A1,t=s>", "</c>", "<v >", `"x"`, "</v>"}
+	got, err := scanAll(strings.NewReader(doc))
+	if err != nil || strings.Join(got, "|") != strings.Join(want, "|") {
+		t.Errorf("got %q, %v\nwant %q", got, err, want)
+	}
+}
+
 func TestXMLScannerErrors(t *testing.T) {
 	tests := []struct{ name, doc string }{
 		{"doctype", `<!DOCTYPE x [<!ENTITY a "b">]><x/>`},

@@ -152,7 +152,9 @@ func BenchmarkResumeFinished(b *testing.B) {
 	}
 }
 
-func benchmarkResumeFinished(b *testing.B, n int) {
+// finishedCheckpoint writes a checkpoint of n rows, every tenth a
+// duplicate, each pair answered mismatch, and returns its path and rows.
+func finishedCheckpoint(b *testing.B, n int) (string, []pipeline.Row) {
 	ctx := context.Background()
 	path := filepath.Join(b.TempDir(), "finished.db")
 	db := openT(b, path)
@@ -171,7 +173,60 @@ func benchmarkResumeFinished(b *testing.B, n int) {
 	if err := db.Close(); err != nil {
 		b.Fatal(err)
 	}
-	known = make([]pipeline.Known, len(rows))
+	return path, rows
+}
+
+// BenchmarkResults measures reading every row's result of a finished
+// checkpoint, what the output of a finished job's rerun reads: ns/row.
+func BenchmarkResults(b *testing.B) {
+	for _, n := range []int{100_000, 1_000_000} {
+		b.Run(fmt.Sprintf("rows=%d", n), func(b *testing.B) {
+			if n > 100_000 && testing.Short() {
+				b.Skip("-short")
+			}
+			ctx := context.Background()
+			path, _ := finishedCheckpoint(b, n)
+			db, err := OpenReadOnly(ctx, path, testKeyFile(path))
+			if err != nil {
+				b.Fatal(err)
+			}
+			defer db.Close()
+			b.ReportAllocs()
+			b.ResetTimer()
+			cpu := cpuTime()
+			for range b.N {
+				rs, err := db.Results(ctx)
+				if err != nil {
+					b.Fatal(err)
+				}
+				got := 0
+				for {
+					r, err := rs.Next()
+					if errors.Is(err, pipeline.EOF) {
+						break
+					}
+					if err != nil {
+						b.Fatal(err)
+					}
+					if r.Status != pipeline.Mismatch || r.At.IsZero() {
+						b.Fatalf("row %d: %+v, want mismatch at a time", r.Row, r)
+					}
+					got++
+				}
+				if got != n {
+					b.Fatalf("%d results, want %d", got, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/row")
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N*n), "cpu-ns/row")
+		})
+	}
+}
+
+func benchmarkResumeFinished(b *testing.B, n int) {
+	ctx := context.Background()
+	path, rows := finishedCheckpoint(b, n)
+	known := make([]pipeline.Known, len(rows))
 	b.ReportAllocs()
 	b.ResetTimer()
 	cpu := cpuTime()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -265,38 +266,59 @@ func (db *DB) readStatus(ctx context.Context, tx *sql.Tx, st *Status) error {
 	if err != nil {
 		return err
 	}
-	if err := readSources(ctx, tx, st); err != nil {
-		return err
+	// A job with outcomes is a sandbox job when none is real.
+	if st.Simulated+st.RealRows > 0 {
+		st.Sandbox = st.RealRows == 0
 	}
 	if err := db.readCalls(ctx, tx, st, db.inFlightRun(st, latest)); err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-		WHERE r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0`).Scan(&st.NoVerdict)
-	if err != nil {
-		return err
-	}
-	err = tx.QueryRowContext(ctx, `SELECT count(*) FROM rows r JOIN outcomes o ON o.first_row = r.first_row
-		WHERE r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''`).Scan(&st.NoJobID)
-	if err != nil {
 		return err
 	}
 	return readSpan(ctx, tx, st)
 }
 
-// readCounts counts the rows by status and the invalid ones by reason, and
-// the answered calls by error_code.
+// rowCountsQuery counts, in one pass over the rows and their pairs'
+// outcomes, the rows by status (an invalid row as invalid; a row whose
+// pair has no outcome, or one this version does not know, as pending: the
+// rest of count(*)), then NoVerdict, NoJobID, Simulated and RealRows. A
+// GROUP BY would sort a million rows; sums of conditions do not.
+var rowCountsQuery = func() string {
+	var q strings.Builder
+	q.WriteString("SELECT count(*)")
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			fmt.Fprintf(&q, ",\n\tcoalesce(sum(CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE o.status END = '%s'), 0)", s)
+		}
+	}
+	q.WriteString(`,
+	coalesce(sum(r.invalid IS NULL AND o.status = 'failed' AND o.answered AND o.code = 0), 0),
+	coalesce(sum(r.invalid IS NULL AND o.status IN ('match', 'mismatch') AND o.jobid = ''), 0),
+	coalesce(sum(CASE WHEN r.invalid IS NULL AND o.status <> 'pending' THEN o.simulated END), 0),
+	coalesce(sum(CASE WHEN r.invalid IS NULL AND o.status <> 'pending' THEN NOT o.simulated END), 0)
+FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row`)
+	return q.String()
+}()
+
+// readCounts counts the rows by status, with the other figures of
+// rowCountsQuery, the invalid ones by reason, and the answered calls by
+// error_code.
 func readCounts(ctx context.Context, tx *sql.Tx, st *Status) error {
-	err := countBy(ctx, tx, `SELECT CASE WHEN r.invalid IS NOT NULL THEN 'invalid' ELSE coalesce(o.status, 'pending') END AS s,
-			count(*)
-		FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row GROUP BY s`, func(name string, n int) {
-		st.Rows += n
-		*st.count(statusOf(name)) += n
-	})
-	if err != nil {
+	dest := []any{&st.Rows}
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			dest = append(dest, st.count(s))
+		}
+	}
+	dest = append(dest, &st.NoVerdict, &st.NoJobID, &st.Simulated, &st.RealRows)
+	if err := tx.QueryRowContext(ctx, rowCountsQuery).Scan(dest...); err != nil {
 		return err
 	}
-	err = countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
+	st.Pending = st.Rows
+	for _, s := range pipeline.Statuses {
+		if s != pipeline.Pending {
+			st.Pending -= st.Count(s)
+		}
+	}
+	err := countBy(ctx, tx, "SELECT invalid, count(*) FROM rows WHERE invalid IS NOT NULL GROUP BY invalid",
 		func(reason string, n int) { st.InvalidReasons[reason] = n })
 	if err != nil {
 		return err
@@ -336,20 +358,6 @@ func readLatestRun(ctx context.Context, tx *sql.Tx, st *Status) (int64, error) {
 	err := tx.QueryRowContext(ctx, "SELECT input_path, input_sha256, input_size, base_url FROM runs WHERE id = ?", r.ID).
 		Scan(&st.InputPath, &st.InputSHA256, &st.InputSize, &st.BaseURL)
 	return r.ID, err
-}
-
-// readSources counts the rows whose outcome is simulated and real; a job
-// with outcomes is a sandbox job when none is real.
-func readSources(ctx context.Context, tx *sql.Tx, st *Status) error {
-	err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(o.simulated), 0), coalesce(sum(NOT o.simulated), 0)
-		FROM rows r JOIN outcomes o ON o.first_row = r.first_row WHERE r.invalid IS NULL AND o.status <> 'pending'`).Scan(&st.Simulated, &st.RealRows)
-	if err != nil {
-		return err
-	}
-	if st.Simulated+st.RealRows > 0 {
-		st.Sandbox = st.RealRows == 0
-	}
-	return nil
 }
 
 // inFlightRun returns the run whose unanswered calls are in flight, not
@@ -472,53 +480,133 @@ const possiblyBilled = "(a.call IS NULL OR a.possibly_billed = 1)"
 // or made by a sandbox run, whose API is in the process.
 const simulatedCall = "(coalesce(a.simulated, 0) = 1 OR coalesce(r.sandbox, 0) = 1)"
 
+// callFigures are the aggregates readCalls takes of a group of ledger
+// calls (c, with its answer a or none, and its run r): calls, billed,
+// lost, in flight, possibly billed, simulated and simulated billed, in
+// that order. ?1 is the run whose unanswered calls are in flight.
+const callFigures = `count(*), coalesce(sum(a.billed AND NOT ` + simulatedCall + `), 0),
+	coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?1), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?1), 0),
+	coalesce(sum(` + possiblyBilled + ` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1) AND NOT ` + simulatedCall + `), 0),
+	coalesce(sum(` + simulatedCall + `), 0), coalesce(sum(a.billed AND ` + simulatedCall + `), 0)`
+
+// callGroup is callFigures of one run's calls on one China day.
+type callGroup struct {
+	run                                                           int64
+	day                                                           string
+	mixed                                                         bool // calls of several runs, to be grouped by run
+	calls, billed, lost, inFlight, possibly, simulated, simBilled int
+}
+
+func (g *callGroup) figures() []any {
+	return []any{&g.calls, &g.billed, &g.lost, &g.inFlight, &g.possibly, &g.simulated, &g.simBilled}
+}
+
 // readCalls counts the ledger's calls into st: in all, per run and per
-// China day, in one pass; billed and possibly billed count real calls only. Calls of run inFlightRun without an answer are in
-// flight: neither lost nor possibly billed yet.
+// China day; billed and possibly billed count real calls only. Calls of
+// run inFlightRun without an answer are in flight: neither lost nor
+// possibly billed yet.
+//
+// One pass in day order (the calls_day index, no sort) takes each day's
+// figures and the span of its runs' ids. A day whose calls are all of one
+// run, as a day's calls are unless a run was resumed that day, is that
+// run's group; only the other days' calls are grouped by run, which sorts
+// them.
 func (db *DB) readCalls(ctx context.Context, tx *sql.Tx, st *Status, inFlightRun int64) error {
-	rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, c.day, count(*), coalesce(sum(a.billed AND NOT `+simulatedCall+`), 0),
-			coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) <> ?1), 0), coalesce(sum(a.call IS NULL AND coalesce(c.run, 0) = ?1), 0),
-			coalesce(sum(`+possiblyBilled+` AND NOT (a.call IS NULL AND coalesce(c.run, 0) = ?1) AND NOT `+simulatedCall+`), 0),
-			coalesce(sum(`+simulatedCall+`), 0), coalesce(sum(a.billed AND `+simulatedCall+`), 0)
+	rs, err := tx.QueryContext(ctx, `SELECT c.day, min(coalesce(c.run, 0)), max(coalesce(c.run, 0)), `+callFigures+`
 		FROM calls c LEFT JOIN answers a ON a.call = c.id LEFT JOIN runs r ON r.id = c.run
-		GROUP BY run, c.day ORDER BY c.day, run`, inFlightRun)
+		GROUP BY c.day ORDER BY c.day`, inFlightRun)
 	if err != nil {
 		return err
 	}
+	var groups []callGroup
+	var mixed []string // the days of several runs
+	err = scanEach(rs, func(rs *sql.Rows) error {
+		var g callGroup
+		var last int64
+		if err := rs.Scan(append([]any{&g.day, &g.run, &last}, g.figures()...)...); err != nil {
+			return err
+		}
+		if g.mixed = g.run != last; g.mixed {
+			mixed = append(mixed, g.day)
+		}
+		groups = append(groups, g)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	if len(mixed) > 0 {
+		if groups, err = readMixedDays(ctx, tx, groups, mixed, inFlightRun); err != nil {
+			return err
+		}
+	}
+	addCalls(st, groups)
+	return nil
+}
+
+// readMixedDays replaces the groups of the days whose calls are of several
+// runs (mixed) by the day's groups by run, in run order.
+func readMixedDays(ctx context.Context, tx *sql.Tx, groups []callGroup, days []string, inFlightRun int64) ([]callGroup, error) {
+	byDay := make(map[string][]callGroup, len(days))
+	for _, day := range days {
+		rs, err := tx.QueryContext(ctx, `SELECT coalesce(c.run, 0) AS run, `+callFigures+`
+			FROM calls c LEFT JOIN answers a ON a.call = c.id LEFT JOIN runs r ON r.id = c.run
+			WHERE c.day = ?2 GROUP BY run ORDER BY run`, inFlightRun, day)
+		if err != nil {
+			return nil, err
+		}
+		err = scanEach(rs, func(rs *sql.Rows) error {
+			g := callGroup{day: day}
+			if err := rs.Scan(append([]any{&g.run}, g.figures()...)...); err != nil {
+				return err
+			}
+			byDay[day] = append(byDay[day], g)
+			return nil
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	var out []callGroup
+	for _, g := range groups {
+		if g.mixed {
+			out = append(out, byDay[g.day]...)
+		} else {
+			out = append(out, g)
+		}
+	}
+	return out, nil
+}
+
+// addCalls adds the groups, in day order, to st's totals, runs and days.
+func addCalls(st *Status, groups []callGroup) {
 	runs := make(map[int64]*RunRecord, len(st.RunLog))
 	for i := range st.RunLog {
 		runs[st.RunLog[i].ID] = &st.RunLog[i]
 	}
-	return scanEach(rs, func(rs *sql.Rows) error {
-		var run int64
-		var day string
-		var calls, billed, lost, inFlight, possibly, simulated, simBilled int
-		if err := rs.Scan(&run, &day, &calls, &billed, &lost, &inFlight, &possibly, &simulated, &simBilled); err != nil {
-			return err
+	for _, g := range groups {
+		st.Calls += g.calls
+		st.SimulatedCalls += g.simulated
+		st.SimulatedBilled += g.simBilled
+		st.BilledCalls += g.billed
+		st.LostAnswers += g.lost
+		st.InFlight += g.inFlight
+		st.PossiblyBilled += g.possibly
+		if r := runs[g.run]; r != nil {
+			r.Calls += g.calls
+			r.Billed += g.billed
+			r.PossiblyBilled += g.possibly
+			r.SimulatedCalls += g.simulated
+			r.SimulatedBilled += g.simBilled
 		}
-		st.Calls += calls
-		st.SimulatedCalls += simulated
-		st.SimulatedBilled += simBilled
-		st.BilledCalls += billed
-		st.LostAnswers += lost
-		st.InFlight += inFlight
-		st.PossiblyBilled += possibly
-		if r := runs[run]; r != nil {
-			r.Calls += calls
-			r.Billed += billed
-			r.PossiblyBilled += possibly
-			r.SimulatedCalls += simulated
-			r.SimulatedBilled += simBilled
-		}
-		if n := len(st.Days); n == 0 || st.Days[n-1].Day != day {
-			st.Days = append(st.Days, DayCount{Day: day})
+		if n := len(st.Days); n == 0 || st.Days[n-1].Day != g.day {
+			st.Days = append(st.Days, DayCount{Day: g.day})
 		}
 		d := &st.Days[len(st.Days)-1]
-		d.Calls += calls
-		d.Billed += billed
-		d.PossiblyBilled += possibly
-		return nil
-	})
+		d.Calls += g.calls
+		d.Billed += g.billed
+		d.PossiblyBilled += g.possibly
+	}
 }
 
 func (db *DB) abs() string {

@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -77,4 +79,64 @@ func readOnlyStatus(tb testing.TB, path string) Status {
 		tb.Fatal(err)
 	}
 	return st
+}
+
+// TestStatusDaySharedByRuns records three runs: the first two on the same
+// China day (a run resumed the same day), the third on the next, and
+// checks the calls per run and per day against literal counts: a day's
+// calls are split between the runs that made them.
+func TestStatusDaySharedByRuns(t *testing.T) {
+	ctx := context.Background()
+	db, path := tempDB(t)
+	ri := RunInfo{InputPath: "list.csv", InputSHA256: strings.Repeat("ab", 32), Endpoint: "plain", Started: base}
+	id1, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	known := plan(t, db, people(6, 0, 9), 10)
+	answer(t, db, known[0], pipeline.Match, base)
+	answer(t, db, known[1], pipeline.Rejected, base.Add(time.Minute))
+	if err := db.EndRun(ctx, id1, base.Add(time.Hour), StopInterrupted); err != nil {
+		t.Fatal(err)
+	}
+	ri.Started = base.Add(2 * time.Hour) // 12:00 China time, the same day
+	id2, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer(t, db, known[2], pipeline.Mismatch, ri.Started)
+	answer(t, db, known[3], pipeline.Match, ri.Started.Add(time.Minute))
+	answer(t, db, known[4], pipeline.Match, ri.Started.Add(2*time.Minute))
+	if err := db.EndRun(ctx, id2, ri.Started.Add(time.Hour), StopInterrupted); err != nil {
+		t.Fatal(err)
+	}
+	ri.Started = base.Add(24 * time.Hour)
+	id3, err := db.BeginRun(ctx, ri)
+	if err != nil {
+		t.Fatal(err)
+	}
+	answer(t, db, known[5], pipeline.Mismatch, ri.Started)
+	if err := db.EndRun(ctx, id3, ri.Started.Add(time.Hour), StopDone); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st := readOnlyStatus(t, path)
+	wantDays := []DayCount{{Day: "2026-11-27", Calls: 5, Billed: 4}, {Day: "2026-11-28", Calls: 1, Billed: 1}}
+	if fmt.Sprint(st.Days) != fmt.Sprint(wantDays) {
+		t.Errorf("days %+v, want %+v", st.Days, wantDays)
+	}
+	want := [][2]int{{2, 1}, {3, 3}, {1, 1}} // calls, billed
+	if len(st.RunLog) != len(want) {
+		t.Fatalf("%d runs, want %d: %+v", len(st.RunLog), len(want), st.RunLog)
+	}
+	for i, w := range want {
+		if r := st.RunLog[i]; r.Calls != w[0] || r.Billed != w[1] {
+			t.Errorf("run %d: %d calls, %d billed; want %d, %d", r.ID, r.Calls, r.Billed, w[0], w[1])
+		}
+	}
+	if st.Calls != 6 || st.BilledCalls != 5 {
+		t.Errorf("calls %d, billed %d; want 6, 5", st.Calls, st.BilledCalls)
+	}
 }
