@@ -131,7 +131,7 @@ func (v *resultRow) result() (pipeline.Result, error) {
 }
 
 // outcome is the outcome scanned into v of the pair whose first row is
-// first: the zero values of a pair without one read as it pending.
+// first; a pair without one scans as zero values, which read as pending.
 func (v *resultRow) outcome(first int) (pipeline.Outcome, error) {
 	var n [5]int
 	for i, c := range []any{v.res, v.code, v.answered, v.attempts, v.simulated} {

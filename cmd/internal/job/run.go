@@ -13,6 +13,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -240,10 +241,12 @@ func newJob(db string) bool {
 // already (with its status then), and opens the verdict history, importing
 // what an earlier run left out of it.
 func (j *jobRun) prepare(ctx context.Context) (maxBilled int, finished bool, st store.Status, err error) {
-	if maxBilled, err = budgetLeft(ctx, j.db, j.c.MaxBilled, j.c.Sandbox); err != nil {
+	// Both steps may need the status, which reads every row: once.
+	status := sync.OnceValues(func() (store.Status, error) { return j.db.Status(ctx) })
+	if maxBilled, err = budgetLeft(status, j.c.MaxBilled, j.c.Sandbox); err != nil {
 		return 0, false, st, err
 	}
-	if finished, st, err = finishedJob(ctx, j.db, j.c.Sandbox); err != nil {
+	if finished, st, err = finishedJob(ctx, j.db, status, j.c.Sandbox); err != nil {
 		return 0, false, st, err
 	}
 	if err := stopped(j.env.Stop); err != nil {
@@ -443,12 +446,13 @@ func shellQuote(s string) string {
 // budgetLeft is what remains of the job's --max-billed for this run: the
 // limit less the billed and possibly billed calls of earlier runs (answers
 // lost in a crash included), so that the vendor's bill never exceeds it. 0
-// means no limit; a spent budget is pipeline.ErrBudget.
-func budgetLeft(ctx context.Context, db *store.DB, maxBilled int, sandbox bool) (int, error) {
+// means no limit; a spent budget is pipeline.ErrBudget. status reads the
+// job's status, only when there is a limit.
+func budgetLeft(status func() (store.Status, error), maxBilled int, sandbox bool) (int, error) {
 	if maxBilled <= 0 {
 		return 0, nil
 	}
-	before, err := db.Status(ctx)
+	before, err := status()
 	if err != nil {
 		return 0, err
 	}
@@ -495,14 +499,14 @@ func incomplete(runErr error, s pipeline.Stats, st store.Status, maxBilled int, 
 // rewrites the output, without reading the input against the checkpoint.
 // Failed and deferred rows always go through the pipeline, which knows
 // when they may be retried. The status of a finished job is returned with
-// it, for the output. For a real run (not sandbox), rows with a simulated
-// verdict are not done.
-func finishedJob(ctx context.Context, db *store.DB, sandbox bool) (bool, store.Status, error) {
+// it, for the output, as status reads it. For a real run (not sandbox),
+// rows with a simulated verdict are not done.
+func finishedJob(ctx context.Context, db *store.DB, status func() (store.Status, error), sandbox bool) (bool, store.Status, error) {
 	all, err := db.ReadAll(ctx)
 	if err != nil || !all {
 		return false, store.Status{}, err
 	}
-	st, err := db.Status(ctx)
+	st, err := status()
 	return err == nil && st.Pending+st.Failed-st.NoVerdict+st.Deferred == 0 && (sandbox || st.Simulated == 0), st, err
 }
 
