@@ -53,15 +53,17 @@ type History struct {
 	// the first Record.
 	Endpoint, APIKeyID string
 
-	writeMu sync.Mutex // held by the one write in progress
-	mu      sync.Mutex
-	queue   []historyRec
-	werr    error // the first write error, returned by Record and Close
-	closed  bool
-	kick    chan struct{}
-	quit    chan struct{}
-	done    chan struct{}
-	lookups *sql.Stmt
+	writeMu  sync.Mutex // held by the one write in progress
+	insertMu sync.Mutex // held by the one insert on w in progress
+	w        *historyWriter
+	mu       sync.Mutex
+	queue    []historyRec
+	werr     error // the first write error, returned by Record and Close
+	closed   bool
+	kick     chan struct{}
+	quit     chan struct{}
+	done     chan struct{}
+	lookups  *sql.Stmt
 }
 
 type historyRec struct {
@@ -137,10 +139,15 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		h.db.Close()
 		return nil, err
 	}
+	if h.w, err = openHistoryWriter(ctx, h.db); err != nil {
+		h.db.Close()
+		return nil, fmt.Errorf("open history %s: %w", path, err)
+	}
 	if k != nil {
 		h.lookups, err = h.db.PrepareContext(ctx, "SELECT fp, status, res, jobid, at FROM verdicts WHERE fp IN (?"+
 			strings.Repeat(", ?", historyChunk-1)+")")
 		if err != nil {
+			h.w.close()
 			h.db.Close()
 			return nil, fmt.Errorf("open history %s: %w", path, err)
 		}
@@ -424,29 +431,13 @@ func (h *History) write() {
 
 // insert writes recs in one transaction and returns how many were new.
 func (h *History) insert(ctx context.Context, recs []historyRec) (int, error) {
-	added := 0
-	err := h.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO verdicts
-			(fp, at, jobid, status, res, masked, endpoint, api_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, r := range recs {
-			res, err := st.ExecContext(ctx, r.fp[:], formatTime(r.at), r.jobid, r.status.String(), r.res, r.masked, r.endpoint, r.apiKeyID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				added++
-			}
-		}
-		return nil
-	})
+	h.insertMu.Lock()
+	defer h.insertMu.Unlock()
+	n, err := h.w.insert(ctx, recs)
 	if err != nil {
 		return 0, fmt.Errorf("write history %s: %w", h.path, err)
 	}
-	return added, nil
+	return n, nil
 }
 
 // Close writes the verdicts Record queued and closes the history. It
@@ -466,6 +457,7 @@ func (h *History) Close() error {
 	if h.lookups != nil {
 		h.lookups.Close()
 	}
+	h.w.close()
 	err := h.db.Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
