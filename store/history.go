@@ -139,7 +139,13 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		h.db.Close()
 		return nil, err
 	}
-	if h.w, err = openHistoryWriter(ctx, h.db); err != nil {
+	if h.w, err = openHistoryWriter(ctx, h.db); err == nil {
+		// What a run that crashed, or one still going, left in incoming.
+		if err = h.w.merge(ctx); err != nil {
+			h.w.close()
+		}
+	}
+	if err != nil {
 		h.db.Close()
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
@@ -420,7 +426,7 @@ func (h *History) write() {
 	if len(batch) == 0 || failed {
 		return
 	}
-	if _, err := h.insert(context.Background(), batch); err != nil {
+	if _, err := h.insert(context.Background(), intoIncoming, batch); err != nil {
 		h.mu.Lock()
 		if h.werr == nil {
 			h.werr = err
@@ -429,11 +435,12 @@ func (h *History) write() {
 	}
 }
 
-// insert writes recs in one transaction and returns how many were new.
-func (h *History) insert(ctx context.Context, recs []historyRec) (int, error) {
+// insert writes recs into a table (intoIncoming, intoVerdicts) in one
+// transaction and returns how many were new.
+func (h *History) insert(ctx context.Context, into int, recs []historyRec) (int, error) {
 	h.insertMu.Lock()
 	defer h.insertMu.Unlock()
-	n, err := h.w.insert(ctx, recs)
+	n, err := h.w.insert(ctx, into, recs)
 	if err != nil {
 		return 0, fmt.Errorf("write history %s: %w", h.path, err)
 	}
@@ -454,6 +461,19 @@ func (h *History) Close() error {
 	h.mu.Unlock()
 	close(h.quit)
 	<-h.done
+	h.mu.Lock()
+	failed := h.werr != nil
+	h.mu.Unlock()
+	if !failed {
+		// File the run's verdicts for lookups.
+		h.insertMu.Lock()
+		if err := h.w.merge(context.Background()); err != nil {
+			h.mu.Lock()
+			h.werr = fmt.Errorf("write history %s: %w", h.path, err)
+			h.mu.Unlock()
+		}
+		h.insertMu.Unlock()
+	}
 	if h.lookups != nil {
 		h.lookups.Close()
 	}
@@ -543,6 +563,15 @@ func (h *History) Purge(ctx context.Context, before time.Time) (int, error) {
 		res, err := tx.ExecContext(ctx, "DELETE FROM verdicts WHERE at < ?", formatTime(before))
 		if err == nil {
 			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return err
+		}
+		// And those of a job still going, not filed yet.
+		if res, err = tx.ExecContext(ctx, "DELETE FROM incoming WHERE at < ?", formatTime(before)); err == nil {
+			var in int64
+			in, err = res.RowsAffected()
+			n += in
 		}
 		return err
 	})
@@ -669,7 +698,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 		}
 		recs = append(recs, r)
 		if len(recs) == 10000 {
-			n, err := h.insert(ctx, recs)
+			n, err := h.insert(ctx, intoVerdicts, recs)
 			added += n
 			recs = recs[:0]
 			return err
@@ -678,7 +707,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 	})
 	if err == nil && len(recs) > 0 {
 		var n int
-		n, err = h.insert(ctx, recs)
+		n, err = h.insert(ctx, intoVerdicts, recs)
 		added += n
 	}
 	if err != nil {

@@ -11,16 +11,27 @@ import (
 // step) is shared by that many.
 const historyBulk = 64
 
-const historyInsert = `INSERT OR IGNORE INTO verdicts (fp, at, jobid, status, res, masked, endpoint, api_key_id) VALUES `
-const historyVals = "(?, ?, ?, ?, ?, ?, ?, ?)"
+const (
+	historyCols = "(fp, at, jobid, status, res, masked, endpoint, api_key_id)"
+	historyVals = "(?, ?, ?, ?, ?, ?, ?, ?)"
+	// fileIncoming files the verdicts of incoming into verdicts, in the
+	// order of verdicts' key, so that each of its pages is written once.
+	fileIncoming = "INSERT OR IGNORE INTO verdicts " + historyCols + " SELECT fp, at, jobid, status, res, masked, endpoint, api_key_id FROM incoming ORDER BY fp, at, jobid"
+)
+
+// The tables a historyWriter inserts into.
+const (
+	intoIncoming = iota // Record's verdicts, filed later (merge)
+	intoVerdicts        // an import's, which counts the new ones
+)
 
 // historyWriter writes verdicts into the history: one connection of the
-// pool kept for it, with its statements prepared once. A History's inserts
+// pool kept for it, with its statements prepared once. A History's writes
 // are one at a time (insertMu).
 type historyWriter struct {
-	conn      *sql.Conn
-	one, bulk *sql.Stmt
-	args      []any
+	conn  *sql.Conn
+	stmts [2]struct{ one, bulk *sql.Stmt } // by table: intoIncoming, intoVerdicts
+	args  []any
 }
 
 // openHistoryWriter takes a connection of db for the writer and prepares
@@ -33,15 +44,16 @@ func openHistoryWriter(ctx context.Context, db *sql.DB) (*historyWriter, error) 
 	w := &historyWriter{conn: conn, args: make([]any, 0, 8*historyBulk)}
 	// wal_autocheckpoint=10000, as a checkpoint's committer: the WAL is
 	// copied back into the file (where synchronous=NORMAL fsyncs) every
-	// 40 MB rather than every 4 MB. A verdict's fingerprint is random, so
-	// each commit dirties pages all over the table; the fewer WAL
-	// checkpoints, the fewer times a page is copied back.
+	// 40 MB rather than every 4 MB.
 	_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 10000")
-	if err == nil {
-		w.one, err = conn.PrepareContext(ctx, historyInsert+historyVals)
-	}
-	if err == nil {
-		w.bulk, err = conn.PrepareContext(ctx, historyInsert+historyVals+strings.Repeat(", "+historyVals, historyBulk-1))
+	for i, into := range []string{"INSERT INTO incoming ", "INSERT OR IGNORE INTO verdicts "} {
+		s := &w.stmts[i]
+		if err == nil {
+			s.one, err = conn.PrepareContext(ctx, into+historyCols+" VALUES "+historyVals)
+		}
+		if err == nil {
+			s.bulk, err = conn.PrepareContext(ctx, into+historyCols+" VALUES "+historyVals+strings.Repeat(", "+historyVals, historyBulk-1))
+		}
 	}
 	if err != nil {
 		w.close()
@@ -50,25 +62,35 @@ func openHistoryWriter(ctx context.Context, db *sql.DB) (*historyWriter, error) 
 	return w, nil
 }
 
-// insert writes recs in one transaction and returns how many were new.
-func (w *historyWriter) insert(ctx context.Context, recs []historyRec) (int, error) {
+// insert writes recs into the table into in one transaction and returns
+// how many were new.
+func (w *historyWriter) insert(ctx context.Context, into int, recs []historyRec) (int, error) {
+	var added int
+	err := w.tx(ctx, func() (err error) {
+		added, err = w.insertAll(ctx, into, recs)
+		return err
+	})
+	return added, err
+}
+
+// tx runs fn in a transaction of the writer's connection.
+func (w *historyWriter) tx(ctx context.Context, fn func() error) error {
 	// IMMEDIATE: the write lock at once (another job's writer is waited
 	// for, busy_timeout), so that the transaction never fails half-way.
 	if _, err := w.conn.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-		return 0, err
+		return err
 	}
-	added, err := w.insertAll(ctx, recs)
+	err := fn()
 	if err == nil {
 		_, err = w.conn.ExecContext(ctx, "COMMIT")
 	}
 	if err != nil {
 		w.conn.ExecContext(context.Background(), "ROLLBACK")
-		return 0, err
 	}
-	return added, nil
+	return err
 }
 
-func (w *historyWriter) insertAll(ctx context.Context, recs []historyRec) (int, error) {
+func (w *historyWriter) insertAll(ctx context.Context, into int, recs []historyRec) (int, error) {
 	added := int64(0)
 	exec := func(st *sql.Stmt, recs []historyRec) error {
 		w.args = w.args[:0]
@@ -84,24 +106,44 @@ func (w *historyWriter) insertAll(ctx context.Context, recs []historyRec) (int, 
 		added += n
 		return nil
 	}
+	s := &w.stmts[into]
 	for ; len(recs) >= historyBulk; recs = recs[historyBulk:] {
-		if err := exec(w.bulk, recs[:historyBulk]); err != nil {
+		if err := exec(s.bulk, recs[:historyBulk]); err != nil {
 			return 0, err
 		}
 	}
 	for i := range recs {
-		if err := exec(w.one, recs[i:i+1]); err != nil {
+		if err := exec(s.one, recs[i:i+1]); err != nil {
 			return 0, err
 		}
 	}
 	return int(added), nil
 }
 
+// merge files every verdict of incoming into verdicts, in one transaction,
+// and empties incoming. A history without any incoming verdict is not
+// written.
+func (w *historyWriter) merge(ctx context.Context) error {
+	var some bool
+	if err := w.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM incoming)").Scan(&some); err != nil || !some {
+		return err
+	}
+	return w.tx(ctx, func() error {
+		if _, err := w.conn.ExecContext(ctx, fileIncoming); err != nil {
+			return err
+		}
+		_, err := w.conn.ExecContext(ctx, "DELETE FROM incoming")
+		return err
+	})
+}
+
 // close closes the statements and gives the connection back.
 func (w *historyWriter) close() {
-	for _, st := range []*sql.Stmt{w.one, w.bulk} {
-		if st != nil {
-			st.Close()
+	for _, s := range w.stmts {
+		for _, st := range []*sql.Stmt{s.one, s.bulk} {
+			if st != nil {
+				st.Close()
+			}
 		}
 	}
 	w.conn.Close()
