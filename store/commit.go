@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -180,6 +181,7 @@ func (c *committer) loop() {
 	defer c.cards.free()
 	for first := range c.q.ops {
 		c.batch = append(c.batch[:0], first)
+		yielded := false
 	fill:
 		for len(c.batch) < maxBatch {
 			select {
@@ -189,7 +191,18 @@ func (c *committer) loop() {
 				}
 				c.batch = append(c.batch, o)
 			default:
-				break fill
+				if yielded {
+					break fill
+				}
+				// Once, let the goroutines that are ready run first: the
+				// workers whose answers have just come send their Ends
+				// and next Begins. Without it, under load most commits
+				// took one to seven operations (a fake API that answers
+				// at once, 100k rows: 6,500 commits; with it 650, and 14%
+				// less CPU). No timer: when none is ready it returns at
+				// once, so a lone answer waits for nothing.
+				yielded = true
+				runtime.Gosched()
 			}
 		}
 		c.replies = c.replies[:0]
