@@ -44,8 +44,14 @@ func openHistoryWriter(ctx context.Context, db *sql.DB) (*historyWriter, error) 
 	w := &historyWriter{conn: conn, args: make([]any, 0, 8*historyBulk)}
 	// wal_autocheckpoint=10000, as a checkpoint's committer: the WAL is
 	// copied back into the file (where synchronous=NORMAL fsyncs) every
-	// 40 MB rather than every 4 MB.
-	_, err = conn.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 10000")
+	// 40 MB rather than every 4 MB. journal_size_limit=64 MB: the filing
+	// of a large run's verdicts (merge) is one transaction that may grow
+	// the -wal file to the size of verdicts; it is truncated after.
+	for _, pragma := range []string{"PRAGMA wal_autocheckpoint = 10000", "PRAGMA journal_size_limit = 67108864"} {
+		if err == nil {
+			_, err = conn.ExecContext(ctx, pragma)
+		}
+	}
 	for i, into := range []string{"INSERT INTO incoming ", "INSERT OR IGNORE INTO verdicts "} {
 		s := &w.stmts[i]
 		if err == nil {
