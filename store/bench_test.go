@@ -77,6 +77,47 @@ func BenchmarkWriter(b *testing.B) {
 	reportCPU(b, cpu)
 }
 
+// BenchmarkCall measures calls per second through the ledger under load:
+// 32 concurrent workers, each recording a call (Begin, which waits for its
+// commit) and then its answer and outcome (End), as a run against an API
+// that answers at once does, until all are durable.
+func BenchmarkCall(b *testing.B) {
+	ctx := context.Background()
+	db, _ := tempDB(b)
+	known := plan(b, db, people(max(b.N, 1), 0, 16), 1000)
+	const workers = 32
+	b.ReportAllocs()
+	b.ResetTimer()
+	cpu := cpuTime()
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := w; i < b.N; i += workers {
+				k := known[i]
+				c := pipeline.Call{FirstRow: k.FirstRow, Pair: k.Pair, CardKey: k.CardKey, Attempt: 1, SentAt: base}
+				id, err := db.Begin(ctx, c, pipeline.CardDailyLimit)
+				if err != nil {
+					b.Error(err)
+					return
+				}
+				o := pipeline.Outcome{FirstRow: k.FirstRow, Status: pipeline.Match, Res: 1, JobID: "JH-bench", Answered: true,
+					Reason: "成功", Attempts: 1, At: base}
+				c.Duration, c.HTTPStatus, c.Answered, c.Billed, c.JobID = time.Millisecond, 200, true, true, o.JobID
+				if err := db.End(ctx, id, c, &o); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if err := db.flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "calls/s")
+	reportCPU(b, cpu)
+}
+
 // BenchmarkPlan measures rows per second through Plan for a fresh run, in
 // batches of 512, until the rows are durable.
 func BenchmarkPlan(b *testing.B) {
