@@ -546,11 +546,16 @@ func TestHistoryIncoming(t *testing.T) {
 		t.Errorf("latest, opened while 200 wait in incoming: %q %q, want J0 J199", got[0].JobID, got[1].JobID)
 	}
 	record(t, h, rows[0].Name, rows[0].Card, verdict(pipeline.Mismatch, "J200", base.Add(time.Hour)))
+	for i, r := range rows[1:] { // the filing takes several transactions
+		record(t, h, r.Name, r.Card, verdict(pipeline.Mismatch, fmt.Sprintf("K%d", i), base.Add(time.Hour)))
+	}
+	defer func(n int64) { historyMergeChunk = n }(historyMergeChunk)
+	historyMergeChunk = 30
 	if err := h.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if in, filed := queryInt(t, raw, "SELECT count(*) FROM incoming"), queryInt(t, raw, "SELECT count(*) FROM verdicts"); in != 0 || filed != 201 {
-		t.Errorf("after Close: incoming %d, verdicts %d; want 0, 201", in, filed)
+	if in, filed := queryInt(t, raw, "SELECT count(*) FROM incoming"), queryInt(t, raw, "SELECT count(*) FROM verdicts"); in != 0 || filed != 400 {
+		t.Errorf("after Close: incoming %d, verdicts %d; want 0, 400", in, filed)
 	}
 	if got := latest(t, other, rows[0]); got[0].JobID != "J200" || got[0].Status != pipeline.Mismatch {
 		t.Errorf("latest after the other's Close: %+v, want mismatch J200", got[0])

@@ -14,9 +14,10 @@ const historyBulk = 64
 const (
 	historyCols = "(fp, at, jobid, status, res, masked, endpoint, api_key_id)"
 	historyVals = "(?, ?, ?, ?, ?, ?, ?, ?)"
-	// fileIncoming files the verdicts of incoming into verdicts, in the
-	// order of verdicts' key, so that each of its pages is written once.
-	fileIncoming = "INSERT OR IGNORE INTO verdicts " + historyCols + " SELECT fp, at, jobid, status, res, masked, endpoint, api_key_id FROM incoming ORDER BY fp, at, jobid"
+	// fileIncoming files the verdicts of incoming below a rowid into
+	// verdicts, in the order of verdicts' key, so that each of its pages
+	// is written once.
+	fileIncoming = "INSERT OR IGNORE INTO verdicts " + historyCols + " SELECT fp, at, jobid, status, res, masked, endpoint, api_key_id FROM incoming WHERE rowid < ? ORDER BY fp, at, jobid"
 )
 
 // The tables a historyWriter inserts into.
@@ -126,21 +127,32 @@ func (w *historyWriter) insertAll(ctx context.Context, into int, recs []historyR
 	return int(added), nil
 }
 
-// merge files every verdict of incoming into verdicts, in one transaction,
-// and empties incoming. A history without any incoming verdict is not
-// written.
+// historyMergeChunk is the most verdicts one transaction of merge files:
+// it holds the history's write lock, which other jobs' writers wait for
+// (busy_timeout, 30 s), for a few seconds at most.
+var historyMergeChunk int64 = 500_000
+
+// merge files every verdict of incoming into verdicts and empties
+// incoming, historyMergeChunk verdicts (by arrival) a transaction. A
+// history without any incoming verdict is not written.
 func (w *historyWriter) merge(ctx context.Context) error {
-	var some bool
-	if err := w.conn.QueryRowContext(ctx, "SELECT EXISTS (SELECT 1 FROM incoming)").Scan(&some); err != nil || !some {
-		return err
-	}
-	return w.tx(ctx, func() error {
-		if _, err := w.conn.ExecContext(ctx, fileIncoming); err != nil {
+	for {
+		var lo sql.NullInt64
+		if err := w.conn.QueryRowContext(ctx, "SELECT min(rowid) FROM incoming").Scan(&lo); err != nil || !lo.Valid {
 			return err
 		}
-		_, err := w.conn.ExecContext(ctx, "DELETE FROM incoming")
-		return err
-	})
+		hi := lo.Int64 + historyMergeChunk
+		err := w.tx(ctx, func() error {
+			if _, err := w.conn.ExecContext(ctx, fileIncoming, hi); err != nil {
+				return err
+			}
+			_, err := w.conn.ExecContext(ctx, "DELETE FROM incoming WHERE rowid < ?", hi)
+			return err
+		})
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // close closes the statements and gives the connection back.
