@@ -101,7 +101,9 @@ func DefaultHistoryPath() (string, error) {
 
 // OpenHistory opens the history at path, creating it (mode 0600, its
 // directory 0700) when k is not nil and there is none, and migrating its
-// schema. A history made with another fingerprint key than k is refused with
+// schema; verdicts left waiting to be filed (by a run that crashed, or one
+// still going: see Close) are filed first. A history made with another
+// fingerprint key than k is refused with
 // an *pipeline.InputError. With a nil k the history is opened for reports,
 // purges and imports only: a missing file is an *pipeline.InputError, and
 // Latest and Record fail.
@@ -447,9 +449,11 @@ func (h *History) insert(ctx context.Context, into int, recs []historyRec) (int,
 	return n, nil
 }
 
-// Close writes the verdicts Record queued and closes the history. It
-// returns the first write error, if one failed: the verdicts are then still
-// in their checkpoints (see ImportUnended). Close is idempotent.
+// Close writes the verdicts Record queued, files every verdict of the run
+// for lookups (Latest, here and in other processes: until then they wait
+// apart; a few seconds for a million) and closes the history. It returns
+// the first write error, if one failed: the verdicts are then still in
+// their checkpoints (see ImportUnended). Close is idempotent.
 func (h *History) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -461,19 +465,7 @@ func (h *History) Close() error {
 	h.mu.Unlock()
 	close(h.quit)
 	<-h.done
-	h.mu.Lock()
-	failed := h.werr != nil
-	h.mu.Unlock()
-	if !failed {
-		// File the run's verdicts for lookups.
-		h.insertMu.Lock()
-		if err := h.w.merge(context.Background()); err != nil {
-			h.mu.Lock()
-			h.werr = fmt.Errorf("write history %s: %w", h.path, err)
-			h.mu.Unlock()
-		}
-		h.insertMu.Unlock()
-	}
+	h.file()
 	if h.lookups != nil {
 		h.lookups.Close()
 	}
@@ -488,6 +480,24 @@ func (h *History) Close() error {
 		return fmt.Errorf("close history %s: %w", h.path, err)
 	}
 	return nil
+}
+
+// file files the verdicts written into incoming for lookups, unless a
+// write failed: the next open files what was written.
+func (h *History) file() {
+	h.mu.Lock()
+	failed := h.werr != nil
+	h.mu.Unlock()
+	if failed {
+		return
+	}
+	h.insertMu.Lock()
+	defer h.insertMu.Unlock()
+	if err := h.w.merge(context.Background()); err != nil {
+		h.mu.Lock()
+		h.werr = fmt.Errorf("write history %s: %w", h.path, err)
+		h.mu.Unlock()
+	}
 }
 
 // HistoryStats is what `cardverify history` reports. Its JSON keys are part
