@@ -42,13 +42,16 @@ type cardCounts struct {
 // count returns card's count on day, loading day's counts first if they
 // are not the ones held.
 func (cc *cardCounts) count(ctx context.Context, day string, card pipeline.Key) (int, error) {
-	if cc.n == nil || day != cc.day {
+	if cc.stale(day) {
 		if err := cc.reload(ctx, day); err != nil {
 			return 0, err
 		}
 	}
 	return int(cc.n.get(prefix(card))), nil
 }
+
+// stale reports whether count must read the ledger to answer for day.
+func (cc *cardCounts) stale(day string) bool { return cc.n == nil || day != cc.day }
 
 // counted adds a call of card on the day held; Begin recorded it.
 func (cc *cardCounts) counted(card pipeline.Key) {

@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"strings"
 	"syscall"
 	"time"
@@ -34,50 +35,70 @@ type committer struct {
 
 	batch   []op
 	replies []result
-	ends    []*op // the End operations of the Raw segment under way
-	vals    []driver.Value
+	// The operations of the Raw segment under way whose rows are written
+	// in bulk at its end: nothing else in a batch reads them but the
+	// card counts' reload, before which they are written (flush).
+	calls  []pendingCall
+	ends   []*op
+	picked []*op
+	vals   []driver.Value
 }
 
-// bulkRows is how many answers, or outcomes, one INSERT writes: a
-// statement's fixed cost (reset, step, the cgo calls around them) is then
-// shared by that many rows.
+// pendingCall is a Begin the card limit allowed, to be recorded; reply is
+// the index of its result in replies, whose id is set once it is written.
+type pendingCall struct {
+	o     *op
+	reply int
+}
+
+// bulkRows is how many rows one INSERT writes: a statement's fixed cost
+// (reset, step, the cgo calls around them) is then shared by that many.
 const bulkRows = 32
 
 // statements are the committer's prepared statements, used only inside
-// its Raw callbacks.
+// its Raw callbacks. Each insert comes twice: one row (one), and bulkRows
+// rows (bulk).
 type statements struct {
-	begin, commit, rollback  rawStmt
-	insRow, insPair, insCall rawStmt
-	loadCards                rawStmt
-	answer, outcome          rawStmt // one row of answers, of outcomes
-	answers, outcomes        rawStmt // bulkRows rows
+	begin, commit, rollback               rawStmt
+	loadCards                             rawStmt
+	rows, pairs, calls, answers, outcomes bulkStmt
 }
+
+// bulkStmt is an INSERT of one row and of bulkRows rows.
+type bulkStmt struct{ one, bulk rawStmt }
 
 func (s *statements) all() []*rawStmt {
-	return []*rawStmt{&s.begin, &s.commit, &s.rollback, &s.insRow, &s.insPair, &s.insCall, &s.loadCards,
-		&s.answer, &s.outcome, &s.answers, &s.outcomes}
+	all := []*rawStmt{&s.begin, &s.commit, &s.rollback, &s.loadCards}
+	for _, b := range []*bulkStmt{&s.rows, &s.pairs, &s.calls, &s.answers, &s.outcomes} {
+		all = append(all, &b.one, &b.bulk)
+	}
+	return all
 }
 
-const (
-	answerCols  = "(call, duration_ms, http_status, code, answered, billed, jobid, may_reach_bank, possibly_billed, simulated)"
-	answerVals  = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-	outcomeCols = "(first_row, status, res, jobid, code, answered, reason, attempts, at, simulated, run)"
-	outcomeVals = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
+// insert returns the INSERT of n rows: head, the VALUES of n rows of
+// len(cols) columns each, tail.
+func insert(head string, cols []string, n int, tail string) string {
+	vals := "(?" + strings.Repeat(", ?", len(cols)-1) + ")"
+	return head + " (" + strings.Join(cols, ", ") + ") VALUES " + vals + strings.Repeat(", "+vals, n-1) + tail
+}
 
-// insertAnswers returns the statement that records n answers. A second End
+// The inserts of the committer. Rows and pairs already recorded (a Plan
+// after a crash between commit and reply) stay as they are. A second End
 // for one call (a bug of the caller) keeps the first answer: it is what
-// happened.
-func insertAnswers(n int) string {
-	return "INSERT INTO answers " + answerCols + " VALUES " + answerVals + strings.Repeat(", "+answerVals, n-1) +
-		" ON CONFLICT DO NOTHING"
-}
-
-// insertOutcomes returns the statement that records n outcomes, each
-// replacing the pair's previous one; of two for one pair in a statement,
-// the later wins.
-func insertOutcomes(n int) string {
-	return "INSERT OR REPLACE INTO outcomes " + outcomeCols + " VALUES " + outcomeVals + strings.Repeat(", "+outcomeVals, n-1)
+// happened. An outcome replaces the pair's previous one; of two for one
+// pair in a statement, the later wins.
+var inserts = []struct {
+	head string
+	cols []string
+	tail string
+}{
+	{"INSERT INTO rows", []string{"row_no", "fp", "masked", "invalid", "first_row"}, " ON CONFLICT DO NOTHING"},
+	{"INSERT INTO pairs", []string{"first_row", "fp", "card"}, " ON CONFLICT DO NOTHING"},
+	{"INSERT INTO calls", []string{"run", "row_no", "pair", "card", "attempt", "day", "sent_at"}, ""},
+	{"INSERT INTO answers", []string{"call", "duration_ms", "http_status", "code", "answered", "billed", "jobid",
+		"may_reach_bank", "possibly_billed", "simulated"}, " ON CONFLICT DO NOTHING"},
+	{"INSERT OR REPLACE INTO outcomes", []string{"first_row", "status", "res", "jobid", "code", "answered", "reason",
+		"attempts", "at", "simulated", "run"}, ""},
 }
 
 // rawStmt is a statement prepared on the driver's connection, with a
@@ -130,22 +151,20 @@ func startCommitter(ctx context.Context, q *queue, conn *sql.Conn, path string) 
 
 func (c *committer) prepare() error {
 	s := &c.stmts
-	queries := []struct {
+	type query struct {
 		s *rawStmt
 		q string
-	}{
+	}
+	queries := []query{
 		// IMMEDIATE: the write lock at once, so that a transaction never
 		// fails half-way for want of it.
 		{&s.begin, "BEGIN IMMEDIATE"}, {&s.commit, "COMMIT"}, {&s.rollback, "ROLLBACK"},
-		{&s.insRow, `INSERT INTO rows (row_no, fp, masked, invalid, first_row) VALUES (?, ?, ?, ?, ?)
-			ON CONFLICT DO NOTHING`},
-		{&s.insPair, `INSERT INTO pairs (first_row, fp, card) VALUES (?, ?, ?) ON CONFLICT DO NOTHING`},
-		{&s.insCall, `INSERT INTO calls (run, row_no, pair, card, attempt, day, sent_at) VALUES (?, ?, ?, ?, ?, ?, ?)`},
 		{&s.loadCards, loadCardsQuery},
-		{&s.answer, insertAnswers(1)},
-		{&s.outcome, insertOutcomes(1)},
-		{&s.answers, insertAnswers(bulkRows)},
-		{&s.outcomes, insertOutcomes(bulkRows)},
+	}
+	for i, b := range []*bulkStmt{&s.rows, &s.pairs, &s.calls, &s.answers, &s.outcomes} {
+		in := inserts[i]
+		queries = append(queries, query{&b.one, insert(in.head, in.cols, 1, in.tail)},
+			query{&b.bulk, insert(in.head, in.cols, bulkRows, in.tail)})
 	}
 	return c.conn.Raw(func(dc any) error {
 		for _, x := range queries {
@@ -180,6 +199,7 @@ func (c *committer) loop() {
 	defer c.cards.free()
 	for first := range c.q.ops {
 		c.batch = append(c.batch[:0], first)
+		yielded := false
 	fill:
 		for len(c.batch) < maxBatch {
 			select {
@@ -189,7 +209,18 @@ func (c *committer) loop() {
 				}
 				c.batch = append(c.batch, o)
 			default:
-				break fill
+				if yielded {
+					break fill
+				}
+				// Once, let the goroutines that are ready run first: the
+				// workers whose answers have just come send their Ends
+				// and next Begins. Without it, under load most commits
+				// took one to seven operations (a fake API that answers
+				// at once, 100k rows: 6,500 commits; with it 650, and 14%
+				// less CPU). No timer: when none is ready it returns at
+				// once, so a lone answer waits for nothing.
+				yielded = true
+				runtime.Gosched()
 			}
 		}
 		c.replies = c.replies[:0]
@@ -262,7 +293,7 @@ func (c *committer) applyAll() error {
 					return err
 				}
 			}
-			return c.writeEnds()
+			return c.flush()
 		})
 		if err != nil {
 			return err
@@ -277,34 +308,25 @@ func (c *committer) applyOne(o *op) error {
 	case opPlan:
 		return c.writePlan(o)
 	case opBegin:
-		id, err := c.begin(o)
-		if err != nil {
-			return err
-		}
-		r := result{id: id}
-		if id == 0 {
-			r.err = pipeline.ErrCardLimit
-		}
-		c.replies = append(c.replies, r)
+		return c.begin(o)
 	case opEnd:
 		if o.id != 0 && !o.call.MayReachBank {
 			c.cards.uncount(o.call)
 		}
-		// Written in bulk at the end of the segment: nothing else in a
-		// batch reads answers or outcomes.
 		c.ends = append(c.ends, o)
 	}
 	return nil
 }
 
 func (c *committer) writePlan(o *op) error {
-	for i := range o.pairs {
+	err := c.execBulk(&c.stmts.pairs, len(o.pairs), func(vals []driver.Value, i int) []driver.Value {
 		p := &o.pairs[i]
-		if _, err := c.stmts.insPair.exec(c.ctx, int64(p.firstRow), p.fp[:], p.card[:]); err != nil {
-			return fmt.Errorf("record pair of row %d: %w", p.firstRow, err)
-		}
+		return append(vals, int64(p.firstRow), p.fp[:], p.card[:])
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("record the pairs of rows %d to %d: %w", o.pairs[0].firstRow, o.pairs[len(o.pairs)-1].firstRow, err)
 	}
-	for i := range o.rows {
+	err = c.execBulk(&c.stmts.rows, len(o.rows), func(vals []driver.Value, i int) []driver.Value {
 		r := &o.rows[i]
 		var invalid, first driver.Value
 		if r.invalid != "" {
@@ -312,71 +334,112 @@ func (c *committer) writePlan(o *op) error {
 		} else {
 			first = int64(r.firstRow)
 		}
-		if _, err := c.stmts.insRow.exec(c.ctx, int64(r.no), r.fp[:], r.masked, invalid, first); err != nil {
-			return fmt.Errorf("record row %d: %w", r.no, err)
-		}
+		return append(vals, int64(r.no), r.fp[:], r.masked, invalid, first)
+	}, nil)
+	if err != nil {
+		return fmt.Errorf("record rows %d to %d: %w", o.rows[0].no, o.rows[len(o.rows)-1].no, err)
 	}
 	return nil
 }
 
-// begin records call o.call unless the pipeline's rule refuses it another
-// call of its card today; it returns the new ledger id, or 0 when refused.
-// The count includes calls recorded before it in the same transaction.
-func (c *committer) begin(o *op) (int64, error) {
+// begin decides call o.call: unless the pipeline's rule refuses its card
+// another call today (a reply of id 0, pipeline.ErrCardLimit), it is
+// counted and recorded at the segment's end (flush), which sets the reply's
+// ledger id. The count includes calls decided before it in the same
+// transaction.
+func (c *committer) begin(o *op) error {
 	call := &o.call
 	day := pipeline.ChinaDay(call.SentAt)
+	if c.cards.stale(day) {
+		// The reload reads the ledger: what is pending goes in first.
+		if err := c.flush(); err != nil {
+			return err
+		}
+	}
 	n, err := c.cards.count(c.ctx, day, call.CardKey)
 	if err != nil {
-		return 0, fmt.Errorf("count the cards' calls of %s: %w", day, err)
+		return fmt.Errorf("count the cards' calls of %s: %w", day, err)
 	}
 	if !pipeline.CardCallAllowed(n, o.limit) {
-		return 0, nil
-	}
-	res, err := c.stmts.insCall.exec(c.ctx, nullIfZero(o.run), int64(call.FirstRow), call.Pair[:], call.CardKey[:], int64(call.Attempt), day, formatTime(call.SentAt))
-	if err != nil {
-		return 0, fmt.Errorf("record a call for row %d: %w", call.FirstRow, err)
+		c.replies = append(c.replies, result{err: pipeline.ErrCardLimit})
+		return nil
 	}
 	c.cards.counted(call.CardKey)
-	return res.LastInsertId()
+	c.calls = append(c.calls, pendingCall{o: o, reply: len(c.replies)})
+	c.replies = append(c.replies, result{})
+	return nil
 }
 
-// writeEnds records the answers and outcomes of the End operations
-// gathered, in their order, bulkRows to a statement.
-func (c *committer) writeEnds() error {
+// flush writes the calls, answers and outcomes gathered, in their order,
+// bulkRows to a statement.
+func (c *committer) flush() error {
 	defer func() {
+		clear(c.calls)
 		clear(c.ends)
-		c.ends = c.ends[:0]
+		c.calls, c.ends = c.calls[:0], c.ends[:0]
 	}()
-	err := c.writeBulk(&c.stmts.answer, &c.stmts.answers, func(o *op) bool { return o.id != 0 }, appendAnswer)
+	err := c.execBulk(&c.stmts.calls, len(c.calls), func(vals []driver.Value, i int) []driver.Value {
+		o := c.calls[i].o
+		call := &o.call
+		return append(vals, nullIfZero(o.run), int64(call.FirstRow), call.Pair[:], call.CardKey[:], int64(call.Attempt),
+			pipeline.ChinaDay(call.SentAt), formatTime(call.SentAt))
+	}, func(res driver.Result, from, to int) error {
+		// The ids of a statement's rows follow each other (a rowid
+		// table written by this connection only): the last is known.
+		last, err := res.LastInsertId()
+		for i := from; i < to; i++ {
+			c.replies[c.calls[i].reply].id = last - int64(to-1-i)
+		}
+		return err
+	})
 	if err != nil {
+		return fmt.Errorf("record the calls for rows %d to %d: %w", c.calls[0].o.call.FirstRow, c.calls[len(c.calls)-1].o.call.FirstRow, err)
+	}
+	if err := c.writeEnds(func(o *op) bool { return o.id != 0 }, &c.stmts.answers, appendAnswer); err != nil {
 		return fmt.Errorf("record answers: %w", err)
 	}
-	if err := c.writeBulk(&c.stmts.outcome, &c.stmts.outcomes, func(o *op) bool { return o.has }, appendOutcome); err != nil {
+	if err := c.writeEnds(func(o *op) bool { return o.has }, &c.stmts.outcomes, appendOutcome); err != nil {
 		return fmt.Errorf("record outcomes: %w", err)
 	}
 	return nil
 }
 
-func (c *committer) writeBulk(one, bulk *rawStmt, want func(*op) bool, appendVals func([]driver.Value, *op) []driver.Value) error {
-	c.vals = c.vals[:0]
-	n := 0
+// writeEnds writes a row with st for each End gathered that want picks.
+func (c *committer) writeEnds(want func(*op) bool, st *bulkStmt, appendVals func([]driver.Value, *op) []driver.Value) error {
+	c.picked = c.picked[:0]
 	for _, o := range c.ends {
-		if !want(o) {
-			continue
-		}
-		c.vals = appendVals(c.vals, o)
-		if n++; n == bulkRows {
-			if _, err := bulk.exec(c.ctx, c.vals...); err != nil {
-				return err
-			}
-			c.vals, n = c.vals[:0], 0
+		if want(o) {
+			c.picked = append(c.picked, o)
 		}
 	}
-	per := len(c.vals) / max(n, 1)
-	for i := 0; i < n; i++ {
-		if _, err := one.exec(c.ctx, c.vals[i*per:(i+1)*per]...); err != nil {
+	defer clear(c.picked)
+	return c.execBulk(st, len(c.picked), func(vals []driver.Value, i int) []driver.Value {
+		return appendVals(vals, c.picked[i])
+	}, nil)
+}
+
+// execBulk writes n rows with st, bulkRows to a statement and the rest one
+// by one; add appends the values of row i. done, if not nil, is given each
+// statement's result and the rows it wrote, [from, to).
+func (c *committer) execBulk(st *bulkStmt, n int, add func(vals []driver.Value, i int) []driver.Value,
+	done func(res driver.Result, from, to int) error) error {
+	for from := 0; from < n; {
+		s, to := &st.one, from+1
+		if n-from >= bulkRows {
+			s, to = &st.bulk, from+bulkRows
+		}
+		c.vals = c.vals[:0]
+		for i := from; i < to; i++ {
+			c.vals = add(c.vals, i)
+		}
+		res, err := s.exec(c.ctx, c.vals...)
+		if err == nil && done != nil {
+			err = done(res, from, to)
+		}
+		if err != nil {
 			return err
 		}
+		from = to
 	}
 	return nil
 }

@@ -53,15 +53,17 @@ type History struct {
 	// the first Record.
 	Endpoint, APIKeyID string
 
-	writeMu sync.Mutex // held by the one write in progress
-	mu      sync.Mutex
-	queue   []historyRec
-	werr    error // the first write error, returned by Record and Close
-	closed  bool
-	kick    chan struct{}
-	quit    chan struct{}
-	done    chan struct{}
-	lookups *sql.Stmt
+	writeMu  sync.Mutex // held by the one write in progress
+	insertMu sync.Mutex // held by the one insert on w in progress
+	w        *historyWriter
+	mu       sync.Mutex
+	queue    []historyRec
+	werr     error // the first write error, returned by Record and Close
+	closed   bool
+	kick     chan struct{}
+	quit     chan struct{}
+	done     chan struct{}
+	lookups  *sql.Stmt
 }
 
 type historyRec struct {
@@ -99,7 +101,9 @@ func DefaultHistoryPath() (string, error) {
 
 // OpenHistory opens the history at path, creating it (mode 0600, its
 // directory 0700) when k is not nil and there is none, and migrating its
-// schema. A history made with another fingerprint key than k is refused with
+// schema; verdicts left waiting to be filed (by a run that crashed, or one
+// still going: see Close) are filed first. A history made with another
+// fingerprint key than k is refused with
 // an *pipeline.InputError. With a nil k the history is opened for reports,
 // purges and imports only: a missing file is an *pipeline.InputError, and
 // Latest and Record fail.
@@ -137,10 +141,21 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		h.db.Close()
 		return nil, err
 	}
+	if h.w, err = openHistoryWriter(ctx, h.db); err == nil {
+		// What a run that crashed, or one still going, left in incoming.
+		if err = h.w.merge(ctx); err != nil {
+			h.w.close()
+		}
+	}
+	if err != nil {
+		h.db.Close()
+		return nil, fmt.Errorf("open history %s: %w", path, err)
+	}
 	if k != nil {
 		h.lookups, err = h.db.PrepareContext(ctx, "SELECT fp, status, res, jobid, at FROM verdicts WHERE fp IN (?"+
 			strings.Repeat(", ?", historyChunk-1)+")")
 		if err != nil {
+			h.w.close()
 			h.db.Close()
 			return nil, fmt.Errorf("open history %s: %w", path, err)
 		}
@@ -420,7 +435,7 @@ func (h *History) write() {
 	if len(batch) == 0 || failed {
 		return
 	}
-	if _, err := h.insert(context.Background(), batch); err != nil {
+	if _, err := h.insert(context.Background(), intoIncoming, batch); err != nil {
 		h.mu.Lock()
 		if h.werr == nil {
 			h.werr = err
@@ -429,36 +444,23 @@ func (h *History) write() {
 	}
 }
 
-// insert writes recs in one transaction and returns how many were new.
-func (h *History) insert(ctx context.Context, recs []historyRec) (int, error) {
-	added := 0
-	err := h.tx(ctx, func(tx *sql.Tx) error {
-		st, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO verdicts
-			(fp, at, jobid, status, res, masked, endpoint, api_key_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-		if err != nil {
-			return err
-		}
-		defer st.Close()
-		for _, r := range recs {
-			res, err := st.ExecContext(ctx, r.fp[:], formatTime(r.at), r.jobid, r.status.String(), r.res, r.masked, r.endpoint, r.apiKeyID)
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n > 0 {
-				added++
-			}
-		}
-		return nil
-	})
+// insert writes recs into a table (intoIncoming, intoVerdicts) in one
+// transaction and returns how many were new.
+func (h *History) insert(ctx context.Context, into int, recs []historyRec) (int, error) {
+	h.insertMu.Lock()
+	defer h.insertMu.Unlock()
+	n, err := h.w.insert(ctx, into, recs)
 	if err != nil {
 		return 0, fmt.Errorf("write history %s: %w", h.path, err)
 	}
-	return added, nil
+	return n, nil
 }
 
-// Close writes the verdicts Record queued and closes the history. It
-// returns the first write error, if one failed: the verdicts are then still
-// in their checkpoints (see ImportUnended). Close is idempotent.
+// Close writes the verdicts Record queued, files every verdict of the run
+// for lookups (Latest, here and in other processes: until then they wait
+// apart; a few seconds for a million) and closes the history. It returns
+// the first write error, if one failed: the verdicts are then still in
+// their checkpoints (see ImportUnended). Close is idempotent.
 func (h *History) Close() error {
 	h.mu.Lock()
 	if h.closed {
@@ -470,9 +472,11 @@ func (h *History) Close() error {
 	h.mu.Unlock()
 	close(h.quit)
 	<-h.done
+	h.file()
 	if h.lookups != nil {
 		h.lookups.Close()
 	}
+	h.w.close()
 	err := h.db.Close()
 	h.mu.Lock()
 	defer h.mu.Unlock()
@@ -483,6 +487,24 @@ func (h *History) Close() error {
 		return fmt.Errorf("close history %s: %w", h.path, err)
 	}
 	return nil
+}
+
+// file files the verdicts written into incoming for lookups, unless a
+// write failed: the next open files what was written.
+func (h *History) file() {
+	h.mu.Lock()
+	failed := h.werr != nil
+	h.mu.Unlock()
+	if failed {
+		return
+	}
+	h.insertMu.Lock()
+	defer h.insertMu.Unlock()
+	if err := h.w.merge(context.Background()); err != nil {
+		h.mu.Lock()
+		h.werr = fmt.Errorf("write history %s: %w", h.path, err)
+		h.mu.Unlock()
+	}
 }
 
 // HistoryStats is what `cardverify history` reports. Its JSON keys are part
@@ -558,6 +580,15 @@ func (h *History) Purge(ctx context.Context, before time.Time) (int, error) {
 		res, err := tx.ExecContext(ctx, "DELETE FROM verdicts WHERE at < ?", formatTime(before))
 		if err == nil {
 			n, err = res.RowsAffected()
+		}
+		if err != nil {
+			return err
+		}
+		// And those of a job still going, not filed yet.
+		if res, err = tx.ExecContext(ctx, "DELETE FROM incoming WHERE at < ?", formatTime(before)); err == nil {
+			var in int64
+			in, err = res.RowsAffected()
+			n += in
 		}
 		return err
 	})
@@ -684,7 +715,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 		}
 		recs = append(recs, r)
 		if len(recs) == 10000 {
-			n, err := h.insert(ctx, recs)
+			n, err := h.insert(ctx, intoVerdicts, recs)
 			added += n
 			recs = recs[:0]
 			return err
@@ -693,7 +724,7 @@ func (h *History) importFrom(ctx context.Context, ck *DB, cond string) (int, err
 	})
 	if err == nil && len(recs) > 0 {
 		var n int
-		n, err = h.insert(ctx, recs)
+		n, err = h.insert(ctx, intoVerdicts, recs)
 		added += n
 	}
 	if err != nil {
