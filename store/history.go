@@ -461,7 +461,13 @@ func (h *History) insert(ctx context.Context, into int, recs []historyRec) (int,
 // apart; a few seconds for a million) and closes the history. It returns
 // the first write error, if one failed: the verdicts are then still in
 // their checkpoints (see ImportUnended). Close is idempotent.
-func (h *History) Close() error {
+func (h *History) Close() error { return h.CloseContext(context.Background()) }
+
+// CloseContext is Close, giving up the filing when ctx ends (a stop that
+// wants the process out within a second): the verdicts not filed yet stay
+// where they were written, durable, and the next OpenHistory files them.
+// That is not an error.
+func (h *History) CloseContext(ctx context.Context) error {
 	h.mu.Lock()
 	if h.closed {
 		err := h.werr
@@ -472,7 +478,7 @@ func (h *History) Close() error {
 	h.mu.Unlock()
 	close(h.quit)
 	<-h.done
-	h.file()
+	h.file(ctx)
 	if h.lookups != nil {
 		h.lookups.Close()
 	}
@@ -490,8 +496,8 @@ func (h *History) Close() error {
 }
 
 // file files the verdicts written into incoming for lookups, unless a
-// write failed: the next open files what was written.
-func (h *History) file() {
+// write failed or ctx ends: the next open files what is left.
+func (h *History) file(ctx context.Context) {
 	h.mu.Lock()
 	failed := h.werr != nil
 	h.mu.Unlock()
@@ -500,7 +506,7 @@ func (h *History) file() {
 	}
 	h.insertMu.Lock()
 	defer h.insertMu.Unlock()
-	if err := h.w.merge(context.Background()); err != nil {
+	if err := h.w.merge(ctx); err != nil && ctx.Err() == nil {
 		h.mu.Lock()
 		h.werr = fmt.Errorf("write history %s: %w", h.path, err)
 		h.mu.Unlock()

@@ -579,3 +579,31 @@ func TestHistoryPurgeIncoming(t *testing.T) {
 		t.Errorf("after the purge and Close: %+v %v, want the one verdict of %v", st, err, base)
 	}
 }
+
+// TestHistoryCloseStopped: a Close whose context has ended (a stop that
+// wants the process out at once) files nothing and reports no error; the
+// verdicts wait, durable, and the next open files them.
+func TestHistoryCloseStopped(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "history.db")
+	h := openHistoryT(t, path, testKey(1))
+	rows := people(50, 0, 12)
+	for i, r := range rows {
+		record(t, h, r.Name, r.Card, verdict(pipeline.Match, fmt.Sprintf("J%d", i), base.Add(time.Duration(i)*time.Second)))
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := h.CloseContext(ctx); err != nil {
+		t.Fatalf("CloseContext after a stop: %v, want nil", err)
+	}
+	raw := rawDB(t, path)
+	if in, filed := queryInt(t, raw, "SELECT count(*) FROM incoming"), queryInt(t, raw, "SELECT count(*) FROM verdicts"); in != 50 || filed != 0 {
+		t.Fatalf("after a stopped Close: incoming %d, verdicts %d; want 50 waiting, 0 filed", in, filed)
+	}
+	next := openHistoryT(t, path, testKey(1))
+	if got := latest(t, next, rows[49]); got[0].JobID != "J49" {
+		t.Errorf("the next open's latest: %+v, want J49", got[0])
+	}
+	if in := queryInt(t, raw, "SELECT count(*) FROM incoming"); in != 0 {
+		t.Errorf("after the next open: %d verdicts still waiting, want 0", in)
+	}
+}

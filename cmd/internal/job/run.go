@@ -293,14 +293,8 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 	if !finished {
 		j.in.Close() // read to the end, or as far as the run went
 	}
-	if j.hist != nil {
-		// Every verdict of the run is in the checkpoint already: a
-		// history that failed to record them says so, and the next run
-		// imports them.
-		if err := j.hist.Close(); err != nil {
-			fmt.Fprintf(j.env.Notice, "note: %v (the next run imports what is missing)\n", err)
-		}
-	}
+	histClosed := j.closeHistory(ctx)
+	defer histClosed()
 	ended := j.env.Now()
 	if err := j.db.EndRun(ctx, j.runID, ended, stopCode(ctx, runErr, j.deadline, ended)); err != nil && runErr == nil {
 		runErr = err
@@ -327,6 +321,36 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, j.env.Now().Sub(j.start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
+}
+
+// closeHistory closes the run's history, if it has one, beside the
+// writing of the output: filing a large run's verdicts for lookups takes a
+// few seconds. A stop (before or during) gives the filing up, so that the
+// process ends within a second; the next run files what is left. The
+// returned func waits for the close. Every verdict of the run is in the
+// checkpoint already: a history that failed to record them says so, and
+// the next run imports them.
+func (j *jobRun) closeHistory(ctx context.Context) (wait func()) {
+	if j.hist == nil {
+		return func() {}
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() {
+		select {
+		case <-orNever(j.env.Stop):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	go func() { done <- j.hist.CloseContext(ctx) }()
+	return func() {
+		err := <-done
+		cancel()
+		if err != nil {
+			fmt.Fprintf(j.env.Notice, "note: %v (the next run imports what is missing)\n", err)
+		}
+	}
 }
 
 // runOutput writes a run's output from the checkpoint db, st being its
