@@ -58,7 +58,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 		Progress: func(total int) (func(pipeline.Stats), func()) {
 			p := a.newProgress(c.Progress, c.Lang, total)
 			return p.updater(), p.finish
-		}, ProgressEvery: progressEvery(c.Progress, a.stderr)}
+		}, ProgressEvery: progressEvery(c.Progress, a.stderr), Pace: a.pace}
 	if c.DryRun {
 		res, err := job.DryRun(ctx, c, env)
 		if err != nil {

@@ -52,6 +52,11 @@ type Env struct {
 	// User and Host say who ran the job and where; empty means the OS user
 	// and the host name of this process.
 	User, Host string
+	// Pace, if not nil, is called with the run's --qps before its calls
+	// and returns the function to call after them: the command line runs
+	// a slow job on one core (see cmd/cardverify's pace.go). The console,
+	// which runs several jobs in one process, leaves it nil.
+	Pace func(qps float64) (done func())
 }
 
 func (e *Env) defaults() {
@@ -271,12 +276,17 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 	if env.Progress != nil {
 		update, finish = env.Progress(j.layout.EstimatedRows - j.layout.HeaderRow)
 	}
+	paced := func() {}
+	if env.Pace != nil {
+		paced = env.Pace(c.QPS)
+	}
 	stats, err := pipeline.Run(ctx, j.in, j.db, j.client, pipeline.Config{
 		QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 		RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
 		Stop: env.Stop, Deadline: j.deadline, Progress: update, ProgressEvery: env.ProgressEvery, Now: env.Now,
 		History: historyOf(j.hist), ReuseWithin: c.ReuseWithin,
 	})
+	paced()
 	finish()
 	waitCount()
 	if err == nil { // Run read every row
