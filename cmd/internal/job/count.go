@@ -81,15 +81,8 @@ func countRows(ctx context.Context, db *store.DB, runID int64, c Config, stop <-
 	if all, err := db.ReadAll(ctx); all || err != nil {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := withStop(ctx, stop)
 	done := make(chan struct{})
-	go func() {
-		select {
-		case <-orNever(stop):
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	go func() {
 		defer close(done)
 		n, err := countInput(ctx, c.Input, c.Read)
@@ -102,6 +95,20 @@ func countRows(ctx context.Context, db *store.DB, runID int64, c Config, stop <-
 		cancel()
 		<-done
 	}
+}
+
+// withStop returns ctx, also cancelled when stop is closed (stop may be
+// nil: never). Call the returned func to release it.
+func withStop(ctx context.Context, stop <-chan struct{}) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(ctx)
+	go func() {
+		select {
+		case <-orNever(stop):
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
 }
 
 // orNever is c, or a channel never closed when c is nil.

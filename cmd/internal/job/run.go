@@ -344,15 +344,8 @@ func (j *jobRun) closeHistory(ctx context.Context) (wait func()) {
 	if j.hist == nil {
 		return func() {}
 	}
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, cancel := withStop(ctx, j.env.Stop)
 	done := make(chan error, 1)
-	go func() {
-		select {
-		case <-orNever(j.env.Stop):
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
 	go func() { done <- j.hist.CloseContext(ctx) }()
 	return func() {
 		err := <-done
