@@ -67,6 +67,9 @@ type Config struct {
 	// and, with ReuseWithin, gives the verdicts to reuse (see reuse.go).
 	// A simulated run must not be given one.
 	History History
+	// Tee, when not nil, is the src given to Run: the run tells it which
+	// rows are settled, so that the output is written beside the run.
+	Tee *Tee
 	// ReuseWithin, when positive, gives a row that would be sent the
 	// history's verdict on its pair if it was verified within this long
 	// before now (--reuse-within): no call, no bill.
@@ -443,6 +446,7 @@ func (r *runner) dispatch(ctx, pause context.Context, src Source, jobs chan<- jo
 				return err
 			}
 		}
+		r.cfg.Tee.decided(rows[len(rows)-1].Row)
 		rows = rows[:0]
 		return nil
 	}
@@ -508,11 +512,13 @@ func (r *runner) decide(pause context.Context, row Row, k Known, jobs chan<- job
 	if r.cfg.Workers <= 0 {
 		r.grow()
 	}
+	r.cfg.Tee.dispatched(row.Row)
 	select {
 	case jobs <- job{firstRow: row.Row, name: row.Name, card: row.Card, pair: k.Pair, cardKey: k.CardKey}:
 		return nil
 	case <-pause.Done():
 		r.release(k.Pair)
+		r.cfg.Tee.pairEnded(row.Row)
 		return nil
 	}
 }

@@ -16,6 +16,12 @@ import (
 // under ctx, waits under pause.
 func (r *runner) handle(ctx, pause context.Context, j job) error {
 	defer r.release(j.pair)
+	var t tries
+	defer func() {
+		if !t.held { // a held row ends when it is decided (decideHeld)
+			r.cfg.Tee.pairEnded(j.firstRow)
+		}
+	}()
 	final := false
 	defer r.count(func(s *Stats) {
 		s.Done++
@@ -29,7 +35,6 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 		final = final || o != nil
 		return r.end(ctx, id, c, o)
 	}
-	var t tries
 	for attempt := 1; ; {
 		if r.stopping(pause) {
 			return nil
@@ -83,6 +88,7 @@ func (r *runner) handle(ctx, pause context.Context, j job) error {
 type tries struct {
 	throttled, unreached int
 	last                 Answer
+	held                 bool // the last answer was held (runner.suspect)
 }
 
 // sent is one call of a pair, recorded as begun (id), and its answer.
@@ -130,6 +136,7 @@ func (r *runner) afterCall(ctx, pause context.Context, j job, t *tries, c sent, 
 	case a.Suspect && r.suspect(j, a, c.call, c.attempt):
 		// Held: decided once the run shows whether its settings are
 		// right (see runner.suspect).
+		t.held = true
 		return stepDone, end(ctx, c.id, c.call, nil)
 	}
 	r.reached(c.a)
@@ -274,6 +281,7 @@ func (r *runner) decideHeld(held []heldRow) {
 		if err := r.end(context.Background(), 0, h.call, o); err != nil {
 			r.halt(Reason(StopConfig), err)
 		}
+		r.cfg.Tee.pairEnded(h.j.firstRow)
 	}
 }
 

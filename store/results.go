@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -19,14 +20,15 @@ const resultsChunk = 5000
 // concurrent use. It holds the context given to DB.Results and uses it for
 // every query.
 type Results struct {
-	db    *DB
-	ctx   context.Context
-	after int // the last row number read
-	buf   []pipeline.Result
-	i     int
-	eof   bool
-	err   error
-	row   *resultRow // what fill scans into
+	db     *DB
+	ctx    context.Context
+	after  int // the last row number read
+	before int // the rows read are numbered below it
+	buf    []pipeline.Result
+	i      int
+	eof    bool
+	err    error
+	row    *resultRow // what fill scans into
 }
 
 // Results returns an iterator over the outcomes of all data rows. On a DB
@@ -34,10 +36,25 @@ type Results struct {
 // it sees every End before it. Rows are read in chunks as Next needs them;
 // a row recorded by a later Plan may or may not be seen.
 func (db *DB) Results(ctx context.Context) (*Results, error) {
+	return db.results(ctx, 0, math.MaxInt64)
+}
+
+// ResultsBetween is Results for the rows numbered above after and below
+// before (0: no bound): what the output written beside a run reads of the
+// rows the run has settled (pipeline.Tee). It implements
+// pipeline.ResultsReader.
+func (db *DB) ResultsBetween(ctx context.Context, after, before int) (pipeline.Results, error) {
+	if before <= 0 {
+		before = math.MaxInt64
+	}
+	return db.results(ctx, after, before)
+}
+
+func (db *DB) results(ctx context.Context, after, before int) (*Results, error) {
 	if err := db.flush(ctx); err != nil {
 		return nil, err
 	}
-	return &Results{db: db, ctx: ctx}, nil
+	return &Results{db: db, ctx: ctx, after: after, before: before}, nil
 }
 
 // Next returns the next row's result, or io.EOF after the last.
@@ -83,7 +100,7 @@ const resultsQuery = `SELECT r.row_no, r.masked, r.invalid, r.fp, coalesce(r.fir
 		coalesce(o.res, 0), coalesce(o.jobid, ''), coalesce(o.code, 0), coalesce(o.answered, 0), coalesce(o.reason, ''),
 		coalesce(o.attempts, 0), coalesce(o.at, ''), coalesce(o.simulated, 0)
 	FROM rows r LEFT JOIN outcomes o ON o.first_row = r.first_row
-	WHERE r.row_no > ? ORDER BY r.row_no LIMIT ?`
+	WHERE r.row_no > ? AND r.row_no < ? ORDER BY r.row_no LIMIT ?`
 
 // resultRow receives one row of resultsQuery; dest points at its fields,
 // made once for a whole export.
@@ -180,7 +197,7 @@ func parseStoredTime(s string) time.Time {
 }
 
 func (r *Results) fill() error {
-	rs, err := r.db.rdb.QueryContext(r.ctx, resultsQuery, r.after, resultsChunk)
+	rs, err := r.db.rdb.QueryContext(r.ctx, resultsQuery, r.after, r.before, resultsChunk)
 	if err != nil {
 		return fmt.Errorf("read checkpoint %s results after row %d: %w", r.db.path, r.after, err)
 	}

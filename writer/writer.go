@@ -88,7 +88,15 @@ type Options struct {
 	// Summary fills the Summary sheet of an XLSX output. The counts per
 	// status are not in it: the writer counts the rows it writes.
 	Summary Summary
+	// Held keeps the output in memory until it passes HeldBytes, and
+	// creates its temporary file only then or at Close: an output written
+	// beside a run (which takes hours) is on disk unfinished only once it
+	// is large. Create then does not check the directory: check it first.
+	Held bool
 }
+
+// HeldBytes is how much of an output Options.Held keeps in memory.
+const HeldBytes = 4 << 20
 
 // Summary is what a job tells the Summary sheet about itself: enough for
 // an auditor to sign it off. The counts per status are not in it: the
@@ -275,6 +283,64 @@ func osCreateTemp(dir, pattern string) (tempFile, error) {
 	return os.CreateTemp(dir, pattern)
 }
 
+// heldTemp is a temporary file created only once HeldBytes were written to
+// it, or when it is synced; until then its bytes are in memory and its
+// Name is "".
+type heldTemp struct {
+	dir, pattern string
+	create       func(dir, pattern string) (tempFile, error)
+	buf          []byte
+	f            tempFile
+}
+
+func (h *heldTemp) Write(p []byte) (int, error) {
+	if h.f == nil && len(h.buf)+len(p) <= HeldBytes {
+		h.buf = append(h.buf, p...)
+		return len(p), nil
+	}
+	if err := h.open(); err != nil {
+		return 0, err
+	}
+	return h.f.Write(p)
+}
+
+// open creates the file, if it is not yet, with the bytes held.
+func (h *heldTemp) open() error {
+	if h.f != nil {
+		return nil
+	}
+	f, err := h.create(h.dir, h.pattern)
+	if err != nil {
+		return err
+	}
+	h.f = f
+	_, err = f.Write(h.buf)
+	h.buf = nil
+	return err
+}
+
+func (h *heldTemp) Sync() error {
+	if err := h.open(); err != nil {
+		return err
+	}
+	return h.f.Sync()
+}
+
+func (h *heldTemp) Close() error {
+	h.buf = nil
+	if h.f == nil {
+		return nil
+	}
+	return h.f.Close()
+}
+
+func (h *heldTemp) Name() string {
+	if h.f == nil {
+		return ""
+	}
+	return h.f.Name()
+}
+
 // Create starts writing the output at path, in the format its extension
 // names: .xlsx, .csv (comma) or .tsv (tab). It creates the temporary file at
 // once, so that an unwritable directory is reported before any work. An
@@ -312,12 +378,17 @@ func create(path string, opt Options, createTemp func(dir, pattern string) (temp
 	if dir == "" {
 		dir = "."
 	}
-	tmp, err := createTemp(dir, "."+base+".tmp-*")
-	if err != nil {
+	var tmp tempFile
+	if opt.Held {
+		tmp = &heldTemp{dir: dir, pattern: "." + base + ".tmp-*", create: createTemp}
+	} else if tmp, err = createTemp(dir, "."+base+".tmp-*"); err != nil {
 		return nil, ioError("create output", path, err)
 	}
 	w := &Writer{path: path, opt: opt, tmp: tmp, fmt: f, lang: l,
 		held: make([]heldRecord, 0, 16), sinceHeader: -1}
+	if x, ok := f.(*xlsxFormat); ok {
+		x.sum = &w.opt.Summary // SetSummary may change it until Close
+	}
 	if err := f.start(tmp); err != nil {
 		w.Abort()
 		return nil, ioError("write output", path, err)
@@ -585,6 +656,15 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 // legacyPending is the reason of a pending row in checkpoints written
 // before reasons were codes.
 const legacyPending = "not verified yet: run the same command again to resume"
+
+// SetSummary replaces the Summary given to Create, for an output written
+// before its job's figures are known (while the run goes on). Its Sandbox
+// must be the one the rows were written with: it marks them. Call it
+// before Close.
+func (w *Writer) SetSummary(s Summary) {
+	s.Sandbox = w.opt.Summary.Sandbox
+	w.opt.Summary = s
+}
 
 // Close writes what is still held, finishes the document (the Summary sheet
 // of an XLSX output), syncs it and renames it over the target. On any error

@@ -99,15 +99,18 @@ func runPasses(tb testing.TB, c Config) (passes, int) {
 
 // TestReadsPerRun counts the passes over the input of a first run, a run
 // resumed after a stop, and the rerun of a finished job (issue 13: at most
-// two where the design allows it).
+// two where the design allows it: a workbook's first run counts its rows
+// beside the calls, so as not to delay the first one).
 func TestReadsPerRun(t *testing.T) {
 	for _, tc := range []struct {
 		format                   string
 		first, resumed, finished passes
 	}{
 		// digests, line counts, tallies, counts, opens, inflations
-		{"csv", passes{0, 0, 1, 0, 2, 0}, passes{1, 0, 0, 0, 2, 0}, passes{1, 0, 0, 0, 1, 0}},
-		{"xlsx", passes{1, 0, 0, 1, 2, 4}, passes{1, 0, 0, 0, 2, 3}, passes{1, 0, 0, 0, 1, 2}},
+		// The output is written beside the calls, from their read (pipeline.Tee).
+		{"csv", passes{0, 0, 1, 0, 1, 0}, passes{1, 0, 0, 0, 1, 0}, passes{1, 0, 0, 0, 1, 0}},
+		// A workbook's rows are counted beside the run (countRows).
+		{"xlsx", passes{1, 0, 0, 1, 1, 3}, passes{1, 0, 0, 0, 1, 2}, passes{1, 0, 0, 0, 1, 2}},
 	} {
 		t.Run(tc.format, func(t *testing.T) {
 			check := func(kind string, got passes, calls int, w passes) {

@@ -133,6 +133,7 @@ type jobRun struct {
 	db              *store.DB
 	runID           int64
 	hist            *store.History // nil: no history
+	beside          *besideRun     // the output written beside the run, until it is finished
 	closers         []func()       // run by close, last first
 }
 
@@ -280,11 +281,21 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 	if env.Pace != nil {
 		paced = env.Pace(c.QPS)
 	}
-	stats, err := pipeline.Run(ctx, j.in, j.db, j.client, pipeline.Config{
+	b, err := j.startBeside(ctx)
+	if err != nil {
+		return pipeline.Stats{}, err
+	}
+	j.beside = b
+	j.closers = append(j.closers, func() {
+		if j.beside != nil { // not finished: a refused input, a second Ctrl-C, an error
+			j.beside.abort()
+		}
+	})
+	stats, err := pipeline.Run(ctx, b.tee, j.db, j.client, pipeline.Config{
 		QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 		RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
 		Stop: env.Stop, Deadline: j.deadline, Progress: update, ProgressEvery: env.ProgressEvery, Now: env.Now,
-		History: historyOf(j.hist), ReuseWithin: c.ReuseWithin,
+		History: historyOf(j.hist), ReuseWithin: c.ReuseWithin, Tee: b.tee,
 	})
 	paced()
 	finish()
@@ -300,9 +311,6 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 // the error that says what is left to do.
 func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished bool, st store.Status) (Result, error) {
 	c := j.c
-	if !finished {
-		j.in.Close() // read to the end, or as far as the run went
-	}
 	histClosed := j.closeHistory(ctx)
 	defer histClosed()
 	ended := j.env.Now()
@@ -326,11 +334,23 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 	if finished {
 		in = j.in
 	}
-	if err := runOutput(ctx, j.db, j.runID, &st, in, c, j.env); err != nil {
+	if err := j.writeOutput(ctx, &st, in); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, j.env.Now().Sub(j.start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
+}
+
+// writeOutput finishes the output written beside the run, or, when there
+// is none or it was given up, writes it with runOutput.
+func (j *jobRun) writeOutput(ctx context.Context, st *store.Status, in *reader.Reader) error {
+	if b := j.beside; b != nil {
+		j.beside = nil
+		if written, err := b.finish(ctx, j.db, j.runID, st, j.c, j.env); written {
+			return err
+		}
+	}
+	return runOutput(ctx, j.db, j.runID, st, in, j.c, j.env)
 }
 
 // closeHistory closes the run's history, if it has one, beside the
@@ -373,8 +393,7 @@ func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status,
 	}
 	wctx, stopWriting := writeContext(ctx, env.Stop)
 	defer stopWriting()
-	o := Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
-		Price: c.Price, Version: env.Version, Now: env.Now}
+	o := outputOf(c, env)
 	var err error
 	if fresh {
 		err = WriteOutput(wctx, db, st, o)
@@ -389,6 +408,12 @@ func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status,
 	}
 	// The output counted every row of the input: status can too.
 	return db.SetInputRows(ctx, runID, st.Rows, st.Invalid)
+}
+
+// outputOf is the output of the job c.
+func outputOf(c Config, env Env) Output {
+	return Output{Input: c.Input, Path: c.Out, Read: c.Read, Lang: c.Lang, MaskCard: c.MaskCard,
+		Price: c.Price, Version: env.Version, Now: env.Now}
 }
 
 // stopCode is why a run ended, as the checkpoint records it.
@@ -609,8 +634,8 @@ func writeFrom(ctx context.Context, db *store.DB, st *store.Status, o Output, in
 		return err
 	}
 	defer res.Close()
-	sum := summary(*st, o, layout.Sheet, o.now())
-	if sum.Reused, sum.OldestReused, err = db.Reused(ctx); err != nil {
+	sum, err := summaryOf(ctx, db, *st, o, layout.Sheet)
+	if err != nil {
 		return err
 	}
 	w, err := writer.Create(o.Path, writer.Options{
@@ -628,13 +653,17 @@ func writeFrom(ctx context.Context, db *store.DB, st *store.Status, o Output, in
 	if err := w.CloseContext(ctx); err != nil {
 		return err
 	}
-	st.Rows = 0
-	for _, n := range cs.n {
-		st.Rows += n
-	}
-	st.Match, st.Mismatch, st.Invalid = cs.n[pipeline.Match], cs.n[pipeline.Mismatch], cs.n[pipeline.Invalid]
-	st.Rejected, st.Deferred, st.Failed, st.Pending = cs.n[pipeline.Rejected], cs.n[pipeline.Deferred], cs.n[pipeline.Failed], cs.n[pipeline.Pending]
+	cs.counted(st)
 	return nil
+}
+
+// summaryOf is the Summary sheet of the output o of the job whose status
+// is st, sheet being the input's sheet.
+func summaryOf(ctx context.Context, db *store.DB, st store.Status, o Output, sheet string) (writer.Summary, error) {
+	sum := summary(st, o, sheet, o.now())
+	var err error
+	sum.Reused, sum.OldestReused, err = db.Reused(ctx)
+	return sum, err
 }
 
 // countingSink counts the data rows written, by status.
@@ -648,6 +677,17 @@ func (s *countingSink) Write(rec pipeline.Record, o pipeline.Outcome) error {
 		s.n[o.Status]++
 	}
 	return s.Sink.Write(rec, o)
+}
+
+// counted sets st's row counts to the rows written: every data row of the
+// input, those the checkpoint has not seen yet as pending.
+func (s *countingSink) counted(st *store.Status) {
+	st.Rows = 0
+	for _, n := range s.n {
+		st.Rows += n
+	}
+	st.Match, st.Mismatch, st.Invalid = s.n[pipeline.Match], s.n[pipeline.Mismatch], s.n[pipeline.Invalid]
+	st.Rejected, st.Deferred, st.Failed, st.Pending = s.n[pipeline.Rejected], s.n[pipeline.Deferred], s.n[pipeline.Failed], s.n[pipeline.Pending]
 }
 
 func (o Output) now() time.Time {
