@@ -12,13 +12,13 @@ import (
 
 // TestHeldOutput writes a Held output: no temporary file exists while it
 // is smaller than HeldBytes, one does once it is larger, and either way
-// Close leaves exactly the output, byte for byte what an output written
+// Spill makes one; Close leaves exactly the output, byte for byte what an output written
 // without Held is.
 func TestHeldOutput(t *testing.T) {
 	for _, rows := range []int{50, 150000} {
 		t.Run(fmt.Sprint(rows), func(t *testing.T) {
 			dir := t.TempDir()
-			write := func(name string, held bool, during func()) []byte {
+			write := func(name string, held bool, during func(*Writer)) []byte {
 				path := filepath.Join(dir, name)
 				w, err := Create(path, Options{Lang: "en", CardCol: 1, Held: held})
 				if err != nil {
@@ -32,7 +32,7 @@ func TestHeldOutput(t *testing.T) {
 						t.Fatal(err)
 					}
 				}
-				during()
+				during(w)
 				if err := w.Close(); err != nil {
 					t.Fatal(err)
 				}
@@ -46,14 +46,20 @@ func TestHeldOutput(t *testing.T) {
 				m, _ := filepath.Glob(filepath.Join(dir, ".held.csv.tmp-*"))
 				return len(m)
 			}
-			plain := write("plain.csv", false, func() {})
+			plain := write("plain.csv", false, func(*Writer) {})
 			if rows > 1000 && len(plain) <= HeldBytes {
 				t.Fatalf("%d rows make %d bytes: not past HeldBytes", rows, len(plain))
 			}
-			held := write("held.csv", true, func() {
+			held := write("held.csv", true, func(w *Writer) {
 				n := temps()
 				if large := len(plain) > HeldBytes; (n == 1) != large {
 					t.Errorf("%d rows (%d bytes): %d temporary files while writing; want one only past %d bytes", rows, len(plain), n, HeldBytes)
+				}
+				if err := w.Spill(); err != nil {
+					t.Fatal(err)
+				}
+				if n := temps(); n != 1 {
+					t.Errorf("%d temporary files after Spill; want 1", n)
 				}
 			})
 			if !bytes.Equal(held, plain) {

@@ -657,6 +657,19 @@ func (w *Writer) reason(rec *pipeline.Record, o pipeline.Outcome) string {
 // before reasons were codes.
 const legacyPending = "not verified yet: run the same command again to resume"
 
+// Spill creates the temporary file of a Held output, if it is not yet,
+// with what was held: from then on the output is on disk as it is written.
+// An output written beside a run spills when the run ends, so that its
+// file exists while it is finished, as any output's does.
+func (w *Writer) Spill() error {
+	if h, ok := w.tmp.(*heldTemp); ok {
+		if err := h.open(); err != nil {
+			return w.wrap(err)
+		}
+	}
+	return nil
+}
+
 // SetSummary replaces the Summary given to Create, for an output written
 // before its job's figures are known (while the run goes on). Its Sandbox
 // must be the one the rows were written with: it marks them. Call it

@@ -32,8 +32,9 @@ type besideRun struct {
 // startBeside creates the output and starts writing it beside the run.
 func (j *jobRun) startBeside(ctx context.Context) (*besideRun, error) {
 	c, layout := j.c, j.layout
-	// The output is held in memory until it is large (writer.HeldBytes):
-	// a small job's is on disk unfinished only while it is closed.
+	// The output is held in memory until it is large (writer.HeldBytes)
+	// or the run ends (finish): a small job's is on disk unfinished only
+	// while it is finished, as it was when written after the run.
 	// openInput checked that the directory is writable.
 	// A row's simulated mark depends on whether the job is a sandbox job,
 	// which the status says at the end: the rows are written as this run
@@ -74,6 +75,9 @@ func (b *besideRun) finish(ctx context.Context, db *store.DB, runID int64, st *s
 	if errors.Is(err, pipeline.ErrTeeFull) {
 		b.w.Abort()
 		return false, nil
+	}
+	if err == nil {
+		err = b.w.Spill()
 	}
 	if err == nil {
 		*st, err = db.Status(ctx)
