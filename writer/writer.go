@@ -752,8 +752,10 @@ func (c ctxWriter) Write(p []byte) (int, error) {
 }
 
 // staleAfter is the age past which a temporary output beside the target is
-// taken as left by a process that was killed while writing: a writer holds
-// its temporary file from Create to Close, which takes minutes at most.
+// taken as left by a process that was killed while writing: a writer writes
+// its temporary file from Create to Close, which takes minutes at most
+// after the calls, and an output written beside a run's calls is written
+// to as their answers come (its age is its last write's).
 const staleAfter = 6 * time.Hour
 
 // RemoveTemporaries removes every temporary output of path (".NAME.tmp-*"
