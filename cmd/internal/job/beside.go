@@ -55,8 +55,8 @@ func (j *jobRun) startBeside(ctx context.Context) (*besideRun, error) {
 
 // abort gives the output up: nothing of it is left behind.
 func (b *besideRun) abort() {
+	b.cancel() // first: the export must not go on reading the input
 	b.tee.Done()
-	b.cancel()
 	<-b.done
 	b.w.Abort()
 }
