@@ -54,13 +54,19 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 		return err
 	})
 	defer results.stop()
+	return merge(ctx, recs.next, results.next, fp, sink)
+}
+
+// merge is Export reading the records and the results in step with the
+// writing, from nextRec and nextRes.
+func merge(ctx context.Context, nextRec func() (Record, error), nextRes func() (Result, error), fp Fingerprinter, sink Sink) error {
 	var cur Result
 	more := true // res may have more results
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := recs.next()
+		rec, err := nextRec()
 		if errors.Is(err, EOF) {
 			return nil
 		}
@@ -70,7 +76,7 @@ func Export(ctx context.Context, src Source, res Results, fp Fingerprinter, sink
 		var o Outcome
 		if rec.Kind == Data {
 			for more && cur.Row < rec.Row {
-				if cur, err = results.next(); errors.Is(err, EOF) {
+				if cur, err = nextRes(); errors.Is(err, EOF) {
 					more = false
 				} else if err != nil {
 					return err

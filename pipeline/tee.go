@@ -197,8 +197,7 @@ func (t *Tee) advance() {
 // outcomes res holds, each once its row is settled. It returns ErrTeeFull
 // when the Tee gave up holding the records, and ctx's error when ctx ends.
 func (t *Tee) Export(ctx context.Context, res ResultsReader, fp Fingerprinter, sink Sink) error {
-	// A failed write gives the Tee up at once: it wakes the read-aheads
-	// waiting on it, which Export waits for before it returns.
+	// A failed write gives the Tee up at once, and drops its copies.
 	failing := sinkFunc(func(rec Record, o Outcome) error {
 		err := sink.Write(rec, o)
 		if err != nil {
@@ -208,7 +207,9 @@ func (t *Tee) Export(ctx context.Context, res ResultsReader, fp Fingerprinter, s
 		}
 		return err
 	})
-	err := Export(ctx, teeSource{t, ctx}, &settledResults{t: t, ctx: ctx, res: res, from: 1}, fp, failing)
+	// The records are in memory already and the results are read a range
+	// at a time: no read-ahead, which would only hold more of them.
+	err := merge(ctx, teeSource{t, ctx}.Next, (&settledResults{t: t, ctx: ctx, res: res, from: 1}).Next, fp, failing)
 	if err != nil {
 		t.mu.Lock()
 		t.giveUp(err)

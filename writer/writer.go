@@ -295,6 +295,9 @@ type heldTemp struct {
 
 func (h *heldTemp) Write(p []byte) (int, error) {
 	if h.f == nil && len(h.buf)+len(p) <= HeldBytes {
+		if h.buf == nil {
+			h.buf = make([]byte, 0, HeldBytes) // once: no copies as it grows
+		}
 		h.buf = append(h.buf, p...)
 		return len(p), nil
 	}

@@ -249,11 +249,19 @@ func newJob(db string) bool {
 func (j *jobRun) prepare(ctx context.Context) (maxBilled int, finished bool, st store.Status, err error) {
 	// Both steps may need the status, which reads every row: once.
 	status := sync.OnceValues(func() (store.Status, error) { return j.db.Status(ctx) })
+	if err := j.maybeFinished(ctx); err != nil {
+		return 0, false, st, err
+	}
 	if maxBilled, err = budgetLeft(status, j.c.MaxBilled, j.c.Sandbox); err != nil {
 		return 0, false, st, err
 	}
 	if finished, st, err = finishedJob(ctx, j.db, status, j.c.Sandbox); err != nil {
 		return 0, false, st, err
+	}
+	if b := j.beside; b != nil && !finished {
+		if err := j.notFinished(b); err != nil {
+			return 0, false, st, err
+		}
 	}
 	if err := stopped(j.env.Stop); err != nil {
 		return 0, false, st, errors.Join(err, j.db.EndRun(ctx, j.runID, j.env.Now(), store.StopInterrupted))
@@ -263,6 +271,32 @@ func (j *jobRun) prepare(ctx context.Context) (maxBilled int, finished bool, st 
 	}
 	j.closers = append(j.closers, func() { j.hist.Close() })
 	return maxBilled, finished, st, recoverHistory(ctx, j.hist, j.db)
+}
+
+// maybeFinished starts writing the output of a job that has read every
+// row, which is most likely finished: then the output is all that is left
+// to do, and it is written while the status, which reads every row too,
+// tells (notFinished undoes it when not).
+func (j *jobRun) maybeFinished(ctx context.Context) error {
+	if all, err := j.db.ReadAll(ctx); err != nil || !all {
+		return err
+	}
+	_, err := j.startBeside(ctx, false)
+	return err
+}
+
+// notFinished gives up the output b started by maybeFinished, and opens
+// the input anew for the calls: b read it.
+func (j *jobRun) notFinished(b *besideRun) error {
+	b.abort()
+	j.beside = nil
+	j.in.Close()
+	in, err := openInput(j.c.Input, j.c.Read)
+	if err != nil {
+		return err
+	}
+	j.in = in
+	return nil
 }
 
 // verify runs the pipeline over the input, beside the count of its rows,
@@ -281,16 +315,10 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 	if env.Pace != nil {
 		paced = env.Pace(c.QPS)
 	}
-	b, err := j.startBeside(ctx)
+	b, err := j.startBeside(ctx, true)
 	if err != nil {
 		return pipeline.Stats{}, err
 	}
-	j.beside = b
-	j.closers = append(j.closers, func() {
-		if j.beside != nil { // not finished: a refused input, a second Ctrl-C, an error
-			j.beside.abort()
-		}
-	})
 	stats, err := pipeline.Run(ctx, b.tee, j.db, j.client, pipeline.Config{
 		QPS: c.QPS, Workers: c.Workers, MaxAttempts: c.MaxAttempts, MaxBilled: maxBilled,
 		RetryFailed: c.RetryFailed, RetryDeferred: c.RetryDeferred, Simulated: c.Sandbox,
@@ -349,6 +377,7 @@ func (j *jobRun) writeOutput(ctx context.Context, st *store.Status, in *reader.R
 		if written, err := b.finish(ctx, j.db, j.runID, st, j.c, j.env); written {
 			return err
 		}
+		in = nil // b read it: the output reads the input anew
 	}
 	return runOutput(ctx, j.db, j.runID, st, in, j.c, j.env)
 }
