@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
+	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
 )
 
 // TestBesideOutputAsExport checks the output written beside the calls
@@ -63,4 +64,38 @@ func TestBesideOutputAsExport(t *testing.T) {
 		t.Errorf("resumed run: %d opens of the input; want 1", p.opens)
 	}
 	compare("resumed")
+}
+
+// TestFinishedGuessWrong reruns a job that read every row but is not
+// finished for a real run (its verdicts are simulated): the output started
+// beside the status is given up, the input opened anew, every row verified
+// for real, and the output is export's.
+func TestFinishedGuessWrong(t *testing.T) {
+	c := readsJob(t, "csv", 500)
+	c.Out = filepath.Join(filepath.Dir(c.Input), "out.csv")
+	if _, err := Run(context.Background(), c, Env{}); err != nil {
+		t.Fatalf("sandbox run: %v", err)
+	}
+	srv := juhetest.NewServer(t, juhetest.Options{Key: "real-key"})
+	c.Sandbox, c.Key, c.KeyFrom, c.BaseURL = false, "real-key", "JUHE_KEY", srv.URL
+	p := countPasses(t)
+	res, err := Run(context.Background(), c, Env{})
+	if err != nil || res.Status.Simulated != 0 || res.Stats.Calls == 0 {
+		t.Fatalf("real run after a sandbox one: %v, %d calls, %d simulated rows; want every row verified for real", err, res.Stats.Calls, res.Status.Simulated)
+	}
+	if p.opens != 2 {
+		t.Errorf("%d opens of the input; want 2 (the output given up, the calls')", p.opens)
+	}
+	exported := filepath.Join(filepath.Dir(c.Input), "exported.csv")
+	if _, err := Export(context.Background(), ExportConfig{Input: c.Input, DB: c.DB, Out: exported, Lang: c.Lang, KeyFile: c.KeyFile}, ""); err != nil {
+		t.Fatal(err)
+	}
+	got, _ := os.ReadFile(c.Out)
+	want, _ := os.ReadFile(exported)
+	if !bytes.Equal(got, want) {
+		t.Errorf("the output (%d bytes) is not export's (%d bytes)", len(got), len(want))
+	}
+	if i := bytes.Index(got, []byte("[SANDBOX]")); i >= 0 {
+		t.Errorf("the output keeps a simulated mark: %q", got[max(0, i-200):i+20])
+	}
 }
