@@ -20,12 +20,19 @@ import (
 // Both runs must have written their output beside the calls: one open of
 // the input each.
 func TestBesideOutputAsExport(t *testing.T) {
-	c := readsJob(t, "csv", 3000)
-	c.Out = filepath.Join(filepath.Dir(c.Input), "out.csv")
+	for _, format := range []string{"csv", "xlsx"} {
+		t.Run(format, func(t *testing.T) { besideAsExport(t, format) })
+	}
+}
+
+func besideAsExport(t *testing.T, format string) {
+	c := readsJob(t, format, 3000)
+	c.Out = filepath.Join(filepath.Dir(c.Input), "out."+format)
 	clock := func() time.Time { return time.Date(2026, 12, 2, 9, 0, 0, 0, time.UTC) }
 	compare := func(kind string) {
 		t.Helper()
-		exported := filepath.Join(filepath.Dir(c.Input), "exported.csv")
+		// Under the same name elsewhere: the Summary names the output.
+		exported := filepath.Join(t.TempDir(), "out."+format)
 		if _, err := Export(context.Background(), ExportConfig{Input: c.Input, DB: c.DB, Out: exported, Lang: c.Lang, KeyFile: c.KeyFile, Now: clock}, ""); err != nil {
 			t.Fatal(err)
 		}
