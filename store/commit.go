@@ -252,7 +252,7 @@ func (c *committer) fill() bool {
 // Close returns, and a crash loses at most the answers of the last linger,
 // which the ledger keeps as calls without an answer (possibly billed).
 func (c *committer) linger() {
-	if !c.onlyEnds() || len(c.batch) >= maxBatch {
+	if !c.onlyEnds(0) || len(c.batch) >= maxBatch {
 		return
 	}
 	if c.timer == nil {
@@ -261,14 +261,15 @@ func (c *committer) linger() {
 		c.timer.Reset(c.q.linger)
 	}
 	defer c.timer.Stop()
-	for c.onlyEnds() && len(c.batch) < maxBatch {
+	for len(c.batch) < maxBatch {
 		select {
 		case o, ok := <-c.q.ops:
 			if !ok {
 				return
 			}
+			from := len(c.batch)
 			c.batch = append(c.batch, o)
-			if !c.fill() {
+			if !c.fill() || !c.onlyEnds(from) {
 				return
 			}
 		case <-c.timer.C:
@@ -277,9 +278,10 @@ func (c *committer) linger() {
 	}
 }
 
-// onlyEnds reports whether every operation of the batch is an End.
-func (c *committer) onlyEnds() bool {
-	for i := range c.batch {
+// onlyEnds reports whether every operation of the batch from index from on
+// is an End.
+func (c *committer) onlyEnds(from int) bool {
+	for i := from; i < len(c.batch); i++ {
 		if c.batch[i].kind != opEnd {
 			return false
 		}

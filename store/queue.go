@@ -77,8 +77,9 @@ type pairRec struct {
 // queue is the checkpoint's group-commit queue. Any goroutine sends it
 // operations; one goroutine, the committer (commit.go), takes whatever has
 // arrived and commits it in one transaction as soon as its previous commit
-// ends, so an answer is durable within milliseconds at the API's pace and
-// batches grow only under load.
+// ends, so batches grow only under load. A batch of answers only waits for
+// the next operation, at most endLinger: at the API's pace an answer is
+// durable with the next call's record, one transaction a call.
 //
 // The queue also owns the overlay: what was queued but is not committed yet
 // and must be visible to Plan at once. Its methods add to the overlay as
