@@ -203,10 +203,8 @@ func (db *DB) Begin(ctx context.Context, c pipeline.Call, limit int) (int64, err
 //
 // End queues the record and returns at once, blocking only while the
 // queue is full (then until ctx is done). The record is durable at the
-// committer's next commit: with the next operation queued (the next call's
-// Begin, a flush), or endLinger after it if none comes, and at the latest
-// when Close returns. Plan sees the outcome at once. An earlier error of the
-// committer is returned.
+// committer's next commit, and at the latest when Close returns. Plan sees
+// the outcome at once. An earlier error of the committer is returned.
 func (db *DB) End(ctx context.Context, id int64, c pipeline.Call, o *pipeline.Outcome) error {
 	q, err := db.writes()
 	if err != nil {

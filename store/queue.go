@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -24,12 +23,6 @@ const (
 	// several batches.
 	planAhead = 16
 )
-
-// endLinger is the longest the committer holds answers for the next call's
-// transaction (committer.linger): a tenth of a second covers the gap
-// between calls down to 10 calls a second, and bounds what a crash can
-// lose to about one answer at any pace. A variable for the tests.
-var endLinger = 100 * time.Millisecond
 
 type opKind uint8
 
@@ -77,9 +70,8 @@ type pairRec struct {
 // queue is the checkpoint's group-commit queue. Any goroutine sends it
 // operations; one goroutine, the committer (commit.go), takes whatever has
 // arrived and commits it in one transaction as soon as its previous commit
-// ends, so batches grow only under load. A batch of answers only waits for
-// the next operation, at most endLinger: at the API's pace an answer is
-// durable with the next call's record, one transaction a call.
+// ends, so an answer is durable within milliseconds at the API's pace and
+// batches grow only under load.
 //
 // The queue also owns the overlay: what was queued but is not committed yet
 // and must be visible to Plan at once. Its methods add to the overlay as
@@ -102,9 +94,6 @@ type queue struct {
 	errMu sync.Mutex
 	err   error // the committer's first error, returned from then on
 
-	// linger is how long the committer holds a batch of Ends only for the
-	// next operation to share its transaction (committer.linger).
-	linger time.Duration
 	// commits counts the committer's transactions that succeeded.
 	commits atomic.Int64
 
@@ -112,8 +101,7 @@ type queue struct {
 }
 
 func newQueue() *queue {
-	return &queue{ops: make(chan op, queueSize), planSlots: make(chan struct{}, planAhead), done: make(chan struct{}),
-		linger: endLinger}
+	return &queue{ops: make(chan op, queueSize), planSlots: make(chan struct{}, planAhead), done: make(chan struct{})}
 }
 
 // send queues o. It blocks while the queue is full, until ctx is done; a
