@@ -15,7 +15,7 @@ package main
 // an answer is served by the answer's wake-up (the kernel ends the sleep
 // at the first event after the slot), and sysmon naps up to 10 ms, during
 // which the process's next wake-up does not wake it again. At --qps 50 the
-// process makes half the context switches of 1 ms of slack (README,
+// process makes some 40% fewer context switches than with 1 ms (README,
 // "Performance"). Answers are not delayed (the network wakes the poller at
 // once). A call may leave up to 10 ms after its slot, and the limiter paces
 // by reservations, so the rate stays as it was; and calls whose slots fall
