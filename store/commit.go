@@ -226,7 +226,9 @@ func (c *committer) loop() {
 		c.replies = c.replies[:0]
 		err := c.q.failed()
 		if err == nil {
-			err = c.commit()
+			if err = c.commit(); err == nil {
+				c.q.commits.Add(1)
+			}
 		}
 		c.q.settle(c.batch, c.replies, err)
 		clear(c.batch) // drop references to rows and outcomes

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -24,8 +25,11 @@ var historyMigrations embed.FS
 
 // historyFlushEvery is how long a recorded verdict may wait in memory before
 // it is written: a crash loses at most this much of the history, and the
-// checkpoint still holds what was lost (History.ImportUnended).
-const historyFlushEvery = 250 * time.Millisecond
+// checkpoint still holds what was lost (History.ImportUnended). At the
+// vendor's pace that is one transaction for some fifty verdicts; a history
+// with nothing waiting sets no timer and never wakes the process. A
+// variable for the tests; each History keeps the value it was opened with.
+var historyFlushEvery = time.Second
 
 // historyBatch is how many waiting verdicts make the writer commit at once;
 // at historyBacklog, Record writes them itself.
@@ -60,8 +64,11 @@ type History struct {
 	queue    []historyRec
 	werr     error // the first write error, returned by Record and Close
 	closed   bool
-	kick     chan struct{}
+	kick     chan struct{} // a batch is full: write it now
+	queued   chan struct{} // a verdict waits where none did: write it soon
 	quit     chan struct{}
+	every    time.Duration // historyFlushEvery
+	wakes    atomic.Int64  // the writer's wake-ups, for the tests
 	done     chan struct{}
 	lookups  *sql.Stmt
 }
@@ -128,7 +135,8 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		}
 		f.Close()
 	}
-	h := &History{path: path, key: k, kick: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{})}
+	h := &History{path: path, key: k, kick: make(chan struct{}, 1), queued: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+		every: historyFlushEvery}
 	if h.db, err = sql.Open("sqlite3", historyDSN(abs)); err != nil {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
@@ -368,7 +376,7 @@ func (h *History) Latest(ctx context.Context, rows []pipeline.Row, found []pipel
 }
 
 // Record queues o, a real billed verdict on (name, card), for the history's
-// next commit (within a quarter of a second). Anything but a match or a
+// next commit (within historyFlushEvery, a second). Anything but a match or a
 // mismatch with a jobid, and any answer of the simulated API (whose jobids
 // start with SANDBOX), is ignored. It returns the error of an earlier write
 // if one failed. It implements pipeline.History.
@@ -391,6 +399,11 @@ func (h *History) Record(ctx context.Context, name, card string, o pipeline.Outc
 	}
 	h.queue = append(h.queue, rec)
 	switch n := len(h.queue); {
+	case n == 1:
+		select {
+		case h.queued <- struct{}{}:
+		default:
+		}
 	case n >= historyBacklog:
 		// The writer falls behind: write here, so that the queue's
 		// memory stays bounded.
@@ -406,20 +419,32 @@ func (h *History) Record(ctx context.Context, name, card string, o pipeline.Outc
 	return h.werr
 }
 
-// loop writes the queued verdicts every historyFlushEvery, or at once when
-// a batch is full; it ends when Close closes quit, after a last write.
+// loop writes the queued verdicts historyFlushEvery after the first of
+// them was queued, or at once when a batch is full; it ends when Close
+// closes quit, after a last write. Its timer runs only while verdicts wait.
 func (h *History) loop() {
 	defer close(h.done)
-	t := time.NewTicker(historyFlushEvery)
-	defer t.Stop()
+	t := time.NewTimer(h.every)
+	t.Stop()
 	for {
 		select {
-		case <-t.C:
 		case <-h.kick:
+		case <-h.queued:
+			t.Reset(h.every)
+			select {
+			case <-t.C:
+			case <-h.kick:
+				t.Stop()
+			case <-h.quit:
+				t.Stop()
+				h.write()
+				return
+			}
 		case <-h.quit:
 			h.write()
 			return
 		}
+		h.wakes.Add(1)
 		h.write()
 	}
 }

@@ -607,3 +607,37 @@ func TestHistoryCloseStopped(t *testing.T) {
 		t.Errorf("after the next open: %d verdicts still waiting, want 0", in)
 	}
 }
+
+// TestHistoryWriterWakes counts the writer's wake-ups: none while no
+// verdict waits (a run at the vendor's pace, or between jobs, sleeps), and
+// one that writes what waits, historyFlushEvery after the first verdict.
+func TestHistoryWriterWakes(t *testing.T) {
+	defer func(d time.Duration) { historyFlushEvery = d }(historyFlushEvery)
+	historyFlushEvery = 5 * time.Millisecond
+	path := filepath.Join(t.TempDir(), "history.db")
+	h := openHistoryT(t, path, testKey(1))
+	raw := rawDB(t, path)
+	idle := func(when string) {
+		t.Helper()
+		before := h.wakes.Load()
+		time.Sleep(20 * historyFlushEvery)
+		if n := h.wakes.Load() - before; n != 0 {
+			t.Errorf("%s, with no verdict waiting: the writer woke %d times in %s", when, n, 20*historyFlushEvery)
+		}
+	}
+	idle("just opened")
+	rows := people(3, 0, 13)
+	for i, r := range rows {
+		record(t, h, r.Name, r.Card, verdict(pipeline.Match, fmt.Sprintf("J%d", i), base))
+	}
+	for deadline := time.Now().Add(30 * time.Second); queryInt(t, raw, "SELECT count(*) FROM incoming") != len(rows); {
+		if time.Now().After(deadline) {
+			t.Fatal("the verdicts are not written 30 s after Record, without Close")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.wakes.Load(); n < 1 || n > int64(len(rows)) {
+		t.Errorf("the writer woke %d times for %d verdicts, want 1 to %d", n, len(rows), len(rows))
+	}
+	idle("once they are written")
+}

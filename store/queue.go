@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"sync/atomic"
 
 	"github.com/cardverify/cardverify/pipeline"
 )
@@ -92,6 +93,9 @@ type queue struct {
 
 	errMu sync.Mutex
 	err   error // the committer's first error, returned from then on
+
+	// commits counts the committer's transactions that succeeded.
+	commits atomic.Int64
 
 	ov overlay
 }

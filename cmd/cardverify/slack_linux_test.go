@@ -18,7 +18,7 @@ func TestTimerSlack(t *testing.T) {
 	if errno != 0 {
 		t.Fatal("prctl(PR_GET_TIMERSLACK):", errno)
 	}
-	if ns != 1000000 {
-		t.Errorf("timer slack %d ns, want 1000000 (1 ms)", ns)
+	if ns != 10000000 {
+		t.Errorf("timer slack %d ns, want 10000000 (10 ms)", ns)
 	}
 }
