@@ -118,6 +118,10 @@ type Client struct {
 	// secrets are scrubbed from every error and Reason.
 	secrets []string
 	now     func() time.Time
+	// tr is the client's own transport, nil when Config.HTTPClient was
+	// given; pool is the pool's size last told (SetPoolSize).
+	tr   *http.Transport
+	pool atomic.Int64
 }
 
 // maxIdlePerHost keeps a connection per worker, up to the pipeline's most
@@ -163,8 +167,9 @@ func New(cfg Config) (*Client, error) {
 		c.timeout = DefaultTimeout
 	}
 	if c.hc == nil {
+		c.tr = newTransport()
 		c.hc = &http.Client{
-			Transport: newTransport(),
+			Transport: c.tr,
 			// A redirect would send the body, key included, to wherever
 			// it points (307, 308) or drop it (301, 302): neither is what
 			// the user asked for, so the 3xx is returned as it is.
@@ -183,6 +188,18 @@ func newTransport() *http.Transport {
 	t.MaxIdleConns = 2 * maxIdlePerHost
 	t.MaxIdleConnsPerHost = maxIdlePerHost
 	return t
+}
+
+// SetPoolSize tells c how many workers call it (pipeline.PoolSizer). When
+// the pool shrinks, c's own transport closes its idle connections: those
+// of the workers that left would otherwise stay open until the idle
+// timeout. The workers left dial again once, and since the transport
+// reuses the connection idle last, the connections kept follow the calls
+// made at once. With a Config.HTTPClient of the caller's, it does nothing.
+func (c *Client) SetPoolSize(n int) {
+	if old := c.pool.Swap(int64(n)); c.tr != nil && int64(n) < old {
+		c.tr.CloseIdleConnections()
+	}
 }
 
 // BaseURL returns the base URL c calls, without a trailing slash.
