@@ -34,12 +34,12 @@ type PoolSizer interface {
 // where the rate stopped growing.
 const (
 	startMost     = 32
-	sizeEvery     = 200 * time.Millisecond
+	sizeEvery     = 100 * time.Millisecond
 	sizeLongest   = 5 * time.Second // an interval ends by then, whatever the calls
 	sizeLatencies = 2
 	sizeCalls     = 2
 	sizeHelps     = 0.5
-	sizeHold      = 10
+	sizeHold      = 20
 	sizeEnough    = 0.97
 )
 
@@ -66,6 +66,11 @@ func (s *sizer) start(now time.Time, n int) {
 	s.want.Store(int32(n))
 	s.next.Store(now.Add(sizeEvery).UnixNano())
 }
+
+// wait restarts the interval under way at now, with calls ended: the
+// pool is not judged before its first call ended (the run's start, the
+// reading of a first batch, is no measure of its workers).
+func (s *sizer) wait(now time.Time, calls int) { s.at, s.calls = now, calls }
 
 // due reports whether the interval under way is long enough at now to be
 // judged, calls having finished since the run started and lat being the

@@ -31,8 +31,8 @@ func cpuBound(d time.Duration, most float64) callModel {
 // simulated clock, against calls made as model says, limited to qps. The
 // dispatcher's grow runs once per millisecond of the clock and every
 // worker retires when the pool is asked to shrink, as the workers do after
-// a pair. It returns the pool's size at each 100 ms, the calls made, and
-// the sizes told to the verifier.
+// a pair. It returns the pool's size at each 100 ms and at the end, the
+// calls made, and the sizes told to the verifier.
 func simulatePool(qps float64, model callModel, span time.Duration) (sizes []int, calls float64, told []int) {
 	clock := time.Date(2026, 12, 2, 2, 0, 0, 0, time.UTC)
 	v := &sizedAPI{fakeAPI: newAPI()}
@@ -58,7 +58,9 @@ func simulatePool(qps float64, model callModel, span time.Duration) (sizes []int
 			sizes = append(sizes, int(r.workers.Load()))
 		}
 	}
-	return sizes, calls, v.told
+	for r.retire() {
+	}
+	return append(sizes, int(r.workers.Load())), calls, v.told
 }
 
 // sizedAPI records what the pool tells it.
@@ -72,9 +74,9 @@ func (s *sizedAPI) SetPoolSize(n int) { s.told = append(s.told, n) }
 // TestPoolStaysWhenRateFlat is the CPU-bound run (an instant API at --qps
 // 1000000): past knee workers the rate is flat (10,000 or 40,000 calls a
 // second at 1 ms a call), and each worker more only adds latency. The pool
-// starts with 32; it must end at most one step (half more) above the
-// larger of 32 and the knee, and spend at most 15% of the time above that
-// (its probes). Growing from the latency (the rule before: --qps × p95 ×
+// starts with 32; it must stay at most one step (half more) above the
+// larger of 32 and the knee, but for its probes (a step more, at most 15%
+// of the time). Growing from the latency (the rule before: --qps × p95 ×
 // 1.25) went straight to 512.
 func TestPoolStaysWhenRateFlat(t *testing.T) {
 	for _, tc := range []struct {
@@ -92,8 +94,8 @@ func TestPoolStaysWhenRateFlat(t *testing.T) {
 					above++
 				}
 			}
-			if end := sizes[len(sizes)-1]; end > tc.top || above > len(sizes)*15/100 {
-				t.Errorf("pool sizes %v: %d at the end, %d of %d above %d; want at most %d and 15%%", sizes, end, above, len(sizes), tc.top, tc.top)
+			if top := maxOf(sizes); top > tc.top*3/2 || above > len(sizes)*15/100 {
+				t.Errorf("pool sizes %v: up to %d, %d of %d above %d; want at most %d, and at most 15%% above %d", sizes, top, above, len(sizes), tc.top, tc.top*3/2, tc.top)
 			}
 			if len(told) == 0 || told[0] != 32 || told[len(told)-1] != sizes[len(sizes)-1] {
 				t.Errorf("told the verifier %v, want 32 first and the last size %d last", told, sizes[len(sizes)-1])

@@ -569,6 +569,9 @@ func (r *runner) grow() {
 	calls := r.stats.Calls
 	r.mu.Unlock()
 	lat := r.latency.p95()
+	if lat == 0 {
+		r.pool.wait(now, calls)
+	}
 	if lat == 0 || !r.pool.due(now, calls, lat) {
 		// No call has ended yet, or too few since the last step.
 		r.pool.next.Store(now.Add(sizeEvery / 8).UnixNano())
