@@ -185,3 +185,25 @@ func maxOf(s []int) int {
 	}
 	return m
 }
+
+// TestAnswerReasonRepeats: the reason of each answer is its own vendor code
+// and text, however answers alternate (the last encoding is kept for the
+// next answer that repeats it), and a local reason is kept as it is.
+func TestAnswerReasonRepeats(t *testing.T) {
+	for i, tc := range []struct {
+		a    Answer
+		want string
+	}{
+		{Answer{Answered: true, Code: 0, Reason: "成功"}, "\x1fvendor\x1f0\x1f成功"},
+		{Answer{Answered: true, Code: 0, Reason: "成功"}, "\x1fvendor\x1f0\x1f成功"},
+		{Answer{Answered: true, Code: 218804, Reason: "成功"}, "\x1fvendor\x1f218804\x1f成功"},
+		{Answer{Answered: true, Code: 218804, Reason: "银行卡号格式错误"}, "\x1fvendor\x1f218804\x1f银行卡号格式错误"},
+		{Answer{Answered: true, Code: 0, Reason: "a\x1fb"}, "\x1fvendor\x1f0\x1fa b"},
+		{Answer{Reason: "timeout"}, "timeout"},
+		{Answer{Answered: true, Code: 0, Reason: "成功"}, "\x1fvendor\x1f0\x1f成功"},
+	} {
+		if got := answerReason(tc.a); got != tc.want {
+			t.Errorf("answer %d %+v: reason %q, want %q", i, tc.a, got, tc.want)
+		}
+	}
+}
