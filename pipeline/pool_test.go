@@ -207,3 +207,28 @@ func TestAnswerReasonRepeats(t *testing.T) {
 		}
 	}
 }
+
+// TestPoolRun runs a sized pool for real: every pair is answered, and the
+// pool starts with 32 workers (--qps 200 would want 51 at 200 ms) and
+// never grows past them: at 2 ms a call, --qps 200 needs 2.
+func TestPoolRun(t *testing.T) {
+	api := &sizedAPI{fakeAPI: newAPI()}
+	api.delay = 2 * time.Millisecond
+	var pairs []string
+	for i := range 300 {
+		pairs = append(pairs, "张三", fmt.Sprintf("62220000%08d", i))
+	}
+	cfg := fastConfig()
+	cfg.Workers, cfg.QPS = 0, 200
+	ck := newMem()
+	st, err := Run(context.Background(), rows(pairs...), ck, api, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Outcomes[Match] != 300 || api.total() != 300 {
+		t.Errorf("%d matches, %d calls; want 300 and 300", st.Outcomes[Match], api.total())
+	}
+	if len(api.told) == 0 || api.told[0] != 32 || maxOf(api.told) > 32 || st.Workers > 32 {
+		t.Errorf("told the verifier %v, %d workers at the end; want 32 first and never more", api.told, st.Workers)
+	}
+}
