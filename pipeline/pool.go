@@ -19,19 +19,24 @@ type PoolSizer interface {
 // --qps needs at 200 ms, but at most startMost workers, and then climbs:
 // at the end of every interval (at least sizeEvery and sizeLatencies p95
 // latencies long, with sizeCalls calls per worker) it compares the rate of
-// ended calls with the rate before its last step up. A step (half the pool
+// ended calls with the rate before its last step. A step up (half the pool
 // more) that raised the rate by at least sizeHelps of what it would have
-// raised it if the calls were bound by their latency (less the first
-// latency of the interval, in which the new workers had no answer yet) is
-// kept and followed by the next; one that did not is undone, and the pool
-// holds for sizeHold intervals before it tries again. The pool never grows
-// past what --qps needs at the p95 latency with a quarter in reserve
-// (wantWorkers), and shrinks to it when the latency falls; it stops
-// climbing when the calls reach the rate limit (sizeEnough of it). A
-// latency-bound run (the vendor's 50 ms) thus grows as fast as each step
-// pays, while a run whose calls are bound by the CPU (an instant API),
-// where more workers only raise the latency and the CPU per call, stays
-// where the rate stopped growing.
+// if the calls were bound by their latency (less the first latency of the
+// interval, in which the new workers had no answer yet) is kept and
+// followed by the next; one that did not is undone, the pool holds for
+// sizeHold intervals, and then tries a step down (a third less), kept and
+// followed by the next while the rate falls by less than sizeHelps of what
+// a latency-bound pool loses; a step down undone is followed, after the
+// hold, by a step up. So the pool settles where the rate stops growing,
+// and noise (another process taking the CPU for a while) moves it both
+// ways rather than ratcheting it up. It never grows past what --qps needs
+// at the p95 latency with a quarter in reserve (wantWorkers), and shrinks
+// to it when the latency falls; it takes no step while the calls reach
+// the rate limit (sizeEnough of it). A latency-bound run (the vendor's
+// 50 ms) thus grows as fast as each step pays, while a run whose calls are
+// bound by the CPU (an instant API), where more workers only raise the
+// latency and the CPU per call, stays near the fewest workers that keep
+// its rate.
 const (
 	startMost     = 32
 	sizeEvery     = 100 * time.Millisecond
@@ -54,7 +59,8 @@ type sizer struct {
 	calls    int       // finished calls at at
 	from     int       // the size before the step being measured; 0: none
 	fromRate float64   // calls per second measured at from
-	hold     int       // intervals left before the next step up
+	hold     int       // intervals left before the next step
+	down     bool      // the next step is down: the last one up was undone
 }
 
 // wanted is the size the pool is asked to have.
@@ -97,13 +103,17 @@ func (s *sizer) step(now time.Time, calls, need int, limit float64, lat time.Dur
 	switch {
 	case n > need:
 		n, s.from = need, 0
-	case s.from > 0 && !enough && !helped(s.from, n, s.fromRate, rate, settled):
-		n, s.from, s.hold = s.from, 0, sizeHold
+	case s.from > 0 && !enough && !paid(s.from, n, s.fromRate, rate, settled):
+		// Undone; the next probe goes the other way.
+		n, s.from, s.hold, s.down = s.from, 0, sizeHold, n > s.from
 	case s.hold > 0:
 		s.hold--
 		s.from = 0
-	case enough || n >= need:
-		s.from = 0
+	case s.down && !enough && n > 1:
+		s.from, s.fromRate = n, rate
+		n -= max(1, n/3)
+	case s.down || enough || n >= need:
+		s.from, s.down = 0, false
 	default:
 		s.from, s.fromRate = n, rate
 		n = min(need, n+max(1, n/2))
@@ -112,11 +122,15 @@ func (s *sizer) step(now time.Time, calls, need int, limit float64, lat time.Dur
 	return n
 }
 
-// helped reports whether growing the pool from a workers, which made calls
-// at rate ra, to b workers, which made them at rb, raised the rate by at
-// least sizeHelps of what a latency-bound pool gains in the settled share
+// paid reports whether the step of the pool from a workers, which made
+// calls at rate ra, to b, which made them at rb, paid: a step up that
+// raised the rate, or a step down that did not lower it, by at least
+// sizeHelps of what it does to a latency-bound pool in the settled share
 // of the interval.
-func helped(a, b int, ra, rb, settled float64) bool {
-	share := float64(b-a) / float64(a)
+func paid(a, b int, ra, rb, settled float64) bool {
+	share := float64(b-a) / float64(a) // below 0 for a step down
+	if b < a {
+		return ra-rb < sizeHelps*-share*settled*ra
+	}
 	return rb-ra >= sizeHelps*share*settled*ra
 }
