@@ -24,19 +24,23 @@ type PoolSizer interface {
 // if the calls were bound by their latency (less the first latency of the
 // interval, in which the new workers had no answer yet) is kept and
 // followed by the next; one that did not is undone, the pool holds for
-// sizeHold intervals, and then tries a step down (a third less), kept and
-// followed by the next while the rate falls by less than sizeHelps of what
-// a latency-bound pool loses; a step down undone is followed, after the
-// hold, by a step up. So the pool settles where the rate stops growing,
-// and noise (another process taking the CPU for a while) moves it both
-// ways rather than ratcheting it up. It never grows past what --qps needs
+// sizeHold intervals, and then tries a step down (a third less, to the
+// first size at least), kept and followed by the next while the rate falls
+// by less than sizeHelps of what a latency-bound pool loses; a step down
+// undone is followed, after the hold, by a step up. So the pool settles
+// where the rate stops growing, and noise (another process taking the CPU
+// for a while) moves it both ways rather than ratcheting it up. It does
+// not go below its first size that way: with fewer workers than the floor
+// client's 32, fewer answers share each commit of the checkpoint, and on
+// a busy machine, where the rate is flat whatever the pool, steps down
+// took it to 3 workers and the CPU per row up by a fifth. It never grows past what --qps needs
 // at the p95 latency with a quarter in reserve (wantWorkers), and shrinks
 // to it when the latency falls; it takes no step while the calls reach
 // the rate limit (sizeEnough of it). A latency-bound run (the vendor's
 // 50 ms) thus grows as fast as each step pays, while a run whose calls are
 // bound by the CPU (an instant API), where more workers only raise the
-// latency and the CPU per call, stays near the fewest workers that keep
-// its rate.
+// latency and the CPU per call, stays near the fewest workers, from its
+// first size up, that keep its rate.
 const (
 	startMost     = 32
 	sizeEvery     = 100 * time.Millisecond
@@ -61,6 +65,7 @@ type sizer struct {
 	fromRate float64   // calls per second measured at from
 	hold     int       // intervals left before the next step
 	down     bool      // the next step is down: the last one up was undone
+	least    int       // no step down goes below: the first size
 }
 
 // wanted is the size the pool is asked to have.
@@ -68,7 +73,7 @@ func (s *sizer) wanted() int { return int(s.want.Load()) }
 
 // start sets the first size at now.
 func (s *sizer) start(now time.Time, n int) {
-	s.at = now
+	s.at, s.least = now, n
 	s.want.Store(int32(n))
 	s.next.Store(now.Add(sizeEvery).UnixNano())
 }
@@ -109,9 +114,9 @@ func (s *sizer) step(now time.Time, calls, need int, limit float64, lat time.Dur
 	case s.hold > 0:
 		s.hold--
 		s.from = 0
-	case s.down && !enough && n > 1:
+	case s.down && !enough && n > s.least:
 		s.from, s.fromRate = n, rate
-		n -= max(1, n/3)
+		n = max(s.least, n-max(1, n/3))
 	case s.down || enough || n >= need:
 		s.from, s.down = 0, false
 	default:

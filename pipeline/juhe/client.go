@@ -119,9 +119,10 @@ type Client struct {
 	secrets []string
 	now     func() time.Time
 	// tr is the client's own transport, nil when Config.HTTPClient was
-	// given; pool is the pool's size last told (SetPoolSize).
+	// given; peak is the largest pool size told (SetPoolSize) since its
+	// idle connections were last closed.
 	tr   *http.Transport
-	pool atomic.Int64
+	peak int
 	// tmpl is the request every call copies, without a body.
 	tmpl *http.Request
 }
@@ -197,14 +198,17 @@ func newTransport() *http.Transport {
 }
 
 // SetPoolSize tells c how many workers call it (pipeline.PoolSizer). When
-// the pool shrinks, c's own transport closes its idle connections: those
-// of the workers that left would otherwise stay open until the idle
-// timeout. The workers left dial again once, and since the transport
-// reuses the connection idle last, the connections kept follow the calls
-// made at once. With a Config.HTTPClient of the caller's, it does nothing.
+// the pool has shrunk to half the largest size told since the last time,
+// c's own transport closes its idle connections: those of the workers that
+// left would otherwise stay open until the idle timeout. The workers left
+// dial again once; a pool that only swings by a step (its probes) closes
+// nothing. With a Config.HTTPClient of the caller's, it does nothing. It
+// is not safe for concurrent use.
 func (c *Client) SetPoolSize(n int) {
-	if old := c.pool.Swap(int64(n)); c.tr != nil && int64(n) < old {
+	c.peak = max(c.peak, n)
+	if c.tr != nil && 2*n <= c.peak {
 		c.tr.CloseIdleConnections()
+		c.peak = n
 	}
 }
 

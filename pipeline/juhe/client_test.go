@@ -474,9 +474,10 @@ func TestVerifyHTTPS(t *testing.T) {
 }
 
 // TestPoolSizeClosesIdle: after 8 concurrent calls the client keeps 8
-// connections open; told that the pool shrank, it closes the idle ones, so
-// that the workers that left keep none, and a call after that dials again.
-// Told that the pool grew, it closes nothing.
+// connections open; told that the pool shrank to half its largest size,
+// it closes the idle ones, so that the workers that left keep none, and a
+// call after that dials again. Told that the pool grew, or took a step
+// down by less than half, it closes nothing.
 func TestPoolSizeClosesIdle(t *testing.T) {
 	const workers = 8
 	var mu sync.Mutex
@@ -527,11 +528,12 @@ func TestPoolSizeClosesIdle(t *testing.T) {
 	close(release)
 	wg.Wait()
 	c.SetPoolSize(2 * workers)
+	c.SetPoolSize(2*workers - workers/2) // a step down from the largest: not half
 	if _, err := c.Verify(context.Background(), "张三", "6222020000000000"); err != nil {
 		t.Fatal(err)
 	}
 	if o, cl := counts(); o != workers || cl != 0 {
-		t.Fatalf("after the calls and a pool grown: %d connections opened, %d closed; want %d, 0", o, cl, workers)
+		t.Fatalf("after the calls, a pool grown and a step down: %d connections opened, %d closed; want %d, 0", o, cl, workers)
 	}
 	c.SetPoolSize(1)
 	deadline := time.Now().Add(5 * time.Second)
