@@ -197,12 +197,7 @@ func TestPoolShrinksWhenLatencyFalls(t *testing.T) {
 // TestPoolWorkersHonoured: an explicit --workers is the pool, whatever the
 // latency, and the verifier is told it.
 func TestPoolWorkersHonoured(t *testing.T) {
-	api := &sizedAPI{fakeAPI: newAPI()}
-	api.delay = 5 * time.Millisecond
-	var pairs []string
-	for i := range 200 {
-		pairs = append(pairs, "张三", fmt.Sprintf("62220000%08d", i))
-	}
+	api, pairs := sizedRun(200, 5*time.Millisecond)
 	cfg := fastConfig()
 	cfg.Workers = 3
 	var top atomic.Int64
@@ -219,6 +214,17 @@ func TestPoolWorkersHonoured(t *testing.T) {
 	if st.Workers != 3 || top.Load() != 3 || len(api.told) != 1 || api.told[0] != 3 {
 		t.Errorf("workers %d (at most %d), told %v; want 3, 3, [3]", st.Workers, top.Load(), api.told)
 	}
+}
+
+// sizedRun returns a sizedAPI answering after delay, and n pairs for it.
+func sizedRun(n int, delay time.Duration) (*sizedAPI, []string) {
+	api := &sizedAPI{fakeAPI: newAPI()}
+	api.delay = delay
+	var pairs []string
+	for i := range n {
+		pairs = append(pairs, "张三", fmt.Sprintf("62220000%08d", i))
+	}
+	return api, pairs
 }
 
 func minOf(s []int) int {
@@ -263,12 +269,7 @@ func TestAnswerReasonRepeats(t *testing.T) {
 // pool starts with 32 workers (--qps 200 would want 51 at 200 ms) and
 // never grows past them: at 2 ms a call, --qps 200 needs 2.
 func TestPoolRun(t *testing.T) {
-	api := &sizedAPI{fakeAPI: newAPI()}
-	api.delay = 2 * time.Millisecond
-	var pairs []string
-	for i := range 300 {
-		pairs = append(pairs, "张三", fmt.Sprintf("62220000%08d", i))
-	}
+	api, pairs := sizedRun(300, 2*time.Millisecond)
 	cfg := fastConfig()
 	cfg.Workers, cfg.QPS = 0, 200
 	ck := newMem()
