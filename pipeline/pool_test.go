@@ -74,39 +74,39 @@ func (s *sizedAPI) SetPoolSize(n int) { s.told = append(s.told, n) }
 // TestPoolStaysWhenRateFlat is the CPU-bound run (an instant API at --qps
 // 1000000): past the knee (10 or 40 workers) the rate is flat (10,000 or
 // 40,000 calls a second at 1 ms a call), and each worker more only adds
-// latency. The pool starts with 32 and goes no lower by itself; over the
+// latency. The pool starts with 64 and goes no lower by itself; over the
 // last 10 s of 20 it must stay at most one step (half more) above the
-// larger of 32 and the knee, but for its probes (a step more, at most 15%
+// larger of 64 and the knee, but for its probes (a step more, at most 15%
 // of the time). Growing from the latency (the rule before: --qps × p95 ×
 // 1.25) went straight to 512.
 func TestPoolStaysWhenRateFlat(t *testing.T) {
 	for _, tc := range []struct {
 		most float64
-		top  int // 1.5 × max(32, the knee)
+		top  int // 1.5 × max(64, the knee)
 	}{
-		{10_000, 48},
-		{40_000, 60},
+		{10_000, 96},
+		{80_000, 120},
 	} {
 		t.Run(fmt.Sprint(tc.most), func(t *testing.T) {
 			sizes, _, told := simulatePool(1e6, cpuBound(time.Millisecond, tc.most), 20*time.Second)
 			checkSettled(t, sizes[len(sizes)/2:], tc.top)
-			if minOf(sizes) < 32 {
-				t.Errorf("pool sizes %v: below the 32 it started with", sizes)
+			if minOf(sizes) < 64 {
+				t.Errorf("pool sizes %v: below the 64 it started with", sizes)
 			}
-			if len(told) == 0 || told[0] != 32 || told[len(told)-1] != sizes[len(sizes)-1] {
-				t.Errorf("told the verifier %v, want 32 first and the last size %d last", told, sizes[len(sizes)-1])
+			if len(told) == 0 || told[0] != 64 || told[len(told)-1] != sizes[len(sizes)-1] {
+				t.Errorf("told the verifier %v, want 64 first and the last size %d last", told, sizes[len(sizes)-1])
 			}
 		})
 	}
 }
 
-// TestPoolNoiseNoRatchet: a CPU-bound run (knee 40) on a machine shared
+// TestPoolNoiseNoRatchet: a CPU-bound run (knee 80) on a machine shared
 // with others, whose rate swings by up to a quarter every 300 ms (a seeded
 // sequence). Over 2 minutes, spurious gains must not ratchet the pool up:
 // over the last minute it spends at most 15% of the time more than a step
-// above the knee, and never reaches 128.
+// above the knee, and never reaches 256.
 func TestPoolNoiseNoRatchet(t *testing.T) {
-	flat := cpuBound(time.Millisecond, 40_000)
+	flat := cpuBound(time.Millisecond, 80_000)
 	seed, steps := uint64(1), 0
 	factor := 1.0
 	model := func(n int) (float64, time.Duration) {
@@ -123,12 +123,12 @@ func TestPoolNoiseNoRatchet(t *testing.T) {
 	last := sizes[len(sizes)/2:]
 	above := 0
 	for _, n := range last {
-		if n > 60 {
+		if n > 120 {
 			above++
 		}
 	}
-	if above > len(last)*15/100 || maxOf(last) > 128 {
-		t.Errorf("pool sizes %v: %d of %d above 60, up to %d; want at most 15%% and 128", last, above, len(last), maxOf(last))
+	if above > len(last)*15/100 || maxOf(last) >= 256 {
+		t.Errorf("pool sizes %v: %d of %d above 120, up to %d; want at most 15%% and below 256", last, above, len(last), maxOf(last))
 	}
 }
 
@@ -266,8 +266,8 @@ func TestAnswerReasonRepeats(t *testing.T) {
 }
 
 // TestPoolRun runs a sized pool for real: every pair is answered, and the
-// pool starts with 32 workers (--qps 200 would want 51 at 200 ms) and
-// never grows past them: at 2 ms a call, --qps 200 needs 2.
+// pool starts with the 51 workers --qps 200 needs at 200 ms and never
+// grows past them: at 2 ms a call, --qps 200 needs 2.
 func TestPoolRun(t *testing.T) {
 	api, pairs := sizedRun(300, 2*time.Millisecond)
 	cfg := fastConfig()
@@ -280,7 +280,7 @@ func TestPoolRun(t *testing.T) {
 	if st.Outcomes[Match] != 300 || api.total() != 300 {
 		t.Errorf("%d matches, %d calls; want 300 and 300", st.Outcomes[Match], api.total())
 	}
-	if len(api.told) == 0 || api.told[0] != 32 || maxOf(api.told) > 32 || st.Workers > 32 {
-		t.Errorf("told the verifier %v, %d workers at the end; want 32 first and never more", api.told, st.Workers)
+	if len(api.told) == 0 || api.told[0] != 51 || maxOf(api.told) > 51 || st.Workers > 51 {
+		t.Errorf("told the verifier %v, %d workers at the end; want 51 first and never more", api.told, st.Workers)
 	}
 }
