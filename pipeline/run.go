@@ -17,8 +17,9 @@ import (
 type Config struct {
 	// QPS is the most calls per second sent to the API (default 10).
 	QPS float64
-	// Workers is the number of concurrent calls. 0 sizes the pool from the
-	// observed latency: enough to keep QPS busy at the p95 latency.
+	// Workers is the number of concurrent calls. 0 sizes the pool as the
+	// run goes (see sizer): it grows while more workers raise the rate of
+	// calls, and never past what QPS needs at the p95 latency.
 	Workers int
 	// MaxAttempts is the most calls for one pair in one run before it is
 	// marked failed (default 4).
@@ -132,7 +133,7 @@ type Stats struct {
 	// Outcomes counts the final outcomes reached in this run, by status.
 	Outcomes Counts
 	// Workers is the number of workers running now: Config.Workers, or the
-	// size the pool has grown to from the observed latency.
+	// size the pool has climbed to.
 	Workers int
 	// Limit is the current rate limit: QPS, or less while the API throttles.
 	Limit float64
@@ -277,31 +278,43 @@ func (r *runner) report(progressDone <-chan struct{}) <-chan struct{} {
 }
 
 // startWorkers sets up runner.spawn and starts the first workers (none in
-// a dry run).
+// a dry run): Config.Workers, or the pool's first size (see sizer).
 func (r *runner) startWorkers(g *errgroup.Group, gctx, pause context.Context, jobs <-chan job) {
 	r.spawn = func() {
 		r.workers.Add(1)
 		r.count(func(*Stats) { r.alive++ })
 		g.Go(func() error {
 			defer r.count(func(*Stats) { r.alive-- })
-			// A worker ends when jobs is closed and drained, or at the
-			// first error.
+			// A worker ends when jobs is closed and drained, at the
+			// first error, or when the pool shrinks below it.
 			for j := range jobs {
 				if err := r.handle(gctx, pause, j); err != nil {
 					return err
+				}
+				if r.retire() {
+					return nil
 				}
 			}
 			return nil
 		})
 	}
 	if !r.cfg.DryRun {
-		n := r.cfg.Workers
-		if n <= 0 {
-			n = r.wantWorkers(time.Second / 5)
-		}
-		for range min(n, maxWorkers) {
-			r.spawn()
-		}
+		r.startPool()
+	}
+}
+
+// startPool spawns the first workers: Config.Workers, or what QPS needs at
+// 200 ms but at most startMost (see sizer).
+func (r *runner) startPool() {
+	n := r.cfg.Workers
+	if n <= 0 {
+		n = min(r.wantWorkers(time.Second/5), startMost)
+	}
+	n = min(n, maxWorkers)
+	r.pool.start(r.cfg.Now(), n)
+	r.resized(n)
+	for range n {
+		r.spawn()
 	}
 }
 
@@ -332,7 +345,8 @@ type runner struct {
 	limiter *throttle
 	latency *latency
 	spawn   func()
-	workers atomic.Int32
+	workers atomic.Int32 // workers started and not retired
+	pool    sizer
 
 	mu       sync.Mutex
 	inflight map[Key]struct{} // pairs dispatched and not yet ended
@@ -546,17 +560,64 @@ func (r *runner) release(pair Key) {
 	r.mu.Unlock()
 }
 
-// grow adds workers while the pool is smaller than the rate and the observed
-// p95 latency need.
+// grow resizes the pool (Config.Workers 0) at the end of each of its
+// intervals; between them it only reads the clock. It is called by the
+// dispatcher, before each pair it sends: the only goroutine that spawns
+// workers while the group runs.
 func (r *runner) grow() {
-	want := r.wantWorkers(r.latency.p95())
-	for int(r.workers.Load()) < min(want, maxWorkers) {
+	now := r.cfg.Now()
+	if now.UnixNano() < r.pool.next.Load() {
+		return
+	}
+	r.pool.mu.Lock()
+	defer r.pool.mu.Unlock()
+	r.mu.Lock()
+	calls := r.stats.Calls
+	r.mu.Unlock()
+	lat := r.latency.p95()
+	if lat == 0 {
+		r.pool.wait(now, calls)
+	}
+	if lat == 0 || !r.pool.due(now, calls, lat) {
+		// No call has ended yet, or too few since the last step.
+		r.pool.next.Store(now.Add(sizeEvery / 8).UnixNano())
+		return
+	}
+	r.pool.next.Store(now.Add(max(sizeEvery, sizeLatencies*lat)).UnixNano())
+	old := r.pool.wanted()
+	n := r.pool.step(now, calls, min(r.wantWorkers(lat), maxWorkers), r.limiter.current(), lat)
+	if n != old {
+		r.resized(n)
+	}
+	for int(r.workers.Load()) < n {
 		r.spawn()
 	}
 }
 
+// retire reports whether the worker calling it leaves the pool, which is
+// then larger than asked; it is counted out at once.
+func (r *runner) retire() bool {
+	for {
+		n := r.workers.Load()
+		if int(n) <= r.pool.wanted() {
+			return false
+		}
+		if r.workers.CompareAndSwap(n, n-1) {
+			return true
+		}
+	}
+}
+
+// resized tells the verifier, if it keeps a resource per worker, the
+// pool's new size.
+func (r *runner) resized(n int) {
+	if ps, ok := r.v.(PoolSizer); ok {
+		ps.SetPoolSize(n)
+	}
+}
+
 // wantWorkers is the pool size that keeps QPS busy at latency d, with a
-// quarter in reserve for jitter.
+// quarter in reserve for jitter: the most the pool grows to.
 func (r *runner) wantWorkers(d time.Duration) int {
 	return int(math.Ceil(r.cfg.QPS*d.Seconds()*1.25)) + 1
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -295,11 +296,27 @@ func (r *runner) end(ctx context.Context, id int64, c Call, o *Outcome) error {
 // answerReason is the reason of answer a: the vendor's code and reason,
 // verbatim, when it answered; the client's description otherwise.
 func answerReason(a Answer) string {
-	if a.Answered {
-		return Reason(Vendor, a.Code, a.Reason)
+	if !a.Answered {
+		return a.Reason
 	}
-	return a.Reason
+	if v := lastVendor.Load(); v != nil && v.code == a.Code && v.reason == a.Reason {
+		return v.encoded
+	}
+	v := &vendorReason{code: a.Code, reason: a.Reason, encoded: Reason(Vendor, a.Code, a.Reason)}
+	lastVendor.Store(v)
+	return v.encoded
 }
+
+// vendorReason is a vendor's code and reason with their encoding.
+type vendorReason struct {
+	code            int
+	reason, encoded string
+}
+
+// lastVendor is the vendor reason encoded last: nearly every answer of a
+// run repeats it (0, 成功), and encoding it anew took more CPU than the
+// rest of the outcome.
+var lastVendor atomic.Pointer[vendorReason]
 
 // outcome builds the final outcome of a pair from its last answer a.
 func (r *runner) outcome(j job, s Status, a Answer, attempts int, reason string) *Outcome {

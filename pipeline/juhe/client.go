@@ -118,6 +118,13 @@ type Client struct {
 	// secrets are scrubbed from every error and Reason.
 	secrets []string
 	now     func() time.Time
+	// tr is the client's own transport, nil when Config.HTTPClient was
+	// given; peak is the largest pool size told (SetPoolSize) since its
+	// idle connections were last closed.
+	tr   *http.Transport
+	peak int
+	// tmpl is the request every call copies, without a body.
+	tmpl *http.Request
 }
 
 // maxIdlePerHost keeps a connection per worker, up to the pipeline's most
@@ -162,9 +169,14 @@ func New(cfg Config) (*Client, error) {
 	if c.timeout == 0 {
 		c.timeout = DefaultTimeout
 	}
+	if c.tmpl, err = http.NewRequest(http.MethodPost, c.url, nil); err != nil {
+		return nil, &pipeline.InputError{Msg: pipeline.Reason(pipeline.ErrBaseURL), Hint: pipeline.Reason(pipeline.HintBaseURL, DefaultBaseURL)}
+	}
+	c.tmpl.Header = http.Header{"Content-Type": formType}
 	if c.hc == nil {
+		c.tr = newTransport()
 		c.hc = &http.Client{
-			Transport: newTransport(),
+			Transport: c.tr,
 			// A redirect would send the body, key included, to wherever
 			// it points (307, 308) or drop it (301, 302): neither is what
 			// the user asked for, so the 3xx is returned as it is.
@@ -185,13 +197,48 @@ func newTransport() *http.Transport {
 	return t
 }
 
+// SetPoolSize tells c how many workers call it (pipeline.PoolSizer). When
+// the pool has shrunk to half the largest size told since the last time,
+// c's own transport closes its idle connections: those of the workers that
+// left would otherwise stay open until the idle timeout. The workers left
+// dial again once; a pool that only swings by a step (its probes) closes
+// nothing. With a Config.HTTPClient of the caller's, it does nothing. It
+// is not safe for concurrent use.
+func (c *Client) SetPoolSize(n int) {
+	c.peak = max(c.peak, n)
+	if c.tr != nil && 2*n <= c.peak {
+		c.tr.CloseIdleConnections()
+		c.peak = n
+	}
+}
+
 // BaseURL returns the base URL c calls, without a trailing slash.
 func (c *Client) BaseURL() string { return c.base }
 
 // Endpoint returns the endpoint c calls.
 func (c *Client) Endpoint() Endpoint { return c.endpoint }
 
-var bufPool = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+// readBuf is where an answer is read: a buffer and the reader that
+// limits it to maxBody+1 bytes, kept together so that neither is allocated
+// for each call.
+type readBuf struct {
+	buf bytes.Buffer
+	lim io.LimitedReader
+}
+
+var bufPool = sync.Pool{New: func() any { return new(readBuf) }}
+
+// request returns the POST of body to the endpoint under ctx: a copy of
+// c's template, whose URL (parsed once, in New) and header it shares;
+// neither is written by net/http. It is what http.NewRequestWithContext
+// builds for a strings.Reader body, without parsing the URL each time.
+func (c *Client) request(ctx context.Context, body string) *http.Request {
+	req := c.tmpl.WithContext(ctx)
+	req.ContentLength = int64(len(body))
+	req.Body = io.NopCloser(strings.NewReader(body))
+	req.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(strings.NewReader(body)), nil }
+	return req
+}
 
 // Verify sends one (name, card) pair and classifies the answer, as
 // pipeline.Verifier documents: the Answer always describes the call; the error
@@ -209,12 +256,7 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	// passed), then the whole request written. Without a connection the
 	// vendor cannot have seen the call; once written, it may have billed it.
 	tr := new(callTrace)
-	req, err := http.NewRequestWithContext(httptrace.WithClientTrace(callCtx, tr.hooks()), http.MethodPost, c.url, strings.NewReader(c.body(name, card)))
-	if err != nil {
-		// Only a malformed URL gets here, and New checked it.
-		return c.failure(ctx, callCtx, 0, "cannot build the request", err, name, card)
-	}
-	req.Header["Content-Type"] = formType
+	req := c.request(httptrace.WithClientTrace(callCtx, tr.hooks()), c.body(name, card))
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if !tr.got.Load() && ctx.Err() == nil {
@@ -226,10 +268,15 @@ func (c *Client) Verify(ctx context.Context, name, card string) (pipeline.Answer
 	}
 	defer resp.Body.Close()
 
-	buf := bufPool.Get().(*bytes.Buffer)
-	buf.Reset()
-	defer bufPool.Put(buf)
-	_, err = buf.ReadFrom(io.LimitReader(resp.Body, maxBody+1))
+	rb := bufPool.Get().(*readBuf)
+	rb.buf.Reset()
+	rb.lim = io.LimitedReader{R: resp.Body, N: maxBody + 1}
+	defer func() {
+		rb.lim.R = nil // keeps no body alive in the pool
+		bufPool.Put(rb)
+	}()
+	buf := &rb.buf
+	_, err = buf.ReadFrom(&rb.lim)
 	if err != nil {
 		a, err := c.failure(ctx, callCtx, resp.StatusCode, "reading the answer", err, name, card)
 		a.PossiblyBilled = resp.StatusCode == http.StatusOK

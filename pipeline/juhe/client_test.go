@@ -472,3 +472,78 @@ func TestVerifyHTTPS(t *testing.T) {
 		t.Errorf("the call with an untrusted certificate reached the server")
 	}
 }
+
+// TestPoolSizeClosesIdle: after 8 concurrent calls the client keeps 8
+// connections open; told that the pool shrank to half its largest size,
+// it closes the idle ones, so that the workers that left keep none, and a
+// call after that dials again. Told that the pool grew, or took a step
+// down by less than half, it closes nothing.
+func TestPoolSizeClosesIdle(t *testing.T) {
+	const workers = 8
+	var mu sync.Mutex
+	opened, closed := 0, 0
+	arrived := make(chan struct{}, workers)
+	release := make(chan struct{})
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.FormValue("bankcard") != "6222020000000000" {
+			arrived <- struct{}{}
+			<-release
+		}
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprint(w, `{"reason":"成功","result":{"res":1,"jobid":"JH1"},"error_code":0}`)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		mu.Lock()
+		defer mu.Unlock()
+		switch s {
+		case http.StateNew:
+			opened++
+		case http.StateClosed:
+			closed++
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	counts := func() (int, int) {
+		mu.Lock()
+		defer mu.Unlock()
+		return opened, closed
+	}
+	c, err := juhe.New(juhe.Config{BaseURL: srv.URL, Key: testKey, Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.SetPoolSize(workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			if _, err := c.Verify(context.Background(), "张三", fmt.Sprintf("62220200000000%02d", i+1)); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	for range workers { // each call in flight holds a connection of its own
+		<-arrived
+	}
+	close(release)
+	wg.Wait()
+	c.SetPoolSize(2 * workers)
+	c.SetPoolSize(2*workers - workers/2) // a step down from the largest: not half
+	if _, err := c.Verify(context.Background(), "张三", "6222020000000000"); err != nil {
+		t.Fatal(err)
+	}
+	if o, cl := counts(); o != workers || cl != 0 {
+		t.Fatalf("after the calls, a pool grown and a step down: %d connections opened, %d closed; want %d, 0", o, cl, workers)
+	}
+	c.SetPoolSize(1)
+	deadline := time.Now().Add(5 * time.Second)
+	for _, cl := counts(); cl < workers && time.Now().Before(deadline); _, cl = counts() {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if _, err := c.Verify(context.Background(), "张三", "6222020000000000"); err != nil {
+		t.Fatal(err)
+	}
+	if o, cl := counts(); o != workers+1 || cl != workers {
+		t.Errorf("after the pool shrank: %d connections opened, %d closed; want %d, %d", o, cl, workers+1, workers)
+	}
+}
