@@ -101,7 +101,7 @@ func (c *Config) APIFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Key, "key", "", "API key (default $JUHE_KEY)")
 	fs.StringVar(&c.OpenID, "openid", "", "openid for the encrypted endpoint (default $JUHE_OPENID)")
 	fs.Float64Var(&c.QPS, "qps", pipeline.DefaultQPS, "most calls per second")
-	fs.IntVar(&c.Workers, "workers", 0, "concurrent calls (default: enough for --qps at the observed latency)")
+	fs.IntVar(&c.Workers, "workers", 0, "concurrent calls (default: grown while more raise the rate, up to what --qps needs at the observed latency)")
 	fs.DurationVar(&c.Timeout, "timeout", juhe.DefaultTimeout, "timeout of one call")
 	fs.IntVar(&c.MaxAttempts, "max-attempts", pipeline.DefaultMaxAttempts, "calls per row before a transient failure is final")
 	fs.BoolVar(&c.Sandbox, "sandbox", false, "use the built-in simulated API (no key, no cost, not real verdicts)")
