@@ -356,30 +356,24 @@ func (j *jobRun) report(ctx context.Context, res Result, runErr error, finished 
 	if runErr == nil && !finished && res.Stats.Rows == 0 {
 		return res, noData(c.Input, j.layout)
 	}
-	// A finished job's output is written from the reader that found the
-	// layout, which read no more than the header: one pass for the rows.
-	var in *reader.Reader
-	if finished {
-		in = j.in
-	}
-	if err := j.writeOutput(ctx, &st, in); err != nil {
+	if err := j.writeOutput(ctx, &st); err != nil {
 		return res, errors.Join(runErr, err)
 	}
 	res.Written, res.Status, res.Took, res.Out = true, st, j.env.Now().Sub(j.start), c.Out
 	return res, c.NameSecretSource(incomplete(runErr, res.Stats, st, c.MaxBilled, c.Sandbox))
 }
 
-// writeOutput finishes the output written beside the run, or, when there
-// is none or it was given up, writes it with runOutput.
-func (j *jobRun) writeOutput(ctx context.Context, st *store.Status, in *reader.Reader) error {
+// writeOutput finishes the output written beside the calls or the status
+// (a finished job's, from the reader that found the layout: one pass for
+// the rows), or, when it was given up, writes it with runOutput.
+func (j *jobRun) writeOutput(ctx context.Context, st *store.Status) error {
 	if b := j.beside; b != nil {
 		j.beside = nil
 		if written, err := b.finish(ctx, j.db, j.runID, st, j.c, j.env); written {
 			return err
 		}
-		in = nil // b read it: the output reads the input anew
 	}
-	return runOutput(ctx, j.db, j.runID, st, in, j.c, j.env)
+	return runOutput(ctx, j.db, j.runID, st, j.c, j.env)
 }
 
 // closeHistory closes the run's history, if it has one, beside the
@@ -405,35 +399,20 @@ func (j *jobRun) closeHistory(ctx context.Context) (wait func()) {
 	}
 }
 
-// runOutput writes a run's output from the checkpoint db, st being its
-// status, and the input read by in: for a finished job (not fresh), the
-// reader that found the layout and read nothing more. After the pipeline
-// ran (in nil: fresh) it reads the status again first, opens the input
-// anew, and records the count of the input's rows the output found. A stop
-// ends the writing (see writeContext): the error then says how to get the
-// output.
-func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, in *reader.Reader, c Config, env Env) error {
-	fresh := in == nil
-	if fresh {
-		var err error
-		if *st, err = db.Status(ctx); err != nil {
-			return err
-		}
+// runOutput writes a run's output from the checkpoint db after the run,
+// from a read of the input of its own: when the output written beside the
+// run was given up. It reads the status st anew first, and records the
+// count of the input's rows the output found. A stop ends the writing (see
+// writeContext): the error then says how to get the output.
+func runOutput(ctx context.Context, db *store.DB, runID int64, st *store.Status, c Config, env Env) error {
+	var err error
+	if *st, err = db.Status(ctx); err != nil {
+		return err
 	}
 	wctx, stopWriting := writeContext(ctx, env.Stop)
 	defer stopWriting()
-	o := outputOf(c, env)
-	var err error
-	if fresh {
-		err = WriteOutput(wctx, db, st, o)
-	} else {
-		err = writeFrom(wctx, db, st, o, in)
-	}
-	if err != nil {
+	if err := WriteOutput(wctx, db, st, outputOf(c, env)); err != nil {
 		return notWritten(wctx, err, c)
-	}
-	if !fresh {
-		return nil
 	}
 	// The output counted every row of the input: status can too.
 	return db.SetInputRows(ctx, runID, st.Rows, st.Invalid)
