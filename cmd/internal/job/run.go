@@ -637,11 +637,6 @@ func WriteOutput(ctx context.Context, db *store.DB, st *store.Status, o Output) 
 // no record yet.
 func writeFrom(ctx context.Context, db *store.DB, st *store.Status, o Output, in *reader.Reader) error {
 	layout := in.Layout()
-	res, err := db.Results(ctx)
-	if err != nil {
-		return err
-	}
-	defer res.Close()
 	sum, err := summaryOf(ctx, db, *st, o, layout.Sheet)
 	if err != nil {
 		return err
@@ -654,7 +649,7 @@ func writeFrom(ctx context.Context, db *store.DB, st *store.Status, o Output, in
 		return err
 	}
 	cs := &countingSink{Sink: w}
-	if err := pipeline.Export(ctx, in, res, db, cs); err != nil {
+	if err := exportAll(ctx, db, in, cs); err != nil {
 		w.Abort()
 		return err
 	}
