@@ -297,6 +297,10 @@ func manyPairs(n int) []string {
 	return p
 }
 
+type sinkFunc func(Record, Outcome) error
+
+func (f sinkFunc) Write(r Record, o Outcome) error { return f(r, o) }
+
 func TestNextClock(t *testing.T) {
 	// --stop-at is China time whatever the zone of now (the machine's):
 	// the same instant, 2026-11-28 07:30 in Beijing, seen from three zones.

@@ -197,31 +197,16 @@ func (t *Tee) advance() {
 // outcomes res holds, each once its row is settled. It returns ErrTeeFull
 // when the Tee gave up holding the records, and ctx's error when ctx ends.
 func (t *Tee) Export(ctx context.Context, res ResultsReader, fp Fingerprinter, sink Sink) error {
-	// A failed write gives the Tee up at once, and drops its copies.
-	failing := sinkFunc(func(rec Record, o Outcome) error {
-		err := sink.Write(rec, o)
-		if err != nil {
-			t.mu.Lock()
-			t.giveUp(err)
-			t.mu.Unlock()
-		}
-		return err
-	})
 	// The records are in memory already and the results are read a range
 	// at a time: no read-ahead, which would only hold more of them.
-	err := merge(ctx, teeSource{t, ctx}.Next, (&settledResults{t: t, ctx: ctx, res: res, from: 1}).Next, fp, failing)
-	if err != nil {
+	err := merge(ctx, teeSource{t, ctx}.Next, (&settledResults{t: t, ctx: ctx, res: res, from: 1}).Next, fp, sink)
+	if err != nil { // a failed write too: the Tee drops its copies
 		t.mu.Lock()
 		t.giveUp(err)
 		t.mu.Unlock()
 	}
 	return err
 }
-
-// sinkFunc is a Sink of one function.
-type sinkFunc func(rec Record, o Outcome) error
-
-func (f sinkFunc) Write(rec Record, o Outcome) error { return f(rec, o) }
 
 // teeSource yields the records the Tee kept, then, once Run is done, the
 // rest of the source.
