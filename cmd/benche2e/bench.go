@@ -137,10 +137,19 @@ func (b *benchRun) expect(ok bool, what string) {
 }
 
 // runArgs is the command that runs list against base. Each list has its
-// own checkpoint, LIST.db, and output, LIST.out.EXT.
+// own checkpoint, LIST.db, and output, LIST.out.EXT, and, unless extra
+// names one, its own verdict history, LIST.verdicts.db, which fresh
+// removes with the checkpoint: every first run files its verdicts into an
+// empty history, as on a fresh machine. (One history shared by the whole
+// bench grew by every run's verdicts, so that each later run filed its own
+// into a larger one: at 100k rows, a history of 2.4M verdicts made a run a
+// quarter slower.)
 func (b *benchRun) runArgs(list, base string, extra ...string) command {
 	args := []string{"run", list, "--base-url", base, "--db", list + ".db", "--out", list + ".out" + filepath.Ext(list),
 		"--qps", "1000000", "--progress", "none"}
+	if !slices.Contains(extra, "--history") {
+		args = append(args, "--history", list+".verdicts.db")
+	}
 	return command{bin: b.c.bin, args: append(args, extra...), env: []string{"JUHE_KEY=x"}}
 }
 
@@ -151,10 +160,12 @@ func withQPS(c command, q float64) command {
 	return c
 }
 
-// fresh removes list's checkpoint.
+// fresh removes list's checkpoint and verdict history (see runArgs).
 func fresh(list string) {
-	for _, suffix := range []string{"", "-wal", "-shm", "-journal", "-lock"} {
-		os.Remove(list + ".db" + suffix)
+	for _, db := range []string{list + ".db", list + ".verdicts.db"} {
+		for _, suffix := range []string{"", "-wal", "-shm", "-journal", "-lock"} {
+			os.Remove(db + suffix)
+		}
 	}
 }
 
