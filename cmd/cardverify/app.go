@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -22,6 +23,9 @@ type app struct {
 	// lang is the language of every message: the --lang of the command
 	// line, zh when none is given.
 	lang string
+	// help prints the help of the flags of the subcommand being run
+	// (newFlags), on -h.
+	help func()
 }
 
 // defaultAddr is where serve and sandbox listen by default: loopback only.
@@ -56,13 +60,14 @@ const usageZH = `cardverify 通过聚合数据的银行卡二元素接口，逐�
 用法：
   cardverify run INPUT [参数]        核验名单（CSV、TSV、TXT 或 XLSX）；再次运行即可继续
   cardverify status --db PATH [--json] [--lang zh|en]
-  cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card]
+  cardverify export INPUT --db PATH --out PATH [--lang zh|en] [--mask-card] [--price 元]
   cardverify audit OUTPUT --db PATH [--lang zh|en]  对照检查点检查已标注的文件
   cardverify serve [--addr 127.0.0.1:8080] [--data DIR] [--sandbox]  网页控制台
+  cardverify history [--history PATH] [--json] [--purge-older-than DUR] [--import DB] [--lang zh|en]
   cardverify sandbox [--addr 127.0.0.1:8080]  提供模拟的聚合数据接口
   cardverify version
 
-密钥：JUHE_KEY 和 JUHE_OPENID（或 --key、--openid）。运行 "cardverify run -h" 查看参数。
+密钥：JUHE_KEY 和 JUHE_OPENID（或 --key、--openid）。运行 "cardverify run -h" 查看参数（其他命令同理）。
 `
 
 const usage = `cardverify verifies that each customer's name matches the bank card on file,
@@ -78,7 +83,7 @@ Usage:
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 
-Secrets: JUHE_KEY and JUHE_OPENID (or --key, --openid). Run "cardverify run -h" for flags.
+Secrets: JUHE_KEY and JUHE_OPENID (or --key, --openid). Run "cardverify run -h" for its flags (and so for every command).
 `
 
 func (a *app) main(ctx context.Context, args []string) error {
@@ -94,7 +99,11 @@ func (a *app) main(ctx context.Context, args []string) error {
 	}
 	cmd, args := args[0], args[1:]
 	if sub, ok := a.subcommands()[cmd]; ok {
-		return sub(ctx, args)
+		err := sub(ctx, args)
+		if errors.Is(err, flag.ErrHelp) && a.help != nil {
+			a.help()
+		}
+		return err
 	}
 	switch cmd {
 	case "version", "--version", "-version":
@@ -139,7 +148,12 @@ func (a *app) describe(err error) string {
 // returns errors instead of exiting.
 func (a *app) newFlags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("cardverify "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	// The flag package's own words are English: its errors reach the user
+	// in the app's language, through parse, and its help (-h) is printed
+	// by main once the subcommand returned flag.ErrHelp.
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	a.help = func() { printFlagHelp(a.stderr, a.lang, name, fs) }
 	return fs
 }
 

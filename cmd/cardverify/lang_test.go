@@ -105,6 +105,9 @@ func TestOneLanguage(t *testing.T) {
 			check("no such file", cardverify(t, nil, append([]string{"run", filepath.Join(dir, "none.csv"), "--sandbox"}, l...)...), 2)
 			check("no such command", cardverify(t, nil, append([]string{"verify"}, l...)...), 2)
 			check("bad value", cardverify(t, nil, append([]string{"run", in, "--qps", "0"}, l...)...), 2)
+			check("no such flag", cardverify(t, nil, append([]string{"run", in, "--bogus"}, l...)...), 2)
+			check("history in a sandbox run", cardverify(t, nil, append([]string{"run", in, "--sandbox", "--history", filepath.Join(dir, "h.db")}, l...)...), 2)
+			check("help", cardverify(t, nil, append([]string{"help"}, l...)...), 0)
 
 			col, rows := readCSV(t, out)
 			for _, row := range rows {
@@ -210,5 +213,54 @@ func TestChinaTimeWhateverTheZone(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestFlagHelpOneLanguage asks every subcommand for its help (-h) in each
+// language: it must list each flag once, in that language only, and every
+// flag must have a Chinese text of its own (flagHelpZH), not fall back to
+// the English one.
+func TestFlagHelpOneLanguage(t *testing.T) {
+	flagLine := regexp.MustCompile(`^  --([a-z-]+)`)
+	for cmd := range (&app{}).subcommands() {
+		var flags [2][]string
+		for i, lang := range []string{"zh", "en"} {
+			args := []string{cmd, "-h"}
+			if lang == "en" {
+				args = append(args, "--lang", "en")
+			}
+			r := cardverify(t, nil, args...)
+			if r.code != 0 {
+				t.Errorf("%s -h (%s): exit %d\n%s", cmd, lang, r.code, r.stderr)
+			}
+			checkLang(t, lang, cmd+" -h", r.stdout+r.stderr)
+			for _, line := range strings.Split(r.stderr, "\n") {
+				if m := flagLine.FindStringSubmatch(line); m != nil {
+					flags[i] = append(flags[i], m[1])
+				}
+			}
+		}
+		if len(flags[0]) == 0 || strings.Join(flags[0], " ") != strings.Join(flags[1], " ") {
+			t.Errorf("%s -h lists the flags %v in zh, %v in en", cmd, flags[0], flags[1])
+		}
+		for _, f := range flags[0] {
+			_, own := flagHelpZH[cmd+"/"+f]
+			if _, any := flagHelpZH[f]; !own && !any {
+				t.Errorf("%s --%s has no Chinese help in flagHelpZH", cmd, f)
+			}
+		}
+	}
+}
+
+// TestUsageListsEveryCommand checks that the help of each language names
+// every subcommand.
+func TestUsageListsEveryCommand(t *testing.T) {
+	for _, lang := range []string{"zh", "en"} {
+		text := (&app{lang: lang}).usage()
+		for cmd := range (&app{}).subcommands() {
+			if !strings.Contains(text, "cardverify "+cmd+" ") {
+				t.Errorf("the %s help does not name %q:\n%s", lang, cmd, text)
+			}
+		}
 	}
 }

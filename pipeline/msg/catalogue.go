@@ -20,6 +20,8 @@ const (
 	RunJob          pipeline.Code = "run-job"           // calls, billed, possibly billed
 	RunReused       pipeline.Code = "run-reused"        // rows, oldest (China time)
 	HistNegative    pipeline.Code = "hist-negative"     // --purge-older-than was given a negative age
+	HistReuseNeg    pipeline.Code = "hist-reuse-neg"    // --reuse-within or --price was given a negative value
+	HistSandbox     pipeline.Code = "hist-sandbox"      // a sandbox run was given --reuse-within or --history
 	HistNone        pipeline.Code = "hist-none"         // history shows an empty history
 	HistImported    pipeline.Code = "hist-imported"     // verdicts, checkpoint
 	HistPurged      pipeline.Code = "hist-purged"       // verdicts, before (China time)
@@ -329,6 +331,8 @@ var catalogue = map[pipeline.Code]entry{
 	RunNothing:      {"本次运行：没有需要发送的行，所有行已有最终结果；输出用时 %[1]s", "this run: nothing to send, every row was final already; output written in %[1]s"},
 	RunThis:         {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
 	HistNegative:    {"--purge-older-than 不能为负数", "--purge-older-than must not be negative"},
+	HistReuseNeg:    {"--reuse-within 和 --price 不能为负数", "--reuse-within and --price must not be negative"},
+	HistSandbox:     {"--reuse-within 和 --history 只用于真实运行：模拟运行既不沿用也不记录真实的核验结果", "--reuse-within and --history are for real runs: a sandbox run neither reuses nor records real verdicts"},
 	HistNone:        {"还没有历史记录：真实的 `cardverify run` 会把核验结果记在这里", "no history yet: a real `cardverify run` records its verdicts here"},
 	HistImported:    {"从 %[2]s 导入了 %[1]s 条新的核验结果", "imported %[1]s new verdicts from %[2]s"},
 	HistPurged:      {"删除了 %[1]s 条早于 %[2]s 的核验结果", "purged %[1]s verdicts verified before %[2]s"},

@@ -14,6 +14,7 @@ import (
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/pipeline/juhe"
+	"github.com/cardverify/cardverify/pipeline/msg"
 	"github.com/cardverify/cardverify/store"
 )
 
@@ -77,10 +78,10 @@ func (c *Config) historyFlags(fs *flag.FlagSet) {
 // checkHistory validates the history flags.
 func (c *Config) checkHistory() error {
 	if c.ReuseWithin < 0 || c.Price < 0 {
-		return Usagef("--reuse-within and --price must not be negative")
+		return Usagef(msg.HistReuseNeg)
 	}
 	if c.Sandbox && (c.ReuseWithin > 0 || c.History != "") {
-		return Usagef("--reuse-within and --history are for real runs: a sandbox run neither reuses nor records real verdicts")
+		return Usagef(msg.HistSandbox)
 	}
 	return nil
 }
