@@ -332,7 +332,7 @@ var catalogue = map[pipeline.Code]entry{
 	RunThis:         {"本次运行：调用 %[1]s 次，计费 %[2]s 次，可能计费 %[5]s 次，此前已完成 %[3]s 行，用时 %[4]s", "this run: %[1]s calls, %[2]s billed, %[5]s possibly billed, %[3]s rows already done before, in %[4]s"},
 	HistNegative:    {"--purge-older-than 不能为负数", "--purge-older-than must not be negative"},
 	HistReuseNeg:    {"--reuse-within 和 --price 不能为负数", "--reuse-within and --price must not be negative"},
-	HistSandbox:     {"--reuse-within 和 --history 只用于真实运行：模拟运行既不沿用也不记录真实的核验结果", "--reuse-within and --history are for real runs: a sandbox run neither reuses nor records real verdicts"},
+	HistSandbox:     {"--reuse-within 和 --history 只用于真实运行：模拟运行（--sandbox）既不沿用也不记录真实的核验结果", "--reuse-within and --history are for real runs: a sandbox run (--sandbox) neither reuses nor records real verdicts"},
 	HistNone:        {"还没有历史记录：真实的 `cardverify run` 会把核验结果记在这里", "no history yet: a real `cardverify run` records its verdicts here"},
 	HistImported:    {"从 %[2]s 导入了 %[1]s 条新的核验结果", "imported %[1]s new verdicts from %[2]s"},
 	HistPurged:      {"删除了 %[1]s 条早于 %[2]s 的核验结果", "purged %[1]s verdicts verified before %[2]s"},
