@@ -67,7 +67,7 @@ const usageZH = `cardverify 通过聚合数据的银行卡二元素接口，逐�
   cardverify sandbox [--addr 127.0.0.1:8080]  提供模拟的聚合数据接口
   cardverify version
 
-密钥：JUHE_KEY 和 JUHE_OPENID（或 --key、--openid）。运行 "cardverify run -h" 查看参数（其他命令同理）。
+密钥：JUHE_KEY 和 JUHE_OPENID（或 --key、--openid）。运行 "cardverify 命令 -h" 查看该命令的参数，例如 "cardverify run -h"。
 `
 
 const usage = `cardverify verifies that each customer's name matches the bank card on file,
@@ -83,7 +83,7 @@ Usage:
   cardverify sandbox [--addr 127.0.0.1:8080]  serve a simulated Juhe API
   cardverify version
 
-Secrets: JUHE_KEY and JUHE_OPENID (or --key, --openid). Run "cardverify run -h" for its flags (and so for every command).
+Secrets: JUHE_KEY and JUHE_OPENID (or --key, --openid). Run "cardverify COMMAND -h" for a command's flags, e.g. "cardverify run -h".
 `
 
 func (a *app) main(ctx context.Context, args []string) error {
