@@ -16,7 +16,7 @@ var flagHelpZH = map[string]string{
 	"base-url":         "接口地址",
 	"card-col":         "银行卡号所在列：表头文字、列字母或从 1 开始的列号",
 	"cpuprofile":       "把 CPU 性能剖析写入该文件（供开发者使用）",
-	"db":               "检查点路径；默认：输入文件名加 .cardverify.db",
+	"db":               "检查点路径",
 	"dry-run":          "只读取并校验名单、写出输出文件，不调用接口",
 	"encoding":         "CSV 的文字编码（utf-8、gbk、gb18030、utf-16le、utf-16be）；默认自动识别",
 	"endpoint":         "接口类型：plain（普通）或 encrypted（AES 加密）",
@@ -47,15 +47,13 @@ var flagHelpZH = map[string]string{
 	"timeout":          "单次调用的超时时间",
 	"workers":          "并发调用数（默认：自动增加，直到再多也不能提速，最多为 --qps 在实测延迟下所需的数目）",
 
-	"status/db":          "检查点路径",
+	"run/db":             "检查点路径；默认：输入文件名加 .cardverify.db",
 	"status/lang":        "报告的语言：zh 或 en",
 	"audit/lang":         "报告的语言：zh 或 en",
 	"history/lang":       "语言：zh 或 en",
 	"history/history":    "核验历史库的路径（默认：用户数据目录下的 cardverify/history.db）",
-	"export/db":          "检查点路径",
 	"export/out":         "输出文件路径（.xlsx、.csv 或 .tsv）",
 	"export/mask-card":   "银行卡号只显示前 6 位和后 4 位",
-	"audit/db":           "检查点路径",
 	"serve/addr":         "监听地址；非本机回环地址时必须给出 --password-env",
 	"serve/data":         "存放任务的目录（默认：用户配置目录下的 cardverify/console）",
 	"serve/password-env": "存放控制台密码的环境变量名",
@@ -70,6 +68,16 @@ var flagHelpZH = map[string]string{
 	"sandbox/fail-code":  "按 --fail-rate 应答的 error_code",
 	"sandbox/qps-limit":  "每秒请求超过该数目时应答 10011（0：不限）",
 	"sandbox/seed":       "随机故障和单号的种子",
+}
+
+// zhUsage is the Chinese help of cmd's flag name: its own, else the
+// flag's in every command.
+func zhUsage(cmd, name string) (string, bool) {
+	if zh, ok := flagHelpZH[cmd+"/"+name]; ok {
+		return zh, true
+	}
+	zh, ok := flagHelpZH[name]
+	return zh, ok
 }
 
 // placeholderZH names a flag's value in Chinese: the back-quoted word of
@@ -94,9 +102,7 @@ func printFlagHelp(w io.Writer, lang, cmd string, fs *flag.FlagSet) {
 	fs.VisitAll(func(f *flag.Flag) {
 		name, usage := flag.UnquoteUsage(f)
 		if lang != "en" {
-			if zh, ok := flagHelpZH[cmd+"/"+f.Name]; ok {
-				usage = zh
-			} else if zh, ok := flagHelpZH[f.Name]; ok {
+			if zh, ok := zhUsage(cmd, f.Name); ok {
 				usage = zh
 			}
 			if p, ok := placeholderZH[name]; ok {
@@ -109,7 +115,7 @@ func printFlagHelp(w io.Writer, lang, cmd string, fs *flag.FlagSet) {
 		}
 		fmt.Fprintf(w, "\n    \t%s", usage)
 		switch d := f.DefValue; {
-		case d == "" || d == "0" || d == "false" || d == "0s" || d == "[]":
+		case d == "" || d == "0" || d == "false" || d == "0s":
 		case lang == "en":
 			fmt.Fprintf(w, " (default: %s)", d)
 		default:

@@ -244,8 +244,7 @@ func TestFlagHelpOneLanguage(t *testing.T) {
 			t.Errorf("%s -h lists the flags %v in zh, %v in en", cmd, flags[0], flags[1])
 		}
 		for _, f := range flags[0] {
-			_, own := flagHelpZH[cmd+"/"+f]
-			if _, any := flagHelpZH[f]; !own && !any {
+			if _, ok := zhUsage(cmd, f); !ok {
 				t.Errorf("%s --%s has no Chinese help in flagHelpZH", cmd, f)
 			}
 		}
