@@ -58,7 +58,9 @@ type Options struct {
 	Encoding string
 	// Lines, when positive, is the text file's line count as Digest gave
 	// it: Open then does not read the whole file once more to count them
-	// (Layout.EstimatedRows). Ignored for workbooks.
+	// (Layout.EstimatedRows). Negative: not counted, nor estimated (a pass
+	// beside the reader counts them; Layout.EstimatedRows is 0). Ignored
+	// for workbooks.
 	Lines int
 	// Merges, when not nil, are the merged cells of the workbook's sheet as
 	// an earlier Open of the same file, with the same Sheet, found them
@@ -167,8 +169,8 @@ func openText(path string, opt Options) (*Reader, error) {
 	if err != nil {
 		return nil, &pipeline.InputError{Path: path, Msg: pipeline.Reason(pipeline.ErrOpen), Err: err}
 	}
-	estimate := opt.Lines
-	if estimate <= 0 {
+	estimate := max(opt.Lines, 0)
+	if opt.Lines == 0 {
 		estimate, err = countLines(f)
 		if err == nil {
 			_, err = f.Seek(0, io.SeekStart)

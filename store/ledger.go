@@ -57,6 +57,8 @@ type RunInfo struct {
 // follow are recorded under it. It refuses with an *pipeline.InputError
 // when an earlier run of this checkpoint recorded another input SHA-256: the
 // file was edited, and its rows cannot be matched with the recorded ones.
+// An empty InputSHA256 is one not known yet (SetInputDigest records it),
+// and compares with nothing.
 // It also refuses, with an *pipeline.InputError, a run on another endpoint
 // than the job's earlier runs: the Summary and the audit name one endpoint
 // per job. The record is durable when BeginRun returns.
@@ -66,7 +68,7 @@ func (db *DB) BeginRun(ctx context.Context, ri RunInfo) (int64, error) {
 		return 0, err
 	}
 	var other string
-	err = db.rdb.QueryRowContext(ctx, "SELECT input_sha256 FROM runs WHERE input_sha256 <> ? ORDER BY id DESC LIMIT 1",
+	err = db.rdb.QueryRowContext(ctx, "SELECT input_sha256 FROM runs WHERE input_sha256 <> ? AND input_sha256 <> '' ORDER BY id DESC LIMIT 1",
 		ri.InputSHA256).Scan(&other)
 	switch {
 	case err == nil:

@@ -455,6 +455,15 @@ func (db *DB) SetInputRows(ctx context.Context, runID int64, n, invalid int) err
 		"UPDATE runs SET input_rows = ?, input_invalid = ? WHERE id = ?", n, invalid, runID)
 }
 
+// SetInputDigest records the SHA-256 (hex) and size of run runID's input,
+// for a run that began without them (RunInfo.InputSHA256 empty): a first
+// run, whose input is digested beside its first calls. Durable when it
+// returns.
+func (db *DB) SetInputDigest(ctx context.Context, runID int64, sha256 string, size int64) error {
+	return db.updateRun(ctx, fmt.Sprintf("record the digest of run %d's input", runID),
+		"UPDATE runs SET input_sha256 = ?, input_size = ? WHERE id = ?", sha256, size, runID)
+}
+
 // InputRows returns the latest recorded count of the input's data rows
 // (SetInputRows), and whether there is one.
 func (db *DB) InputRows(ctx context.Context) (int, bool, error) {

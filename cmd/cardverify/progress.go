@@ -27,13 +27,18 @@ type progress struct {
 	bar   *progressbar.ProgressBar // nil unless mode is bar
 	plain bool
 	total int // data rows expected, 0 if unknown
-	text  *progressText
-	lang  string
-	next  time.Time
-	pause time.Time // the last pause logged
-	wait  time.Time // the last wait logged
-	last  pipeline.Stats
-	now   func() time.Time // the app's clock
+	// expected, if not nil, tells total once it is known, or exact (a
+	// first run counts a text input's rows beside its first calls); told
+	// is what it told last.
+	expected func() int
+	told     int
+	text     *progressText
+	lang     string
+	next     time.Time
+	pause    time.Time // the last pause logged
+	wait     time.Time // the last wait logged
+	last     pipeline.Stats
+	now      func() time.Time // the app's clock
 }
 
 const plainEvery = 10 * time.Second
@@ -196,12 +201,30 @@ func (p *progress) updater() func(pipeline.Stats) {
 	return p.update
 }
 
+// learnTotal takes the total from p.expected when it tells a new one,
+// and reports whether it did.
+func (p *progress) learnTotal() bool {
+	if p.expected == nil {
+		return false
+	}
+	n := p.expected()
+	if n <= 0 || n == p.told {
+		return false
+	}
+	p.told, p.total = n, n
+	return true
+}
+
 // update is pipeline.Config.Progress.
 func (p *progress) update(s pipeline.Stats) {
 	p.last = s
 	now := p.now()
+	learnt := p.learnTotal()
 	switch {
 	case p.bar != nil:
+		if learnt {
+			p.bar.ChangeMax(p.total)
+		}
 		if p.total > 0 && s.Resolved() > p.total {
 			p.total = s.Resolved()
 			p.bar.ChangeMax(p.total)

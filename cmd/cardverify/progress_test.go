@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"strings"
 	"testing"
 	"time"
 
@@ -90,5 +92,29 @@ func TestProgressQuiet(t *testing.T) {
 		if got := progressEvery(tc.mode, a.stderr); got != tc.every {
 			t.Errorf("mode %q: every %s, want %s", tc.mode, got, tc.every)
 		}
+	}
+}
+
+// TestProgressLearnsTotal starts a bar without a total, as a first run does
+// while its input is counted beside the first calls: once the count is
+// known, the bar and its line show it.
+func TestProgressLearnsTotal(t *testing.T) {
+	var buf bytes.Buffer
+	a := &app{stderr: &buf}
+	total := 0
+	p := a.newProgress("bar", "en", total)
+	p.expected, p.told = func() int { return total }, p.total
+	s := pipeline.Stats{Rows: 40, Dispatched: 40, Done: 40, Started: time.Now()}
+	p.update(s)
+	if got := p.line(s, time.Now(), 0); strings.Contains(got, "40/") {
+		t.Errorf("before the count: %q shows a total", got)
+	}
+	total = 1000
+	p.update(s)
+	if got := p.line(s, time.Now(), 0); !strings.Contains(got, "40/1000 rows") {
+		t.Errorf("after the count: %q; want 40/1000 rows", got)
+	}
+	if max := p.bar.GetMax(); max != 1000 {
+		t.Errorf("bar max %d, want 1000", max)
 	}
 }

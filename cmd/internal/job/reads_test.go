@@ -2,6 +2,8 @@ package job
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/cardverify/cardverify/cmd/internal/gen"
 	"github.com/cardverify/cardverify/pipeline"
@@ -36,7 +39,7 @@ func countPasses(tb testing.TB) *passes {
 		defer mu.Unlock()
 		*n++
 		switch {
-		case reader.IsText(path) && opt.Lines <= 0 && n != &p.tallies:
+		case reader.IsText(path) && opt.Lines == 0 && n != &p.tallies:
 			p.lineCounts++
 		case !reader.IsText(path) && n != &p.digests && opt.Merges == nil:
 			p.inflations += 2
@@ -181,5 +184,101 @@ func TestFirstRunBrokenRowAsBefore(t *testing.T) {
 	var inputErr *pipeline.InputError
 	if !errors.As(err, &inputErr) || res.Stats.Calls == 0 {
 		t.Errorf("first run of an input broken at its last row: %v after %d calls; want an input error after calls", err, res.Stats.Calls)
+	}
+}
+
+// fileSHA256 is the hex SHA-256 of the file at path and its size.
+func fileSHA256(tb testing.TB, path string) (string, int64) {
+	tb.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return hex.EncodeToString(sum[:]), int64(len(b))
+}
+
+// TestFirstCallBeforeCount holds a first run's pass over its text input
+// (hash and count) until the run has made a call: the calls do not wait
+// for it (issue 7: the first call within a second, even of a million
+// rows), and what it finds is recorded all the same.
+func TestFirstCallBeforeCount(t *testing.T) {
+	c := readsJob(t, "csv", 3000)
+	called := make(chan struct{})
+	var once sync.Once
+	waited := false
+	tally := tallyInput
+	t.Cleanup(func() { tallyInput = tally })
+	tallyInput = func(ctx context.Context, path string, opt reader.Options) (reader.Sum, reader.Count, error) {
+		select {
+		case <-called:
+		case <-time.After(20 * time.Second):
+			waited = true // the calls waited for the pass
+		}
+		return tally(ctx, path, opt)
+	}
+	env := Env{ProgressEvery: 10 * time.Millisecond, Progress: func(func() int) (func(pipeline.Stats), func()) {
+		return func(s pipeline.Stats) {
+			if s.Calls > 0 {
+				once.Do(func() { close(called) })
+			}
+		}, func() {}
+	}}
+	if _, err := Run(context.Background(), c, env); err != nil && !errors.Is(err, pipeline.ErrIncomplete) {
+		t.Fatal(err)
+	}
+	if waited {
+		t.Error("the first run made no call before its input was counted")
+	}
+	st, err := statusOf(context.Background(), c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sha, size := fileSHA256(t, c.Input)
+	if st.InputSHA256 != sha || st.InputSize != size || st.Rows != 3000 {
+		t.Errorf("checkpoint records input %s (%d bytes), %d rows; want %s (%d bytes), 3000 rows", st.InputSHA256, st.InputSize, st.Rows, sha, size)
+	}
+}
+
+// TestStopBeforeCountRecordsDigest stops a first run whose pass over its
+// input never ends (a huge file, slowly read): the run ends at once all
+// the same, and records its input's digest from a read of the bytes alone,
+// so that a resume against an edited input is refused.
+func TestStopBeforeCountRecordsDigest(t *testing.T) {
+	c := readsJob(t, "csv", 3000)
+	tally := tallyInput
+	t.Cleanup(func() { tallyInput = tally })
+	tallyInput = func(ctx context.Context, path string, opt reader.Options) (reader.Sum, reader.Count, error) {
+		<-ctx.Done()
+		return reader.Sum{}, reader.Count{}, ctx.Err()
+	}
+	stop := make(chan struct{})
+	var once sync.Once
+	env := Env{Stop: stop, ProgressEvery: 10 * time.Millisecond, Progress: func(func() int) (func(pipeline.Stats), func()) {
+		return func(s pipeline.Stats) {
+			if s.Calls >= 3 {
+				once.Do(func() { close(stop) })
+			}
+		}, func() {}
+	}}
+	if _, err := Run(context.Background(), c, env); !errors.Is(err, pipeline.ErrIncomplete) {
+		t.Fatalf("stopped run: %v; want it incomplete", err)
+	}
+	st, err := statusOf(context.Background(), c.DB)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sha, size := fileSHA256(t, c.Input); st.InputSHA256 != sha || st.InputSize != size {
+		t.Errorf("checkpoint records input %q (%d bytes); want %s (%d bytes)", st.InputSHA256, st.InputSize, sha, size)
+	}
+	f, err := os.OpenFile(c.Input, os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintln(f, "张三,6222021234567890123")
+	f.Close()
+	var inputErr *pipeline.InputError
+	if _, err := Run(context.Background(), c, Env{}); !errors.As(err, &inputErr) {
+		t.Errorf("resume against an edited input: %v; want it refused", err)
 	}
 }

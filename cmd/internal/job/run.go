@@ -14,6 +14,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/cardverify/cardverify/pipeline"
@@ -37,11 +38,13 @@ type Env struct {
 	// Notice receives messages for the person running the job that cannot
 	// wait for the end (the sandbox banner). Default: discarded.
 	Notice io.Writer
-	// Progress, if not nil, is called once the input's size is known with
-	// the estimated number of data rows, and returns the function that
-	// receives the run's counters (nil: none is wanted) and the one to
-	// call when the run ends.
-	Progress func(total int) (update func(pipeline.Stats), finish func())
+	// Progress, if not nil, is called before the calls with the function
+	// that tells the data rows expected (0 while not known: a first run
+	// counts a text input's rows beside its first calls, an estimate may
+	// become exact), and returns the function that receives the run's
+	// counters (nil: none is wanted) and the one to call when the run
+	// ends.
+	Progress func(total func() int) (update func(pipeline.Stats), finish func())
 	// ProgressEvery is how often update is called (default 200ms): a log
 	// written every 10 s needs no snapshot five times a second.
 	ProgressEvery time.Duration
@@ -127,14 +130,21 @@ type jobRun struct {
 	sum             reader.Sum   // the input's digest
 	count           reader.Count // the input's rows, when counted is true
 	counted         bool
-	in              *reader.Reader // the input, read by the pipeline
-	layout          reader.Layout
-	client          *juhe.Client
-	db              *store.DB
-	runID           int64
-	hist            *store.History // nil: no history
-	beside          *besideRun     // the output written beside the run, until it is finished
-	closers         []func()       // run by close, last first
+	// pending waits for the first pass read beside the calls
+	// (recordBeside); nil when none is. passRecorded waits until its
+	// figures are recorded; cancelPass gives it up.
+	pending      func() (reader.Sum, reader.Count, bool, error)
+	passRecorded func() error
+	cancelPass   context.CancelFunc
+	expected     atomic.Int64   // the data rows the first pass counted; 0 until it has
+	in           *reader.Reader // the input, read by the pipeline
+	layout       reader.Layout
+	client       *juhe.Client
+	db           *store.DB
+	runID        int64
+	hist         *store.History // nil: no history
+	beside       *besideRun     // the output written beside the run, until it is finished
+	closers      []func()       // run by close, last first
 }
 
 // close releases what the run opened, last opened first.
@@ -152,29 +162,40 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	// A first pass for the fingerprint and the line count, which Open and
 	// the output's reader reuse; on a first run of a text input the same
 	// pass counts the rows, which status needs after a crash (countRows).
+	// That run has no digest to compare yet: its pass goes on beside its
+	// first calls (recordPass), unless the output is a workbook, whose row
+	// limit needs the count first.
 	text := reader.IsText(c.Input)
-	pass := firstPass(ctx, j.env.Stop, c.Input, c.Read, newJob(c.DB) && text)
+	first := text && newJob(c.DB)
+	beside := first && !strings.EqualFold(filepath.Ext(c.Out), ".xlsx") && regularFile(c.Input)
+	passCtx, cancel := context.WithCancel(ctx)
+	j.cancelPass = cancel
+	j.closers = append(j.closers, cancel)
+	pass := firstPass(passCtx, j.env.Stop, c.Input, c.Read, first, func(n reader.Count) { j.expected.Store(int64(n.Rows)) })
 	var err error
-	if !text {
+	if !text || beside {
 		// A workbook's Open inflates its sheet for the merged cells: on
-		// the other core while the pass digests the file's bytes.
-		j.in, err = openInput(c.Input, c.Read)
-		if j.in != nil {
-			j.closers = append(j.closers, func() { j.in.Close() })
+		// the other core while the pass digests the file's bytes. A text
+		// file read beside its pass is not counted twice.
+		if beside {
+			c.Read.Lines = -1
+		}
+		err = j.open()
+	}
+	if beside {
+		j.pending = pass
+	} else {
+		var passErr error
+		j.sum, j.count, j.counted, passErr = pass()
+		err = cmp.Or(passErr, err)
+		if err == nil && text {
+			// The pass counted the lines, which Open would count again.
+			c.Read.Lines = j.sum.Lines
+			err = j.open()
 		}
 	}
-	var passErr error
-	j.sum, j.count, j.counted, passErr = pass()
-	if err = cmp.Or(passErr, err); err != nil {
+	if err != nil {
 		return err
-	}
-	if text {
-		// The pass counted the lines, which Open would count again.
-		c.Read.Lines = j.sum.Lines
-		if j.in, err = openInput(c.Input, c.Read); err != nil {
-			return err
-		}
-		j.closers = append(j.closers, func() { j.in.Close() })
 	}
 	// The later reads of a workbook (the count, the output) take its
 	// merged cells from this one: each inflates the sheet once, not twice.
@@ -196,6 +217,62 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	}
 	probe.Abort()
 	return nil
+}
+
+// open opens the input for the run's read, closed with the run.
+func (j *jobRun) open() error {
+	in, err := openInput(j.c.Input, j.c.Read)
+	if err != nil {
+		return err
+	}
+	j.in = in
+	j.closers = append(j.closers, func() { j.in.Close() })
+	return nil
+}
+
+// regularFile reports whether path is a regular file: a pipe is read
+// once, so its pass cannot go on beside the run's read.
+func regularFile(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// recordBeside records, as soon as the first pass that a first run of a
+// text input reads beside its calls (openInput) has them, the input's
+// digest and row count: status then counts the rows not read yet even
+// after a kill, and a later run compares its input with the digest. The
+// run's end waits for it (passRecorded) before the run may be marked as
+// having read every row. A stop gives the pass up; the digest is then read
+// alone (a quick raw read of a regular file), so that even a run stopped
+// in its first seconds records which input it verified.
+func (j *jobRun) recordBeside(ctx context.Context) {
+	done := make(chan error, 1)
+	pending := j.pending
+	go func() {
+		sum, n, ok, err := pending()
+		if err != nil {
+			sum, err = digestInput(j.c.Input)
+		}
+		if err == nil {
+			err = j.db.SetInputDigest(ctx, j.runID, sum.SHA256, sum.Size)
+		}
+		if err == nil && ok {
+			err = j.db.SetInputRows(ctx, j.runID, n.Rows, n.Invalid)
+		}
+		done <- err
+	}()
+	j.passRecorded = sync.OnceValue(func() error { return <-done })
+	// Before the checkpoint closes: a run that ends early gives the pass up.
+	j.closers = append(j.closers, func() { j.cancelPass(); j.passRecorded() })
+}
+
+// expectedRows is the progress's total: the data rows the first pass
+// counted, or the reader's estimate until then (0 when it has none).
+func (j *jobRun) expectedRows() int {
+	if n := j.expected.Load(); n > 0 {
+		return int(n)
+	}
+	return max(j.layout.EstimatedRows-j.layout.HeaderRow, 0)
 }
 
 // openCheckpoint starts the client and opens the checkpoint, removes the
@@ -229,8 +306,15 @@ func (j *jobRun) openCheckpoint(ctx context.Context) error {
 		Endpoint: c.Endpoint, BaseURL: client.BaseURL(), Sandbox: c.Sandbox, Version: j.env.Version, QPS: c.QPS, Started: j.start,
 		User: j.env.User, Host: j.env.Host, Command: j.env.Command, Output: c.Out, KeyID: keyID(c),
 	})
-	if err != nil || !j.counted {
+	if err != nil {
 		return err
+	}
+	if j.pending != nil {
+		j.recordBeside(ctx)
+		return nil
+	}
+	if !j.counted {
+		return nil
 	}
 	// Before any call: a run killed at any time leaves a checkpoint that
 	// counts every row of the input.
@@ -303,13 +387,16 @@ func (j *jobRun) notFinished(b *besideRun) error {
 // and records when it read every row.
 func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, error) {
 	c, env := j.c, j.env
-	waitCount := countRows(ctx, j.db, j.runID, c, env.Stop)
+	waitCount := func() {}
+	if j.pending == nil { // else the first pass counts the rows
+		waitCount = countRows(ctx, j.db, j.runID, c, env.Stop)
+	}
 	// A nil update asks for no progress: the run then keeps no reporter
 	// waking up five times a second.
 	var update func(pipeline.Stats)
 	finish := func() {}
 	if env.Progress != nil {
-		update, finish = env.Progress(j.layout.EstimatedRows - j.layout.HeaderRow)
+		update, finish = env.Progress(j.expectedRows)
 	}
 	paced := func() {}
 	if env.Pace != nil {
@@ -328,6 +415,11 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 	paced()
 	finish()
 	waitCount()
+	if j.passRecorded != nil {
+		if perr := j.passRecorded(); perr != nil {
+			return stats, errors.Join(err, perr)
+		}
+	}
 	if err == nil { // Run read every row
 		err = j.db.MarkReadAll(ctx, j.runID)
 	}

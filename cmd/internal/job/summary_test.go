@@ -95,7 +95,7 @@ func TestSummaryOfThreeRuns(t *testing.T) {
 	stop := make(chan struct{})
 	var once sync.Once
 	e1 := env(stop)
-	e1.Progress = func(int) (func(pipeline.Stats), func()) {
+	e1.Progress = func(func() int) (func(pipeline.Stats), func()) {
 		return func(s pipeline.Stats) {
 			if s.Calls >= 3 {
 				once.Do(func() { close(stop) })

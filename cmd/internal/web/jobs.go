@@ -282,11 +282,8 @@ func (j *Jobs) run(ctx context.Context, r *Record, lv *live) {
 	j.mu.Unlock()
 	logw := &logWriter{j: j, r: r}
 	env := job.Env{Version: j.version, Stop: lv.stop, Now: j.now, Notice: logw,
-		Progress: func(total int) (func(pipeline.Stats), func()) {
-			j.mu.Lock()
-			lv.total = total
-			j.mu.Unlock()
-			return func(s pipeline.Stats) { j.update(lv, s) }, func() {}
+		Progress: func(total func() int) (func(pipeline.Stats), func()) {
+			return func(s pipeline.Stats) { j.update(lv, s, total()) }, func() {}
 		}}
 	res, err := job.Run(ctx, c, env)
 	st := res.Status
@@ -362,10 +359,12 @@ func readStatus(ctx context.Context, path string) (store.Status, error) {
 	return db.Status(ctx)
 }
 
-// update records the latest counters of a running job.
-func (j *Jobs) update(lv *live, s pipeline.Stats) {
+// update records the latest counters of a running job, and the data rows
+// it expects (0 while not known).
+func (j *Jobs) update(lv *live, s pipeline.Stats, total int) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
+	lv.total = total
 	now := j.now()
 	if d := now.Sub(lv.lastAt); d >= 2*time.Second {
 		lv.rate = float64(s.Calls-lv.lastN) / d.Seconds()
