@@ -24,7 +24,7 @@ var (
 // pass and returns the function that waits for it: a workbook is opened
 // (its merged cells found, which inflates its sheet) while its bytes are
 // digested, and a first run of a text file makes its first calls while it
-// is counted (jobRun.recordPass). The wait gives up at once when ctx ends
+// is counted (jobRun.recordBeside). The wait gives up at once when ctx ends
 // or stop is closed (Ctrl-C while a huge or endless input is read).
 func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool,
 	counted func(reader.Count)) (wait func() (sum reader.Sum, n reader.Count, ok bool, err error)) {

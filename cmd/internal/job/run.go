@@ -163,7 +163,7 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	// the output's reader reuse; on a first run of a text input the same
 	// pass counts the rows, which status needs after a crash (countRows).
 	// That run has no digest to compare yet: its pass goes on beside its
-	// first calls (recordPass), unless the output is a workbook, whose row
+	// first calls (recordBeside), unless the output is a workbook, whose row
 	// limit needs the count first.
 	text := reader.IsText(c.Input)
 	first := text && newJob(c.DB)
