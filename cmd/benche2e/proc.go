@@ -243,7 +243,11 @@ type proxy struct {
 	n           int
 	first, last time.Time
 	firstSeen   chan struct{}
+	resetAt     time.Time // requests on connections accepted before are not counted
 }
+
+// acceptedAt is the context key of the time a connection was accepted.
+type acceptedAt struct{}
 
 func startProxy(target string) (*proxy, error) {
 	u, err := url.Parse(target)
@@ -263,17 +267,27 @@ func startProxy(target string) (*proxy, error) {
 	p := &proxy{url: "http://" + ln.Addr().String(), tr: tr}
 	p.reset()
 	p.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p.note(time.Now())
+		accepted, _ := r.Context().Value(acceptedAt{}).(time.Time)
+		p.note(accepted, time.Now())
 		rp.ServeHTTP(w, r)
-	})}
+	}), ConnContext: func(ctx context.Context, _ net.Conn) context.Context {
+		return context.WithValue(ctx, acceptedAt{}, time.Now())
+	}}
 	// The serving goroutine ends when close shuts the server down.
 	go p.srv.Serve(ln)
 	return p, nil
 }
 
-func (p *proxy) note(t time.Time) {
+// note counts a request that arrived at t on a connection accepted at
+// accepted: not one of a process killed before the last reset, whose
+// requests in flight may still be handled after it (they made a first
+// call seem to come 1 ms after the start).
+func (p *proxy) note(accepted, t time.Time) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if accepted.Before(p.resetAt) {
+		return
+	}
 	p.n++
 	if p.n == 1 {
 		p.first = t
@@ -288,6 +302,7 @@ func (p *proxy) reset() {
 	defer p.mu.Unlock()
 	p.n, p.first, p.last = 0, time.Time{}, time.Time{}
 	p.firstSeen = make(chan struct{})
+	p.resetAt = time.Now()
 }
 
 // counts returns the requests counted since reset, and when the first and
