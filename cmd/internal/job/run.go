@@ -167,7 +167,8 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	// limit needs the count first.
 	text := reader.IsText(c.Input)
 	first := text && newJob(c.DB)
-	beside := first && !strings.EqualFold(filepath.Ext(c.Out), ".xlsx") && regularFile(c.Input)
+	xlsxOut := strings.EqualFold(filepath.Ext(c.Out), ".xlsx")
+	beside := first && !xlsxOut && regularFile(c.Input)
 	passCtx, cancel := context.WithCancel(ctx)
 	j.cancelPass = cancel
 	j.closers = append(j.closers, cancel)
@@ -204,7 +205,7 @@ func (j *jobRun) openInput(ctx context.Context) error {
 		return err
 	}
 	j.layout = j.in.Layout()
-	if j.layout.EstimatedRows > xlsxMaxRows && strings.EqualFold(filepath.Ext(c.Out), ".xlsx") {
+	if j.layout.EstimatedRows > xlsxMaxRows && xlsxOut {
 		return &pipeline.InputError{Path: c.Input, Msg: pipeline.Reason(pipeline.ErrTooManyRows, j.layout.EstimatedRows, xlsxMaxRows),
 			Hint: pipeline.Reason(pipeline.HintCSV, strings.TrimSuffix(c.Out, filepath.Ext(c.Out))+".csv")}
 	}
