@@ -93,10 +93,14 @@ func merge(ctx context.Context, nextRec func() (Record, error), nextRes func() (
 }
 
 // aheadBatch is how many items a read-ahead hands over at a time, and
-// aheadBatches how many batches it reads in front.
+// aheadBatches how many full batches wait in front of the consumer. One
+// batch of 512 in front lets the reading and the writing overlap on two
+// cores. Measured on a finished job's rerun of 100k rows (medians of 5):
+// four in front took 0.74 s against 0.84 but 37.5 MiB against 32.9;
+// batches of 128 took 0.99 s.
 const (
 	aheadBatch   = 512
-	aheadBatches = 4
+	aheadBatches = 1
 )
 
 // batch is a run of items in order; err, when not nil, is what the stream

@@ -128,7 +128,7 @@ func (r *rawStmt) bind(vals []driver.Value) {
 // startCommitter prepares the committer's statements on conn and starts
 // its goroutine, which ends when q is closed and drained, closing conn.
 func startCommitter(ctx context.Context, q *queue, conn *sql.Conn, path string) error {
-	c := &committer{q: q, path: path, conn: conn, ctx: context.Background(), batch: make([]op, 0, maxBatch)}
+	c := &committer{q: q, path: path, conn: conn, ctx: context.Background()}
 	c.cards.load = &c.stmts.loadCards
 	// wal_autocheckpoint=10000: copy the WAL back into the database every
 	// 10000 pages (40 MB) rather than every 1000. A checkpoint is where

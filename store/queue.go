@@ -13,8 +13,11 @@ import (
 
 const (
 	// queueSize bounds the queue: a sender blocks (back-pressure) when
-	// this many operations wait, so memory stays flat.
-	queueSize = 4096
+	// this many operations wait, so memory stays flat. A worker waits for
+	// its Begin's commit, so each has at most its last End and its next
+	// Begin queued, and Plan at most planAhead batches: a thousand
+	// operations (400 KB) is room for hundreds of workers.
+	queueSize = 1024
 	// maxBatch is the most operations one commit takes.
 	maxBatch = 1000
 	// planAhead is how many Plan batches may wait for a commit. Each holds
