@@ -130,21 +130,34 @@ type jobRun struct {
 	sum             reader.Sum   // the input's digest
 	count           reader.Count // the input's rows, when counted is true
 	counted         bool
-	// pending waits for the first pass read beside the calls
-	// (recordBeside); nil when none is. passRecorded waits until its
-	// figures are recorded; cancelPass gives it up.
-	pending      func() (reader.Sum, reader.Count, bool, error)
-	passRecorded func() error
-	cancelPass   context.CancelFunc
-	expected     atomic.Int64   // the data rows the first pass counted; 0 until it has
-	in           *reader.Reader // the input, read by the pipeline
-	layout       reader.Layout
-	client       *juhe.Client
-	db           *store.DB
-	runID        int64
-	hist         *store.History // nil: no history
-	beside       *besideRun     // the output written beside the run, until it is finished
-	closers      []func()       // run by close, last first
+	pass            *besidePass    // nil: the first pass ended before the calls
+	expected        atomic.Int64   // the data rows the first pass counted; 0 until it has
+	in              *reader.Reader // the input, read by the pipeline
+	layout          reader.Layout
+	client          *juhe.Client
+	db              *store.DB
+	runID           int64
+	hist            *store.History // nil: no history
+	beside          *besideRun     // the output written beside the run, until it is finished
+	closers         []func()       // run by close, last first
+}
+
+// besidePass is the first pass of a first run of a text input, which goes
+// on beside the run's first calls (openInput) and whose figures
+// recordBeside records as soon as it ends.
+type besidePass struct {
+	result   func() (reader.Sum, reader.Count, bool, error) // waits for the pass's end
+	cancel   context.CancelFunc                             // gives the pass up
+	recorded func() error                                   // waits until its figures are recorded (recordBeside)
+}
+
+// wait waits until the pass's figures are recorded and returns the error
+// of recording them; nil for no pass.
+func (p *besidePass) wait() error {
+	if p == nil || p.recorded == nil {
+		return nil
+	}
+	return p.recorded()
 }
 
 // close releases what the run opened, last opened first.
@@ -170,7 +183,6 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	xlsxOut := strings.EqualFold(filepath.Ext(c.Out), ".xlsx")
 	beside := first && !xlsxOut && regularFile(c.Input)
 	passCtx, cancel := context.WithCancel(ctx)
-	j.cancelPass = cancel
 	j.closers = append(j.closers, cancel)
 	pass := firstPass(passCtx, j.env.Stop, c.Input, c.Read, first, func(n reader.Count) { j.expected.Store(int64(n.Rows)) })
 	var err error
@@ -184,7 +196,7 @@ func (j *jobRun) openInput(ctx context.Context) error {
 		err = j.open()
 	}
 	if beside {
-		j.pending = pass
+		j.pass = &besidePass{result: pass, cancel: cancel}
 	} else {
 		var passErr error
 		j.sum, j.count, j.counted, passErr = pass()
@@ -242,15 +254,15 @@ func regularFile(path string) bool {
 // text input reads beside its calls (openInput) has them, the input's
 // digest and row count: status then counts the rows not read yet even
 // after a kill, and a later run compares its input with the digest. The
-// run's end waits for it (passRecorded) before the run may be marked as
+// run's end waits for it (besidePass.wait) before the run may be marked as
 // having read every row. A stop gives the pass up; the digest is then read
 // alone (a quick raw read of a regular file), so that even a run stopped
 // in its first seconds records which input it verified.
 func (j *jobRun) recordBeside(ctx context.Context) {
 	done := make(chan error, 1)
-	pending := j.pending
+	p := j.pass
 	go func() {
-		sum, n, ok, err := pending()
+		sum, n, ok, err := p.result()
 		if err != nil {
 			sum, err = digestInput(j.c.Input)
 		}
@@ -262,9 +274,9 @@ func (j *jobRun) recordBeside(ctx context.Context) {
 		}
 		done <- err
 	}()
-	j.passRecorded = sync.OnceValue(func() error { return <-done })
+	p.recorded = sync.OnceValue(func() error { return <-done })
 	// Before the checkpoint closes: a run that ends early gives the pass up.
-	j.closers = append(j.closers, func() { j.cancelPass(); j.passRecorded() })
+	j.closers = append(j.closers, func() { p.cancel(); p.recorded() })
 }
 
 // expectedRows is the progress's total: the data rows the first pass
@@ -310,7 +322,7 @@ func (j *jobRun) openCheckpoint(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if j.pending != nil {
+	if j.pass != nil {
 		j.recordBeside(ctx)
 		return nil
 	}
@@ -389,7 +401,7 @@ func (j *jobRun) notFinished(b *besideRun) error {
 func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, error) {
 	c, env := j.c, j.env
 	waitCount := func() {}
-	if j.pending == nil { // else the first pass counts the rows
+	if j.pass == nil { // else the first pass counts the rows
 		waitCount = countRows(ctx, j.db, j.runID, c, env.Stop)
 	}
 	// A nil update asks for no progress: the run then keeps no reporter
@@ -416,10 +428,8 @@ func (j *jobRun) verify(ctx context.Context, maxBilled int) (pipeline.Stats, err
 	paced()
 	finish()
 	waitCount()
-	if j.passRecorded != nil {
-		if perr := j.passRecorded(); perr != nil {
-			return stats, errors.Join(err, perr)
-		}
+	if perr := j.pass.wait(); perr != nil {
+		return stats, errors.Join(err, perr)
 	}
 	if err == nil { // Run read every row
 		err = j.db.MarkReadAll(ctx, j.runID)
