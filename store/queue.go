@@ -15,8 +15,9 @@ const (
 	// queueSize bounds the queue: a sender blocks (back-pressure) when
 	// this many operations wait, so memory stays flat. A worker waits for
 	// its Begin's commit, so each has at most its last End and its next
-	// Begin queued, and Plan at most planAhead batches: a thousand
-	// operations (400 KB) is room for hundreds of workers.
+	// Begin queued, and Plan at most planAhead batches: 1024 operations
+	// (400 KB) is room for the pool's most workers (pipeline's 512); past
+	// that a sender waits a moment for the next commit.
 	queueSize = 1024
 	// maxBatch is the most operations one commit takes.
 	maxBatch = 1000
