@@ -19,15 +19,14 @@ var (
 
 // firstPass reads the input: its digest, which BeginRun compares with the
 // checkpoint's, and, when withCount, the count of its data rows too (ok
-// then), in the same pass for a text file (reader.Tally), which calls
-// counted, if not nil, with the count as soon as it has it. It starts the
+// then), in the same pass for a text file (reader.Tally). It starts the
 // pass and returns the function that waits for it: a workbook is opened
 // (its merged cells found, which inflates its sheet) while its bytes are
 // digested, and a first run of a text file makes its first calls while it
 // is counted (jobRun.recordBeside). The wait gives up at once when ctx ends
 // or stop is closed (Ctrl-C while a huge or endless input is read).
-func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool,
-	counted func(reader.Count)) (wait func() (sum reader.Sum, n reader.Count, ok bool, err error)) {
+func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reader.Options, withCount bool) (
+	wait func() (sum reader.Sum, n reader.Count, ok bool, err error)) {
 	type result struct {
 		sum reader.Sum
 		n   reader.Count
@@ -41,9 +40,6 @@ func firstPass(ctx context.Context, stop <-chan struct{}, path string, opt reade
 		if withCount {
 			r.sum, r.n, r.err = tallyInput(ctx, path, opt)
 			r.ok = r.err == nil
-			if r.ok && counted != nil {
-				counted(r.n)
-			}
 		}
 		if !r.ok && ctx.Err() == nil {
 			// An input the reader refuses, at its header or at a broken

@@ -217,10 +217,13 @@ func TestFirstCallBeforeCount(t *testing.T) {
 		}
 		return tally(ctx, path, opt)
 	}
-	env := Env{ProgressEvery: 10 * time.Millisecond, Progress: func(func() int) (func(pipeline.Stats), func()) {
+	var total func() int
+	totalAtFirstCall := -1
+	env := Env{ProgressEvery: 10 * time.Millisecond, Progress: func(f func() int) (func(pipeline.Stats), func()) {
+		total = f
 		return func(s pipeline.Stats) {
 			if s.Calls > 0 {
-				once.Do(func() { close(called) })
+				once.Do(func() { totalAtFirstCall = total(); close(called) })
 			}
 		}, func() {}
 	}}
@@ -229,6 +232,14 @@ func TestFirstCallBeforeCount(t *testing.T) {
 	}
 	if waited {
 		t.Error("the first run made no call before its input was counted")
+	}
+	// The progress's total: not known at the first call (the input is
+	// neither counted nor estimated then), the count once the pass ended.
+	if totalAtFirstCall != 0 {
+		t.Errorf("progress total at the first call = %d, want 0 (not counted yet)", totalAtFirstCall)
+	}
+	if got := total(); got != 3000 {
+		t.Errorf("progress total after the run = %d, want the 3000 rows counted", got)
 	}
 	st, err := statusOf(context.Background(), c.DB)
 	if err != nil {

@@ -184,7 +184,7 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	beside := first && !xlsxOut && regularFile(c.Input)
 	passCtx, cancel := context.WithCancel(ctx)
 	j.closers = append(j.closers, cancel)
-	pass := firstPass(passCtx, j.env.Stop, c.Input, c.Read, first, func(n reader.Count) { j.expected.Store(int64(n.Rows)) })
+	pass := firstPass(passCtx, j.env.Stop, c.Input, c.Read, first)
 	var err error
 	if !text || beside {
 		// A workbook's Open inflates its sheet for the merged cells: on
@@ -200,6 +200,9 @@ func (j *jobRun) openInput(ctx context.Context) error {
 	} else {
 		var passErr error
 		j.sum, j.count, j.counted, passErr = pass()
+		if j.counted {
+			j.expected.Store(int64(j.count.Rows))
+		}
 		err = cmp.Or(passErr, err)
 		if err == nil && text {
 			// The pass counted the lines, which Open would count again.
@@ -263,6 +266,9 @@ func (j *jobRun) recordBeside(ctx context.Context) {
 	p := j.pass
 	go func() {
 		sum, n, ok, err := p.result()
+		if ok {
+			j.expected.Store(int64(n.Rows)) // the progress's total, at once
+		}
 		if err != nil {
 			sum, err = digestInput(j.c.Input)
 		}
