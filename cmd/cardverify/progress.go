@@ -27,9 +27,9 @@ type progress struct {
 	bar   *progressbar.ProgressBar // nil unless mode is bar
 	plain bool
 	total int // data rows expected, 0 if unknown
-	// expected, if not nil, tells total once it is known, or exact (a
-	// first run counts a text input's rows beside its first calls); told
-	// is what it told last.
+	// expected tells total once it is known, or exact (a first run
+	// counts a text input's rows beside its first calls); told is what it
+	// told last.
 	expected func() int
 	told     int
 	text     *progressText
@@ -67,7 +67,10 @@ var progressTexts = map[string]*progressText{
 		throttled: "throttled %.1f/%.0f calls/s", paused: "paused by the API (Retry-After) until %s, Ctrl-C to stop"},
 }
 
-func (a *app) newProgress(mode, lang string, total int) *progress {
+// newProgress returns the progress of a run in mode ("bar", "plain",
+// "none"; "" for a bar on a terminal, plain lines elsewhere), whose total
+// is what total tells at each update (0 while not known).
+func (a *app) newProgress(mode, lang string, total func() int) *progress {
 	if mode == "" {
 		mode = "plain"
 		if isTerminal(a.stderr) {
@@ -78,7 +81,8 @@ func (a *app) newProgress(mode, lang string, total int) *progress {
 	if text == nil {
 		text = progressTexts["zh"]
 	}
-	p := &progress{w: a.stderr, total: max(total, 0), text: text, lang: lang, now: a.now}
+	p := &progress{w: a.stderr, total: max(total(), 0), expected: total, text: text, lang: lang, now: a.now}
+	p.told = p.total
 	if p.now == nil {
 		p.now = time.Now
 	}
@@ -204,9 +208,6 @@ func (p *progress) updater() func(pipeline.Stats) {
 // learnTotal takes the total from p.expected when it tells a new one,
 // and reports whether it did.
 func (p *progress) learnTotal() bool {
-	if p.expected == nil {
-		return false
-	}
 	n := p.expected()
 	if n <= 0 || n == p.told {
 		return false

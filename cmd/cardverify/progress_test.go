@@ -58,7 +58,7 @@ func TestProgressLine(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := &app{stderr: &discard{}}
-			p := a.newProgress("none", tc.lang, tc.total)
+			p := a.newProgress("none", tc.lang, func() int { return tc.total })
 			if got := p.line(tc.s, now, tc.width); got != tc.want {
 				t.Errorf("line\n got  %s\n want %s", got, tc.want)
 			}
@@ -85,7 +85,7 @@ func TestProgressQuiet(t *testing.T) {
 		{"", true, time.Second}, // plain, off a terminal
 		{"bar", true, 200 * time.Millisecond},
 	} {
-		p := a.newProgress(tc.mode, "en", 10)
+		p := a.newProgress(tc.mode, "en", func() int { return 10 })
 		if got := p.updater() != nil; got != tc.updates {
 			t.Errorf("mode %q: updater given %v, want %v", tc.mode, got, tc.updates)
 		}
@@ -102,8 +102,7 @@ func TestProgressLearnsTotal(t *testing.T) {
 	var buf bytes.Buffer
 	a := &app{stderr: &buf}
 	total := 0
-	p := a.newProgress("bar", "en", total)
-	p.expected, p.told = func() int { return total }, p.total
+	p := a.newProgress("bar", "en", func() int { return total })
 	s := pipeline.Stats{Rows: 40, Dispatched: 40, Done: 40, Started: time.Now()}
 	p.update(s)
 	if got := p.line(s, time.Now(), 0); strings.Contains(got, "40/") {

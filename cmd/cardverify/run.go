@@ -56,8 +56,7 @@ func (a *app) run(ctx context.Context, args []string) error {
 	env := job.Env{Version: version, Stop: a.stop, Now: a.now, Notice: a.stderr,
 		Command: job.CommandLine(append([]string{"cardverify", "run"}, args...)),
 		Progress: func(total func() int) (func(pipeline.Stats), func()) {
-			p := a.newProgress(c.Progress, c.Lang, total())
-			p.expected, p.told = total, p.total
+			p := a.newProgress(c.Progress, c.Lang, total)
 			return p.updater(), p.finish
 		}, ProgressEvery: progressEvery(c.Progress, a.stderr), Pace: a.pace}
 	if c.DryRun {
