@@ -49,8 +49,8 @@ const (
 type History struct {
 	path  string
 	db    *sql.DB
-	keyID string // of the key the history's fingerprints are made with
-	key   *Key   // nil when opened for reports: no Latest, no Record
+	keyID string         // of the key the history's fingerprints are made with
+	fp    *fingerprinter // under the user's key; nil when opened for reports: no Latest, no Record
 
 	// Endpoint and APIKeyID describe the verdicts Record is given (the
 	// run's --endpoint and juhe.KeyID of its API key). Set them before
@@ -135,8 +135,11 @@ func OpenHistory(ctx context.Context, path string, k *Key) (*History, error) {
 		}
 		f.Close()
 	}
-	h := &History{path: path, key: k, kick: make(chan struct{}, 1), queued: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
+	h := &History{path: path, kick: make(chan struct{}, 1), queued: make(chan struct{}, 1), quit: make(chan struct{}), done: make(chan struct{}),
 		every: historyFlushEvery}
+	if k != nil {
+		h.fp = &fingerprinter{key: *k}
+	}
 	if h.db, err = sql.Open("sqlite3", historyDSN(abs)); err != nil {
 		return nil, fmt.Errorf("open history %s: %w", path, err)
 	}
@@ -268,8 +271,8 @@ func (h *History) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 func (h *History) checkKey(ctx context.Context) error {
 	err := h.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, "SELECT key_id FROM meta WHERE id = 1").Scan(&h.keyID)
-		if errors.Is(err, sql.ErrNoRows) && h.key != nil {
-			h.keyID = h.key.ID()
+		if errors.Is(err, sql.ErrNoRows) && h.fp != nil {
+			h.keyID = h.fp.key.ID()
 			_, err = tx.ExecContext(ctx, "INSERT INTO meta (id, key_id, created_at) VALUES (1, ?, ?)",
 				h.keyID, formatTime(time.Now().Truncate(time.Second)))
 		}
@@ -282,9 +285,9 @@ func (h *History) checkKey(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("read history %s: %w", h.path, err)
 	}
-	if h.key != nil && h.key.ID() != h.keyID {
+	if h.fp != nil && h.fp.key.ID() != h.keyID {
 		return &pipeline.InputError{Path: h.path,
-			Msg:  fmt.Sprintf("the history was made with another fingerprint key (ID %s; this key's ID is %s): none of its verdicts could be found", h.keyID, h.key.ID()),
+			Msg:  fmt.Sprintf("the history was made with another fingerprint key (ID %s; this key's ID is %s): none of its verdicts could be found", h.keyID, h.fp.key.ID()),
 			Hint: "use the key file it was made with (copy it from the machine that made the history), or another --history"}
 	}
 	return nil
@@ -296,7 +299,7 @@ func (h *History) KeyID() string { return h.keyID }
 // fingerprint is the pair's fingerprint under the history's key, by the one
 // rule of checkpoints and the history.
 func (h *History) fingerprint(name, card string) pipeline.Key {
-	return fingerprint(*h.key, name, card)
+	return h.fp.sum(name, card)
 }
 
 var errReportOnly = errors.New("the history was opened without the fingerprint key")
@@ -309,7 +312,7 @@ const historyChunk = 64
 // rows[i], or the zero Verdict; invalid rows are not looked up. It
 // implements pipeline.History.
 func (h *History) Latest(ctx context.Context, rows []pipeline.Row, found []pipeline.Verdict) error {
-	if h.key == nil {
+	if h.fp == nil {
 		return errReportOnly
 	}
 	var args [historyChunk]any
@@ -381,7 +384,7 @@ func (h *History) Latest(ctx context.Context, rows []pipeline.Row, found []pipel
 // start with SANDBOX), is ignored. It returns the error of an earlier write
 // if one failed. It implements pipeline.History.
 func (h *History) Record(ctx context.Context, name, card string, o pipeline.Outcome) error {
-	if h.key == nil {
+	if h.fp == nil {
 		return errReportOnly
 	}
 	if !o.Status.Billed() || o.JobID == "" || strings.HasPrefix(o.JobID, "SANDBOX") || o.At.IsZero() {
