@@ -259,3 +259,10 @@ func TestFindAll(t *testing.T) {
 		t.Errorf("findAll = %q", got)
 	}
 }
+
+// fingerprint is a pair's (or a card's) fingerprint under k, by the rule
+// of checkpoints and the history (hasher.sum), for the tests to compare
+// with what was stored.
+func fingerprint(k Key, parts ...string) pipeline.Key {
+	return newHasher(k).sum(parts...)
+}

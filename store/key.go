@@ -131,16 +131,10 @@ func writeKey(path string, k Key) error {
 	return nil
 }
 
-// fingerprint is HMAC-SHA-256 under k of parts joined by NUL bytes: the one
-// fingerprint rule of checkpoints and the history. It allocates an HMAC
-// state per call; hot paths keep a fingerprinter.
-func fingerprint(k Key, parts ...string) pipeline.Key {
-	return newHasher(k).sum(parts...)
-}
-
-// fingerprinter computes fingerprints under one key with pooled HMAC states:
-// safe for concurrent use, an allocation-free call once warm. Its zero
-// value is not usable; set key.
+// fingerprinter computes fingerprints under one key, by the one rule of
+// checkpoints and the history (hasher.sum), with pooled HMAC states: safe
+// for concurrent use, an allocation-free call once warm. Its zero value is
+// not usable; set key.
 type fingerprinter struct {
 	key  Key
 	pool sync.Pool // of *hasher
