@@ -141,6 +141,9 @@ func (v *resultRow) result() (pipeline.Result, error) {
 		if res.Outcome, err = v.outcome(first); err != nil {
 			return res, err
 		}
+		if len(v.fp) != len(res.Pair) {
+			return res, fmt.Errorf("row %d: its fingerprint has %d bytes", no, len(v.fp))
+		}
 		res.Pair = pipeline.Key(v.fp)
 		if first != no {
 			res.DupOf = first
@@ -220,6 +223,7 @@ func (r *Results) fill() error {
 		return nil
 	})
 	if err != nil {
+		r.buf = r.buf[:0] // a chunk is read whole or not at all
 		return fmt.Errorf("read checkpoint %s results after row %d: %w", r.db.path, r.after, err)
 	}
 	return nil
