@@ -11,7 +11,7 @@ LDFLAGS := -X main.version=$(VERSION)
 BIN     := bin/cardverify
 GOFILES  = $(shell git ls-files '*.go' 2>/dev/null || find . -name '*.go')
 
-.PHONY: build test test-browser test-long demo bench bench-e2e bench-e2e-quick fuzz clean
+.PHONY: build test test-browser test-long demo bench bench-e2e bench-e2e-quick bench-parts fuzz clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/cardverify
@@ -51,6 +51,15 @@ bench-e2e: build
 # A quick try of the same (10k and 100k rows, 1 run each): a few minutes.
 bench-e2e-quick: build
 	$(GO) run ./cmd/benche2e -bin $(BIN) -quick $(BENCHFLAGS)
+
+# What a row of a run costs, part by part, each part alone (medians of 3):
+# the checkpoint's call (Begin and End, committed), Plan, the history's
+# filing, the read-back for the output, reading and writing 100k rows. Set
+# beside the floor of bench-e2e (-only throughput): README, "Performance".
+bench-parts:
+	$(GO) test -run '^$$' -bench 'BenchmarkCall$$|BenchmarkPlan$$|HistoryRecord/held=0|Results/rows=100000$$' -benchmem -count=3 ./store
+	$(GO) test -run '^$$' -bench 'Read(CSV|XLSX)/rows=100000$$' -benchmem -count=3 ./reader
+	$(GO) test -run '^$$' -bench 'Write(CSV|XLSX)/100k$$' -benchmem -count=3 ./writer
 
 # Each fuzz target for 30 s (go test -fuzz takes one target at a time).
 # Minimising a new sheet input can take a minute; 20 tries is plenty.
