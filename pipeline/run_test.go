@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -397,5 +399,52 @@ func TestResolvedAfterStop(t *testing.T) {
 	}
 	if st.Resolved() != final || final == 5 {
 		t.Errorf("Resolved() = %d with %d of 5 rows final (stats %+v); want them equal and some rows pending", st.Resolved(), final, st)
+	}
+}
+
+// countingSource yields n data rows whose one cell holds big, counting the
+// rows it has handed out.
+type countingSource struct {
+	n, given atomic.Int64
+	big      string
+}
+
+func (s *countingSource) Next() (Record, error) {
+	i := s.given.Load()
+	if i == s.n.Load() {
+		return Record{}, EOF
+	}
+	s.given.Add(1)
+	return Record{Row: int(i) + 2, Kind: Data, Cells: []Cell{{Value: s.big}}}, nil
+}
+
+type noResults struct{}
+
+func (noResults) Next() (Result, error) { return Result{}, EOF }
+
+// TestExportReadAheadBounded: the read-ahead of the input holds a bounded
+// amount of cell text, not a bounded number of rows: of rows of 300,000
+// characters each (what a reader lets through: 1,024 cells of up to
+// 32,767), a few dozen at most are read in front of the writing, not
+// thousands.
+func TestExportReadAheadBounded(t *testing.T) {
+	src := &countingSource{big: strings.Repeat("x", 300_000)}
+	src.n.Store(5000)
+	var written, most int64
+	sink := sinkFunc(func(Record, Outcome) error {
+		written++
+		most = max(most, src.given.Load()-written)
+		return nil
+	})
+	if err := Export(context.Background(), src, noResults{}, nil, sink); err != nil {
+		t.Fatal(err)
+	}
+	if written != 5000 {
+		t.Fatalf("%d rows written, want 5000", written)
+	}
+	// About 10 MB of text: a read-ahead of 512-row batches would hold
+	// thousands of these rows, 300 KB each.
+	if most > 32 {
+		t.Errorf("%d rows read in front of the writing (%d MB of text), want at most 32", most, most*300_000>>20)
 	}
 }
