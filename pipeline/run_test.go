@@ -405,13 +405,14 @@ func TestResolvedAfterStop(t *testing.T) {
 // countingSource yields n data rows whose one cell holds big, counting the
 // rows it has handed out.
 type countingSource struct {
-	n, given atomic.Int64
-	big      string
+	n     int64
+	given atomic.Int64
+	big   string
 }
 
 func (s *countingSource) Next() (Record, error) {
 	i := s.given.Load()
-	if i == s.n.Load() {
+	if i == s.n {
 		return Record{}, EOF
 	}
 	s.given.Add(1)
@@ -428,8 +429,7 @@ func (noResults) Next() (Result, error) { return Result{}, EOF }
 // 32,767), a few dozen at most are read in front of the writing, not
 // thousands.
 func TestExportReadAheadBounded(t *testing.T) {
-	src := &countingSource{big: strings.Repeat("x", 300_000)}
-	src.n.Store(5000)
+	src := &countingSource{n: 5000, big: strings.Repeat("x", 300_000)}
 	var written, most int64
 	sink := sinkFunc(func(Record, Outcome) error {
 		written++
