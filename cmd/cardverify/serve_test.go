@@ -178,7 +178,7 @@ func (cl *client) upload(path string) string {
 }
 
 // jobState reads a job's job.json.
-func jobState(t *testing.T, data, id string) (state string, calls int) {
+func jobState(t *testing.T, data, id string) (state string, calls, lost int) {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(data, "jobs", id, "job.json"))
 	if err != nil {
@@ -188,19 +188,21 @@ func jobState(t *testing.T, data, id string) (state string, calls int) {
 		State  string
 		Status *struct {
 			Calls int `json:"calls"`
+			Lost  int `json:"lost_answers"`
 		}
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatal(err)
 	}
 	if r.Status != nil {
-		calls = r.Status.Calls
+		calls, lost = r.Status.Calls, r.Status.Lost
 	}
-	return r.State, calls
+	return r.State, calls, lost
 }
 
 // TestServeKillResume kills serve (SIGKILL) in the middle of a job: the next
-// serve lists it as stopped, Resume finishes it, and no pair is sent twice.
+// serve lists it as stopped, Resume finishes it, and no pair is answered
+// twice: only a call killed in flight (a lost answer) is sent again.
 func TestServeKillResume(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "list.csv")
 	if err := gen.Write(list, "csv", gen.Options{Rows: 150, Seed: 11, Clean: true}); err != nil {
@@ -234,7 +236,7 @@ func TestServeKillResume(t *testing.T) {
 	<-srv.done
 
 	srv = startServe(t, cfg, env, args...)
-	if state, calls := jobState(t, data, id); state != "stopped" || calls == 0 || calls >= 150 {
+	if state, calls, _ := jobState(t, data, id); state != "stopped" || calls == 0 || calls >= 150 {
 		t.Fatalf("after SIGKILL and a restart: %s with %d calls, want stopped with some of 150", state, calls)
 	}
 	cl = newClient(t, srv.url)
@@ -243,10 +245,13 @@ func TestServeKillResume(t *testing.T) {
 	}
 	deadline = time.Now().Add(60 * time.Second)
 	for {
-		state, calls := jobState(t, data, id)
+		state, calls, lost := jobState(t, data, id)
 		if state == "done" {
-			if calls != 150 {
-				t.Errorf("done after resume with %d calls for 150 pairs: nothing may be sent twice", calls)
+			// The kill may catch a call in flight: its answer is lost, it may
+			// have been billed, and its pair is sent again (README, "lost
+			// answer"). Every other pair is sent once.
+			if calls-lost != 150 || lost > 8 {
+				t.Errorf("done after resume with %d calls, %d answers lost, for 150 pairs: only a lost answer's pair may be sent again", calls, lost)
 			}
 			break
 		}
