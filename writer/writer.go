@@ -21,8 +21,8 @@
 // formulas ("=cmd|..." and "000123" stay what they were); numbers and dates
 // keep their stored value and number format; formula cells are written as
 // their cached value. Rows keep their sheet row numbers. Memory stays flat
-// however many rows are written: the sheet spills to a temporary file in
-// $TMPDIR past 16 MB and the zip is streamed to the output. A sheet holds
+// however many rows are written: the sheet's XML is deflated straight into
+// the output's zip, with no temporary sheet file in $TMPDIR. A sheet holds
 // at most 1,048,576 rows and 16,384 columns; past that Write fails and a
 // .csv output is the way out.
 //

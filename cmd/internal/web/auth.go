@@ -8,6 +8,8 @@ import (
 	"crypto/subtle"
 	"encoding/hex"
 	"errors"
+	"io"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"sync"
@@ -140,6 +142,12 @@ func (s *Server) setCookie(w http.ResponseWriter, value string, maxAge int) {
 
 // csrf checks the token of every POST, after limiting the body's size: a
 // larger body is refused with a page that states the limit.
+//
+// An upload (multipart/form-data) is not parsed here: net/http would put
+// a file past its memory limit in a temporary file in $TMPDIR, which a
+// kill of serve would leave behind with the list's names and cards. The
+// token must be the form's first part; the rest is left to uploadedPart,
+// which streams the file into the job's own folder.
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodPost {
@@ -147,16 +155,22 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, s.opt.MaxUpload+1<<20)
-		if err := r.ParseMultipartForm(8 << 20); err != nil && !errors.Is(err, http.ErrNotMultipart) {
-			var tooBig *http.MaxBytesError
-			if errors.As(err, &tooBig) {
-				s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
+		var got string
+		if mr, err := r.MultipartReader(); err == nil {
+			if got, err = firstField(mr, "csrf"); err != nil {
+				s.formFailed(w, r, err)
 				return
 			}
+			r = r.WithContext(context.WithValue(r.Context(), multipartKey{}, mr))
+		} else if !errors.Is(err, http.ErrNotMultipart) {
 			s.fail(w, r, http.StatusBadRequest, "err_form")
 			return
+		} else if err := r.ParseForm(); err != nil {
+			s.formFailed(w, r, err)
+			return
+		} else {
+			got = r.PostFormValue("csrf")
 		}
-		got := r.PostFormValue("csrf")
 		want := sessionOf(r).csrf
 		if want == "" || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
 			s.fail(w, r, http.StatusForbidden, "err_csrf")
@@ -164,6 +178,40 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// formFailed renders the error of reading a form: the size limit's page
+// when the body was too large, else a bad request.
+func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, err error) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
+		return
+	}
+	s.fail(w, r, http.StatusBadRequest, "err_form")
+}
+
+// multipartKey keys the multipart reader that csrf leaves, after the
+// token, in the request's context.
+type multipartKey struct{}
+
+// firstField reads the form's first part, which must be the field name
+// (not a file) of at most 1 KiB, and returns its value. A form that does
+// not begin with it gives "" and no error: the token check refuses it.
+func firstField(mr *multipart.Reader, name string) (string, error) {
+	p, err := mr.NextPart()
+	if err == io.EOF {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	defer p.Close()
+	if p.FormName() != name || p.FileName() != "" {
+		return "", nil
+	}
+	b, err := io.ReadAll(io.LimitReader(p, 1<<10))
+	return string(b), err
 }
 
 // authed sends a visitor who has not logged in to the login page.

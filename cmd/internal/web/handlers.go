@@ -1,6 +1,7 @@
 package web
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -32,35 +33,74 @@ func (s *Server) newJobPage() http.HandlerFunc {
 var acceptedExt = map[string]bool{".csv": true, ".tsv": true, ".txt": true, ".xlsx": true}
 
 // uploaded checks the file of form field "file": an accepted extension
-// and content that fits it. It returns the file, its name and extension,
-// or renders the error and returns ok false.
-func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) (f multipart.File, name, ext string, ok bool) {
-	f, h, err := r.FormFile("file")
+// and content that fits it. It returns the file as a stream of the
+// request's body, its name and extension, or renders the error and
+// returns ok false. The stream is read once, where the upload is kept;
+// its error may be the size limit's (see saveFailed).
+func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) (f io.Reader, name, ext string, ok bool) {
+	p, err := filePart(r, "file")
 	if err != nil {
+		s.formFailed(w, r, err)
+		return nil, "", "", false
+	}
+	if p == nil {
 		s.fail(w, r, http.StatusBadRequest, "err_no_file")
 		return nil, "", "", false
 	}
-	name = filepath.Base(strings.ReplaceAll(h.Filename, `\`, "/"))
+	name = filepath.Base(strings.ReplaceAll(p.FileName(), `\`, "/"))
 	ext = strings.ToLower(filepath.Ext(name))
 	if !acceptedExt[ext] {
-		f.Close()
 		s.fail(w, r, http.StatusUnsupportedMediaType, "err_type")
 		return nil, "", "", false
 	}
-	head := make([]byte, 512)
-	n, _ := io.ReadFull(f, head)
-	head = head[:n]
+	br := bufio.NewReaderSize(p, 4096)
+	head, err := br.Peek(512)
+	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+		s.formFailed(w, r, err)
+		return nil, "", "", false
+	}
 	if !contentFits(ext, head) {
-		f.Close()
 		s.fail(w, r, http.StatusUnsupportedMediaType, "err_content", name, ext)
 		return nil, "", "", false
 	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		f.Close()
-		s.fail(w, r, http.StatusInternalServerError, "err_internal", err.Error())
-		return nil, "", "", false
+	return br, name, ext, true
+}
+
+// filePart returns the part of the upload that is the file of form field
+// name, the fields before it skipped; nil when there is none. csrf read
+// the form's token and left the rest in the request's context.
+func filePart(r *http.Request, name string) (*multipart.Part, error) {
+	mr, _ := r.Context().Value(multipartKey{}).(*multipart.Reader)
+	if mr == nil {
+		return nil, nil // not a multipart form
 	}
-	return f, name, ext, true
+	for {
+		p, err := mr.NextPart()
+		if err == io.EOF {
+			return nil, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if p.FormName() == name && p.FileName() != "" {
+			return p, nil
+		}
+		if _, err := io.Copy(io.Discard, p); err != nil {
+			return nil, err
+		}
+	}
+}
+
+// saveFailed renders the error of keeping an upload: the size limit's
+// page when the body was too large, else an internal error that says
+// detail.
+func (s *Server) saveFailed(w http.ResponseWriter, r *http.Request, err error, detail string) {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
+		return
+	}
+	s.fail(w, r, http.StatusInternalServerError, "err_internal", detail)
 }
 
 // contentFits reports whether the first bytes of a file fit its extension:
@@ -84,10 +124,9 @@ func (s *Server) upload() http.HandlerFunc {
 		if !ok {
 			return
 		}
-		defer f.Close()
 		rec, err := s.jobs.Create(name, ext, lang(w, r), f)
 		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, "err_internal", err.Error())
+			s.saveFailed(w, r, err, err.Error())
 			return
 		}
 		if err := s.jobs.StartPreview(rec.ID, reader.Options{}, false); err != nil {
@@ -468,7 +507,6 @@ func (s *Server) audit() func(http.ResponseWriter, *http.Request, Record) {
 		if !ok {
 			return
 		}
-		defer f.Close()
 		tmp, err := os.CreateTemp(jobDir(s.jobs.data, rec.ID), "audit-*"+ext)
 		if err != nil {
 			s.fail(w, r, http.StatusInternalServerError, "err_internal", "save the upload")
@@ -480,7 +518,7 @@ func (s *Server) audit() func(http.ResponseWriter, *http.Request, Record) {
 			err = cerr
 		}
 		if err != nil {
-			s.fail(w, r, http.StatusInternalServerError, "err_internal", "save the upload")
+			s.saveFailed(w, r, err, "save the upload")
 			return
 		}
 		d := auditData{Job: rec, Done: true}

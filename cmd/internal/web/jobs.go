@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -118,7 +119,40 @@ type Jobs struct {
 	previewWG  sync.WaitGroup
 }
 
-// OpenJobs loads the jobs under data. A job that was running when serve
+// staleUpload is the age past which a job folder without job.json is
+// taken as an upload that never finished (serve was killed while it
+// arrived): an upload under way writes to its folder as its bytes come.
+const staleUpload = 6 * time.Hour
+
+// removeUnfinished removes the folder dir of an upload that never finished,
+// which holds the part of a list that arrived, names and cards, once its
+// newest file is older than staleUpload: a younger one may be another
+// serve's upload under way.
+func removeUnfinished(dir string, now time.Time) {
+	var newest time.Time
+	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return nil
+		}
+		if info, err := d.Info(); err == nil && info.ModTime().After(newest) {
+			newest = info.ModTime()
+		}
+		return nil
+	})
+	if newest.IsZero() { // no file yet: the folder's own time
+		info, err := os.Stat(dir)
+		if err != nil {
+			return
+		}
+		newest = info.ModTime()
+	}
+	if now.Sub(newest) > staleUpload {
+		os.RemoveAll(dir)
+	}
+}
+
+// OpenJobs loads the jobs under data. An upload that never finished is
+// removed once stale (removeUnfinished). A job that was running when serve
 // ended (a crash or a kill) is marked stopped: it waits for Resume, so that
 // nothing is spent after a crash without a person asking. Queued jobs stay
 // queued and run in their order.
@@ -139,8 +173,12 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join(jobDir(data, e.Name()), "job.json"))
+		if errors.Is(err, fs.ErrNotExist) {
+			removeUnfinished(jobDir(data, e.Name()), now())
+			continue
+		}
 		if err != nil {
-			continue // an upload that never finished
+			return nil, fmt.Errorf("job %s: %w", e.Name(), err)
 		}
 		var r Record
 		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
