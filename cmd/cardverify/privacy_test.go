@@ -1,12 +1,17 @@
 package main
 
 import (
+	"bytes"
+	"io/fs"
 	"net/http/httptest"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/cardverify/cardverify/cmd/internal/gen"
 	"github.com/cardverify/cardverify/pipeline/juhe/juhetest"
 	"github.com/cardverify/cardverify/store/storetest"
 )
@@ -157,4 +162,67 @@ func TestPrivacyUntrustedCertificate(t *testing.T) {
 	if st := statusOf(t, db); st.Failed != 0 || st.Pending != 5 {
 		t.Errorf("after the TLS error: %+v; want every row pending", st)
 	}
+}
+
+// TestPrivacyKilledDryRun SIGKILLs `run --dry-run` while its throwaway
+// checkpoint fills, in $TMPDIR: what it leaves there holds neither the
+// checkpoint's key (with which the masked cards' hidden digits could be
+// searched) nor a name or card in plaintext.
+func TestPrivacyKilledDryRun(t *testing.T) {
+	tmp, dir := t.TempDir(), t.TempDir()
+	in := filepath.Join(dir, "list.csv")
+	if err := gen.Write(in, "csv", gen.Options{Rows: 100000, Seed: 5, Clean: true}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(binPath, "run", in, "--dry-run", "--out", filepath.Join(dir, "dry.csv"), "--progress", "none")
+	cmd.Env = append(os.Environ(), "TMPDIR="+tmp)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var db string
+	for deadline := time.Now().Add(30 * time.Second); db == ""; time.Sleep(5 * time.Millisecond) {
+		m, _ := filepath.Glob(filepath.Join(tmp, "cardverify-dry-run-*", "dry-run.db"))
+		if fi, err := os.Stat(strings.Join(m, "")); err == nil && fi.Size() > 64<<10 {
+			db = m[0]
+		}
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatal("the dry run's checkpoint did not fill in 30 s")
+		}
+	}
+	cmd.Process.Kill()
+	cmd.Wait()
+
+	rows, err := os.ReadFile(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(string(rows), "\n")
+	var secretsIn []string // the cards and names of some rows
+	for _, l := range lines[1:50] {
+		if f := strings.Split(strings.TrimSpace(l), ","); len(f) >= 2 {
+			secretsIn = append(secretsIn, f...)
+		}
+	}
+	filepath.WalkDir(tmp, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		if strings.HasSuffix(p, ".key") {
+			t.Errorf("a killed dry run left its key beside its checkpoint: %s", p)
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		for _, s := range secretsIn {
+			if len(s) >= 2 && bytes.Contains(b, []byte(s)) {
+				t.Errorf("%s holds %q of the list in plaintext", p, s)
+				break
+			}
+		}
+		return nil
+	})
+	t.Logf("killed with %s in place", db)
 }

@@ -5,12 +5,10 @@ import (
 	"errors"
 	"io"
 	"os"
-	"path/filepath"
 	"sort"
 
 	"github.com/cardverify/cardverify/pipeline"
 	"github.com/cardverify/cardverify/reader"
-	"github.com/cardverify/cardverify/store"
 )
 
 // PreviewRows is the most row numbers a Preview lists per invalid reason,
@@ -63,7 +61,7 @@ func DryPreview(ctx context.Context, c Config) (Preview, error) {
 	defer in.Close()
 	p.Layout = in.Layout()
 	// A throwaway checkpoint with a throwaway key, as DryRun's.
-	db, err := store.Open(ctx, filepath.Join(tmp, "preview.db"), filepath.Join(tmp, "preview.key"))
+	db, err := openThrowaway(ctx, tmp, "preview")
 	if err != nil {
 		return p, err
 	}

@@ -877,6 +877,23 @@ type DryResult struct {
 	Cost Cost
 }
 
+// openThrowaway opens a new checkpoint NAME.db in dir under a new key, for
+// a dry run, and removes the key's file at once: the checkpoint holds the
+// key in memory, and a kill leaves in dir a checkpoint without its key,
+// which gives back no card or name (the privacy rule), not one beside it.
+func openThrowaway(ctx context.Context, dir, name string) (*store.DB, error) {
+	key := filepath.Join(dir, name+".key")
+	db, err := store.Open(ctx, filepath.Join(dir, name+".db"), key)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.Remove(key); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
 // DryRun reads and validates the whole input against a throwaway
 // checkpoint, writes the output with invalid and pending rows, and returns
 // what a run would cost. It makes no call.
@@ -898,7 +915,7 @@ func DryRun(ctx context.Context, c Config, env Env) (DryResult, error) {
 	c.Read.Lines, c.Read.Merges = in.Layout().EstimatedRows, in.Merges()
 	// A throwaway checkpoint with a throwaway key: a dry run leaves no
 	// key file behind.
-	db, err := store.Open(ctx, filepath.Join(tmp, "dry-run.db"), filepath.Join(tmp, "dry-run.key"))
+	db, err := openThrowaway(ctx, tmp, "dry-run")
 	if err != nil {
 		return res, err
 	}
