@@ -183,12 +183,20 @@ func (s *Server) csrf(next http.Handler) http.Handler {
 // formFailed renders the error of reading a form: the size limit's page
 // when the body was too large, else a bad request.
 func (s *Server) formFailed(w http.ResponseWriter, r *http.Request, err error) {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
-		return
+	if !s.tooBig(w, r, err) {
+		s.fail(w, r, http.StatusBadRequest, "err_form")
 	}
-	s.fail(w, r, http.StatusBadRequest, "err_form")
+}
+
+// tooBig renders the size limit's page and reports true when err is that
+// of a body past the limit.
+func (s *Server) tooBig(w http.ResponseWriter, r *http.Request, err error) bool {
+	var e *http.MaxBytesError
+	if !errors.As(err, &e) {
+		return false
+	}
+	s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
+	return true
 }
 
 // multipartKey keys the multipart reader that csrf leaves, after the

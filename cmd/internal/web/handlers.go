@@ -95,12 +95,9 @@ func filePart(r *http.Request, name string) (*multipart.Part, error) {
 // page when the body was too large, else an internal error that says
 // detail.
 func (s *Server) saveFailed(w http.ResponseWriter, r *http.Request, err error, detail string) {
-	var tooBig *http.MaxBytesError
-	if errors.As(err, &tooBig) {
-		s.fail(w, r, http.StatusRequestEntityTooLarge, "err_too_big", mib(s.opt.MaxUpload))
-		return
+	if !s.tooBig(w, r, err) {
+		s.fail(w, r, http.StatusInternalServerError, "err_internal", detail)
 	}
-	s.fail(w, r, http.StatusInternalServerError, "err_internal", detail)
 }
 
 // contentFits reports whether the first bytes of a file fit its extension:
