@@ -121,16 +121,18 @@ type Jobs struct {
 
 // staleUpload is the age past which a job folder without job.json is
 // taken as an upload that never finished (serve was killed while it
-// arrived): an upload under way writes to its folder as its bytes come.
+// arrived), and an audit's copy of an output (audit-*) as one a killed
+// serve left: an upload under way writes to its file as its bytes come,
+// and an audit takes minutes at most.
 const staleUpload = 6 * time.Hour
 
-// removeUnfinished removes the folder dir of an upload that never finished,
-// which holds the part of a list that arrived, names and cards, once its
-// newest file is older than staleUpload: a younger one may be another
-// serve's upload under way.
-func removeUnfinished(dir string, now time.Time) {
+// removeStale removes path, a file or a folder, once its newest file (or
+// the folder itself, when it holds none) is older than staleUpload at
+// now: a younger one may be another serve's upload under way. What it
+// removes holds names and cards.
+func removeStale(path string, now time.Time) {
 	var newest time.Time
-	filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+	filepath.WalkDir(path, func(_ string, d fs.DirEntry, err error) error {
 		if err != nil || !d.Type().IsRegular() {
 			return nil
 		}
@@ -139,20 +141,21 @@ func removeUnfinished(dir string, now time.Time) {
 		}
 		return nil
 	})
-	if newest.IsZero() { // no file yet: the folder's own time
-		info, err := os.Stat(dir)
+	if newest.IsZero() {
+		info, err := os.Stat(path)
 		if err != nil {
 			return
 		}
 		newest = info.ModTime()
 	}
 	if now.Sub(newest) > staleUpload {
-		os.RemoveAll(dir)
+		os.RemoveAll(path)
 	}
 }
 
-// OpenJobs loads the jobs under data. An upload that never finished is
-// removed once stale (removeUnfinished). A job that was running when serve
+// OpenJobs loads the jobs under data. An upload that never finished, and
+// an audit's copy a killed serve left, are removed once stale
+// (removeStale). A job that was running when serve
 // ended (a crash or a kill) is marked stopped: it waits for Resume, so that
 // nothing is spent after a crash without a person asking. Queued jobs stay
 // queued and run in their order.
@@ -174,7 +177,7 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 		}
 		b, err := os.ReadFile(filepath.Join(jobDir(data, e.Name()), "job.json"))
 		if errors.Is(err, fs.ErrNotExist) {
-			removeUnfinished(jobDir(data, e.Name()), now())
+			removeStale(jobDir(data, e.Name()), now())
 			continue
 		}
 		if err != nil {
@@ -183,6 +186,10 @@ func OpenJobs(data string, api job.Config, version string, now func() time.Time)
 		var r Record
 		if err := json.Unmarshal(b, &r); err != nil || r.ID != e.Name() {
 			return nil, fmt.Errorf("job %s: job.json is damaged: %v", e.Name(), err)
+		}
+		audits, _ := filepath.Glob(filepath.Join(jobDir(data, r.ID), "audit-*"))
+		for _, a := range audits {
+			removeStale(a, now())
 		}
 		if r.State == Running {
 			r.State, r.Note, r.Message = Stopped, "note_interrupted", said{}

@@ -2,10 +2,8 @@ package web
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"mime/multipart"
 	"net/http"
 	"os"
@@ -129,15 +127,25 @@ func TestUploadTooBigLeavesNothing(t *testing.T) {
 }
 
 // TestUnfinishedUploadRemoved opens a data folder in which serve was
-// killed during two uploads: the one older than staleUpload is removed
-// (it holds names and cards), the recent one, which may be another serve's
-// under way, is kept. Neither is listed as a job.
+// killed during two uploads and two audits: what is older than
+// staleUpload is removed (it holds names and cards); what is recent, which
+// may be another serve's under way, is kept. Neither upload is listed as a
+// job.
 func TestUnfinishedUploadRemoved(t *testing.T) {
 	data := t.TempDir()
 	now := time.Now()
-	old, young := "00000000000000aa", "00000000000000bb"
-	for id, age := range map[string]time.Duration{old: staleUpload + time.Hour, young: staleUpload - time.Hour} {
-		p := filepath.Join(jobDir(data, id), "input.csv")
+	jobs, err := OpenJobs(data, job.Config{Sandbox: true}, "test", time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec, err := jobs.Create("list.csv", ".csv", "zh", strings.NewReader("姓名,银行卡号\n张三,6228480000000000\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldUp, youngUp := filepath.Join(jobDir(data, "00000000000000aa"), "input.csv"), filepath.Join(jobDir(data, "00000000000000bb"), "input.csv")
+	oldAudit, youngAudit := filepath.Join(jobDir(data, rec.ID), "audit-1.csv"), filepath.Join(jobDir(data, rec.ID), "audit-2.csv")
+	for p, age := range map[string]time.Duration{oldUp: staleUpload + time.Hour, youngUp: staleUpload - time.Hour,
+		oldAudit: staleUpload + time.Hour, youngAudit: staleUpload - time.Hour} {
 		if err := os.MkdirAll(filepath.Dir(p), 0o700); err != nil {
 			t.Fatal(err)
 		}
@@ -148,17 +156,17 @@ func TestUnfinishedUploadRemoved(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	jobs, err := OpenJobs(data, job.Config{Sandbox: true}, "test", func() time.Time { return now })
+	jobs, err = OpenJobs(data, job.Config{Sandbox: true}, "test", func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(jobs.List()); n != 0 {
-		t.Errorf("%d jobs listed, want none", n)
+	if list := jobs.List(); len(list) != 1 || list[0].ID != rec.ID {
+		t.Errorf("jobs listed: %+v, want only %s", list, rec.ID)
 	}
-	if _, err := os.Stat(jobDir(data, old)); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("the stale unfinished upload is still there (%v)", err)
-	}
-	if _, err := os.Stat(filepath.Join(jobDir(data, young), "input.csv")); err != nil {
-		t.Errorf("the recent unfinished upload was removed: %v", err)
+	for p, want := range map[string]bool{filepath.Dir(oldUp): false, youngUp: true, oldAudit: false, youngAudit: true,
+		filepath.Join(jobDir(data, rec.ID), "input.csv"): true} {
+		if _, err := os.Stat(p); (err == nil) != want {
+			t.Errorf("%s: kept %v, want %v", p, err == nil, want)
+		}
 	}
 }
