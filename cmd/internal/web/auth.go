@@ -146,7 +146,7 @@ func (s *Server) setCookie(w http.ResponseWriter, value string, maxAge int) {
 // An upload (multipart/form-data) is not parsed here: net/http would put
 // a file past its memory limit in a temporary file in $TMPDIR, which a
 // kill of serve would leave behind with the list's names and cards. The
-// token must be the form's first part; the rest is left to uploadedPart,
+// token must be the form's first part; the rest is left to filePart,
 // which streams the file into the job's own folder.
 func (s *Server) csrf(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -55,7 +55,7 @@ func (s *Server) uploaded(w http.ResponseWriter, r *http.Request) (f io.Reader, 
 	}
 	br := bufio.NewReaderSize(p, 4096)
 	head, err := br.Peek(512)
-	if err != nil && err != io.EOF && !errors.Is(err, bufio.ErrBufferFull) {
+	if err != nil && err != io.EOF { // io.EOF: a file shorter than 512 bytes
 		s.formFailed(w, r, err)
 		return nil, "", "", false
 	}
