@@ -155,10 +155,10 @@ func removeStale(path string, now time.Time) {
 
 // OpenJobs loads the jobs under data. An upload that never finished, and
 // an audit's copy a killed serve left, are removed once stale
-// (removeStale). A job that was running when serve
-// ended (a crash or a kill) is marked stopped: it waits for Resume, so that
-// nothing is spent after a crash without a person asking. Queued jobs stay
-// queued and run in their order.
+// (removeStale). A job that was running when serve ended (a crash or a
+// kill) is marked stopped: it waits for Resume, so that nothing is spent
+// after a crash without a person asking. Queued jobs stay queued and run
+// in their order.
 func OpenJobs(data string, api job.Config, version string, now func() time.Time) (*Jobs, error) {
 	j := &Jobs{data: data, api: api, version: version, now: now, jobs: map[string]*Record{},
 		live: map[string]*live{}, statuses: map[string]cachedStatus{}, previews: map[string]int{}, wake: make(chan struct{}, 1), done: make(chan struct{})}

@@ -170,12 +170,17 @@ func readFile(t testing.TB, path string) []byte {
 
 // uploadJob uploads a list and returns the new job's id.
 func (cs *console) uploadJob(name string, content []byte, token string) string {
-	t := cs.t
-	t.Helper()
-	resp, body := cs.upload("/jobs", name, content, token)
+	cs.t.Helper()
+	return cs.created(cs.upload("/jobs", name, content, token))
+}
+
+// created waits for the preview of the job an upload's response
+// redirects to, and returns the job's id.
+func (cs *console) created(resp *http.Response, body string) string {
+	cs.t.Helper()
 	m := regexp.MustCompile(`^/jobs/([0-9a-f]{16})$`).FindStringSubmatch(resp.Header.Get("Location"))
 	if resp.StatusCode != http.StatusSeeOther || m == nil {
-		t.Fatalf("got %d to %q, want a redirect to a job:\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
+		cs.t.Fatalf("got %d to %q, want a redirect to a job:\n%s", resp.StatusCode, resp.Header.Get("Location"), body)
 	}
 	cs.waitPreview(m[1])
 	return m[1]
